@@ -1,0 +1,37 @@
+import express from 'express';
+import type { Knex } from 'knex';
+import type { Config } from './config';
+import type { Registry } from './definitions/registry';
+import { errorHandler, sendProblems } from './http/errors';
+import { requestContext } from './http/request-context';
+import { healthRoutes, syncRoutes } from './http/routes';
+import type { Logger } from './logger';
+import { SyncService } from './sync/service';
+
+export interface AppDeps {
+  config: Pick<Config, 'SYNC_MAX_BODY_BYTES' | 'SYNC_MAX_RECORDS' | 'SYNC_MAX_RETRIES'>;
+  knex: Knex;
+  registry: Registry;
+  logger: Logger;
+}
+
+/** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
+export function createApp({ config, knex, registry, logger }: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(logger));
+  const sync = new SyncService(
+    knex,
+    registry,
+    { maxRecords: config.SYNC_MAX_RECORDS, retries: config.SYNC_MAX_RETRIES },
+    (attempt, error) => logger.warn('sync transaction retried', { attempt, pgCode: (error as { code?: string }).code }),
+  );
+  app.use(healthRoutes(knex));
+  app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES));
+  app.use((req, res) => {
+    sendProblems(res, 404, [{ code: 'NOT_FOUND', detail: `no route ${req.method} ${req.path}` }]);
+  });
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting of the service, read from the environment exactly once.
+ * Nothing else in the code base reads process.env.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'])
+  .transform((v) => ['true', '1', 'on', 'yes'].includes(v));
+
+const bytes = z
+  .string()
+  .regex(/^\d+\s*(b|kb|mb|gb)?$/i, 'expected a size such as 67108864, 64mb or 1gb')
+  .transform((v) => {
+    const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(v)!;
+    const unit = (m[2] ?? 'b').toLowerCase();
+    const factor = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[unit as 'b' | 'kb' | 'mb' | 'gb'];
+    return Number(m[1]) * factor;
+  });
+
+const pathList = z
+  .string()
+  .min(1)
+  .transform((v) => v.split(/[,:]/).map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  EMBEDDED_PG_DIR: z.string().min(1).default('.data/pg'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).default('info'),
+  BULKSYNC_ADMIN_CLIENT_ID: z.string().min(1).optional(),
+  BULKSYNC_ADMIN_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  SCHEMAS_DIR: pathList.default(['schemas']),
+  MIGRATIONS_DIR: pathList.default(['migrations']),
+  SYNC_MAX_BODY_BYTES: bytes.default(64 * 1024 * 1024),
+  SYNC_MAX_RECORDS: z.coerce.number().int().min(1).default(100_000),
+  SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
+  MIGRATE_ON_START: bool.default(true),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parse an environment (process.env by default); throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as they do in most .env files and docker-compose.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      const shown = name.includes('SECRET') || name === 'DATABASE_URL' ? '(hidden)' : JSON.stringify(env[name]);
+      return `  ${name}=${shown}: ${i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  if (Boolean(cfg.BULKSYNC_ADMIN_CLIENT_ID) !== Boolean(cfg.BULKSYNC_ADMIN_CLIENT_SECRET)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  BULKSYNC_ADMIN_CLIENT_ID and BULKSYNC_ADMIN_CLIENT_SECRET must be set together',
+    );
+  }
+  return cfg;
+}

@@ -1,0 +1,107 @@
+import { pointer, showValue, type Problem } from '../errors';
+import { kindOf } from '../definitions/kinds';
+import type { EntityDef, FieldDef } from '../definitions/types';
+import { RANGE_OPS, type Filter, type RangeOp } from './types';
+
+/** Kinds a filter can compare; json, id lists and search vectors have no meaningful equality here. */
+const COMPARABLE = new Set(['id', 'fk', 'string', 'text', 'int', 'float', 'bool', 'datetime']);
+const TEXTUAL = new Set(['string', 'text']);
+const ORDERED = new Set(['string', 'text', 'int', 'float', 'datetime']);
+const MAX_DEPTH = 16;
+
+type Result = { ok: true; filters: Filter[] } | { ok: false; problems: Problem[] };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Validates a criteria list against an entity: field names are API names of the entity, values are checked
+ * by field kind. `at` is the JSON pointer of the list (e.g. /drop-links/criteria).
+ */
+export function parseCriteria(entity: EntityDef, input: unknown, at: string): Result {
+  const problems: Problem[] = [];
+  const bad = (where: string, detail: string) => problems.push({ code: 'CRITERIA_INVALID', detail, pointer: where });
+
+  const value = (f: FieldDef, v: unknown, where: string, allowNull: boolean): unknown => {
+    if (v === null) {
+      if (!allowNull) bad(where, `${f.name}: null is only allowed with equals`);
+      return null;
+    }
+    const r = entity.validators.get(f.name)!.safeParse(v);
+    if (!r.success) {
+      bad(where, `${f.name}: ${r.error.issues[0]?.message ?? 'invalid value'}, got ${showValue(v)}`);
+      return undefined;
+    }
+    return kindOf(f).toDb(r.data);
+  };
+
+  const one = (q: unknown, where: string, depth: number): Filter | undefined => {
+    if (!isObject(q)) return void bad(where, 'a filter must be an object with "type"');
+    if (depth > MAX_DEPTH) return void bad(where, `filters nest at most ${MAX_DEPTH} levels deep`);
+    const type = q.type;
+    if (type === 'not' || type === 'multi') {
+      const operator = q.operator === undefined ? 'and' : String(q.operator).toLowerCase();
+      if (operator !== 'and' && operator !== 'or') return void bad(pointer2(where, 'operator'), 'operator must be "and" or "or"');
+      const queries = list(q.queries, pointer2(where, 'queries'), depth + 1);
+      return queries && { type, operator, queries };
+    }
+    if (typeof q.field !== 'string') return void bad(pointer2(where, 'field'), 'a filter needs "field", an API field name');
+    const f = entity.fields[q.field];
+    if (!f || !f.readable) return void bad(pointer2(where, 'field'), `${entity.name} has no field "${q.field}"`);
+    if (!COMPARABLE.has(f.kind)) return void bad(pointer2(where, 'field'), `${q.field} (${f.kind}) cannot be filtered`);
+    const vAt = pointer2(where, 'value');
+    switch (type) {
+      case 'equals': {
+        if (!('value' in q)) return void bad(vAt, 'equals needs "value"');
+        const v = value(f, q.value, vAt, true);
+        return v === undefined ? undefined : { type, field: f, value: v };
+      }
+      case 'equalsAny': {
+        // Shopware also accepts "a|b|c".
+        const raw = typeof q.value === 'string' ? q.value.split('|') : q.value;
+        if (!Array.isArray(raw) || raw.length === 0) return void bad(vAt, 'equalsAny needs a non-empty list as "value"');
+        const values = raw.map((v, i) => value(f, v, pointer2(vAt, i), false));
+        return values.some((v) => v === undefined) ? undefined : { type, field: f, values };
+      }
+      case 'contains':
+      case 'prefix':
+      case 'suffix': {
+        if (!TEXTUAL.has(f.kind)) return void bad(pointer2(where, 'field'), `${type} needs a text field; ${q.field} is ${f.kind}`);
+        if (typeof q.value !== 'string') return void bad(vAt, `${type} needs a string "value"`);
+        return { type, field: f, value: q.value };
+      }
+      case 'range': {
+        if (!ORDERED.has(f.kind)) return void bad(pointer2(where, 'field'), `range needs an ordered field; ${q.field} is ${f.kind}`);
+        const p = q.parameters;
+        const pAt = pointer2(where, 'parameters');
+        if (!isObject(p)) return void bad(pAt, 'range needs "parameters" with gt, gte, lt or lte');
+        const bounds: Partial<Record<RangeOp, unknown>> = {};
+        for (const [k, v] of Object.entries(p)) {
+          if (!RANGE_OPS.includes(k as RangeOp)) return void bad(pointer2(pAt, k), `unknown range parameter "${k}" (gt, gte, lt, lte)`);
+          const dv = value(f, v, pointer2(pAt, k), false);
+          if (dv === undefined) return undefined;
+          bounds[k as RangeOp] = dv;
+        }
+        if (!Object.keys(bounds).length) return void bad(pAt, 'range needs at least one of gt, gte, lt, lte');
+        return { type, field: f, bounds };
+      }
+      default:
+        return void bad(pointer2(where, 'type'), `unknown filter type ${showValue(type)} (equals, equalsAny, contains, prefix, suffix, range, not, multi)`);
+    }
+  };
+
+  const list = (qs: unknown, where: string, depth: number): Filter[] | undefined => {
+    if (!Array.isArray(qs) || qs.length === 0) return void bad(where, 'expected a non-empty list of filters');
+    const out = qs.map((q, i) => one(q, pointer2(where, i), depth));
+    return out.every((f): f is Filter => f !== undefined) ? out : undefined;
+  };
+
+  const filters = list(input, at, 0);
+  if (problems.length || !filters) return { ok: false, problems };
+  return { ok: true, filters };
+}
+
+function pointer2(base: string, seg: string | number): string {
+  return base + pointer(seg);
+}

@@ -1,0 +1,50 @@
+import { ident } from '../db/sql';
+import { kindOf } from '../definitions/kinds';
+import type { Filter } from './types';
+
+const RANGE_SQL = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/**
+ * A validated filter list → one SQL condition with $n placeholders appended to `params`.
+ * Columns come from definitions; every value is a parameter.
+ */
+export function criteriaToSql(filters: readonly Filter[], params: unknown[], alias = ''): string {
+  return filters.map((f) => `(${one(f, params, alias)})`).join(' AND ');
+}
+
+function one(f: Filter, params: unknown[], alias: string): string {
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if ('queries' in f) {
+    const inner = f.queries.map((q) => `(${one(q, params, alias)})`).join(f.operator === 'or' ? ' OR ' : ' AND ');
+    return f.type === 'not' ? `NOT (${inner})` : inner;
+  }
+  return leaf(f, p, alias);
+}
+
+function leaf(f: Exclude<Filter, { type: 'not' | 'multi' }>, p: (v: unknown) => string, alias: string): string {
+  const col = (alias ? `${alias}.` : '') + ident(f.field.column);
+  const type = kindOf(f.field).sqlType;
+  switch (f.type) {
+    case 'equals':
+      return f.value === null ? `${col} IS NULL` : `${col} = ${p(f.value)}::${type}`;
+    case 'equalsAny':
+      return `${col} = ANY(${p(f.values)}::${type}[])`;
+    case 'contains':
+      return `${col} ILIKE ${p('%' + likeEscape(f.value) + '%')}`;
+    case 'prefix':
+      return `${col} ILIKE ${p(likeEscape(f.value) + '%')}`;
+    case 'suffix':
+      return `${col} ILIKE ${p('%' + likeEscape(f.value))}`;
+    case 'range':
+      return Object.entries(f.bounds)
+        .map(([op, v]) => `${col} ${RANGE_SQL[op as keyof typeof RANGE_SQL]} ${p(v)}::${type}`)
+        .join(' AND ');
+  }
+}

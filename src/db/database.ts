@@ -1,0 +1,48 @@
+import type { Knex } from 'knex';
+import type { Config } from '../config';
+import type { Registry } from '../definitions/registry';
+import type { Logger } from '../logger';
+import { createKnex, type StatementCounter } from './connection';
+import { startEmbedded, type EmbeddedServer } from './embedded';
+import { migrateLatest } from './migrate';
+import { assertSchemaMatches } from './schema-check';
+
+export interface Database {
+  knex: Knex;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The database the service uses: DATABASE_URL when set, else the embedded PostgreSQL. Migrations run (unless
+ * switched off) and the definitions are checked against the tables before anything is served.
+ */
+export async function openDatabase(
+  config: Pick<Config, 'DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'MIGRATIONS_DIR'>,
+  registry: Registry | undefined,
+  logger: Logger,
+  counter?: StatementCounter,
+): Promise<Database> {
+  let embedded: EmbeddedServer | undefined;
+  let url = config.DATABASE_URL;
+  if (!url) {
+    embedded = await startEmbedded(config.EMBEDDED_PG_DIR, logger);
+    url = embedded.url;
+  }
+  const knex = createKnex(url, { poolMax: config.DATABASE_POOL_MAX, counter });
+  const close = async () => {
+    await knex.destroy();
+    await embedded?.stop();
+  };
+  try {
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrateLatest(knex, config.MIGRATIONS_DIR);
+      if (applied.length) logger.info('migrations applied', { migrations: applied });
+    }
+    if (registry) await assertSchemaMatches(knex, registry);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { knex, embedded: Boolean(embedded), close };
+}

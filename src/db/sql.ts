@@ -1,0 +1,56 @@
+import type { Knex } from 'knex';
+import type pg from 'pg';
+
+/** The one thing the write path needs from a connection: parameterised statements with native $n placeholders. */
+export interface Sql {
+  query<R extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+}
+
+/** Double-quotes an identifier that comes from a validated definition (snake_case), never from a request. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+const RETRYABLE = new Set(['40P01', '40001']);
+
+export function isRetryable(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && RETRYABLE.has((e as { code?: string }).code ?? '');
+}
+
+export interface TransactionOptions {
+  /** How many times a deadlock or serialization failure re-runs the whole transaction. */
+  retries: number;
+  onRetry?: (attempt: number, error: unknown) => void;
+}
+
+type PooledClient = pg.Client & { query: pg.Client['query'] };
+
+/**
+ * Runs `fn` in one transaction on a connection taken from knex's pool (so that raw pg statements are counted and
+ * pooled like the rest). A deadlock or serialization failure re-runs the whole function after a jittered backoff.
+ */
+export async function withTransaction<T>(knex: Knex, fn: (sql: Sql) => Promise<T>, opts: TransactionOptions): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const conn = (await knex.client.acquireConnection()) as PooledClient;
+    const sql: Sql = {
+      query: async (text, params) => {
+        const r = await conn.query(text, params as unknown[]);
+        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      },
+    };
+    try {
+      await conn.query('BEGIN');
+      const out = await fn(sql);
+      await conn.query('COMMIT');
+      return out;
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (!isRetryable(e) || attempt >= opts.retries) throw e;
+      opts.onRetry?.(attempt + 1, e);
+      const backoff = Math.random() * 25 * 2 ** attempt;
+      await new Promise((r) => setTimeout(r, backoff));
+    } finally {
+      await knex.client.releaseConnection(conn);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { KIND_NAMES } from './kinds';
+
+/** The shape of one file in schemas/: the only place an entity is described. */
+const name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected snake_case (a-z, 0-9, _)');
+const apiName = z.string().regex(/^[a-z][a-zA-Z0-9]*$/, 'expected camelCase (a-z, A-Z, 0-9)');
+
+export const fieldFileSchema = z
+  .object({
+    kind: z.enum(KIND_NAMES),
+    column: name.optional(),
+    required: z.boolean().optional(),
+    unique: z.boolean().optional(),
+    nullable: z.boolean().optional(),
+    default: z.json().optional(),
+    writeProtected: z.union([z.boolean(), z.string().min(1)]).optional(),
+    read: z.boolean().optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    minLength: z.number().int().min(0).optional(),
+    maxLength: z.number().int().min(1).optional(),
+    pattern: z.string().optional(),
+    enum: z.array(z.string()).min(1).optional(),
+    format: z.enum(['email', 'url']).optional(),
+    jsonSchema: z.record(z.string(), z.json()).optional(),
+    references: name.optional(),
+    onDelete: z.enum(['cascade', 'set null', 'restrict']).optional(),
+    description: z.string().optional(),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.kind === 'fk' && !f.references) {
+      ctx.addIssue({ code: 'custom', path: ['references'], message: 'an fk field needs "references"' });
+    }
+    if (f.kind !== 'fk' && (f.references || f.onDelete)) {
+      ctx.addIssue({ code: 'custom', path: ['references'], message: '"references"/"onDelete" only apply to kind fk' });
+    }
+    if (f.pattern) {
+      try {
+        new RegExp(f.pattern);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'not a valid regular expression' });
+      }
+    }
+  });
+
+export const associationFileSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('manyToOne'), entity: name, via: apiName }).strict(),
+  z.object({ type: z.literal('oneToMany'), entity: name, foreignKey: apiName }).strict(),
+  z
+    .object({
+      type: z.literal('manyToMany'),
+      entity: name,
+      mapping: name,
+      localKey: apiName.optional(),
+      targetKey: apiName.optional(),
+    })
+    .strict(),
+]);
+
+export const definitionFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    entity: name,
+    table: name.optional(),
+    description: z.string().optional(),
+    primaryKey: z.array(apiName).min(1).optional(),
+    fields: z.record(apiName, fieldFileSchema).refine((f) => Object.keys(f).length > 0, 'at least one field'),
+    unique: z.array(z.array(apiName).min(1)).optional(),
+    associations: z.record(apiName, associationFileSchema).optional(),
+  })
+  .strict();
+
+export type DefinitionFile = z.infer<typeof definitionFileSchema>;

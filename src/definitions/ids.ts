@@ -1,0 +1,25 @@
+import { v7 as uuidv7 } from 'uuid';
+
+const HEX32 = /^[0-9a-f]{32}$/i;
+const DASHED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for the two accepted spellings of a UUID: 32 hex characters, or the dashed form. */
+export function isId(v: unknown): v is string {
+  return typeof v === 'string' && (HEX32.test(v) || DASHED.test(v));
+}
+
+/** The API spelling: 32 lowercase hex characters. */
+export function toApiId(v: string): string {
+  return v.replace(/-/g, '').toLowerCase();
+}
+
+/** The spelling PostgreSQL's uuid input expects (it accepts both, but one spelling makes keys comparable). */
+export function toDbId(v: string): string {
+  const h = toApiId(v);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A new time-ordered id (UUIDv7), in database spelling. */
+export function newDbId(): string {
+  return uuidv7();
+}

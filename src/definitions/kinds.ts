@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { isId, toApiId, toDbId } from './ids';
+import type { FieldDef } from './types';
+
+/**
+ * Each field kind knows how to validate API input, how its column looks in PostgreSQL, how a value travels
+ * to the database in a set-based statement, and how it is read back.
+ */
+export interface FieldKind {
+  /** Validator of a non-null API value for this field. */
+  validator(field: FieldDef): z.ZodType;
+  /** Element type of the array parameter used with unnest(); values are cast to `sqlType` after unnesting. */
+  paramType: string;
+  /** The column type written in casts and migrations. */
+  sqlType: string;
+  /** information_schema udt_name values a column of this kind may have. */
+  udtNames: readonly string[];
+  /** API value (already validated, not null) → parameter value. */
+  toDb(value: unknown): unknown;
+  /** Database value (not null) → API value. */
+  fromDb(value: unknown): unknown;
+}
+
+const idSchema = z.string().refine(isId, { message: 'expected a UUID (32 hex characters or the dashed form)' });
+
+function stringValidator(field: FieldDef): z.ZodType {
+  let s = z.string();
+  if (field.minLength !== undefined) s = s.min(field.minLength, `expected at least ${field.minLength} characters`);
+  const max = field.maxLength ?? (field.kind === 'text' ? TEXT_MAX_LENGTH : STRING_MAX_LENGTH);
+  s = s.max(max, `expected at most ${max} characters`);
+  if (field.pattern) s = s.regex(new RegExp(field.pattern), `expected to match ${field.pattern}`);
+  let out: z.ZodType = s;
+  if (field.format === 'email') out = s.pipe(z.email('expected an email address'));
+  if (field.format === 'url') out = s.pipe(z.url({ message: 'expected a URL', protocol: /^https?$/ }));
+  if (field.enum) out = z.enum(field.enum as [string, ...string[]], `expected one of ${field.enum.join(', ')}`);
+  return out;
+}
+
+function numberValidator(field: FieldDef, int: boolean): z.ZodType {
+  let n = z.number(int ? 'expected an integer' : 'expected a number');
+  if (int) n = n.int('expected an integer');
+  if (int) n = n.min(field.min ?? -2147483648, `expected a number of at least ${field.min ?? -2147483648}`);
+  else if (field.min !== undefined) n = n.min(field.min, `expected a number of at least ${field.min}`);
+  if (int) n = n.max(field.max ?? 2147483647, `expected a number of at most ${field.max ?? 2147483647}`);
+  else if (field.max !== undefined) n = n.max(field.max, `expected a number of at most ${field.max}`);
+  return n;
+}
+
+/** Default caps so that a multi-megabyte string is an error with a pointer, not a surprise in the table. */
+export const STRING_MAX_LENGTH = 255;
+export const TEXT_MAX_LENGTH = 1024 * 1024;
+
+const identity = (v: unknown) => v;
+
+export const KINDS = {
+  id: {
+    validator: () => idSchema,
+    paramType: 'uuid',
+    sqlType: 'uuid',
+    udtNames: ['uuid'],
+    toDb: (v) => toDbId(v as string),
+    fromDb: (v) => toApiId(v as string),
+  },
+  fk: {
+    validator: () => idSchema,
+    paramType: 'uuid',
+    sqlType: 'uuid',
+    udtNames: ['uuid'],
+    toDb: (v) => toDbId(v as string),
+    fromDb: (v) => toApiId(v as string),
+  },
+  string: {
+    validator: stringValidator,
+    paramType: 'text',
+    sqlType: 'text',
+    udtNames: ['varchar', 'text', 'bpchar', 'citext'],
+    toDb: identity,
+    fromDb: identity,
+  },
+  text: {
+    validator: stringValidator,
+    paramType: 'text',
+    sqlType: 'text',
+    udtNames: ['text', 'varchar'],
+    toDb: identity,
+    fromDb: identity,
+  },
+  int: {
+    validator: (f) => numberValidator(f, true),
+    paramType: 'integer',
+    sqlType: 'integer',
+    udtNames: ['int4', 'int8', 'int2'],
+    toDb: identity,
+    fromDb: (v) => Number(v),
+  },
+  float: {
+    validator: (f) => numberValidator(f, false),
+    paramType: 'double precision',
+    sqlType: 'double precision',
+    udtNames: ['float8', 'float4', 'numeric'],
+    toDb: identity,
+    fromDb: (v) => Number(v),
+  },
+  bool: {
+    validator: () => z.boolean('expected true or false'),
+    paramType: 'boolean',
+    sqlType: 'boolean',
+    udtNames: ['bool'],
+    toDb: identity,
+    fromDb: identity,
+  },
+  json: {
+    validator: (f) => (f.jsonSchema ? z.fromJSONSchema(f.jsonSchema as Parameters<typeof z.fromJSONSchema>[0]) : z.json()),
+    // JSON travels as text and is cast after unnest: a jsonb[] literal would need double escaping.
+    paramType: 'text',
+    sqlType: 'jsonb',
+    udtNames: ['jsonb', 'json'],
+    toDb: (v) => JSON.stringify(v),
+    fromDb: identity,
+  },
+  idList: {
+    validator: () => z.array(idSchema),
+    paramType: 'text',
+    sqlType: 'uuid[]',
+    udtNames: ['_uuid'],
+    toDb: (v) => `{${(v as string[]).map(toDbId).join(',')}}`,
+    fromDb: (v) => (v as string[]).map(toApiId),
+  },
+  tsvector: {
+    validator: () => z.string(),
+    paramType: 'text',
+    sqlType: 'tsvector',
+    udtNames: ['tsvector'],
+    toDb: identity,
+    fromDb: identity,
+  },
+  datetime: {
+    validator: () => z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }),
+    paramType: 'timestamptz',
+    sqlType: 'timestamptz',
+    udtNames: ['timestamptz', 'timestamp'],
+    toDb: identity,
+    fromDb: (v) => (v instanceof Date ? v.toISOString() : v),
+  },
+} satisfies Record<string, FieldKind>;
+
+export type KindName = keyof typeof KINDS;
+export const KIND_NAMES = Object.keys(KINDS) as [KindName, ...KindName[]];
+
+export function kindOf(field: FieldDef): FieldKind {
+  return KINDS[field.kind];
+}

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import { buildEntity, DefinitionError, linkAssociations, listDefinitionFiles, parseDefinitionFile } from './loader';
+import type { EntityDef, IncomingReference } from './types';
+
+/** All registered entities, their association graph and the order in which foreign keys are satisfied. */
+export class Registry {
+  private readonly byName: ReadonlyMap<string, EntityDef>;
+  /** Entities ordered so that every entity comes after the entities it references (self-references aside). */
+  readonly order: readonly string[];
+  private readonly incoming: ReadonlyMap<string, readonly IncomingReference[]>;
+
+  constructor(entities: readonly EntityDef[]) {
+    this.byName = new Map(entities.map((e) => [e.name, e]));
+    this.order = topologicalOrder(entities);
+    const incoming = new Map<string, IncomingReference[]>();
+    for (const e of entities) {
+      for (const f of e.fieldList) {
+        if (f.kind !== 'fk') continue;
+        const list = incoming.get(f.references!) ?? [];
+        list.push({ entity: e.name, field: f.name, onDelete: f.onDelete! });
+        incoming.set(f.references!, list);
+      }
+    }
+    this.incoming = incoming;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  get(name: string): EntityDef {
+    const e = this.byName.get(name);
+    if (!e) throw new Error(`entity ${name} is not registered`);
+    return e;
+  }
+
+  find(name: string): EntityDef | undefined {
+    return this.byName.get(name);
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()].sort();
+  }
+
+  all(): EntityDef[] {
+    return this.order.map((n) => this.get(n));
+  }
+
+  /** Foreign keys of other entities (or the same one) that point at `entity`. */
+  referencing(entity: string): readonly IncomingReference[] {
+    return this.incoming.get(entity) ?? [];
+  }
+
+  /** Position of the entity in FK order (lower first). */
+  rank(entity: string): number {
+    return this.order.indexOf(entity);
+  }
+}
+
+export function topologicalOrder(entities: readonly EntityDef[]): string[] {
+  const deps = new Map<string, Set<string>>();
+  for (const e of entities) {
+    const d = new Set<string>();
+    for (const f of e.fieldList) if (f.kind === 'fk' && f.references !== e.name) d.add(f.references!);
+    deps.set(e.name, d);
+  }
+  const order: string[] = [];
+  const done = new Set<string>();
+  // Kahn's algorithm with names sorted at every step, so that the order is stable across runs.
+  while (done.size < entities.length) {
+    const ready = [...deps.keys()].filter((n) => !done.has(n) && [...deps.get(n)!].every((d) => done.has(d))).sort();
+    if (!ready.length) {
+      const left = [...deps.keys()].filter((n) => !done.has(n)).sort();
+      throw new DefinitionError(`Foreign keys form a cycle between: ${left.join(', ')} (make one of them a nullable fk written later)`);
+    }
+    for (const n of ready) {
+      done.add(n);
+      order.push(n);
+    }
+  }
+  return order;
+}
+
+/** Builds a registry from definition texts; every cross-reference is checked. */
+export function registryFromTexts(files: readonly { file: string; text: string }[]): Registry {
+  const built = new Map<string, ReturnType<typeof buildEntity>>();
+  const tables = new Map<string, string>();
+  for (const { file, text } of files) {
+    const e = buildEntity(file, parseDefinitionFile(file, text));
+    const dup = built.get(e.name);
+    if (dup) throw new DefinitionError(`${file}: at entity: "${e.name}" is already defined in ${dup.file}`);
+    const tableOwner = tables.get(e.table);
+    if (tableOwner) throw new DefinitionError(`${file}: at table: "${e.table}" is already used by ${tableOwner}`);
+    built.set(e.name, e);
+    tables.set(e.table, e.name);
+  }
+  for (const e of built.values()) {
+    for (const f of e.fieldList) {
+      if (f.kind === 'fk' && !built.has(f.references!)) {
+        throw new DefinitionError(`${e.file}: at fields.${f.name}.references: entity "${f.references}" is not defined`);
+      }
+    }
+  }
+  const entities: EntityDef[] = [];
+  for (const e of built.values()) {
+    const { rawAssociations: _raw, ...rest } = e;
+    entities.push({ ...rest, associations: linkAssociations(e, built) });
+  }
+  return new Registry(entities);
+}
+
+export function loadRegistry(dirs: readonly string[]): Registry {
+  const files = listDefinitionFiles(dirs).map((file) => ({ file, text: fs.readFileSync(file, 'utf8') }));
+  if (!files.length) throw new DefinitionError(`No entity definitions (*.json) found in ${dirs.join(', ')}`);
+  return registryFromTexts(files);
+}

@@ -1,0 +1,65 @@
+import type { z } from 'zod';
+import type { KindName } from './kinds';
+
+export type DeleteRule = 'cascade' | 'set null' | 'restrict';
+
+/** A field of an entity, resolved from its definition file (defaults applied, column named). */
+export interface FieldDef {
+  name: string;
+  column: string;
+  kind: KindName;
+  required: boolean;
+  unique: boolean;
+  nullable: boolean;
+  default?: unknown;
+  /** false, or why the field cannot be written (e.g. "indexer:product.search", "writer"). */
+  writeProtected: false | string;
+  readable: boolean;
+  min?: number;
+  max?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  enum?: string[];
+  format?: 'email' | 'url';
+  jsonSchema?: Record<string, unknown>;
+  references?: string;
+  onDelete?: DeleteRule;
+}
+
+export type AssociationDef =
+  | { name: string; type: 'manyToOne'; entity: string; via: string }
+  | { name: string; type: 'oneToMany'; entity: string; foreignKey: string }
+  | {
+      name: string;
+      type: 'manyToMany';
+      entity: string;
+      mapping: string;
+      /** Field of the mapping entity that references the owning entity. */
+      localKey: string;
+      /** Field of the mapping entity that references the associated entity. */
+      targetKey: string;
+    };
+
+export interface EntityDef {
+  name: string;
+  table: string;
+  file: string;
+  fields: Readonly<Record<string, FieldDef>>;
+  fieldList: readonly FieldDef[];
+  primaryKey: readonly string[];
+  /** Every unique key: single unique fields and composite ones, each a list of field names. */
+  uniqueKeys: readonly (readonly string[])[];
+  associations: Readonly<Record<string, AssociationDef>>;
+  /** A mapping entity has a composite primary key made of foreign keys only (e.g. product_category). */
+  isMapping: boolean;
+  /** Built once at load time: validator of a non-null value per writable field. */
+  validators: ReadonlyMap<string, z.ZodType>;
+}
+
+/** A foreign key as seen from the entity it points at. */
+export interface IncomingReference {
+  entity: string;
+  field: string;
+  onDelete: DeleteRule;
+}

@@ -1,0 +1,47 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError, toJsonApi, type Problem } from '../errors';
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+  message?: string;
+}
+
+/** body-parser failures → the contract's codes. */
+function fromBodyParser(err: BodyParserError): Problem | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${err.limit} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
+    case 'entity.parse.failed':
+      return { code: 'BODY_NOT_JSON', detail: `the body is not valid JSON: ${err.message ?? ''}`.trim(), pointer: '' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { code: 'BODY_NOT_JSON', detail: 'the body must be UTF-8 encoded JSON', pointer: '' };
+    case 'body.not.utf8':
+      return { code: 'BODY_NOT_JSON', detail: 'the body is not valid UTF-8', pointer: '' };
+    default:
+      return undefined;
+  }
+}
+
+export function sendProblems(res: Response, status: number, problems: Problem[]): void {
+  res.status(status).type('application/vnd.api+json').json({ errors: problems.map(toJsonApi) });
+}
+
+/** The one place where errors become responses: JSON:API documents, never SQL or a stack trace. */
+export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
+  if (err instanceof ApiError) {
+    req.log?.info('request rejected', { codes: [...new Set(err.problems.map((p) => p.code))], errors: err.problems.length });
+    sendProblems(res, err.status, err.problems);
+    return;
+  }
+  const bp = fromBodyParser(err as BodyParserError);
+  if (bp) {
+    req.log?.info('request rejected', { codes: [bp.code] });
+    sendProblems(res, bp.code === 'BODY_TOO_LARGE' ? 413 : 400, [bp]);
+    return;
+  }
+  req.log?.error('internal error', { error: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+  sendProblems(res, 500, [{ code: 'INTERNAL', detail: `An internal error occurred; quote request id ${req.id} to the operator.` }]);
+}

@@ -1,0 +1,26 @@
+import { isUtf8 } from 'node:buffer';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { ApiError } from '../errors';
+
+/**
+ * JSON bodies only: another content type is BODY_NOT_JSON (not an empty body silently), invalid UTF-8 is
+ * refused instead of being replaced by U+FFFD, and the size limit answers 413.
+ */
+export function jsonBody(limitBytes: number) {
+  const parse = express.json({
+    limit: limitBytes,
+    strict: false,
+    type: () => true,
+    verify: (_req, _res, buf) => {
+      if (!isUtf8(buf)) throw Object.assign(new Error('body is not UTF-8'), { type: 'body.not.utf8', status: 400 });
+    },
+  });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const type = req.get('content-type') ?? '';
+    if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+      next(new ApiError({ code: 'BODY_NOT_JSON', detail: `expected Content-Type application/json, got ${type ? `"${type.slice(0, 80)}"` : 'none'}`, pointer: '' }));
+      return;
+    }
+    parse(req, res, next);
+  };
+}

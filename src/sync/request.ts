@@ -1,0 +1,119 @@
+import { pointer, showValue, type Problem } from '../errors';
+import type { Registry } from '../definitions/registry';
+import type { Action, Operation, SyncRequest } from './types';
+
+const OPERATION_KEYS = new Set(['key', 'entity', 'action', 'payload', 'criteria']);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export interface RequestLimits {
+  maxRecords: number;
+}
+
+type Parsed = { ok: true; request: SyncRequest } | { ok: false; problems: Problem[] };
+
+/** Body and headers → typed operations. Records are not looked at here, only the operations' shape. */
+export function parseSyncRequest(
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  registry: Registry,
+  limits: RequestLimits,
+): Parsed {
+  const problems: Problem[] = [];
+  const failOnErrorHeader = headers['fail-on-error'];
+  let failOnError = true;
+  if (failOnErrorHeader !== undefined) {
+    const v = String(failOnErrorHeader).trim().toLowerCase();
+    if (v === 'false' || v === '0') failOnError = false;
+    else if (v !== 'true' && v !== '1') {
+      problems.push({ code: 'HEADER_INVALID', detail: `fail-on-error must be "true" or "false", got ${showValue(failOnErrorHeader)}`, pointer: '' });
+    }
+  }
+
+  let entries: [string, unknown][];
+  if (Array.isArray(body)) {
+    entries = body.map((op, i) => [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : String(i), op]);
+  } else if (isObject(body)) {
+    entries = Object.entries(body);
+  } else {
+    return {
+      ok: false,
+      problems: [{ code: 'OPERATION_INVALID', detail: 'the body must be an object of operations keyed by name, or a list of operations', pointer: '' }],
+    };
+  }
+  if (entries.length === 0) {
+    problems.push({ code: 'OPERATION_INVALID', detail: 'the request holds no operation', pointer: '' });
+  }
+
+  const seen = new Set<string>();
+  const operations: Operation[] = [];
+  let records = 0;
+  for (const [key, raw] of entries) {
+    const at = pointer(key);
+    const meta = { operation: key };
+    if (seen.has(key)) {
+      problems.push({ code: 'OPERATION_INVALID', detail: `operation key "${key}" is used twice`, pointer: at, meta });
+      continue;
+    }
+    seen.add(key);
+    if (!isObject(raw)) {
+      problems.push({ code: 'OPERATION_INVALID', detail: 'an operation must be an object with entity, action and payload', pointer: at, meta });
+      continue;
+    }
+    for (const k of Object.keys(raw)) {
+      if (!OPERATION_KEYS.has(k)) {
+        problems.push({ code: 'OPERATION_INVALID', detail: `unknown operation property "${k}"`, pointer: at + pointer(k), meta });
+      }
+    }
+    const entity = typeof raw.entity === 'string' ? registry.find(raw.entity) : undefined;
+    if (!entity) {
+      problems.push({
+        code: 'ENTITY_UNKNOWN',
+        detail: raw.entity === undefined ? 'the operation names no entity' : `unknown entity ${showValue(raw.entity)}`,
+        pointer: at + pointer('entity'),
+        meta,
+      });
+    }
+    const action = typeof raw.action === 'string' ? raw.action.toLowerCase() : undefined;
+    if (action !== 'upsert' && action !== 'delete') {
+      problems.push({ code: 'ACTION_UNKNOWN', detail: `action must be "upsert" or "delete", got ${showValue(raw.action)}`, pointer: at + pointer('action'), meta });
+    }
+    const hasPayload = raw.payload !== undefined;
+    const hasCriteria = raw.criteria !== undefined;
+    if (hasPayload && !Array.isArray(raw.payload)) {
+      problems.push({ code: 'OPERATION_INVALID', detail: 'payload must be a list', pointer: at + pointer('payload'), meta });
+    }
+    if (hasCriteria && action === 'upsert') {
+      problems.push({ code: 'OPERATION_INVALID', detail: 'criteria are only allowed with action delete', pointer: at + pointer('criteria'), meta });
+    } else if (hasPayload && hasCriteria) {
+      problems.push({ code: 'PAYLOAD_AND_CRITERIA', detail: 'give either payload or criteria, not both', pointer: at + pointer('criteria'), meta });
+    } else if (!hasPayload && !hasCriteria) {
+      problems.push({
+        code: 'OPERATION_INVALID',
+        detail: action === 'delete' ? 'a delete needs payload (keys) or criteria' : 'an upsert needs payload',
+        pointer: at + pointer('payload'),
+        meta,
+      });
+    }
+    if (Array.isArray(raw.payload)) records += raw.payload.length;
+    if (entity && (action === 'upsert' || action === 'delete')) {
+      operations.push({
+        key,
+        entity,
+        action: action as Action,
+        payload: Array.isArray(raw.payload) ? raw.payload : undefined,
+        criteria: hasCriteria ? (raw.criteria as unknown[]) : undefined,
+      });
+    }
+  }
+  if (records > limits.maxRecords) {
+    return {
+      ok: false,
+      problems: [{ code: 'PAYLOAD_TOO_MANY_RECORDS', detail: `the request holds ${records} records; the limit is ${limits.maxRecords} per request`, pointer: '' }],
+    };
+  }
+  if (problems.length) return { ok: false, problems };
+  return { ok: true, request: { operations, options: { failOnError } } };
+}

@@ -1,0 +1,155 @@
+import { ident, type Sql } from '../db/sql';
+import { kindOf } from '../definitions/kinds';
+import type { Registry } from '../definitions/registry';
+import type { EntityDef } from '../definitions/types';
+import type { Problem } from '../errors';
+import { CHUNK_SIZE, chunks, keyColumns, keyFromRow, keyString, type Key } from '../write/keys';
+import { lockExisting } from '../write/delete';
+import { refPointer } from './plan';
+import type { UpsertCommand, UpsertRow } from './types';
+
+/** Keys each entity has been given by upserts of this request so far (written or about to be). */
+export class RequestKeys {
+  private readonly byEntity = new Map<string, Set<string>>();
+  add(entity: EntityDef, key: Key): void {
+    const s = this.byEntity.get(entity.name) ?? new Set<string>();
+    s.add(keyString(entity, key));
+    this.byEntity.set(entity.name, s);
+  }
+  has(entity: string, keyStr: string): boolean {
+    return this.byEntity.get(entity)?.has(keyStr) ?? false;
+  }
+}
+
+export interface ResolvedRow {
+  row: UpsertRow;
+  key: Key;
+  exists: boolean;
+}
+
+export interface ResolvedUpsert {
+  rows: ResolvedRow[];
+  problems: Problem[];
+}
+
+function rowKey(entity: EntityDef, row: UpsertRow): Key {
+  const key: Record<string, string> = {};
+  for (const k of entity.primaryKey) key[k] = row.values.get(k) as string;
+  return key;
+}
+
+function problem(cmd: UpsertCommand, row: UpsertRow, code: Problem['code'], detail: string, field?: string): Problem {
+  return {
+    code,
+    detail,
+    pointer: field ? refPointer(row.ref, field) : refPointer(row.ref),
+    meta: { operation: row.ref.op, entity: cmd.entity.name, index: row.ref.index },
+  };
+}
+
+/**
+ * Looks up, set-wise, everything an upsert command needs before it writes: which keys exist (locked, in key
+ * order), whether new records carry their required fields, whether references point at records that exist
+ * (or are written by this request), and whether unique values are free.
+ */
+export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCommand, known: RequestKeys): Promise<ResolvedUpsert> {
+  const { entity } = cmd;
+  const problems: Problem[] = [];
+  const keyed = cmd.rows.map((row) => ({ row, key: rowKey(entity, row) }));
+  const pk = new Set(entity.primaryKey);
+  const hasData = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
+  // Rows of an entity without own data (mapping rows) are inserted with ON CONFLICT DO NOTHING: no lookup needed.
+  const existing = new Set<string>();
+  if (hasData) {
+    for (const k of await lockExisting(sql, entity, keyed.map((r) => r.key))) existing.add(keyString(entity, k));
+  }
+  const rows: ResolvedRow[] = keyed.map(({ row, key }) => ({ row, key, exists: existing.has(keyString(entity, key)) }));
+  for (const r of rows) known.add(entity, r.key);
+
+  const required = entity.fieldList.filter((f) => f.required && !f.writeProtected && !pk.has(f.name));
+  for (const r of rows) {
+    if (r.exists) continue;
+    for (const f of required) {
+      if (!r.row.values.has(f.name)) problems.push(problem(cmd, r.row, 'FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name));
+    }
+  }
+  await checkReferences(sql, registry, cmd, rows, known, problems);
+  await checkUnique(sql, cmd, rows, problems);
+  return { rows, problems };
+}
+
+async function checkReferences(
+  sql: Sql,
+  registry: Registry,
+  cmd: UpsertCommand,
+  rows: readonly ResolvedRow[],
+  known: RequestKeys,
+  problems: Problem[],
+): Promise<void> {
+  for (const f of cmd.entity.fieldList) {
+    if (f.kind !== 'fk' || f.writeProtected) continue;
+    const target = registry.get(f.references!);
+    const wanted = new Set<string>();
+    for (const r of rows) {
+      const v = r.row.values.get(f.name);
+      if (typeof v === 'string' && !known.has(target.name, v)) wanted.add(v);
+    }
+    if (!wanted.size) continue;
+    const found = new Set<string>();
+    const col = ident(target.fields[target.primaryKey[0]!]!.column);
+    for (const ids of chunks([...wanted].sort(), CHUNK_SIZE)) {
+      // FOR KEY SHARE: the referenced record cannot be deleted before this transaction commits.
+      const { rows: hits } = await sql.query<{ id: string }>(
+        `SELECT ${col} AS id FROM ${ident(target.table)} WHERE ${col} = ANY($1::uuid[]) ORDER BY 1 FOR KEY SHARE`,
+        [ids],
+      );
+      for (const h of hits) found.add(String(h.id));
+    }
+    for (const r of rows) {
+      const v = r.row.values.get(f.name);
+      if (typeof v === 'string' && wanted.has(v) && !found.has(v)) {
+        problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `${f.name}: no ${target.name} with id ${kindOf(f).fromDb(v)}`, f.name));
+      }
+    }
+  }
+}
+
+async function checkUnique(sql: Sql, cmd: UpsertCommand, rows: readonly ResolvedRow[], problems: Problem[]): Promise<void> {
+  const { entity } = cmd;
+  for (const uniqueKey of entity.uniqueKeys) {
+    const fields = uniqueKey.map((n) => entity.fields[n]!);
+    if (fields.some((f) => entity.primaryKey.includes(f.name))) continue;
+    const candidates = rows.filter((r) => fields.every((f) => r.row.values.get(f.name) != null));
+    if (!candidates.length) continue;
+    const tuple = (r: ResolvedRow) => JSON.stringify(fields.map((f) => r.row.values.get(f.name)));
+    const owner = new Map<string, string>();
+    // Two records of the request claiming the same value.
+    for (const r of candidates) {
+      const t = tuple(r);
+      const mine = keyString(entity, r.key);
+      const prev = owner.get(t);
+      if (prev !== undefined && prev !== mine) {
+        problems.push(problem(cmd, r.row, 'UNIQUE_VIOLATION', `${uniqueKey.join(' + ')} ${t} is given to two records of this request`, fields[0]!.name));
+      } else owner.set(t, mine);
+    }
+    const params = fields.map((f) => candidates.map((r) => r.row.values.get(f.name)));
+    const cols = fields.map((f) => ident(f.column));
+    const cond =
+      fields.length === 1
+        ? `${cols[0]} = ANY($1::${kindOf(fields[0]!).paramType}[])`
+        : `(${cols.join(', ')}) IN (SELECT * FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}))`;
+    for (const part of fields.length === 1 ? chunks(params[0]!, CHUNK_SIZE).map((c) => [c]) : [params]) {
+      const { rows: hits } = await sql.query(`SELECT ${keyColumns(entity)}, ${cols.join(', ')} FROM ${ident(entity.table)} WHERE ${cond}`, part);
+      const taken = new Map<string, string>();
+      for (const h of hits) taken.set(JSON.stringify(fields.map((f) => h[f.column])), keyString(entity, keyFromRow(entity, h)));
+      for (const r of candidates) {
+        const holder = taken.get(tuple(r));
+        if (holder !== undefined && holder !== keyString(entity, r.key)) {
+          problems.push(
+            problem(cmd, r.row, 'UNIQUE_VIOLATION', `${uniqueKey.join(' + ')} ${tuple(r)} is already used by another ${entity.name}`, fields[0]!.name),
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import { kindOf } from '../definitions/kinds';
+import type { EntityDef } from '../definitions/types';
+import type { Key } from '../write/keys';
+
+/** An id as the API writes it, or a key object for entities with a composite key. */
+export type ApiKey = string | Record<string, string>;
+
+export function apiKey(entity: EntityDef, key: Key): ApiKey {
+  if (entity.primaryKey.length === 1) {
+    const k = entity.primaryKey[0]!;
+    return kindOf(entity.fields[k]!).fromDb(key[k]) as string;
+  }
+  const out: Record<string, string> = {};
+  for (const k of entity.primaryKey) out[k] = kindOf(entity.fields[k]!).fromDb(key[k]) as string;
+  return out;
+}
+
+type KeyMap = Map<string, ApiKey[]>;
+
+/** What a sync did, per entity: written, deleted, not found. */
+export class SyncResult {
+  readonly data: KeyMap = new Map();
+  readonly deleted: KeyMap = new Map();
+  readonly notFound: KeyMap = new Map();
+
+  add(map: 'data' | 'deleted' | 'notFound', entity: EntityDef, keys: readonly Key[]): void {
+    if (!keys.length) return;
+    const list = this[map].get(entity.name) ?? [];
+    for (const k of keys) list.push(apiKey(entity, k));
+    this[map].set(entity.name, list);
+  }
+
+  count(map: 'data' | 'deleted' | 'notFound'): number {
+    let n = 0;
+    for (const l of this[map].values()) n += l.length;
+    return n;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { extensions: [], data: render(this.data), notFound: render(this.notFound), deleted: render(this.deleted) };
+  }
+}
+
+/** Entities keyed alphabetically; an empty map is an empty list, as Shopware sends it. */
+function render(map: KeyMap): Record<string, ApiKey[]> | [] {
+  if (!map.size) return [];
+  const out: Record<string, ApiKey[]> = {};
+  for (const name of [...map.keys()].sort()) out[name] = map.get(name)!;
+  return out;
+}

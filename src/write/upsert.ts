@@ -1,0 +1,93 @@
+import { ident, type Sql } from '../db/sql';
+import { kindOf } from '../definitions/kinds';
+import type { EntityDef, FieldDef } from '../definitions/types';
+import { CHUNK_SIZE, chunks, compareKeys, keyColumns, type Key } from './keys';
+
+/** A row ready to write: its key and the database values of the fields it sets. */
+export interface WriteRow {
+  key: Key;
+  values: ReadonlyMap<string, unknown>;
+}
+
+function writableColumns(entity: EntityDef): FieldDef[] {
+  return entity.fieldList.filter((f) => !f.writeProtected);
+}
+
+function sortRows(entity: EntityDef, rows: readonly WriteRow[]): WriteRow[] {
+  const cmp = compareKeys(entity);
+  return [...rows].sort((a, b) => cmp(a.key, b.key));
+}
+
+/**
+ * Inserts new rows, one statement per chunk: every given field, and the definition's default for fields a row
+ * leaves out. Rows are sorted by key so that concurrent requests take locks in the same order.
+ * A row inserted meanwhile by another transaction is updated instead (the race ends as a merge, not an error).
+ */
+export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[]): Promise<void> {
+  if (!rows.length) return;
+  const given = new Set<string>();
+  for (const r of rows) for (const f of r.values.keys()) given.add(f);
+  const fields = writableColumns(entity).filter((f) => given.has(f.name) || f.default !== undefined || entity.primaryKey.includes(f.name));
+  const pk = new Set(entity.primaryKey);
+  const nonKey = fields.filter((f) => !pk.has(f.name));
+  const conflict = nonKey.length
+    ? `DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = now()`
+    : 'DO NOTHING';
+  const defaults = fields.map((f) => (f.default === undefined ? null : kindOf(f).toDb(f.default)));
+  for (const chunk of chunks(sortRows(entity, rows), CHUNK_SIZE)) {
+    const params = fields.map((f, i) => chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : defaults[i])));
+    const text =
+      `INSERT INTO ${ident(entity.table)} (${fields.map((f) => ident(f.column)).join(', ')}, created_at) ` +
+      `SELECT ${fields.map((f) => castFromParam(f, 'v.' + ident(f.column))).join(', ')}, now() ` +
+      `FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}) AS v(${fields.map((f) => ident(f.column)).join(', ')}) ` +
+      `ON CONFLICT (${keyColumns(entity)}) ${conflict}`;
+    await sql.query(text, params);
+  }
+}
+
+/**
+ * Updates existing rows with the fields each one gives, one statement per chunk. When rows give different
+ * sets of fields, a boolean mask per column says which rows set it, so a merge never touches a field that was
+ * not sent and still costs one statement.
+ */
+export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[]): Promise<void> {
+  const pk = new Set(entity.primaryKey);
+  const changing = rows.filter((r) => [...r.values.keys()].some((f) => !pk.has(f)));
+  if (!changing.length) return;
+  const given = new Set<string>();
+  for (const r of changing) for (const f of r.values.keys()) if (!pk.has(f)) given.add(f);
+  const fields = writableColumns(entity).filter((f) => given.has(f.name));
+  const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
+  const uniform = changing.every((r) => fields.every((f) => r.values.has(f.name)));
+  for (const chunk of chunks(sortRows(entity, changing), CHUNK_SIZE)) {
+    const params: unknown[] = [];
+    const cols: string[] = [];
+    const arrays: string[] = [];
+    const add = (name: string, type: string, values: unknown[]) => {
+      params.push(values);
+      cols.push(name);
+      arrays.push(`$${params.length}::${type}[]`);
+    };
+    for (const k of keyFields) add(`k_${k.column}`, kindOf(k).paramType, chunk.map((r) => r.key[k.name]));
+    for (const f of fields) {
+      add(`v_${f.column}`, kindOf(f).paramType, chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : null)));
+      if (!uniform) add(`m_${f.column}`, 'boolean', chunk.map((r) => r.values.has(f.name)));
+    }
+    const sets = fields.map((f) => {
+      const v = castFromParam(f, `v.${ident('v_' + f.column)}`);
+      return uniform
+        ? `${ident(f.column)} = ${v}`
+        : `${ident(f.column)} = CASE WHEN v.${ident('m_' + f.column)} THEN ${v} ELSE t.${ident(f.column)} END`;
+    });
+    const match = keyFields.map((k) => `t.${ident(k.column)} = v.${ident('k_' + k.column)}`).join(' AND ');
+    const text =
+      `UPDATE ${ident(entity.table)} AS t SET ${sets.join(', ')}, updated_at = now() ` +
+      `FROM unnest(${arrays.join(', ')}) AS v(${cols.map(ident).join(', ')}) WHERE ${match}`;
+    await sql.query(text, params);
+  }
+}
+
+function castFromParam(f: FieldDef, expr: string): string {
+  const kind = kindOf(f);
+  return kind.paramType === kind.sqlType ? expr : `${expr}::${kind.sqlType}`;
+}
