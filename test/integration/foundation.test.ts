@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/database';
+import { SchemaMismatchError } from '../../src/db/schema-check';
+import { loadRegistry } from '../../src/definitions/registry';
+import { createLogger } from '../../src/logger';
+import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { createTestDatabase } from '../support/database';
+
+describe('foundation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('serves /health and /ready', async () => {
+    await request(t.app).get('/health').expect(200, { status: 'ok' });
+    await request(t.app).get('/ready').expect(200);
+  });
+
+  it('creates every catalog table with created_at/updated_at', async () => {
+    for (const e of t.registry.all()) {
+      const cols = await t.knex('information_schema.columns').where({ table_name: e.table }).pluck('column_name');
+      expect(cols).toEqual(expect.arrayContaining(['created_at', 'updated_at']));
+    }
+    expect(t.registry.all()).toHaveLength(11);
+  });
+
+  it('answers unknown routes with a JSON:API 404', async () => {
+    const res = await request(t.app).get('/api/nope').expect(404);
+    expect(res.body.errors[0].code).toBe('NOT_FOUND');
+  });
+});
+
+describe('startup schema check', () => {
+  it('refuses a definition whose column is missing and names entity, field and column', async () => {
+    const db = await createTestDatabase();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-schemas-'));
+    try {
+      for (const f of fs.readdirSync(path.join(ROOT, 'schemas'))) fs.copyFileSync(path.join(ROOT, 'schemas', f), path.join(dir, f));
+      const tax = JSON.parse(fs.readFileSync(path.join(dir, 'tax.json'), 'utf8'));
+      tax.fields.rounding = { kind: 'int' };
+      fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
+      const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
+      const registry = loadRegistry([dir]);
+      const attempt = openDatabase(config, registry, createLogger('silent'));
+      await expect(attempt).rejects.toThrow(SchemaMismatchError);
+      await expect(openDatabase(config, registry, createLogger('silent'))).rejects.toThrow(
+        /entity tax, field rounding: column "tax.rounding" does not exist/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  it('refuses a column of an incompatible type', async () => {
+    const db = await createTestDatabase();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-schemas-'));
+    try {
+      for (const f of fs.readdirSync(path.join(ROOT, 'schemas'))) fs.copyFileSync(path.join(ROOT, 'schemas', f), path.join(dir, f));
+      const tax = JSON.parse(fs.readFileSync(path.join(dir, 'tax.json'), 'utf8'));
+      tax.fields.name = { kind: 'int', required: true };
+      fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
+      const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
+      await expect(openDatabase(config, loadRegistry([dir]), createLogger('silent'))).rejects.toThrow(
+        /entity tax, field name: column "tax.name" has type varchar/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 8000, HOST: '127.0.0.1', LOG_LEVEL: 'info', SYNC_MAX_RECORDS: 100000, SYNC_MAX_BODY_BYTES: 64 * 1024 * 1024 });
+    expect(c.DATABASE_URL).toBeUndefined();
+  });
+
+  it('names the bad variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT="eighty"/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL=\(hidden\)/);
+  });
+
+  it('never echoes a secret', () => {
+    try {
+      loadConfig({ BULKSYNC_ADMIN_CLIENT_ID: 'admin', BULKSYNC_ADMIN_CLIENT_SECRET: 'short' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/BULKSYNC_ADMIN_CLIENT_SECRET/);
+      expect((e as Error).message).not.toMatch(/short/);
+    }
+  });
+
+  it('parses sizes and lists of directories', () => {
+    const c = loadConfig({ SYNC_MAX_BODY_BYTES: '2mb', SCHEMAS_DIR: 'schemas,examples/pos/schemas' });
+    expect(c.SYNC_MAX_BODY_BYTES).toBe(2 * 1024 * 1024);
+    expect(c.SCHEMAS_DIR).toHaveLength(2);
+  });
+});

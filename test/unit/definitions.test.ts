@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { DefinitionError } from '../../src/definitions/loader';
+import { loadRegistry, registryFromTexts } from '../../src/definitions/registry';
+
+const catalog = loadRegistry([path.resolve(__dirname, '../../schemas')]);
+
+function file(name: string, def: unknown) {
+  return { file: `schemas/${name}.json`, text: JSON.stringify(def) };
+}
+
+describe('the catalog definitions', () => {
+  it('registers the 11 catalog entities', () => {
+    expect(catalog.names()).toEqual([
+      'category', 'country', 'customer', 'customer_address', 'product', 'product_category', 'product_manufacturer',
+      'product_property', 'property_group', 'property_group_option', 'tax',
+    ]);
+  });
+
+  it('maps camelCase API names to snake_case columns and adds the writer timestamps', () => {
+    const product = catalog.get('product');
+    expect(product.fields.productNumber!.column).toBe('product_number');
+    expect(product.fields.createdAt).toMatchObject({ column: 'created_at', writeProtected: 'writer' });
+    expect(product.fields.searchKeywords).toMatchObject({ writeProtected: 'indexer:product.search', readable: false });
+  });
+
+  it('orders entities so that every entity follows the ones it references', () => {
+    const rank = (n: string) => catalog.order.indexOf(n);
+    for (const e of catalog.all()) {
+      for (const f of e.fieldList) {
+        if (f.kind === 'fk' && f.references !== e.name) expect(rank(f.references!)).toBeLessThan(rank(e.name));
+      }
+    }
+    expect(rank('tax')).toBeLessThan(rank('product'));
+    expect(rank('product')).toBeLessThan(rank('product_category'));
+    expect(rank('category')).toBeLessThan(rank('product_category'));
+  });
+
+  it('knows mapping entities, composite keys and many-to-many links', () => {
+    expect(catalog.get('product_category')).toMatchObject({ isMapping: true, primaryKey: ['productId', 'categoryId'] });
+    expect(catalog.get('product').associations.categories).toMatchObject({
+      type: 'manyToMany', mapping: 'product_category', localKey: 'productId', targetKey: 'categoryId',
+    });
+  });
+
+  it('lists the foreign keys pointing at an entity with their delete rules', () => {
+    expect(catalog.referencing('tax')).toEqual([{ entity: 'product', field: 'taxId', onDelete: 'restrict' }]);
+    expect(catalog.referencing('category')).toEqual(
+      expect.arrayContaining([
+        { entity: 'category', field: 'parentId', onDelete: 'cascade' },
+        { entity: 'product_category', field: 'categoryId', onDelete: 'cascade' },
+      ]),
+    );
+  });
+
+  it('builds validators that enforce the bounds of CATALOG.md', () => {
+    const tax = catalog.get('tax');
+    expect(tax.validators.get('taxRate')!.safeParse(101).success).toBe(false);
+    expect(tax.validators.get('taxRate')!.safeParse(19).success).toBe(true);
+    expect(catalog.get('customer').validators.get('email')!.safeParse('not-an-email').success).toBe(false);
+    expect(catalog.get('country').validators.get('iso')!.safeParse('DEU').success).toBe(false);
+  });
+});
+
+describe('loading a bad definition', () => {
+  const tax = { entity: 'tax', fields: { id: { kind: 'id' }, name: { kind: 'string' } } };
+
+  it('names the file and the path of an unknown kind', () => {
+    expect(() => registryFromTexts([file('tax', { ...tax, fields: { id: { kind: 'id' }, rate: { kind: 'decimal' } } })])).toThrow(
+      /schemas\/tax\.json: at fields\.rate\.kind/,
+    );
+  });
+
+  it('names the file when the JSON does not parse', () => {
+    expect(() => registryFromTexts([{ file: 'schemas/broken.json', text: '{ "entity": ' }])).toThrow(/schemas\/broken\.json: not valid JSON/);
+  });
+
+  it('rejects an fk that references an unknown entity', () => {
+    const product = { entity: 'product', fields: { id: { kind: 'id' }, taxId: { kind: 'fk', references: 'nope' } } };
+    expect(() => registryFromTexts([file('product', product)])).toThrow(/product\.json: at fields\.taxId\.references: entity "nope"/);
+  });
+
+  it('rejects an unknown property in a field', () => {
+    expect(() => registryFromTexts([file('tax', { ...tax, fields: { id: { kind: 'id' }, name: { kind: 'string', requried: true } } })])).toThrow(
+      /at fields\.name: Unrecognized key.*requried/,
+    );
+  });
+
+  it('rejects a many-to-one whose via field does not reference the entity', () => {
+    const product = {
+      entity: 'product',
+      fields: { id: { kind: 'id' }, taxId: { kind: 'fk', references: 'tax' } },
+      associations: { tax: { type: 'manyToOne', entity: 'tax', via: 'name' } },
+    };
+    expect(() => registryFromTexts([file('tax', tax), file('product', product)])).toThrow(/at associations\.tax: "via"/);
+  });
+
+  it('rejects a foreign key cycle', () => {
+    const a = { entity: 'a', fields: { id: { kind: 'id' }, bId: { kind: 'fk', references: 'b' } } };
+    const b = { entity: 'b', fields: { id: { kind: 'id' }, aId: { kind: 'fk', references: 'a' } } };
+    expect(() => registryFromTexts([file('a', a), file('b', b)])).toThrow(DefinitionError);
+  });
+
+  it('rejects two files defining the same entity', () => {
+    expect(() => registryFromTexts([file('tax', tax), file('tax2', tax)])).toThrow(/tax2\.json: at entity: "tax" is already defined/);
+  });
+});

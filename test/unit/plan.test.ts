@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { loadRegistry } from '../../src/definitions/registry';
+import { planRequest } from '../../src/sync/plan';
+import { parseSyncRequest } from '../../src/sync/request';
+
+const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
+const TAX = '2fbb5fe2e29a4d70aa5854ce7ce3e20b';
+
+function plan(body: unknown) {
+  const parsed = parseSyncRequest(body, {}, registry, { maxRecords: 1000 });
+  if (!parsed.ok) return { problems: parsed.problems };
+  const planned = planRequest(registry, parsed.request.operations);
+  return planned.ok ? { plans: planned.plans } : { problems: planned.problems };
+}
+
+describe('request parsing', () => {
+  it('accepts the keyed form and the list form with the same meaning', () => {
+    const op = { entity: 'tax', action: 'UPSERT', payload: [{ name: 't', taxRate: 7 }] };
+    const keyed = plan({ 'write-tax': op });
+    const list = plan([op]);
+    expect(keyed.plans![0]!.operation).toMatchObject({ key: 'write-tax', action: 'upsert' });
+    expect(list.plans![0]!.operation).toMatchObject({ key: '0', action: 'upsert' });
+  });
+
+  it('reports every operation problem with a pointer', () => {
+    const out = plan({
+      a: { entity: 'nope', action: 'upsert', payload: [] },
+      b: { entity: 'tax', action: 'merge', payload: [] },
+      c: { entity: 'tax', action: 'delete', payload: [], criteria: [] },
+      d: 'x',
+    });
+    expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([
+      ['ENTITY_UNKNOWN', '/a/entity'],
+      ['ACTION_UNKNOWN', '/b/action'],
+      ['PAYLOAD_AND_CRITERIA', '/c/criteria'],
+      ['OPERATION_INVALID', '/d'],
+    ]);
+  });
+
+  it('counts records against the limit', () => {
+    const parsed = parseSyncRequest({ a: { entity: 'tax', action: 'upsert', payload: new Array(1001).fill({}) } }, {}, registry, {
+      maxRecords: 1000,
+    });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.problems[0]!.code).toBe('PAYLOAD_TOO_MANY_RECORDS');
+  });
+});
+
+describe('planning', () => {
+  it('collects every field problem of every record', () => {
+    const out = plan({
+      w: {
+        entity: 'product',
+        action: 'upsert',
+        payload: [
+          { productNumber: 'A', name: 'a', stock: -1, price: [], taxId: 'nope', colour: 'red' },
+          { productNumber: 'B', name: 'b', stock: 1, price: [{ currencyId: TAX, gross: 1, net: 1 }], taxId: TAX, createdAt: '2020-01-01T00:00:00Z', searchKeywords: 'x' },
+        ],
+      },
+    });
+    expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([
+      ['VALUE_INVALID', '/w/0/stock'],
+      ['VALUE_INVALID', '/w/0/price'],
+      ['ID_INVALID', '/w/0/taxId'],
+      ['FIELD_UNKNOWN', '/w/0/colour'],
+      ['FIELD_WRITE_PROTECTED', '/w/1/createdAt'],
+      ['FIELD_WRITE_PROTECTED', '/w/1/searchKeywords'],
+    ]);
+    expect(out.problems![0]).toMatchObject({ meta: { operation: 'w', entity: 'product', index: 0 } });
+  });
+
+  it('normalises dashed ids and gives new records a UUIDv7', () => {
+    const out = plan({ w: { entity: 'tax', action: 'upsert', payload: [{ id: '2FBB5FE2-E29A-4D70-AA58-54CE7CE3E20B', name: 'a', taxRate: 1 }, { name: 'b', taxRate: 2 }] } });
+    const rows = (out.plans![0]!.commands[0] as { rows: { values: Map<string, unknown> }[] }).rows;
+    expect(rows[0]!.values.get('id')).toBe('2fbb5fe2-e29a-4d70-aa58-54ce7ce3e20b');
+    expect(String(rows[1]!.values.get('id'))[14]).toBe('7');
+  });
+
+  it('refuses a required field set to null and values too long', () => {
+    const out = plan({ w: { entity: 'tax', action: 'upsert', payload: [{ name: null, taxRate: 1 }, { name: 'x'.repeat(3_000_000), taxRate: 1 }] } });
+    expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([
+      ['FIELD_REQUIRED', '/w/0/name'],
+      ['VALUE_INVALID', '/w/1/name'],
+    ]);
+    expect(out.problems![1]!.detail.length).toBeLessThan(300);
+  });
+
+  it('escapes operation keys in pointers (RFC 6901)', () => {
+    const out = plan({ 'a/b~c': { entity: 'tax', action: 'upsert', payload: [{ taxRate: 'x', name: 'n' }] } });
+    expect(out.problems![0]!.pointer).toBe('/a~1b~0c/0/taxRate');
+  });
+
+  it('needs every key column to delete a mapping row', () => {
+    const out = plan({ d: { entity: 'product_category', action: 'delete', payload: [{ productId: TAX }] } });
+    expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([['FIELD_REQUIRED', '/d/0/categoryId']]);
+  });
+});
