@@ -93,13 +93,15 @@ export function pointer(...segments: (string | number)[]): string {
   return segments.map((s) => '/' + pointerSegment(s)).join('');
 }
 
-/** Show a value in an error detail without echoing megabytes back. */
+/** Show a value in an error detail without echoing megabytes (or a pathologically deep structure) back. */
 export function showValue(v: unknown, max = 60): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > max ? v.slice(0, max) : v) + (v.length > max ? `… (${v.length} characters)` : '');
+  if (v === null || typeof v !== 'object') return String(v);
   let s: string;
   try {
-    s = JSON.stringify(v) ?? String(v);
+    s = JSON.stringify(v);
   } catch {
-    s = String(v);
+    return Array.isArray(v) ? 'a list' : 'an object';
   }
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
 }

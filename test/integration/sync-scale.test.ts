@@ -1,0 +1,71 @@
+import { startTestApp, type TestApp } from '../support/app';
+import { count, createTax, sync } from '../support/sync';
+import { hexId, products } from '../fixtures/catalog';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+describe('set-based writes', () => {
+  it('writes 10,000 products with fewer than 50 SQL statements, then updates them likewise', async () => {
+    const taxId = await createTax(t.app);
+    const payload = products(taxId, 10_000);
+    t.counter.reset();
+    const res = await sync(t.app, { import: { entity: 'product', action: 'upsert', payload } }).expect(200);
+    const inserted = t.counter.count;
+    expect(res.body.data.product).toHaveLength(10_000);
+    expect(res.body.data.product[9999]).toBe(payload[9999]!.id);
+    expect(await count(t.knex, 'product')).toBe(10_000);
+    expect(inserted).toBeLessThan(50);
+
+    const update = payload.map((p, i) => (i % 2 ? { id: p.id, stock: 1 } : { id: p.id, name: `renamed ${i}`, description: 'd' }));
+    t.counter.reset();
+    await sync(t.app, { update: { entity: 'product', action: 'upsert', payload: update } }).expect(200);
+    expect(t.counter.count).toBeLessThan(50);
+    expect(await t.knex('product').where({ stock: 1 }).count()).toEqual([{ count: 5000 }]);
+    expect(await t.knex('product').where({ description: 'd' }).count()).toEqual([{ count: 5000 }]);
+  });
+
+  it('deletes 10,000 products with a handful of statements', async () => {
+    const ids = (await t.knex('product').pluck('id')).map((id: string) => id.replace(/-/g, ''));
+    t.counter.reset();
+    const res = await sync(t.app, { d: { entity: 'product', action: 'delete', payload: [...ids.map((id) => ({ id })), { id: hexId() }] } }).expect(200);
+    expect(t.counter.count).toBeLessThan(50);
+    expect(res.body.deleted.product).toHaveLength(ids.length);
+    expect(res.body.notFound.product).toHaveLength(1);
+    expect(await count(t.knex, 'product')).toBe(0);
+  });
+});
+
+describe('concurrent requests', () => {
+  it('two requests touching the same keys in opposite order both succeed', async () => {
+    const taxId = await createTax(t.app);
+    const payload = products(taxId, 400, 50_000);
+    await sync(t.app, { seed: { entity: 'product', action: 'upsert', payload } }).expect(200);
+    const forward = payload.map((p) => ({ id: p.id, stock: 1 }));
+    const backward = [...payload].reverse().map((p) => ({ id: p.id, stock: 2 }));
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all([
+        sync(t.app, { a: { entity: 'product', action: 'upsert', payload: forward } }),
+        sync(t.app, { b: { entity: 'product', action: 'upsert', payload: backward } }),
+        sync(t.app, { c: { entity: 'product', action: 'upsert', payload: forward.slice(100, 300) } }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    }
+    const stocks = await t.knex('product').whereIn('product_number', payload.map((p) => p.productNumber as string)).distinct('stock').pluck('stock');
+    expect(stocks.every((s: number) => s === 1 || s === 2)).toBe(true);
+  });
+
+  it('concurrent creates of the same new ids end as merges, not errors', async () => {
+    const taxId = await createTax(t.app);
+    const payload = products(taxId, 200, 60_000);
+    const results = await Promise.all([
+      sync(t.app, { a: { entity: 'product', action: 'upsert', payload } }),
+      sync(t.app, { b: { entity: 'product', action: 'upsert', payload: [...payload].reverse() } }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(await t.knex('product').where('product_number', 'like', 'SW-60%').count()).toEqual([{ count: 200 }]);
+  });
+});
