@@ -37,12 +37,22 @@ function stringValidator(field: FieldDef): z.ZodType {
 }
 
 function numberValidator(field: FieldDef, int: boolean): z.ZodType {
-  let n = z.number(int ? 'expected an integer' : 'expected a number');
-  if (int) n = n.int('expected an integer');
-  if (int) n = n.min(field.min ?? -2147483648, `expected a number of at least ${field.min ?? -2147483648}`);
-  else if (field.min !== undefined) n = n.min(field.min, `expected a number of at least ${field.min}`);
-  if (int) n = n.max(field.max ?? 2147483647, `expected a number of at most ${field.max ?? 2147483647}`);
-  else if (field.max !== undefined) n = n.max(field.max, `expected a number of at most ${field.max}`);
+  const noun = int ? 'an integer' : 'a number';
+  const min = field.min ?? (int ? -2147483648 : undefined);
+  const max = field.max ?? (int ? 2147483647 : undefined);
+  // One message for every failure, naming the bounds: "expected a number between 0 and 100".
+  const expected =
+    field.min !== undefined && field.max !== undefined
+      ? `expected ${noun} between ${min} and ${max}`
+      : field.min !== undefined
+        ? `expected ${noun} of at least ${min}`
+        : field.max !== undefined
+          ? `expected ${noun} of at most ${max}`
+          : `expected ${noun}`;
+  let n = z.number(expected);
+  if (int) n = n.int(expected);
+  if (min !== undefined) n = n.min(min, expected);
+  if (max !== undefined) n = n.max(max, expected);
   return n;
 }
 

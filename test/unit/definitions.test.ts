@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { definitionJsonSchema } from '../../src/definitions/json-schema';
 import { DefinitionError } from '../../src/definitions/loader';
 import { loadRegistry, registryFromTexts } from '../../src/definitions/registry';
 
@@ -102,5 +104,12 @@ describe('loading a bad definition', () => {
 
   it('rejects two files defining the same entity', () => {
     expect(() => registryFromTexts([file('tax', tax), file('tax2', tax)])).toThrow(/tax2\.json: at entity: "tax" is already defined/);
+  });
+});
+
+describe('schemas/definition.schema.json', () => {
+  it('is up to date with the loader (npm run definition-schema)', () => {
+    const committed = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../schemas/definition.schema.json'), 'utf8'));
+    expect(committed).toEqual(definitionJsonSchema());
   });
 });

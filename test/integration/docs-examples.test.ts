@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { readDocExamples } from '../support/doc-examples';
+import { sync } from '../support/sync';
+
+const guide = path.join(ROOT, 'docs/sync-api.md');
+const examples = readDocExamples(guide);
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+describe('docs/sync-api.md examples', () => {
+  it('has examples for upsert, delete by key, delete by criteria and errors', () => {
+    const actions = JSON.stringify(examples.map((e) => e.request));
+    expect(actions).toContain('"upsert"');
+    expect(actions).toContain('"delete"');
+    expect(actions).toContain('"criteria"');
+    expect(examples.some((e) => e.status >= 400)).toBe(true);
+  });
+
+  // Sequential on purpose: each example builds on the state the previous ones left.
+  it.each(examples.map((e) => [`line ${e.line}`, e] as const))('%s answers as documented', async (_name, example) => {
+    const res = await sync(t.app, example.request, example.headers);
+    expect({ status: res.status, body: res.body }).toEqual({ status: example.status, body: example.response });
+  });
+});

@@ -1,0 +1,30 @@
+import fs from 'node:fs';
+
+export interface DocExample {
+  line: number;
+  request: unknown;
+  headers: Record<string, string>;
+  status: number;
+  response: unknown;
+}
+
+/**
+ * Reads the request/response pairs of a guide: a ```json request block (optionally `request header=value …`)
+ * followed by a ```json response <status> block. The guide is the fixture: what a reader copies is what runs.
+ */
+export function readDocExamples(file: string): DocExample[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const blocks = [...text.matchAll(/^```json (request|response)([^\n]*)\n([\s\S]*?)^```/gm)];
+  const out: DocExample[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i]!;
+    if (b[1] !== 'request') continue;
+    const next = blocks[i + 1];
+    const line = text.slice(0, b.index).split('\n').length;
+    if (!next || next[1] !== 'response') throw new Error(`${file}:${line}: a request block needs a response block after it`);
+    const headers: Record<string, string> = {};
+    for (const m of b[2]!.matchAll(/([\w-]+)=(\S+)/g)) headers[m[1]!] = m[2]!;
+    out.push({ line, request: JSON.parse(b[3]!), headers, status: Number(next[2]!.trim()), response: JSON.parse(next[3]!) });
+  }
+  return out;
+}
