@@ -25,6 +25,8 @@ export const fieldFileSchema = z
     jsonSchema: z.record(z.string(), z.json()).optional(),
     references: name.optional(),
     onDelete: z.enum(['cascade', 'set null', 'restrict']).optional(),
+    /** Other names this unique field answers to as a reference resolver (Shopware's product.number). */
+    aliases: z.array(z.string().regex(/^[a-z][a-zA-Z0-9]*$/)).optional(),
     description: z.string().optional(),
   })
   .strict()
@@ -34,6 +36,9 @@ export const fieldFileSchema = z
     }
     if (f.kind !== 'fk' && (f.references || f.onDelete)) {
       ctx.addIssue({ code: 'custom', path: ['references'], message: '"references"/"onDelete" only apply to kind fk' });
+    }
+    if (f.aliases && !f.unique) {
+      ctx.addIssue({ code: 'custom', path: ['aliases'], message: 'aliases name a reference resolver; only unique fields have one' });
     }
     if (f.pattern) {
       try {

@@ -71,6 +71,7 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
       jsonSchema: f.jsonSchema as Record<string, unknown> | undefined,
       references: f.references,
       onDelete: f.kind === 'fk' ? (f.onDelete ?? 'restrict') : undefined,
+      aliases: f.aliases,
     };
   }
   for (const [n, f] of Object.entries(IMPLICIT_TIMESTAMPS)) {

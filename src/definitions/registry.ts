@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { buildEntity, DefinitionError, linkAssociations, listDefinitionFiles, parseDefinitionFile } from './loader';
-import type { EntityDef, IncomingReference } from './types';
+import type { EntityDef, IncomingReference, ResolverDef } from './types';
 
 /** All registered entities, their association graph and the order in which foreign keys are satisfied. */
 export class Registry {
@@ -8,6 +8,7 @@ export class Registry {
   /** Entities ordered so that every entity comes after the entities it references (self-references aside). */
   readonly order: readonly string[];
   private readonly incoming: ReadonlyMap<string, readonly IncomingReference[]>;
+  private readonly resolvers: ReadonlyMap<string, ResolverDef>;
 
   constructor(entities: readonly EntityDef[]) {
     this.byName = new Map(entities.map((e) => [e.name, e]));
@@ -22,6 +23,24 @@ export class Registry {
       }
     }
     this.incoming = incoming;
+    // Every single-field unique key of every entity is a resolver, under its name and its aliases.
+    const resolvers = new Map<string, ResolverDef>();
+    for (const e of entities) {
+      for (const f of e.fieldList) {
+        if (!f.unique || e.primaryKey.includes(f.name) || e.primaryKey.length !== 1) continue;
+        for (const n of [f.name, ...(f.aliases ?? [])]) resolvers.set(`${e.name}.${n}`, { name: `${e.name}.${n}`, entity: e, field: f });
+      }
+    }
+    this.resolvers = resolvers;
+  }
+
+  /** The reference resolver of that name (`product.productNumber`, `country.iso`, …). */
+  resolver(name: string): ResolverDef | undefined {
+    return this.resolvers.get(name);
+  }
+
+  resolverNames(): string[] {
+    return [...this.resolvers.keys()].sort();
   }
 
   has(name: string): boolean {

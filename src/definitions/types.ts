@@ -25,6 +25,8 @@ export interface FieldDef {
   jsonSchema?: Record<string, unknown>;
   references?: string;
   onDelete?: DeleteRule;
+  /** Extra resolver names of a unique field. */
+  aliases?: string[];
 }
 
 export type AssociationDef =
@@ -62,4 +64,11 @@ export interface IncomingReference {
   entity: string;
   field: string;
   onDelete: DeleteRule;
+}
+
+/** A reference resolver: `<entity>.<unique field>` (or an alias) finds a record's id by a natural key. */
+export interface ResolverDef {
+  name: string;
+  entity: EntityDef;
+  field: FieldDef;
 }

@@ -2,9 +2,14 @@ import { parseCriteria } from '../criteria/parse';
 import { kindOf } from '../definitions/kinds';
 import { isId, newDbId, toDbId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
-import type { EntityDef } from '../definitions/types';
+import type { EntityDef, FieldDef } from '../definitions/types';
 import { MAX_REPORTED_ERRORS, pointer, showValue, type ErrorCode, type Problem } from '../errors';
+import { keyPart, PendingRef } from './pending';
 import type { Command, Key, Operation, OperationPlan, RowRef, UpsertCommand, UpsertRow } from './types';
+
+/** A key value in planning: an id, or a reference still to be resolved. */
+type KeyValue = string | PendingRef;
+type PlanKey = Record<string, KeyValue>;
 
 /** Deepest nesting of records inside records; deeper input is an error, not a stack overflow. */
 export const MAX_NESTING = 8;
@@ -43,7 +48,7 @@ class RowSet {
       set = { entity, rows: [], byKey: new Map() };
       this.byEntity.set(entity.name, set);
     }
-    const key = entity.primaryKey.map((k) => row.values.get(k)).join('|');
+    const key = entity.primaryKey.map((k) => keyPart(row.values.get(k))).join('|');
     const prev = set.byKey.get(key);
     if (prev) {
       for (const [f, v] of row.values) prev.values.set(f, v);
@@ -74,8 +79,8 @@ function planRecord(
   problems: Problems,
   depth: number,
   root: boolean,
-  fixed: Record<string, string> = {},
-): Key | undefined {
+  fixed: Record<string, KeyValue> = {},
+): PlanKey | undefined {
   if (!isObject(record)) {
     problems.add('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`, ref, entity);
     return undefined;
@@ -99,6 +104,11 @@ function planRecord(
       problems.add('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, ref, entity, name);
       continue;
     }
+    if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) {
+      const pending = planResolver(registry, entity, field, raw, ref, problems);
+      if (pending) values.set(name, pending);
+      continue;
+    }
     if (raw === null) {
       if (!field.nullable) {
         problems.add(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, ref, entity, name);
@@ -117,7 +127,7 @@ function planRecord(
   }
   for (const [name, v] of Object.entries(fixed)) {
     const given = values.get(name);
-    if (given !== undefined && given !== v) {
+    if (given !== undefined && keyPart(given) !== keyPart(v)) {
       problems.add('VALUE_INVALID', `${name} contradicts the record it is nested in`, ref, entity, name);
     }
     values.set(name, v);
@@ -129,8 +139,8 @@ function planRecord(
   const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
   for (const k of missingKey) problems.add('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, ref, entity, k);
   if (missingKey.length) return undefined;
-  const key: Record<string, string> = {};
-  for (const k of entity.primaryKey) key[k] = values.get(k) as string;
+  const key: PlanKey = {};
+  for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
 
   for (const [name, raw] of nested) {
@@ -146,7 +156,7 @@ function planRecord(
       if (!childKey) continue;
       const id = Object.values(childKey)[0]!;
       const prev = values.get(assoc.via);
-      if (prev !== undefined && prev !== id) {
+      if (prev !== undefined && keyPart(prev) !== keyPart(id)) {
         problems.add('VALUE_INVALID', `${assoc.via} and ${name}.id name different records`, ref, entity, assoc.via);
       }
       values.set(assoc.via, id);
@@ -180,6 +190,56 @@ function planRecord(
   }
   rows.add(entity, { ref, values, root });
   return key;
+}
+
+/**
+ * `{ "resolver": "<entity>.<unique field>", "value": …, "nullOnMissing": false }` on an id or fk field → a pending
+ * reference, checked here (resolver known, entity matches the field, value valid) and looked up by the resolve stage.
+ */
+function planResolver(
+  registry: Registry,
+  entity: EntityDef,
+  field: FieldDef,
+  raw: Record<string, unknown>,
+  ref: RowRef,
+  problems: Problems,
+): PendingRef | undefined {
+  const extra = Object.keys(raw).filter((k) => k !== 'resolver' && k !== 'value' && k !== 'nullOnMissing');
+  if (typeof raw.resolver !== 'string' || extra.length) {
+    problems.add('VALUE_INVALID', `${field.name}: expected an id or { "resolver": "<entity>.<field>", "value": … }`, ref, entity, field.name);
+    return undefined;
+  }
+  const resolver = registry.resolver(raw.resolver);
+  const target = field.kind === 'fk' ? field.references! : entity.name;
+  if (!resolver) {
+    const offered = registry.resolverNames().filter((n) => n.startsWith(target + '.'));
+    problems.add(
+      'RESOLVER_NOT_FOUND',
+      `unknown resolver ${showValue(raw.resolver)}; ${target} offers ${offered.length ? offered.join(', ') : 'none'}`,
+      ref, entity, field.name, 'resolver',
+    );
+    return undefined;
+  }
+  if (resolver.entity.name !== target) {
+    problems.add('VALUE_INVALID', `${field.name} references ${target}, but resolver ${resolver.name} finds a ${resolver.entity.name}`, ref, entity, field.name, 'resolver');
+    return undefined;
+  }
+  if (raw.nullOnMissing !== undefined && typeof raw.nullOnMissing !== 'boolean') {
+    problems.add('VALUE_INVALID', 'nullOnMissing must be true or false', ref, entity, field.name, 'nullOnMissing');
+    return undefined;
+  }
+  const nullOnMissing = raw.nullOnMissing === true;
+  if (nullOnMissing && field.kind === 'fk' && !field.nullable) {
+    problems.add('VALUE_INVALID', `${field.name} cannot be null, so nullOnMissing cannot apply`, ref, entity, field.name, 'nullOnMissing');
+    return undefined;
+  }
+  const parsed = resolver.entity.validators.get(resolver.field.name)!.safeParse(raw.value);
+  if (raw.value === null || raw.value === undefined || !parsed.success) {
+    const why = parsed.success ? 'a value is needed' : (parsed.error.issues[0]?.message ?? 'invalid value');
+    problems.add('VALUE_INVALID', `${field.name}: ${resolver.name}: ${why}, got ${showValue(raw.value)}`, ref, entity, field.name, 'value');
+    return undefined;
+  }
+  return new PendingRef(resolver.entity, resolver.field, kindOf(resolver.field).toDb(parsed.data), nullOnMissing, ref, field.name, field.kind === 'id');
 }
 
 function planDeleteKeys(op: Operation, problems: Problems): Command | undefined {

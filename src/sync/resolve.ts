@@ -6,6 +6,7 @@ import type { Problem } from '../errors';
 import { CHUNK_SIZE, chunks, keyColumns, keyFromRow, keyString, type Key } from '../write/keys';
 import { lockExisting } from '../write/delete';
 import { refPointer } from './plan';
+import { resolveReferences } from './resolve-references';
 import type { UpsertCommand, UpsertRow } from './types';
 
 /** Keys each entity has been given by upserts of this request so far (written or about to be). */
@@ -38,6 +39,24 @@ function rowKey(entity: EntityDef, row: UpsertRow): Key {
   return key;
 }
 
+/** Rows whose keys turned out equal once references were resolved become one write (later fields win). */
+function mergeSameKey(entity: EntityDef, rows: UpsertRow[]): UpsertRow[] {
+  const byKey = new Map<string, UpsertRow>();
+  const out: UpsertRow[] = [];
+  for (const row of rows) {
+    const ks = keyString(entity, rowKey(entity, row));
+    const prev = byKey.get(ks);
+    if (!prev) {
+      byKey.set(ks, row);
+      out.push(row);
+      continue;
+    }
+    for (const [f, v] of row.values) prev.values.set(f, v);
+    prev.root ||= row.root;
+  }
+  return out;
+}
+
 function problem(cmd: UpsertCommand, row: UpsertRow, code: Problem['code'], detail: string, field?: string): Problem {
   return {
     code,
@@ -55,7 +74,7 @@ function problem(cmd: UpsertCommand, row: UpsertRow, code: Problem['code'], deta
 export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCommand, known: RequestKeys): Promise<ResolvedUpsert> {
   const { entity } = cmd;
   const problems: Problem[] = [];
-  const keyed = cmd.rows.map((row) => ({ row, key: rowKey(entity, row) }));
+  const keyed = mergeSameKey(entity, await resolveReferences(sql, cmd, problems)).map((row) => ({ row, key: rowKey(entity, row) }));
   const pk = new Set(entity.primaryKey);
   const hasData = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
   // Rows of an entity without own data (mapping rows) are inserted with ON CONFLICT DO NOTHING: no lookup needed.
