@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import { ping } from '../db/connection';
 import type { SyncService } from '../sync/service';
+import { toJsonApi } from '../errors';
 import { jsonBody } from './json-body';
 
 export function healthRoutes(knex: Knex): Router {
@@ -19,9 +20,15 @@ export function healthRoutes(knex: Knex): Router {
 export function syncRoutes(sync: SyncService, maxBodyBytes: number): Router {
   const r = Router();
   r.post('/api/_action/sync', jsonBody(maxBodyBytes), async (req, res) => {
-    const { result, records } = await sync.sync(req.body, req.headers);
+    const { result, errors, records, partial } = await sync.sync(req.body, req.headers);
     res.locals.records = records;
-    res.json(result);
+    if (!partial) {
+      res.json(result);
+      return;
+    }
+    // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
+    res.setHeader('x-sync-errors', String(errors.length));
+    res.json({ ...result.toJSON(), errors: errors.map(toJsonApi) });
   });
   return r;
 }

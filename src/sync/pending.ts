@@ -3,27 +3,36 @@ import type { RowRef } from './types';
 
 let seq = 0;
 
+/** One way to find the record: a unique field and the value it must have (database spelling). */
+export interface MatchCandidate {
+  field: FieldDef;
+  value: unknown;
+}
+
 /**
- * A key that a record gives by a natural key instead of an id: `{ "resolver": "product.productNumber", "value": … }`.
- * Planning leaves it pending; the resolve stage looks up all pending references of a command with one query per
- * (entity, field) and fills in `id`. The same object is shared by every row that links to it (a parent's id in its
- * children), so resolving it once resolves it everywhere.
+ * A key not known at planning time: a reference resolver (`{ "resolver": "product.productNumber", "value": … }`),
+ * or the id of a record without id matched by its externalId / `matchBy` fields. Planning leaves it pending; the
+ * resolve stage tries the candidates in order, with one query per (entity, field), and fills in `id`. The same
+ * object is shared by every row that links to it (a parent's id in its children), so resolving it once resolves
+ * it everywhere.
  */
 export class PendingRef {
   readonly token = `pending:${++seq}`;
-  /** Database id once resolved; null when unresolved and nullOnMissing allowed it. */
+  /** Database id once resolved; null when nothing was found and the reference may be null. */
   id: string | null | undefined;
-  /** Set when the lookup found nothing and the reference may not be null: rows holding it are not written. */
+  /** Set when nothing was found and the reference may not be null: rows holding it are not written. */
   failed = false;
   constructor(
     readonly target: EntityDef,
-    readonly field: FieldDef,
-    readonly value: unknown,
+    readonly candidates: readonly MatchCandidate[],
     readonly nullOnMissing: boolean,
     readonly ref: RowRef,
+    /** The field of the referring row, for pointers. */
     readonly at: string,
-    /** The reference stands for the record's own id: unresolved with nullOnMissing, the record is created. */
+    /** The reference stands for the record's own id: when nothing is found (and allowed), the record is created. */
     readonly isOwnKey: boolean,
+    /** The resolver name the client used, for error messages; undefined for external-id matching. */
+    readonly resolverName?: string,
   ) {}
   get resolved(): boolean {
     return this.id !== undefined;

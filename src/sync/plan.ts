@@ -1,18 +1,18 @@
 import { parseCriteria } from '../criteria/parse';
-import { kindOf } from '../definitions/kinds';
 import { isId, newDbId, toDbId } from '../definitions/ids';
+import { kindOf } from '../definitions/kinds';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef, FieldDef } from '../definitions/types';
-import { MAX_REPORTED_ERRORS, pointer, showValue, type ErrorCode, type Problem } from '../errors';
-import { keyPart, PendingRef } from './pending';
+import { MAX_REPORTED_ERRORS, pointer, showValue, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
+import { keyPart, PendingRef, type MatchCandidate } from './pending';
 import type { Command, Key, Operation, OperationPlan, RowRef, UpsertCommand, UpsertRow } from './types';
+
+/** Deepest nesting of records inside records; deeper input is an error, not a stack overflow. */
+export const MAX_NESTING = 8;
 
 /** A key value in planning: an id, or a reference still to be resolved. */
 type KeyValue = string | PendingRef;
 type PlanKey = Record<string, KeyValue>;
-
-/** Deepest nesting of records inside records; deeper input is an error, not a stack overflow. */
-export const MAX_NESTING = 8;
 
 export function refPointer(ref: RowRef, ...more: (string | number)[]): string {
   return pointer(ref.op, ref.index, ...ref.path, ...more);
@@ -25,13 +25,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 class Problems {
   readonly list: Problem[] = [];
   add(code: ErrorCode, detail: string, ref: RowRef, entity: EntityDef, ...at: (string | number)[]): void {
-    if (this.list.length >= MAX_REPORTED_ERRORS) return;
-    this.list.push({
-      code,
-      detail,
-      pointer: refPointer(ref, ...at),
-      meta: { operation: ref.op, entity: entity.name, index: ref.index },
-    });
+    this.addAt(code, detail, refPointer(ref, ...at), { operation: ref.op, entity: entity.name, index: ref.index });
+  }
+  addAt(code: ErrorCode, detail: string, ptr: string, meta: ErrorMeta): void {
+    if (this.list.length < MAX_REPORTED_ERRORS) this.list.push({ code, detail, pointer: ptr, meta });
   }
   get full(): boolean {
     return this.list.length >= MAX_REPORTED_ERRORS;
@@ -59,85 +56,92 @@ class RowSet {
     set.rows.push(row);
   }
 
-  commands(op: string, registry: Registry): UpsertCommand[] {
+  commands(op: Operation, registry: Registry): UpsertCommand[] {
     return [...this.byEntity.values()]
       .sort((a, b) => registry.rank(a.entity.name) - registry.rank(b.entity.name))
-      .map(({ entity, rows }) => ({ kind: 'upsert', op, entity, rows }));
+      .map(({ entity, rows }) => ({ kind: 'upsert', op: op.key, entity, rows, mode: op.mode, isRootEntity: entity.name === op.entity.name }));
   }
 }
 
+interface PlanContext {
+  registry: Registry;
+  op: Operation;
+  rows: RowSet;
+  problems: Problems;
+}
+
+type Report = (code: ErrorCode, detail: string, ...at: (string | number)[]) => void;
+
 /**
- * Validates one record and flattens its nested records into `rows`. Returns the record's primary key
- * (database spelling) for the parent to link to, or undefined when the key itself is unusable.
+ * One field value of a record → database value (or a pending reference). Reports and returns `undefined` when
+ * the field cannot be written or the value is wrong; `null` stays null.
+ */
+function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw: unknown, ref: RowRef, report: Report): unknown {
+  const name = field.name;
+  if (field.writeProtected) return report('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, name);
+  if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) return planResolver(ctx, entity, field, raw, ref, report);
+  if (raw === null) {
+    if (field.nullable) return null;
+    return report(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, name);
+  }
+  const parsed = entity.validators.get(name)!.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const sub = issue?.path.length ? issue.path.map(String).join('.') : '';
+    const code: ErrorCode = field.kind === 'id' || field.kind === 'fk' ? 'ID_INVALID' : 'VALUE_INVALID';
+    return report(code, `${name}${sub ? '.' + sub : ''}: ${issue?.message ?? 'invalid value'}, got ${showValue(raw)}`, name);
+  }
+  return kindOf(field).toDb(parsed.data);
+}
+
+/**
+ * Validates one record and flattens its nested records into the row set. Returns the record's primary key for
+ * the parent to link to, or undefined when the key itself is unusable.
  */
 function planRecord(
-  registry: Registry,
+  ctx: PlanContext,
   entity: EntityDef,
   record: unknown,
   ref: RowRef,
-  rows: RowSet,
-  problems: Problems,
   depth: number,
   root: boolean,
   fixed: Record<string, KeyValue> = {},
 ): PlanKey | undefined {
-  if (!isObject(record)) {
-    problems.add('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`, ref, entity);
-    return undefined;
-  }
-  if (depth > MAX_NESTING) {
-    problems.add('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`, ref, entity);
-    return undefined;
-  }
+  const { registry, problems } = ctx;
+  const report: Report = (code, detail, ...at) => problems.add(code, detail, ref, entity, ...at);
+  if (!isObject(record)) return void report('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`);
+  if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
   const values = new Map<string, unknown>();
   const nested: [string, unknown][] = [];
   for (const [name, raw] of Object.entries(record)) {
     const field = entity.fields[name];
-    if (!field) {
-      if (entity.associations[name]) nested.push([name, raw]);
-      else {
-        problems.add('FIELD_UNKNOWN', `${entity.name} has no field or association "${name}"`, ref, entity, name);
-      }
-      continue;
-    }
-    if (field.writeProtected) {
-      problems.add('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, ref, entity, name);
-      continue;
-    }
-    if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) {
-      const pending = planResolver(registry, entity, field, raw, ref, problems);
-      if (pending) values.set(name, pending);
-      continue;
-    }
-    if (raw === null) {
-      if (!field.nullable) {
-        problems.add(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, ref, entity, name);
-      } else values.set(name, null);
-      continue;
-    }
-    const parsed = entity.validators.get(name)!.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const sub = issue?.path.length ? issue.path.map(String).join('.') : '';
-      const code: ErrorCode = field.kind === 'id' || field.kind === 'fk' ? 'ID_INVALID' : 'VALUE_INVALID';
-      problems.add(code, `${name}${sub ? '.' + sub : ''}: ${issue?.message ?? 'invalid value'}, got ${showValue(raw)}`, ref, entity, name);
-      continue;
-    }
-    values.set(name, kindOf(field).toDb(parsed.data));
+    if (field) {
+      const v = planField(ctx, entity, field, raw, ref, report);
+      if (v !== undefined) values.set(name, v);
+    } else if (entity.associations[name]) nested.push([name, raw]);
+    else report('FIELD_UNKNOWN', `${entity.name} has no field or association "${name}"`, name);
   }
   for (const [name, v] of Object.entries(fixed)) {
     const given = values.get(name);
-    if (given !== undefined && keyPart(given) !== keyPart(v)) {
-      problems.add('VALUE_INVALID', `${name} contradicts the record it is nested in`, ref, entity, name);
-    }
+    if (given !== undefined && keyPart(given) !== keyPart(v)) report('VALUE_INVALID', `${name} contradicts the record it is nested in`, name);
     values.set(name, v);
   }
+  if (root && ctx.op.mode === 'replace') {
+    for (const f of entity.fieldList) {
+      if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && !(record as object).hasOwnProperty(f.name)) {
+        report('FIELD_REQUIRED', `${f.name} is required with mode replace`, f.name);
+      }
+    }
+  }
 
-  // Every key field is known now, or the record is new and gets a time-ordered id.
+  // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
   const single = entity.primaryKey.length === 1 ? entity.fields[entity.primaryKey[0]!]! : undefined;
-  if (single && values.get(single.name) == null && single.kind === 'id') values.set(single.name, newDbId());
+  if (single && single.kind === 'id' && values.get(single.name) == null) {
+    const candidates = matchCandidates(entity, values, root ? ctx.op.matchBy : []);
+    values.set(single.name, candidates.length ? new PendingRef(entity, candidates, true, ref, single.name, true) : newDbId());
+  }
   const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
-  for (const k of missingKey) problems.add('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, ref, entity, k);
+  for (const k of missingKey) report('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
   if (missingKey.length) return undefined;
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
@@ -146,41 +150,38 @@ function planRecord(
   for (const [name, raw] of nested) {
     const assoc = entity.associations[name]!;
     const target = registry.get(assoc.entity);
-    const at = { ...ref, path: [...ref.path, name] };
     if (assoc.type === 'manyToOne') {
       if (!isObject(raw)) {
-        problems.add('VALUE_INVALID', `${name} must be a ${target.name} record; to unset the reference send "${assoc.via}": null`, ref, entity, name);
+        report('VALUE_INVALID', `${name} must be a ${target.name} record; to unset the reference send "${assoc.via}": null`, name);
         continue;
       }
-      const childKey = planRecord(registry, target, raw, at, rows, problems, depth + 1, false);
+      const childKey = planRecord(ctx, target, raw, { ...ref, path: [...ref.path, name] }, depth + 1, false);
       if (!childKey) continue;
       const id = Object.values(childKey)[0]!;
       const prev = values.get(assoc.via);
-      if (prev !== undefined && keyPart(prev) !== keyPart(id)) {
-        problems.add('VALUE_INVALID', `${assoc.via} and ${name}.id name different records`, ref, entity, assoc.via);
-      }
+      if (prev !== undefined && keyPart(prev) !== keyPart(id)) report('VALUE_INVALID', `${assoc.via} and ${name}.id name different records`, assoc.via);
       values.set(assoc.via, id);
       continue;
     }
     if (!Array.isArray(raw)) {
-      problems.add('VALUE_INVALID', `${name} must be a list of ${target.name} records`, ref, entity, name);
+      report('VALUE_INVALID', `${name} must be a list of ${target.name} records`, name);
       continue;
     }
     if (!ownId) {
-      problems.add('VALUE_INVALID', `${entity.name} has a composite key; nested ${name} cannot be linked`, ref, entity, name);
+      report('VALUE_INVALID', `${entity.name} has a composite key; nested ${name} cannot be linked`, name);
       continue;
     }
     raw.forEach((child, i) => {
       const childRef = { ...ref, path: [...ref.path, name, i] };
       if (assoc.type === 'oneToMany') {
-        planRecord(registry, target, child, childRef, rows, problems, depth + 1, false, { [assoc.foreignKey]: ownId });
+        planRecord(ctx, target, child, childRef, depth + 1, false, { [assoc.foreignKey]: ownId });
         return;
       }
-      const targetKey = planRecord(registry, target, child, childRef, rows, problems, depth + 1, false);
+      const targetKey = planRecord(ctx, target, child, childRef, depth + 1, false);
       if (!targetKey) return;
-      rows.add(registry.get(assoc.mapping), {
+      ctx.rows.add(registry.get(assoc.mapping), {
         ref: childRef,
-        values: new Map([
+        values: new Map<string, unknown>([
           [assoc.localKey, ownId],
           [assoc.targetKey, Object.values(targetKey)[0]!],
         ]),
@@ -188,61 +189,61 @@ function planRecord(
       });
     });
   }
-  rows.add(entity, { ref, values, root });
+  ctx.rows.add(entity, { ref, values, root });
   return key;
+}
+
+/** externalId first (where the entity has a unique one), then the operation's matchBy fields, in order. */
+function matchCandidates(entity: EntityDef, values: Map<string, unknown>, matchBy: readonly string[]): MatchCandidate[] {
+  const out: MatchCandidate[] = [];
+  const names = entity.fields.externalId?.unique ? ['externalId', ...matchBy.filter((n) => n !== 'externalId')] : matchBy;
+  for (const n of names) {
+    const v = values.get(n);
+    if (v != null && !(v instanceof PendingRef)) out.push({ field: entity.fields[n]!, value: v });
+  }
+  return out;
 }
 
 /**
  * `{ "resolver": "<entity>.<unique field>", "value": …, "nullOnMissing": false }` on an id or fk field → a pending
  * reference, checked here (resolver known, entity matches the field, value valid) and looked up by the resolve stage.
  */
-function planResolver(
-  registry: Registry,
-  entity: EntityDef,
-  field: FieldDef,
-  raw: Record<string, unknown>,
-  ref: RowRef,
-  problems: Problems,
-): PendingRef | undefined {
+function planResolver(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw: Record<string, unknown>, ref: RowRef, report: Report): PendingRef | undefined {
   const extra = Object.keys(raw).filter((k) => k !== 'resolver' && k !== 'value' && k !== 'nullOnMissing');
   if (typeof raw.resolver !== 'string' || extra.length) {
-    problems.add('VALUE_INVALID', `${field.name}: expected an id or { "resolver": "<entity>.<field>", "value": … }`, ref, entity, field.name);
-    return undefined;
+    return void report('VALUE_INVALID', `${field.name}: expected an id or { "resolver": "<entity>.<field>", "value": … }`, field.name);
   }
-  const resolver = registry.resolver(raw.resolver);
+  const resolver = ctx.registry.resolver(raw.resolver);
   const target = field.kind === 'fk' ? field.references! : entity.name;
   if (!resolver) {
-    const offered = registry.resolverNames().filter((n) => n.startsWith(target + '.'));
-    problems.add(
+    const offered = ctx.registry.resolverNames().filter((n) => n.startsWith(target + '.'));
+    return void report(
       'RESOLVER_NOT_FOUND',
       `unknown resolver ${showValue(raw.resolver)}; ${target} offers ${offered.length ? offered.join(', ') : 'none'}`,
-      ref, entity, field.name, 'resolver',
+      field.name,
+      'resolver',
     );
-    return undefined;
   }
   if (resolver.entity.name !== target) {
-    problems.add('VALUE_INVALID', `${field.name} references ${target}, but resolver ${resolver.name} finds a ${resolver.entity.name}`, ref, entity, field.name, 'resolver');
-    return undefined;
+    return void report('VALUE_INVALID', `${field.name} references ${target}, but resolver ${resolver.name} finds a ${resolver.entity.name}`, field.name, 'resolver');
   }
   if (raw.nullOnMissing !== undefined && typeof raw.nullOnMissing !== 'boolean') {
-    problems.add('VALUE_INVALID', 'nullOnMissing must be true or false', ref, entity, field.name, 'nullOnMissing');
-    return undefined;
+    return void report('VALUE_INVALID', 'nullOnMissing must be true or false', field.name, 'nullOnMissing');
   }
   const nullOnMissing = raw.nullOnMissing === true;
   if (nullOnMissing && field.kind === 'fk' && !field.nullable) {
-    problems.add('VALUE_INVALID', `${field.name} cannot be null, so nullOnMissing cannot apply`, ref, entity, field.name, 'nullOnMissing');
-    return undefined;
+    return void report('VALUE_INVALID', `${field.name} cannot be null, so nullOnMissing cannot apply`, field.name, 'nullOnMissing');
   }
   const parsed = resolver.entity.validators.get(resolver.field.name)!.safeParse(raw.value);
   if (raw.value === null || raw.value === undefined || !parsed.success) {
     const why = parsed.success ? 'a value is needed' : (parsed.error.issues[0]?.message ?? 'invalid value');
-    problems.add('VALUE_INVALID', `${field.name}: ${resolver.name}: ${why}, got ${showValue(raw.value)}`, ref, entity, field.name, 'value');
-    return undefined;
+    return void report('VALUE_INVALID', `${field.name}: ${resolver.name}: ${why}, got ${showValue(raw.value)}`, field.name, 'value');
   }
-  return new PendingRef(resolver.entity, resolver.field, kindOf(resolver.field).toDb(parsed.data), nullOnMissing, ref, field.name, field.kind === 'id');
+  const candidate = { field: resolver.field, value: kindOf(resolver.field).toDb(parsed.data) };
+  return new PendingRef(resolver.entity, [candidate], nullOnMissing, ref, field.name, field.kind === 'id', resolver.name);
 }
 
-function planDeleteKeys(op: Operation, problems: Problems): Command | undefined {
+function planDeleteKeys(op: Operation, problems: Problems): Command {
   const entity = op.entity;
   const keys: { ref: RowRef; key: Key }[] = [];
   op.payload!.forEach((item, index) => {
@@ -255,48 +256,79 @@ function planDeleteKeys(op: Operation, problems: Problems): Command | undefined 
     const before = problems.list.length;
     for (const k of entity.primaryKey) {
       const v = item[k];
-      if (v === undefined || v === null) {
-        problems.add('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, ref, entity, k);
-      } else if (!isId(v)) {
-        problems.add('ID_INVALID', `${k}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`, ref, entity, k);
-      } else key[k] = toDbId(v);
+      if (v === undefined || v === null) problems.add('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, ref, entity, k);
+      else if (!isId(v)) problems.add('ID_INVALID', `${k}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`, ref, entity, k);
+      else key[k] = toDbId(v);
     }
     for (const k of Object.keys(item)) {
-      if (!entity.fields[k]) {
-        problems.add('FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, ref, entity, k);
-      }
+      if (!entity.fields[k]) problems.add('FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, ref, entity, k);
     }
     if (problems.list.length === before) keys.push({ ref, key });
   });
   return { kind: 'delete', op: op.key, entity, keys };
 }
 
+/** `missing` of an upsert → a command run after the payload: criteria checked, `set` validated like a record. */
+function planMissing(ctx: PlanContext): Command | undefined {
+  const { op, problems } = ctx;
+  const missing = op.missing!;
+  const meta = { operation: op.key, entity: op.entity.name };
+  const parsed = parseCriteria(op.entity, missing.within, pointer(op.key, 'missing', 'within'));
+  if (!parsed.ok) {
+    for (const p of parsed.problems) problems.addAt(p.code, p.detail, p.pointer ?? '', meta);
+    return undefined;
+  }
+  if (missing.delete) return { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, delete: true };
+  const set = new Map<string, unknown>();
+  const before = problems.list.length;
+  const report: Report = (code, detail, ...at) => problems.addAt(code, detail, pointer(op.key, 'missing', 'set', ...at), meta);
+  const ref: RowRef = { op: op.key, index: -1, path: [] };
+  for (const [name, raw] of Object.entries(missing.set as Record<string, unknown>)) {
+    const field = op.entity.fields[name];
+    if (!field) report('FIELD_UNKNOWN', `${op.entity.name} has no field "${name}"`, name);
+    else if (op.entity.primaryKey.includes(name)) report('FIELD_WRITE_PROTECTED', `${name} is a key and cannot be set`, name);
+    else if ((field.kind === 'fk' || field.kind === 'id') && raw !== null && typeof raw === 'object') report('VALUE_INVALID', `${name}: resolvers are not accepted in missing.set`, name);
+    else {
+      const v = planField(ctx, op.entity, field, raw, ref, report);
+      if (v !== undefined) set.set(name, v);
+    }
+  }
+  if (!set.size && problems.list.length === before) report('VALUE_INVALID', 'set needs at least one field');
+  return problems.list.length === before ? { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, set, delete: false } : undefined;
+}
+
+export interface PlanResult {
+  plans: OperationPlan[];
+  /** Every problem found (up to the cap); record problems carry meta.operation and meta.index. */
+  problems: Problem[];
+}
+
 /** Plans every operation; pure: no database. All problems of the request are collected (up to the cap). */
-export function planRequest(
-  registry: Registry,
-  operations: readonly Operation[],
-): { ok: true; plans: OperationPlan[] } | { ok: false; problems: Problem[] } {
+export function planRequest(registry: Registry, operations: readonly Operation[]): PlanResult {
   const problems = new Problems();
   const plans: OperationPlan[] = [];
   for (const op of operations) {
+    const ctx: PlanContext = { registry, op, rows: new RowSet(), problems };
     if (op.action === 'upsert') {
-      const rows = new RowSet();
       op.payload!.forEach((record, index) => {
-        if (!problems.full) planRecord(registry, op.entity, record, { op: op.key, index, path: [] }, rows, problems, 0, true);
+        if (!problems.full) planRecord(ctx, op.entity, record, { op: op.key, index, path: [] }, 0, true);
       });
-      plans.push({ operation: op, commands: rows.commands(op.key, registry) });
+      const commands: Command[] = ctx.rows.commands(op, registry);
+      if (op.missing) {
+        const m = planMissing(ctx);
+        if (m) commands.push(m);
+      }
+      plans.push({ operation: op, commands });
     } else if (op.criteria !== undefined) {
       const parsed = parseCriteria(op.entity, op.criteria, pointer(op.key, 'criteria'));
       if (!parsed.ok) {
-        for (const p of parsed.problems) problems.list.push({ ...p, meta: { operation: op.key, entity: op.entity.name } });
+        for (const p of parsed.problems) problems.addAt(p.code, p.detail, p.pointer ?? '', { operation: op.key, entity: op.entity.name });
         continue;
       }
       plans.push({ operation: op, commands: [{ kind: 'deleteWhere', op: op.key, entity: op.entity, filters: parsed.filters }] });
     } else {
-      const cmd = planDeleteKeys(op, problems);
-      if (cmd) plans.push({ operation: op, commands: [cmd] });
+      plans.push({ operation: op, commands: [planDeleteKeys(op, problems)] });
     }
   }
-  if (problems.list.length) return { ok: false, problems: problems.list.slice(0, MAX_REPORTED_ERRORS) };
-  return { ok: true, plans };
+  return { plans, problems: problems.list };
 }

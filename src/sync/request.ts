@@ -1,8 +1,10 @@
 import { pointer, showValue, type Problem } from '../errors';
 import type { Registry } from '../definitions/registry';
-import type { Action, Operation, SyncRequest } from './types';
+import type { EntityDef } from '../definitions/types';
+import type { Action, MissingClause, Operation, SyncRequest, WriteMode } from './types';
 
-const OPERATION_KEYS = new Set(['key', 'entity', 'action', 'payload', 'criteria']);
+const OPERATION_KEYS = new Set(['key', 'entity', 'action', 'payload', 'criteria', 'mode', 'matchBy', 'missing']);
+const MODES = ['merge', 'replace', 'create-only'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -98,6 +100,7 @@ export function parseSyncRequest(
       });
     }
     if (Array.isArray(raw.payload)) records += raw.payload.length;
+    const extensions = parseExtensions(raw, action, entity, at, meta, problems);
     if (entity && (action === 'upsert' || action === 'delete')) {
       operations.push({
         key,
@@ -105,6 +108,7 @@ export function parseSyncRequest(
         action: action as Action,
         payload: Array.isArray(raw.payload) ? raw.payload : undefined,
         criteria: hasCriteria ? (raw.criteria as unknown[]) : undefined,
+        ...extensions,
       });
     }
   }
@@ -116,4 +120,53 @@ export function parseSyncRequest(
   }
   if (problems.length) return { ok: false, problems };
   return { ok: true, request: { operations, options: { failOnError } } };
+}
+
+/** The extensions of an upsert operation: mode, matchBy and missing (see docs/sync-api.md, "Write modes"). */
+function parseExtensions(
+  raw: Record<string, unknown>,
+  action: string | undefined,
+  entity: EntityDef | undefined,
+  at: string,
+  meta: { operation: string },
+  problems: Problem[],
+): { mode: WriteMode; matchBy: string[]; missing?: MissingClause } {
+  const out: { mode: WriteMode; matchBy: string[]; missing?: MissingClause } = { mode: 'merge', matchBy: [] };
+  const bad = (prop: string, detail: string, ...more: (string | number)[]) =>
+    problems.push({ code: 'OPERATION_INVALID', detail, pointer: at + pointer(prop, ...more), meta });
+  for (const prop of ['mode', 'matchBy', 'missing']) {
+    if (raw[prop] !== undefined && action === 'delete') bad(prop, `${prop} applies to upserts only`);
+  }
+  if (action === 'delete') return out;
+  if (raw.mode !== undefined) {
+    if (typeof raw.mode === 'string' && (MODES as readonly string[]).includes(raw.mode)) out.mode = raw.mode as WriteMode;
+    else bad('mode', `mode must be one of ${MODES.join(', ')}, got ${showValue(raw.mode)}`);
+  }
+  if (raw.matchBy !== undefined) {
+    if (!Array.isArray(raw.matchBy) || raw.matchBy.length === 0) bad('matchBy', 'matchBy must be a non-empty list of unique field names');
+    else {
+      raw.matchBy.forEach((f, i) => {
+        const field = typeof f === 'string' ? entity?.fields[f] : undefined;
+        if (entity && (!field || !field.unique || entity.primaryKey.includes(field.name))) {
+          const unique = entity.fieldList.filter((x) => x.unique && !entity.primaryKey.includes(x.name)).map((x) => x.name);
+          bad('matchBy', `${showValue(f)} is not a unique field of ${entity.name} (unique: ${unique.join(', ') || 'none'})`, i);
+        } else if (typeof f === 'string') out.matchBy.push(f);
+      });
+    }
+  }
+  if (raw.missing !== undefined) {
+    const m = raw.missing;
+    if (!isObject(m)) bad('missing', 'missing must be { "within": [criteria], "set": { … } } or { "within": [criteria], "delete": true }');
+    else {
+      for (const k of Object.keys(m)) if (!['within', 'set', 'delete'].includes(k)) bad('missing', `unknown property "${k}"`, k);
+      if (m.within === undefined) bad('missing', 'missing needs "within": the criteria of the snapshot', 'within');
+      const hasSet = m.set !== undefined;
+      const del = m.delete === true;
+      if (m.delete !== undefined && m.delete !== true) bad('missing', 'delete must be true (or left out)', 'delete');
+      if (hasSet === del) bad('missing', 'give exactly one of "set" and "delete": true');
+      else if (hasSet && !isObject(m.set)) bad('missing', 'set must be an object of fields', 'set');
+      else out.missing = { within: m.within, ...(hasSet ? { set: m.set } : { delete: true }) };
+    }
+  }
+  return out;
 }

@@ -20,6 +20,16 @@ export class RequestKeys {
   has(entity: string, keyStr: string): boolean {
     return this.byEntity.get(entity)?.has(keyStr) ?? false;
   }
+  /** A copy to try an operation with; adopt() it when the attempt commits. */
+  clone(): RequestKeys {
+    const c = new RequestKeys();
+    for (const [e, s] of this.byEntity) c.byEntity.set(e, new Set(s));
+    return c;
+  }
+  adopt(other: RequestKeys): void {
+    this.byEntity.clear();
+    for (const [e, s] of other.byEntity) this.byEntity.set(e, s);
+  }
 }
 
 export interface ResolvedRow {

@@ -16,28 +16,50 @@ export function apiKey(entity: EntityDef, key: Key): ApiKey {
 }
 
 type KeyMap = Map<string, ApiKey[]>;
+type KeyMapName = 'data' | 'deleted' | 'notFound' | 'skipped';
 
 /** What a sync did, per entity: written, deleted, not found. */
 export class SyncResult {
   readonly data: KeyMap = new Map();
   readonly deleted: KeyMap = new Map();
   readonly notFound: KeyMap = new Map();
+  readonly skipped: KeyMap = new Map();
+  private withSkipped = false;
 
-  add(map: 'data' | 'deleted' | 'notFound', entity: EntityDef, keys: readonly Key[]): void {
+  /** The response carries `skipped` (possibly empty) once an operation used mode create-only. */
+  reportSkipped(): void {
+    this.withSkipped = true;
+  }
+
+  add(map: KeyMapName, entity: EntityDef, keys: readonly Key[]): void {
     if (!keys.length) return;
     const list = this[map].get(entity.name) ?? [];
     for (const k of keys) list.push(apiKey(entity, k));
     this[map].set(entity.name, list);
   }
 
-  count(map: 'data' | 'deleted' | 'notFound'): number {
+  /** Adds what another (committed) part of the request did. */
+  merge(other: SyncResult): void {
+    for (const name of ['data', 'deleted', 'notFound', 'skipped'] as const) {
+      for (const [entity, keys] of other[name]) this[name].set(entity, [...(this[name].get(entity) ?? []), ...keys]);
+    }
+    this.withSkipped ||= other.withSkipped;
+  }
+
+  count(map: KeyMapName): number {
     let n = 0;
     for (const l of this[map].values()) n += l.length;
     return n;
   }
 
   toJSON(): Record<string, unknown> {
-    return { extensions: [], data: render(this.data), notFound: render(this.notFound), deleted: render(this.deleted) };
+    return {
+      extensions: [],
+      data: render(this.data),
+      notFound: render(this.notFound),
+      deleted: render(this.deleted),
+      ...(this.withSkipped ? { skipped: render(this.skipped) } : {}),
+    };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
-import { ApiError } from '../errors';
-import { executePlans } from './execute';
+import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { executePlans, withoutRecords } from './execute';
 import { planRequest } from './plan';
 import { parseSyncRequest } from './request';
 import type { SyncResult } from './result';
@@ -13,7 +13,11 @@ export interface SyncLimits {
 
 export interface SyncOutcome {
   result: SyncResult;
+  /** Records rolled back alone under fail-on-error: false. */
+  errors: Problem[];
   records: number;
+  /** fail-on-error: false was asked for. */
+  partial: boolean;
 }
 
 /** The sync pipeline: request → plan (pure, every problem collected) → resolve + write in one transaction → result. */
@@ -28,12 +32,28 @@ export class SyncService {
   async sync(body: unknown, headers: Record<string, string | string[] | undefined>): Promise<SyncOutcome> {
     const parsed = parseSyncRequest(body, headers, this.registry, { maxRecords: this.limits.maxRecords });
     if (!parsed.ok) throw new ApiError(parsed.problems);
+    const { failOnError } = parsed.request.options;
     const planned = planRequest(this.registry, parsed.request.operations);
-    if (!planned.ok) throw new ApiError(planned.problems);
-    const result = await executePlans(this.knex, this.registry, planned.plans, {
+    // A problem that names no record (criteria, missing, an operation) fails the request even in partial mode.
+    const recordLevel = (p: Problem) => typeof p.meta?.index === 'number' && p.meta.index >= 0;
+    if (planned.problems.length && (failOnError || !planned.problems.every(recordLevel))) throw new ApiError(planned.problems);
+    const failed = new Map<string, Set<number>>();
+    for (const p of planned.problems) {
+      const set = failed.get(p.meta!.operation!) ?? new Set<number>();
+      set.add(p.meta!.index as number);
+      failed.set(p.meta!.operation!, set);
+    }
+    const plans = planned.plans.map((plan) => (failed.has(plan.operation.key) ? withoutRecords(plan, failed.get(plan.operation.key)!) : plan));
+    const { result, errors } = await executePlans(this.knex, this.registry, plans, {
       retries: this.limits.retries,
+      failOnError,
       onRetry: this.onRetry,
     });
-    return { result, records: parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0) };
+    return {
+      result,
+      errors: [...planned.problems, ...errors].slice(0, MAX_REPORTED_ERRORS),
+      records: parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0),
+      partial: !failOnError,
+    };
   }
 }

@@ -4,6 +4,16 @@ export type { Key } from '../write/keys';
 
 export type Action = 'upsert' | 'delete';
 
+/** merge: Shopware's upsert; replace: fields not given are reset; create-only: existing records are left alone. */
+export type WriteMode = 'merge' | 'replace' | 'create-only';
+
+/** After an upsert, what happens to the records inside `within` that the payload did not name. */
+export interface MissingClause {
+  within: unknown;
+  set?: unknown;
+  delete?: true;
+}
+
 /** One operation of the request, checked for shape but not yet for its records. */
 export interface Operation {
   key: string;
@@ -11,6 +21,10 @@ export interface Operation {
   action: Action;
   payload?: unknown[];
   criteria?: unknown[];
+  mode: WriteMode;
+  /** Unique fields that find existing records for records without id (after externalId), in order. */
+  matchBy: string[];
+  missing?: MissingClause;
 }
 
 export interface SyncOptions {
@@ -30,6 +44,7 @@ export interface RowRef {
 }
 
 import type { Key } from '../write/keys';
+import type { Filter as CriteriaFilter } from '../criteria/types';
 
 export interface UpsertRow {
   ref: RowRef;
@@ -44,6 +59,19 @@ export interface UpsertCommand {
   op: string;
   entity: EntityDef;
   rows: UpsertRow[];
+  mode: WriteMode;
+  /** Only the operation's own entity gets the mode's reset (replace); nested records merge. */
+  isRootEntity: boolean;
+}
+
+/** The snapshot clear of an upsert: records inside `filters` not named by the payload get `set`, or are deleted. */
+export interface MissingCommand {
+  kind: 'missing';
+  op: string;
+  entity: EntityDef;
+  filters: CriteriaFilter[];
+  set?: Map<string, unknown>;
+  delete: boolean;
 }
 
 export interface DeleteByKeysCommand {
@@ -60,7 +88,7 @@ export interface DeleteByCriteriaCommand {
   filters: Filter[];
 }
 
-export type Command = UpsertCommand | DeleteByKeysCommand | DeleteByCriteriaCommand;
+export type Command = UpsertCommand | DeleteByKeysCommand | DeleteByCriteriaCommand | MissingCommand;
 
 /** The plan of one operation: commands in execution order (parents before children). */
 export interface OperationPlan {

@@ -10,7 +10,7 @@ function plan(body: unknown) {
   const parsed = parseSyncRequest(body, {}, registry, { maxRecords: 1000 });
   if (!parsed.ok) return { problems: parsed.problems };
   const planned = planRequest(registry, parsed.request.operations);
-  return planned.ok ? { plans: planned.plans } : { problems: planned.problems };
+  return planned.problems.length ? { problems: planned.problems } : { plans: planned.plans };
 }
 
 describe('request parsing', () => {
