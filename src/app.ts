@@ -4,6 +4,7 @@ import type { Config } from './config';
 import type { Registry } from './definitions/registry';
 import { errorHandler, sendProblems } from './http/errors';
 import { requestContext } from './http/request-context';
+import { readRoutes } from './http/read-routes';
 import { healthRoutes, syncRoutes } from './http/routes';
 import type { Logger } from './logger';
 import { SyncService } from './sync/service';
@@ -29,6 +30,7 @@ export function createApp({ config, knex, registry, logger }: AppDeps): express.
   );
   app.use(healthRoutes(knex));
   app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES));
+  app.use(readRoutes({ knex, registry, config, logger }));
   app.use((req, res) => {
     sendProblems(res, 404, [{ code: 'NOT_FOUND', detail: `no route ${req.method} ${req.path}` }]);
   });

@@ -24,6 +24,9 @@ const pathList = z
   .min(1)
   .transform((v) => v.split(/[,:]/).map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)));
 
+/** Days the change feed keeps entries (tombstones included); a cursor older than that must resynchronise. */
+export const CHANGES_RETENTION_DAYS_DEFAULT = 30;
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -42,6 +45,7 @@ const envSchema = z.object({
   SYNC_MAX_RECORDS: z.coerce.number().int().min(1).default(100_000),
   SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
   MIGRATE_ON_START: bool.default(true),
+  CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
 });
 
 export type Config = z.infer<typeof envSchema>;

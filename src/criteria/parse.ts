@@ -1,10 +1,16 @@
 import { pointer, showValue, type Problem } from '../errors';
+import { isId, toDbId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
-import { RANGE_OPS, type Filter, type RangeOp } from './types';
+import { FILTER_TYPES, RANGE_OPS, type Filter, type RangeOp } from './types';
 
-/** Kinds a filter can compare; json, id lists and search vectors have no meaningful equality here. */
-const COMPARABLE = new Set(['id', 'fk', 'string', 'text', 'int', 'float', 'bool', 'datetime']);
+/**
+ * Kinds a filter can compare; json and search vectors have no meaningful equality here. An id list compares by
+ * membership (Shopware's meaning of equals on categoryTree): equals/contains = holds the id, equalsAny = holds one.
+ */
+const COMPARABLE = new Set(['id', 'fk', 'string', 'text', 'int', 'float', 'bool', 'datetime', 'idList']);
+/** Longest text a term filter accepts: a search box, not a document. */
+const TERM_MAX_LENGTH = 1000;
 const TEXTUAL = new Set(['string', 'text']);
 const ORDERED = new Set(['string', 'text', 'int', 'float', 'datetime']);
 const MAX_DEPTH = 16;
@@ -28,6 +34,12 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
       if (!allowNull) bad(where, `${f.name}: null is only allowed with equals`);
       return null;
     }
+    if (f.kind === 'idList') {
+      // A filter on an id list names one member, not a whole list.
+      if (isId(v)) return toDbId(v);
+      bad(where, `${f.name}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`);
+      return undefined;
+    }
     const r = entity.validators.get(f.name)!.safeParse(v);
     if (!r.success) {
       bad(where, `${f.name}: ${r.error.issues[0]?.message ?? 'invalid value'}, got ${showValue(v)}`);
@@ -46,6 +58,7 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
       const queries = list(q.queries, pointer2(where, 'queries'), depth + 1);
       return queries && { type, operator, queries };
     }
+    if (type === 'term') return term(q, where);
     if (typeof q.field !== 'string') return void bad(pointer2(where, 'field'), 'a filter needs "field", an API field name');
     const f = entity.fields[q.field];
     if (!f || !f.readable) return void bad(pointer2(where, 'field'), `${entity.name} has no field "${q.field}"`);
@@ -67,6 +80,11 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
       case 'contains':
       case 'prefix':
       case 'suffix': {
+        if (type === 'contains' && f.kind === 'idList') {
+          // An id list "contains" one id: the same membership test as equals.
+          const v = value(f, q.value, vAt, false);
+          return v === undefined ? undefined : { type: 'equals', field: f, value: v };
+        }
         if (!TEXTUAL.has(f.kind)) return void bad(pointer2(where, 'field'), `${type} needs a text field; ${q.field} is ${f.kind}`);
         if (typeof q.value !== 'string') return void bad(vAt, `${type} needs a string "value"`);
         return { type, field: f, value: q.value };
@@ -87,8 +105,28 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
         return { type, field: f, bounds };
       }
       default:
-        return void bad(pointer2(where, 'type'), `unknown filter type ${showValue(type)} (equals, equalsAny, contains, prefix, suffix, range, not, multi)`);
+        return void bad(pointer2(where, 'type'), `unknown filter type ${showValue(type)} (${FILTER_TYPES.join(', ')})`);
     }
+  };
+
+  /** `{ type: "term", value: "linen shirt" }`: full-text match on the entity's search vector (or the tsvector `field`). */
+  const term = (q: Record<string, unknown>, where: string): Filter | undefined => {
+    const searchable = entity.fieldList.filter((f) => f.kind === 'tsvector');
+    let f: FieldDef | undefined;
+    if (q.field !== undefined) {
+      f = typeof q.field === 'string' ? entity.fields[q.field] : undefined;
+      if (!f || f.kind !== 'tsvector') {
+        const names = searchable.map((s) => s.name).join(', ') || 'none';
+        return void bad(pointer2(where, 'field'), `term needs a search field (tsvector) of ${entity.name} (${names}), got ${showValue(q.field)}`);
+      }
+    } else {
+      f = searchable[0];
+      if (!f) return void bad(pointer2(where, 'type'), `${entity.name} has no search field (tsvector), so it cannot be searched by term`);
+    }
+    const vAt = pointer2(where, 'value');
+    if (typeof q.value !== 'string' || !q.value.trim()) return void bad(vAt, 'term needs a non-empty string "value"');
+    if (q.value.length > TERM_MAX_LENGTH) return void bad(vAt, `term is at most ${TERM_MAX_LENGTH} characters long`);
+    return { type: 'term', field: f, value: q.value };
   };
 
   const list = (qs: unknown, where: string, depth: number): Filter[] | undefined => {

@@ -31,7 +31,15 @@ function one(f: Filter, params: unknown[], alias: string): string {
 function leaf(f: Exclude<Filter, { type: 'not' | 'multi' }>, p: (v: unknown) => string, alias: string): string {
   const col = (alias ? `${alias}.` : '') + ident(f.field.column);
   const type = kindOf(f.field).sqlType;
+  if (f.field.kind === 'idList') {
+    // Membership: the list holds the id (equals) or shares one with the values (equalsAny, overlap).
+    if (f.type === 'equals') return f.value === null ? `${col} IS NULL` : `${col} @> ARRAY[${p(f.value)}::uuid]`;
+    if (f.type === 'equalsAny') return `${col} && ${p(f.values)}::uuid[]`;
+  }
   switch (f.type) {
+    case 'term':
+      // 'simple': no stemming or stop words, the same configuration the search vector is built with.
+      return `${col} @@ plainto_tsquery('simple', ${p(f.value)})`;
     case 'equals':
       return f.value === null ? `${col} IS NULL` : `${col} = ${p(f.value)}::${type}`;
     case 'equalsAny':

@@ -1,0 +1,58 @@
+import { Router, type Request } from 'express';
+import type { Knex } from 'knex';
+import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
+import type { Registry } from '../definitions/registry';
+import type { Logger } from '../logger';
+import { ReadService } from '../read/service';
+import { jsonBody } from './json-body';
+
+/** Search bodies are criteria, not data: a megabyte is generous (an equalsAny of ~25,000 ids). */
+const SEARCH_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ReadRouteDeps {
+  knex: Knex;
+  registry: Registry;
+  /** Whatever part of the configuration the app has; missing keys take their defaults. */
+  config: Partial<Config>;
+  logger?: Logger;
+}
+
+/** A POST without a body (no content type, no length) searches with empty criteria, as Shopware does. */
+function hasBody(req: Request): boolean {
+  return Boolean(req.get('content-type')) || Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+}
+
+/**
+ * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>.
+ * TODO(auth): check the `<entity>:read` privilege once authentication lands (see docs/read-api.md).
+ * Mount before the 404 handler; the changes route precedes the generic GET so that "_action" is not an entity.
+ */
+export function readRoutes({ knex, registry, config, logger }: ReadRouteDeps): Router {
+  const reads = new ReadService(knex, registry, { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT }, logger);
+  const r = Router();
+  const body = jsonBody(SEARCH_MAX_BODY_BYTES);
+
+  r.get('/api/_action/changes', async (req, res) => {
+    const result = await reads.changes(req.query as Record<string, unknown>);
+    res.locals.records = result.data.length;
+    res.json(result);
+  });
+
+  r.post(
+    '/api/search/:entity',
+    (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
+    async (req, res) => {
+      const result = await reads.search(req.params.entity, req.body);
+      res.locals.records = result.data.length;
+      res.json(result);
+    },
+  );
+
+  r.get('/api/:entity/:id', async (req, res) => {
+    const given = req.query.associations;
+    const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
+    res.json({ data: await reads.get(req.params.entity, req.params.id, associations) });
+  });
+
+  return r;
+}

@@ -1,0 +1,97 @@
+import type { Knex } from 'knex';
+import { isId, toApiId } from '../definitions/ids';
+import type { Registry } from '../definitions/registry';
+import { ApiError } from '../errors';
+import { comparePositions, encodeFeedCursor, type ChangesRequest, type FeedPosition } from './changes-request';
+import { withReadSession } from './session';
+
+export interface ChangeEntry {
+  entity: string;
+  /** 32 hex, or the key object of a mapping entity ({ productId, categoryId }). */
+  id: string | Record<string, string>;
+  op: 'upsert' | 'delete';
+  at: string;
+}
+
+export interface ChangesResult {
+  data: ChangeEntry[];
+  /** Always present: where the next read continues (unchanged data is never handed out twice). */
+  next: string;
+}
+
+interface LogRow {
+  xid: string;
+  seq: number;
+  entity: string;
+  key: Record<string, unknown>;
+  op: 'upsert' | 'delete';
+  at: Date;
+}
+
+/**
+ * Reads the change log in (transaction id, sequence) order, handing out only entries of transactions older than
+ * the oldest one still running. Those transactions have ended, so no entry can appear later at a position a
+ * reader has passed: a transaction that began earlier but commits later holds the horizon back until it ends,
+ * and its entries are then handed out after the ones already read (see the migration 20261123010000_change_feed).
+ */
+export async function readChanges(knex: Knex, registry: Registry, req: ChangesRequest): Promise<ChangesResult> {
+  return withReadSession(knex, false, async (sql) => {
+    const { rows: state } = await sql.query<{ horizon: string; pruned_xid: string | null; pruned_seq: number | null }>(
+      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, p.xid::text AS pruned_xid, p.seq AS pruned_seq
+         FROM (SELECT 1) one LEFT JOIN change_log_pruned p ON true`,
+    );
+    // Every transaction below the horizon has ended: (horizon, 0) comes after all of their entries.
+    const end: FeedPosition = { xid: BigInt(state[0]!.horizon), seq: 0n };
+    if (req.since === 'now') return { data: [], next: encodeFeedCursor(end) };
+    const since = req.since;
+    const pruned = state[0]!.pruned_xid === null ? undefined : { xid: BigInt(state[0]!.pruned_xid), seq: BigInt(state[0]!.pruned_seq!) };
+    if (req.resumed && pruned && comparePositions(since, pruned) < 0) {
+      throw new ApiError({
+        code: 'VALUE_INVALID',
+        detail:
+          'the cursor is older than the change log keeps entries (CHANGES_RETENTION_DAYS): changes after it were pruned. ' +
+          'Read the current state again with search, then follow the feed from since=now taken before that read.',
+        meta: { parameter: 'since', reason: 'expired' },
+      });
+    }
+    const params: unknown[] = [since.xid.toString(), since.seq.toString(), end.xid.toString()];
+    let entityCond = '';
+    if (req.entities.length) {
+      params.push(req.entities);
+      entityCond = ` AND entity = ANY($${params.length}::text[])`;
+    }
+    params.push(req.limit);
+    const { rows } = await sql.query<LogRow>(
+      `SELECT xid::text AS xid, seq, entity, key, op, at FROM change_log
+        WHERE (xid, seq) > ($1::xid8, $2::bigint) AND xid < $3::xid8${entityCond}
+        ORDER BY xid, seq LIMIT $${params.length}`,
+      params,
+    );
+    const last = rows[rows.length - 1];
+    // A short page means nothing below the horizon is left: continue from the horizon (this also skips pruned
+    // ranges). A full page continues right after its last entry.
+    let next: FeedPosition = last && rows.length >= req.limit ? { xid: BigInt(last.xid), seq: BigInt(last.seq) } : end;
+    if (comparePositions(next, since) < 0) next = since;
+    return { data: rows.map((r) => toEntry(registry, r)), next: encodeFeedCursor(next) };
+  });
+}
+
+/** Stored keys are by column; the API names them by field and spells uuids as 32 hex. */
+function toEntry(registry: Registry, row: LogRow): ChangeEntry {
+  const entity = registry.find(row.entity);
+  const spell = (v: unknown) => (isId(v) ? toApiId(v) : String(v));
+  let id: ChangeEntry['id'];
+  if (entity && entity.primaryKey.length === 1) {
+    id = spell(row.key[entity.fields[entity.primaryKey[0]!]!.column]);
+  } else {
+    const byColumn = new Map(entity ? entity.primaryKey.map((k) => [entity.fields[k]!.column, k] as const) : []);
+    id = Object.fromEntries(Object.entries(row.key).map(([col, v]) => [byColumn.get(col) ?? col, spell(v)]));
+  }
+  return { entity: row.entity, id, op: row.op, at: row.at.toISOString() };
+}
+
+/** Removes entries older than the retention; returns how many went. Safe to run from several processes. */
+export async function pruneChanges(knex: Knex, retentionDays: number): Promise<number> {
+  const { rows } = await knex.raw<{ rows: { removed: number }[] }>('SELECT bulksync_prune_changes(make_interval(days => ?)) AS removed', [retentionDays]);
+  return Number(rows[0]!.removed);
+}

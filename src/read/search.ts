@@ -1,0 +1,54 @@
+import type { Knex } from 'knex';
+import type { Registry } from '../definitions/registry';
+import { ApiError } from '../errors';
+import { loadAssociations } from './associations';
+import { newNode, toApiRecord } from './records';
+import { encodeSearchCursor } from './search-request';
+import { countSql, pageSql, sortValueColumn } from './search-sql';
+import { withReadSession } from './session';
+import type { ApiRecord, SearchQuery } from './types';
+
+export interface SearchResult {
+  data: ApiRecord[];
+  total?: number;
+  /** Present when more records follow: pass it as `after` (with the same sort) for the next page. */
+  next?: string;
+}
+
+/** PostgreSQL "data exception" class: a cursor value that does not cast back to its column type. */
+function isDataException(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+/** Runs a validated search: one page query, one count query if asked, one query per association path. */
+export async function search(knex: Knex, registry: Registry, query: SearchQuery): Promise<SearchResult> {
+  const consistent = query.totalCount || query.selection.associations.size > 0;
+  return withReadSession(knex, consistent, async (sql) => {
+    const params: unknown[] = [];
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await sql.query(pageSql(query, params), params)).rows;
+    } catch (e) {
+      if (query.after && isDataException(e)) {
+        throw new ApiError({ code: 'CRITERIA_INVALID', detail: 'the cursor does not fit this sort order; pass "next" unchanged', pointer: '/after' });
+      }
+      throw e;
+    }
+    const more = rows.length > query.limit;
+    if (more) rows = rows.slice(0, query.limit);
+    const nodes = rows.map(newNode);
+    await loadAssociations(sql, registry, query.selection, nodes);
+    const result: SearchResult = { data: nodes.map((n) => toApiRecord(query.selection, n)) };
+    if (query.totalCount) {
+      const countParams: unknown[] = [];
+      const { rows: counted } = await sql.query<{ total: number }>(countSql(query, countParams), countParams);
+      result.total = Number(counted[0]!.total);
+    }
+    const last = rows[rows.length - 1];
+    if (more && last) {
+      result.next = encodeSearchCursor(query, query.sort.map((_, i) => (last[sortValueColumn(i)] ?? null) as string | null));
+    }
+    return result;
+  });
+}

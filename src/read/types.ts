@@ -1,0 +1,37 @@
+import type { Filter } from '../criteria/types';
+import type { AssociationDef, EntityDef, FieldDef } from '../definitions/types';
+
+/** What to answer for records of one entity: which fields, and which associations, each with its own selection. */
+export interface Selection {
+  entity: EntityDef;
+  /** Readable fields to answer, in definition order; the primary key is always among them. */
+  fields: readonly FieldDef[];
+  associations: ReadonlyMap<string, { association: AssociationDef; selection: Selection }>;
+}
+
+export type SortOrder = 'ASC' | 'DESC';
+
+export interface SortKey {
+  field: FieldDef;
+  order: SortOrder;
+}
+
+/** A validated search request. */
+export interface SearchQuery {
+  entity: EntityDef;
+  filters: readonly Filter[];
+  /** The requested order followed by the primary key, which makes every position in it unique. */
+  sort: readonly SortKey[];
+  limit: number;
+  offset: number;
+  /** Keyset position: the sort values (PostgreSQL text, or null) of the last record already seen. */
+  after?: readonly (string | null)[];
+  totalCount: boolean;
+  selection: Selection;
+}
+
+/** A row as PostgreSQL returned it, keyed by column (plus helper columns prefixed with __). */
+export type DbRow = Record<string, unknown>;
+
+/** An answered record: API field names, API values, nested associations. */
+export type ApiRecord = { [field: string]: unknown };
