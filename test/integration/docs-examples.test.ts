@@ -2,9 +2,11 @@ import path from 'node:path';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { readDocExamples } from '../support/doc-examples';
 import { sync } from '../support/sync';
+import { withPlaceholders } from '../support/doc-examples';
 
 const guide = path.join(ROOT, 'docs/sync-api.md');
 const examples = readDocExamples(guide);
+const recipes = readDocExamples(path.join(ROOT, 'docs/recipes.md'));
 
 let t: TestApp;
 beforeAll(async () => {
@@ -24,6 +26,26 @@ describe('docs/sync-api.md examples', () => {
   // Sequential on purpose: each example builds on the state the previous ones left.
   it.each(examples.map((e) => [`line ${e.line}`, e] as const))('%s answers as documented', async (_name, example) => {
     const res = await sync(t.app, example.request, example.headers);
-    expect({ status: res.status, body: res.body }).toEqual({ status: example.status, body: example.response });
+    expect({ status: res.status, body: res.body }).toEqual({ status: example.status, body: withPlaceholders(example.response) });
+  });
+});
+
+describe('docs/recipes.md examples', () => {
+  let fresh: TestApp;
+  beforeAll(async () => {
+    fresh = await startTestApp();
+  });
+  afterAll(() => fresh.close());
+
+  it('covers the three integrations', () => {
+    expect(recipes.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it.each(recipes.map((e) => [`line ${e.line}`, e] as const))('%s answers as documented', async (_name, example) => {
+    const res = await sync(fresh.app, example.request, example.headers);
+    expect({ status: res.status, body: res.body }).toEqual({ status: example.status, body: withPlaceholders(example.response) });
+    if (example.headers['fail-on-error'] === 'false') {
+      expect(res.headers['x-sync-errors']).toBe(String((example.response as { errors: unknown[] }).errors.length));
+    }
   });
 });

@@ -28,3 +28,11 @@ export function readDocExamples(file: string): DocExample[] {
   }
   return out;
 }
+
+/** "<new id>" in a documented response stands for any id the service made. */
+export function withPlaceholders(v: unknown): unknown {
+  if (v === '<new id>') return expect.stringMatching(/^[0-9a-f]{32}$/);
+  if (Array.isArray(v)) return v.map(withPlaceholders);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withPlaceholders(x)]));
+  return v;
+}
