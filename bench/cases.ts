@@ -1,0 +1,100 @@
+import type pg from 'pg';
+import { resetTables, settle } from './db';
+import { sendSequential } from './endpoint';
+import { watchRss } from './memory';
+import { RAW_METHODS, rawWrite, type RawMethod, type TableWrite } from './raw';
+import { fmtInt, type Measurement, type Pass } from './report';
+import { slices, syncBody } from './rows';
+
+/** One data set, written by every method: the raw ones and the endpoint in one or more request shapes. */
+export interface DataSet {
+  group: string;
+  records: number;
+  /** Rows for the raw methods, per pass. */
+  raw: Record<Pass, TableWrite[]>;
+  /** API records (one per product, nested records inside), per pass. */
+  api: Record<Pass, readonly object[]>;
+  /** Records per request of each endpoint variant. */
+  requestSizes: readonly number[];
+  /** Request size whose server RSS is watched. */
+  watchRssOf?: number;
+  /** Untimed setup after the tables are emptied (e.g. the categories that exist before the pass). */
+  prepare?: (client: pg.Client) => Promise<void>;
+}
+
+export interface CaseContext {
+  client: pg.Client;
+  baseUrl: string;
+  serverPid: number;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+type Method = { kind: 'raw'; raw: RawMethod } | { kind: 'endpoint'; perRequest: number };
+
+function methodLabel(m: Method, records: number): string {
+  if (m.kind === 'raw') return m.raw === 'unnest' ? 'raw unnest' : 'raw COPY';
+  const n = Math.ceil(records / m.perRequest);
+  return `endpoint ${n} × ${fmtInt(m.perRequest)}`;
+}
+
+/**
+ * Runs every method on the data set, `rounds` times, the order of the methods rotating by round. Each method
+ * starts from empty tables: insert pass, then update pass, each timed alone after a checkpoint.
+ */
+export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measurement[]> {
+  const methods: Method[] = [
+    ...RAW_METHODS.map((raw): Method => ({ kind: 'raw', raw })),
+    ...set.requestSizes.map((perRequest): Method => ({ kind: 'endpoint', perRequest })),
+  ];
+  const bodies = new Map<string, Buffer[]>();
+  const results = new Map<string, Measurement>();
+  for (const m of methods) {
+    for (const pass of ['insert', 'update'] as const) {
+      const label = methodLabel(m, set.records);
+      results.set(`${label}/${pass}`, { group: set.group, method: label, raw: m.kind === 'raw', pass, records: set.records, rounds: [] });
+      if (m.kind === 'endpoint') {
+        const entity = 'product';
+        bodies.set(`${m.perRequest}/${pass}`, slices(set.api[pass], m.perRequest).map((chunk) => syncBody(entity, chunk)));
+      }
+    }
+  }
+  for (let round = 0; round < ctx.rounds; round++) {
+    const order = methods.map((_, i) => methods[(i + round) % methods.length]!);
+    for (const m of order) {
+      await resetTables(ctx.client);
+      await set.prepare?.(ctx.client);
+      for (const pass of ['insert', 'update'] as const) {
+        const label = methodLabel(m, set.records);
+        const out = results.get(`${label}/${pass}`)!;
+        await settle(ctx.client);
+        if (m.kind === 'raw') {
+          const t0 = performance.now();
+          await rawWrite(ctx.client, m.raw, set.raw[pass]);
+          out.rounds.push(performance.now() - t0);
+        } else {
+          const list = bodies.get(`${m.perRequest}/${pass}`)!;
+          const perBody = slices(set.api[pass], m.perRequest).map((c) => c.length);
+          const send = () => sendSequential(ctx.baseUrl, list, { entity: 'product', perBody });
+          if (set.watchRssOf === m.perRequest) {
+            const { result, sample } = await watchRss(ctx.serverPid, send);
+            out.rounds.push(result.ms);
+            (out.latencies ??= []).push(...result.latencies);
+            const bodyBytes = list.reduce((n, b) => n + b.length, 0);
+            // The worst round is kept: a limit is about the peak.
+            if (!out.memory || sample.peak - sample.before > out.memory.peak - out.memory.before) {
+              out.memory = { bodyBytes, before: sample.before, peak: sample.peak, source: sample.source };
+            }
+          } else {
+            const result = await send();
+            out.rounds.push(result.ms);
+            (out.latencies ??= []).push(...result.latencies);
+          }
+        }
+        const ms = out.rounds[out.rounds.length - 1]!;
+        ctx.log(`  ${set.group} · ${label} · ${pass}: ${(ms / 1000).toFixed(2)} s, ${fmtInt((set.records / ms) * 1000)} records/s (round ${round + 1}/${ctx.rounds})`);
+      }
+    }
+  }
+  return [...results.values()];
+}

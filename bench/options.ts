@@ -1,0 +1,79 @@
+/** Command-line options of `npm run bench`. */
+export interface BenchOptions {
+  /** Size of the large flat case (requests of a tenth of it, and one request of all of it). */
+  records: number;
+  /** Skip the large flat case and shorten the load test. */
+  quick: boolean;
+  /** Seconds of the 8-client load test. */
+  loadSeconds: number;
+  /** Rounds of the timed cases; each case reports the median of its rounds. */
+  rounds: number;
+  /** Run the server under `node --cpu-prof` for one request of `records` products and summarise the profile. */
+  profile: boolean;
+  /** Append the results to docs/PERFORMANCE.md. */
+  writeDoc: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [--records N] [--quick] [--rounds N] [--load-seconds N] [--profile] [--no-doc]
+  --records N       size of the large flat case (default 100000; requests of N/10 and one of N)
+  --quick           skip the large flat case, 10 s load test (about 1-2 minutes)
+  --rounds N        rounds of each timed case, the median is reported (default 3, 1 with --quick)
+  --load-seconds N  duration of the 8-client load test (default 30, 10 with --quick)
+  --profile         only: one request of N products against a server under node --cpu-prof; prints the top costs
+  --no-doc          print the table, do not append it to docs/PERFORMANCE.md`;
+
+function positiveInt(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!value || !Number.isInteger(n) || n < 1) throw new Error(`${name} expects a positive integer, got ${value ?? 'nothing'}\n${USAGE}`);
+  return n;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  let records = 100_000;
+  let quick = false;
+  let rounds: number | undefined;
+  let loadSeconds: number | undefined;
+  let profile = false;
+  let writeDoc = true;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--records':
+        records = positiveInt(flag, value());
+        break;
+      case '--quick':
+        quick = true;
+        break;
+      case '--rounds':
+        rounds = positiveInt(flag, value());
+        break;
+      case '--load-seconds':
+        loadSeconds = positiveInt(flag, value());
+        break;
+      case '--profile':
+        profile = true;
+        break;
+      case '--no-doc':
+        writeDoc = false;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  if (records < 10) throw new Error(`--records must be at least 10\n${USAGE}`);
+  return {
+    records,
+    quick,
+    rounds: rounds ?? (quick ? 1 : 3),
+    loadSeconds: loadSeconds ?? (quick ? 10 : 30),
+    profile,
+    writeDoc,
+  };
+}

@@ -1,0 +1,128 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { PRODUCT_COLUMNS, productCells, slices, type Cell, type NestedProduct, type Product } from './rows';
+
+/**
+ * The baseline: the fastest ways we know to upsert the same rows from Node with `pg` alone. No HTTP, no
+ * validation, no lookups: one transaction, one statement per large chunk.
+ */
+
+export type RawMethod = 'unnest' | 'copy';
+export const RAW_METHODS: readonly RawMethod[] = ['unnest', 'copy'];
+
+export const RAW_LABEL: Record<RawMethod, string> = {
+  unnest: 'raw INSERT … SELECT FROM unnest() ON CONFLICT',
+  copy: 'raw COPY → temp table → INSERT … ON CONFLICT',
+};
+
+/** Rows per unnest statement (the service's own CHUNK_SIZE is the same). */
+export const UNNEST_CHUNK = 10_000;
+
+export interface TableWrite {
+  table: string;
+  columns: readonly (readonly [string, string])[];
+  key: readonly string[];
+  /** Mapping rows carry nothing but their key: an existing link stays (DO NOTHING). */
+  onConflict: 'update' | 'nothing';
+  rows: Cell[][];
+}
+
+function quote(name: string): string {
+  return `"${name}"`;
+}
+
+/** jsonb travels as text in arrays (a jsonb[] literal would need double escaping) and is cast after unnest. */
+function paramType(sqlType: string): string {
+  return sqlType === 'jsonb' ? 'text' : sqlType;
+}
+
+function conflictClause(w: TableWrite): string {
+  const keys = new Set(w.key);
+  const nonKey = w.columns.map(([c]) => c).filter((c) => !keys.has(c));
+  const target = `ON CONFLICT (${w.key.map(quote).join(', ')})`;
+  if (w.onConflict === 'nothing' || !nonKey.length) return `${target} DO NOTHING`;
+  return `${target} DO UPDATE SET ${nonKey.map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`).join(', ')}, updated_at = now()`;
+}
+
+async function writeUnnest(client: pg.Client, w: TableWrite): Promise<void> {
+  const cols = w.columns.map(([c]) => quote(c)).join(', ');
+  const select = w.columns.map(([c, t]) => (paramType(t) === t ? `v.${quote(c)}` : `v.${quote(c)}::${t}`)).join(', ');
+  const arrays = w.columns.map(([, t], i) => `$${i + 1}::${paramType(t)}[]`).join(', ');
+  const text =
+    `INSERT INTO ${quote(w.table)} (${cols}, created_at) SELECT ${select}, now() ` +
+    `FROM unnest(${arrays}) AS v(${cols}) ${conflictClause(w)}`;
+  for (const chunk of slices(w.rows, UNNEST_CHUNK)) {
+    const params = w.columns.map((_, i) => chunk.map((r) => r[i]));
+    await client.query(text, params);
+  }
+}
+
+/** One value in COPY's text format. */
+function copyText(v: Cell): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return String(v);
+  return v.replace(/[\\\n\r\t]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\t'));
+}
+
+function* copyLines(rows: readonly Cell[][], batch = 1000): Generator<string> {
+  for (let i = 0; i < rows.length; i += batch) {
+    let out = '';
+    const end = Math.min(rows.length, i + batch);
+    for (let j = i; j < end; j++) out += rows[j]!.map(copyText).join('\t') + '\n';
+    yield out;
+  }
+}
+
+async function writeCopy(client: pg.Client, w: TableWrite): Promise<void> {
+  const stage = `bench_stage_${w.table}`;
+  const cols = w.columns.map(([c]) => quote(c)).join(', ');
+  await client.query(`CREATE TEMP TABLE ${stage} (${w.columns.map(([c, t]) => `${quote(c)} ${t}`).join(', ')}) ON COMMIT DROP`);
+  await pipeline(Readable.from(copyLines(w.rows)), client.query(copyFrom(`COPY ${stage} (${cols}) FROM STDIN`)));
+  await client.query(`INSERT INTO ${quote(w.table)} (${cols}, created_at) SELECT ${cols}, now() FROM ${stage} ${conflictClause(w)}`);
+}
+
+/** Writes the tables in order (foreign keys first) in one transaction. */
+export async function rawWrite(client: pg.Client, method: RawMethod, writes: readonly TableWrite[]): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    for (const w of writes) {
+      if (!w.rows.length) continue;
+      if (method === 'unnest') await writeUnnest(client, w);
+      else await writeCopy(client, w);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+export function productWrite(products: readonly Product[]): TableWrite {
+  return { table: 'product', columns: PRODUCT_COLUMNS, key: ['id'], onConflict: 'update', rows: products.map(productCells) };
+}
+
+/** The nested case as tables: the categories that carry data, the products, then the links. */
+export function nestedWrites(products: readonly NestedProduct[]): TableWrite[] {
+  const categories = new Map<string, Cell[]>();
+  const links: Cell[][] = [];
+  for (const p of products) {
+    for (const c of p.categories) {
+      if (c.name !== undefined) categories.set(c.id, [c.id, c.name]);
+      links.push([p.id, c.id]);
+    }
+  }
+  return [
+    { table: 'category', columns: [['id', 'uuid'], ['name', 'text']], key: ['id'], onConflict: 'update', rows: [...categories.values()] },
+    productWrite(products),
+    {
+      table: 'product_category',
+      columns: [['product_id', 'uuid'], ['category_id', 'uuid']],
+      key: ['product_id', 'category_id'],
+      onConflict: 'nothing',
+      rows: links,
+    },
+  ];
+}

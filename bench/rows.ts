@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * The rows every method writes: products of the catalog (schemas/product.json), as API records for the endpoint
+ * and as column values for the raw methods. Both are made from the same objects, so both write the same data.
+ */
+
+/** A fresh id in the API spelling (32 lowercase hex); PostgreSQL's uuid input accepts it as it is. */
+export function hexId(): string {
+  return randomUUID().replace(/-/g, '');
+}
+
+export const EUR = 'b7d2554b0ce847cd82f3ac9bd1c0dfca';
+
+export interface Price {
+  currencyId: string;
+  gross: number;
+  net: number;
+  linked: boolean;
+}
+
+/** Ten fields, every writable product field but manufacturer and externalId. */
+export interface Product {
+  id: string;
+  productNumber: string;
+  name: string;
+  description: string;
+  stock: number;
+  price: Price[];
+  taxId: string;
+  active: boolean;
+  ean: string;
+  weight: number;
+}
+
+export interface CategoryRef {
+  id: string;
+  name?: string;
+}
+
+export interface NestedProduct extends Product {
+  categories: CategoryRef[];
+}
+
+/** A column value as the raw methods send it (JSON already stringified). */
+export type Cell = string | number | boolean | null;
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function priceOf(gross: number): Price[] {
+  return [{ currencyId: EUR, gross: round2(gross), net: round2(gross / 1.19), linked: true }];
+}
+
+export function makeProduct(taxId: string, n: number, id = hexId()): Product {
+  return {
+    id,
+    productNumber: `SW-${String(n).padStart(7, '0')}`,
+    name: `Product ${n}`,
+    description: `Plain cotton shirt number ${n}, machine washable at 40 degrees.`,
+    stock: n % 100,
+    price: priceOf(10 + (n % 500) / 10),
+    taxId,
+    active: true,
+    ean: String(4_000_000_000_000 + n),
+    weight: 0.2 + (n % 10) / 10,
+  };
+}
+
+export function makeProducts(taxId: string, count: number): Product[] {
+  return Array.from({ length: count }, (_, i) => makeProduct(taxId, i));
+}
+
+/**
+ * The update pass: the same records with half of the ten fields changed (name, description, stock, price,
+ * weight); id, productNumber, taxId, active and ean stay. Every method is sent the full record.
+ */
+export function changed(p: Product, round: number): Product {
+  return {
+    ...p,
+    name: `${p.name} (rev ${round})`,
+    description: `${p.description} Revised ${round}.`,
+    stock: (p.stock + 7 * round) % 1000,
+    price: priceOf(p.price[0]!.gross + round),
+    weight: round2(p.weight + 0.05 * round),
+  };
+}
+
+export const PRODUCT_COLUMNS = [
+  ['id', 'uuid'],
+  ['product_number', 'text'],
+  ['name', 'text'],
+  ['description', 'text'],
+  ['stock', 'integer'],
+  ['price', 'jsonb'],
+  ['tax_id', 'uuid'],
+  ['active', 'boolean'],
+  ['ean', 'text'],
+  ['weight', 'double precision'],
+] as const;
+
+export function productCells(p: Product): Cell[] {
+  return [p.id, p.productNumber, p.name, p.description, p.stock, JSON.stringify(p.price), p.taxId, p.active, p.ean, p.weight];
+}
+
+/** The nested case: each product links two existing categories and one new one it creates. */
+export interface NestedSet {
+  existing: CategoryRef[];
+  products: NestedProduct[];
+}
+
+export function makeNested(taxId: string, count: number, existingCount = 100): NestedSet {
+  const existing = Array.from({ length: existingCount }, (_, i) => ({ id: hexId(), name: `Existing category ${i}` }));
+  const products = makeProducts(taxId, count).map((p, i) => ({
+    ...p,
+    categories: [
+      { id: existing[i % existingCount]!.id },
+      { id: existing[(i + existingCount / 2) % existingCount]!.id },
+      { id: hexId(), name: `New category ${i}` },
+    ],
+  }));
+  return { existing, products };
+}
+
+/** Update pass of the nested case: half the product fields change and the new categories are renamed. */
+export function changedNested(p: NestedProduct, round: number): NestedProduct {
+  return {
+    ...changed(p, round),
+    categories: p.categories.map((c) => (c.name === undefined ? c : { id: c.id, name: `${c.name.replace(/ \(rev \d+\)$/, '')} (rev ${round})` })),
+  };
+}
+
+/** The sync body of one upsert operation. */
+export function syncBody(entity: string, payload: readonly object[]): Buffer {
+  return Buffer.from(JSON.stringify({ [`write-${entity}`]: { entity, action: 'upsert', payload } }));
+}
+
+export function slices<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
