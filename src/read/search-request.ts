@@ -151,12 +151,12 @@ function parseSort(entity: EntityDef, input: unknown, problems: Problem[]): Sort
         ok = false;
         return;
       }
-      keys.push({ field, order: order as SortOrder });
+      keys.push({ field, order: order as SortOrder, notNull: entity.primaryKey.includes(field.name) });
     });
   }
   if (!ok) return undefined;
   for (const k of entity.primaryKey) {
-    if (!keys.some((s) => s.field.name === k)) keys.push({ field: entity.fields[k]!, order: 'ASC' });
+    if (!keys.some((s) => s.field.name === k)) keys.push({ field: entity.fields[k]!, order: 'ASC', notNull: true });
   }
   return keys;
 }

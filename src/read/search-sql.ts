@@ -41,7 +41,8 @@ export function keysetCondition(sort: readonly SortKey[], values: readonly (stri
     const v = values[i] ?? null;
     const typed = v === null ? '' : `${p(v)}::${kindOf(s.field).sqlType}`;
     let after: string | undefined;
-    if (s.order === 'ASC') after = v === null ? undefined : `(${c} > ${typed} OR ${c} IS NULL)`;
+    if (s.notNull) after = `${c} ${s.order === 'ASC' ? '>' : '<'} ${typed}`;
+    else if (s.order === 'ASC') after = v === null ? undefined : `(${c} > ${typed} OR ${c} IS NULL)`;
     else after = v === null ? `${c} IS NOT NULL` : `${c} < ${typed}`;
     if (after) branches.push([...eq, after].join(' AND '));
     eq.push(v === null ? `${c} IS NULL` : `${c} = ${typed}`);

@@ -14,6 +14,8 @@ export type SortOrder = 'ASC' | 'DESC';
 export interface SortKey {
   field: FieldDef;
   order: SortOrder;
+  /** A primary key column: never NULL, so the keyset condition needs no NULL branches (and stays index-friendly). */
+  notNull?: boolean;
 }
 
 /** A validated search request. */
