@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import path from 'node:path';
+import { watchActivity, type ActivitySummary } from './activity';
 import { connect, resetTables, ROOT } from './db';
 import { sendSequential } from './endpoint';
 import { fmtInt } from './report';
@@ -166,6 +167,7 @@ export async function runProfile(entry: string, databaseUrl: string, records: nu
   const client = await connect(databaseUrl);
   const windows: [number, number][] = [];
   const timings: string[] = [];
+  const activity: ActivitySummary[] = [];
   try {
     await resetTables(client);
     const taxId = hexId();
@@ -176,9 +178,11 @@ export async function runProfile(entry: string, databaseUrl: string, records: nu
       ['update', syncBody('product', inserted.map((p) => changed(p, 1)))],
     ] as const;
     for (const [pass, body] of passes) {
+      const watch = await watchActivity(databaseUrl);
       const a = nowUs();
       const r = await sendSequential(server.baseUrl, [body], { entity: 'product', perBody: [records] });
       windows.push([a, nowUs()]);
+      activity.push(await watch.stop());
       timings.push(`${pass}: ${(r.ms / 1000).toFixed(2)} s, ${fmtInt((records / r.ms) * 1000)} records/s, body ${fmtInt(body.length)} bytes`);
       log(`profile: ${timings[timings.length - 1]}`);
     }
@@ -201,6 +205,16 @@ export async function runProfile(entry: string, databaseUrl: string, records: nu
     render('Self time by file or package', s.selfByPlace, s.sampledMs),
     '',
     render('Inclusive time of src/ functions', s.inclusiveSrc, s.sampledMs),
+    ...activity.flatMap((a, i) => {
+      const total = windows[i] ? (windows[i]![1] - windows[i]![0]) / 1000 : 1;
+      const rows = (m: Map<string, number>) => top(new Map([...m].map(([k, ms]) => [k, ms * 1000])), 12);
+      return [
+        '',
+        render(`PostgreSQL connection of the ${i === 0 ? 'insert' : 'update'} pass by statement (pg_stat_activity every ${a.intervalMs} ms)`, rows(a.byStatement), total),
+        '',
+        render(`… by wait event while a statement ran`, rows(a.byWait), total),
+      ];
+    }),
   ].join('\n');
   process.stdout.write('\n' + out + '\n');
 }

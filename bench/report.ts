@@ -32,6 +32,8 @@ export interface Environment {
   node: string;
   database: string;
   command: string;
+  /** 1-minute load average when the run started: other work on the machine shows here. */
+  loadAverage: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -133,7 +135,7 @@ export function loadTable(reports: readonly LoadReport[]): string {
 
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
   } catch {
     return '';
   }
@@ -154,6 +156,7 @@ export function environment(postgres: string, database: string, argv: readonly s
     node: process.version,
     database,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+    loadAverage: os.loadavg()[0]!,
   };
 }
 
@@ -162,7 +165,7 @@ export function environmentText(env: Environment): string {
   return [
     `- date: ${env.date}`,
     `- git commit: ${env.commit}${dirty}`,
-    `- machine: nproc ${env.nproc}, ${env.memory} memory, Node ${env.node}`,
+    `- machine: nproc ${env.nproc}, ${env.memory} memory, Node ${env.node}; load average ${env.loadAverage.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end`,
     `- PostgreSQL: ${env.postgres} (${env.database})`,
     `- command: \`${env.command}\``,
   ].join('\n');
