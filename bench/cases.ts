@@ -27,6 +27,10 @@ export interface CaseContext {
   baseUrl: string;
   serverPid: number;
   rounds: number;
+  /** Headers of every sync request (indexing behaviour). */
+  headers: Record<string, string>;
+  /** x-indexing answers seen, to report what the server did. */
+  indexingSeen: Set<string>;
   log: (line: string) => void;
 }
 
@@ -75,7 +79,11 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
         } else {
           const list = bodies.get(`${m.perRequest}/${pass}`)!;
           const perBody = slices(set.api[pass], m.perRequest).map((c) => c.length);
-          const send = () => sendSequential(ctx.baseUrl, list, { entity: 'product', perBody });
+          const send = async () => {
+            const r = await sendSequential(ctx.baseUrl, list, { entity: 'product', perBody }, ctx.headers);
+            ctx.indexingSeen.add(r.indexing ?? '(no x-indexing header)');
+            return r;
+          };
           if (set.watchRssOf === m.perRequest) {
             const { result, sample } = await watchRss(ctx.serverPid, send);
             out.rounds.push(result.ms);

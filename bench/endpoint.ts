@@ -5,6 +5,8 @@ export interface SentBatch {
   ms: number;
   /** Per request, in ms. */
   latencies: number[];
+  /** The x-indexing header of the last answer (absent on servers without indexing). */
+  indexing: string | undefined;
 }
 
 interface SyncAnswer {
@@ -17,17 +19,20 @@ export async function sendSequential(
   baseUrl: string,
   bodies: readonly Buffer[],
   expect: { entity: string; perBody: readonly number[] },
+  headers: Record<string, string> = {},
 ): Promise<SentBatch> {
   const answers: { status: number; text: string }[] = [];
   const latencies: number[] = [];
+  let indexing: string | undefined;
   const started = performance.now();
   for (const body of bodies) {
     const t0 = performance.now();
     const res = await fetch(`${baseUrl}/api/_action/sync`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body,
     });
+    indexing = res.headers.get('x-indexing') ?? undefined;
     answers.push({ status: res.status, text: await res.text() });
     latencies.push(performance.now() - t0);
   }
@@ -40,5 +45,5 @@ export async function sendSequential(
       throw new Error(`request ${i + 1}/${bodies.length}: the answer lists ${listed} ${expect.entity} records, expected ${expect.perBody[i]}`);
     }
   });
-  return { ms, latencies };
+  return { ms, latencies, indexing };
 }

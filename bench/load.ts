@@ -6,11 +6,21 @@ import { changed, makeProduct, syncBody, type Product } from './rows';
  * fresh random draw of distinct products, in random order, so the keys of concurrent requests overlap and arrive
  * unsorted: the server's lock ordering is what has to prevent deadlocks.
  *
- * - `existing`: 100 of a pool of 1,000 products that exist before the run (concurrent updates of the same rows);
- * - `mixed`: 50 of that pool plus 50 drawn from a window of 400 keys that moves forward by 20 keys per request,
+ * - `existing`: 100 of a pool of 1,000 products that exist before the run (concurrent updates of the same rows:
+ *   nearly every pair of concurrent requests shares keys);
+ * - `spread`: 100 of 20,000 existing products (two concurrent requests share a key about 40 % of the time), to
+ *   tell lock waits from plain CPU saturation;
+ * - `mixed`: 50 of the 1,000 plus 50 drawn from a window of 400 keys that moves forward by 20 keys per request,
  *   so concurrent requests create the same new records while others update them (concurrent inserts + updates).
  */
-export type LoadScenario = 'existing' | 'mixed';
+export type LoadScenario = 'existing' | 'spread' | 'mixed';
+
+export const LOAD_SCENARIOS: readonly LoadScenario[] = ['existing', 'spread', 'mixed'];
+
+/** Products that exist before the run, per scenario. */
+export function poolSize(scenario: LoadScenario): number {
+  return scenario === 'spread' ? 20_000 : POOL_SIZE;
+}
 
 export interface LoadResult {
   scenario: LoadScenario;
@@ -36,16 +46,17 @@ export interface LoadOptions {
   seconds: number;
   recordsPerRequest: number;
   keys: LoadKeys;
+  headers: Record<string, string>;
 }
 
 export const POOL_SIZE = 1_000;
 const WINDOW = 400;
 const WINDOW_STEP = 20;
 
-/** Products by key number, made on first use; numbers below POOL_SIZE are the pool written before the run. */
+/** Products by key number, made on first use; the first numbers are the pool written before the run. */
 export class LoadKeys {
   private readonly made = new Map<number, Product>();
-  private next = POOL_SIZE;
+  private next = 1_000_000;
   constructor(private readonly taxId: string) {}
   get(i: number): Product {
     let p = this.made.get(i);
@@ -55,8 +66,8 @@ export class LoadKeys {
     }
     return p;
   }
-  pool(): Product[] {
-    return Array.from({ length: POOL_SIZE }, (_, i) => this.get(i));
+  pool(size: number): Product[] {
+    return Array.from({ length: size }, (_, i) => this.get(i));
   }
   /** Start of the moving window of new keys; advances per request. */
   advance(): number {
@@ -102,8 +113,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const nextBody = (): Buffer => {
     round++;
     const chosen =
-      opts.scenario === 'existing'
-        ? pick(n, 0, POOL_SIZE)
+      opts.scenario !== 'mixed'
+        ? pick(n, 0, poolSize(opts.scenario))
         : pick(n - Math.floor(n / 2), keys.advance(), WINDOW, pick(Math.floor(n / 2), 0, POOL_SIZE));
     return syncBody('product', shuffle([...chosen]).map((i) => changed(keys.get(i), round % 50)));
   };
@@ -123,7 +134,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       duration: opts.seconds,
       timeout: 60,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...opts.headers },
       requests: [
         {
           method: 'POST',

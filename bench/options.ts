@@ -12,6 +12,17 @@ export interface BenchOptions {
   profile: boolean;
   /** Append the results to docs/PERFORMANCE.md. */
   writeDoc: boolean;
+  /** What the endpoint is asked to do about indexing (header indexing-behavior). */
+  indexing: IndexingMode;
+}
+
+export type IndexingMode = 'disabled' | 'inline' | 'queue';
+
+/** Request headers for an indexing mode; servers without indexing ignore the header. */
+export function indexingHeaders(mode: IndexingMode): Record<string, string> {
+  if (mode === 'disabled') return { 'indexing-behavior': 'disable-indexing' };
+  if (mode === 'queue') return { 'indexing-behavior': 'use-queue-indexing' };
+  return {};
 }
 
 export const USAGE = `usage: npm run bench -- [--records N] [--quick] [--rounds N] [--load-seconds N] [--profile] [--no-doc]
@@ -20,6 +31,8 @@ export const USAGE = `usage: npm run bench -- [--records N] [--quick] [--rounds 
   --rounds N        rounds of each timed case, the median is reported (default 3, 1 with --quick)
   --load-seconds N  duration of the 8-client load test (default 30, 10 with --quick)
   --profile         only: one request of N products against a server under node --cpu-prof; prints the top costs
+  --indexing MODE   disabled (default: header indexing-behavior: disable-indexing, the write path alone, as the
+                    raw methods), inline (no header: indexers run before the answer) or queue (use-queue-indexing)
   --no-doc          print the table, do not append it to docs/PERFORMANCE.md`;
 
 function positiveInt(name: string, value: string | undefined): number {
@@ -35,6 +48,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let loadSeconds: number | undefined;
   let profile = false;
   let writeDoc = true;
+  let indexing: IndexingMode = 'disabled';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -55,6 +69,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--profile':
         profile = true;
         break;
+      case '--indexing': {
+        const v = value();
+        if (v !== 'disabled' && v !== 'inline' && v !== 'queue') throw new Error(`--indexing expects disabled, inline or queue, got ${v ?? 'nothing'}\n${USAGE}`);
+        indexing = v;
+        break;
+      }
       case '--no-doc':
         writeDoc = false;
         break;
@@ -75,5 +95,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     loadSeconds: loadSeconds ?? (quick ? 10 : 30),
     profile,
     writeDoc,
+    indexing,
   };
 }

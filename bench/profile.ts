@@ -160,7 +160,13 @@ function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-export async function runProfile(entry: string, databaseUrl: string, records: number, log: (line: string) => void): Promise<void> {
+export async function runProfile(
+  entry: string,
+  databaseUrl: string,
+  records: number,
+  headers: Record<string, string>,
+  log: (line: string) => void,
+): Promise<void> {
   const dir = path.join(ROOT, '.bench', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   fs.mkdirSync(dir, { recursive: true });
   const server = await startServer({ entry, databaseUrl, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
@@ -180,10 +186,13 @@ export async function runProfile(entry: string, databaseUrl: string, records: nu
     for (const [pass, body] of passes) {
       const watch = await watchActivity(databaseUrl);
       const a = nowUs();
-      const r = await sendSequential(server.baseUrl, [body], { entity: 'product', perBody: [records] });
+      const r = await sendSequential(server.baseUrl, [body], { entity: 'product', perBody: [records] }, headers);
       windows.push([a, nowUs()]);
       activity.push(await watch.stop());
-      timings.push(`${pass}: ${(r.ms / 1000).toFixed(2)} s, ${fmtInt((records / r.ms) * 1000)} records/s, body ${fmtInt(body.length)} bytes`);
+      const sent = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(', ') || 'no indexing header';
+      timings.push(
+        `${pass}: ${(r.ms / 1000).toFixed(2)} s, ${fmtInt((records / r.ms) * 1000)} records/s, body ${fmtInt(body.length)} bytes (${sent}; x-indexing: ${r.indexing ?? 'absent'})`,
+      );
       log(`profile: ${timings[timings.length - 1]}`);
     }
   } finally {

@@ -112,6 +112,7 @@ export interface LoadReport {
 
 const SCENARIO: Record<LoadResult['scenario'], string> = {
   existing: 'updates: 100 of 1,000 existing products',
+  spread: 'updates: 100 of 20,000 existing products',
   mixed: 'inserts + updates: 50 of 1,000 existing + 50 from a moving window of 400 new keys',
 };
 

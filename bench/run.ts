@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { runDataSet, type DataSet } from './cases';
 import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, settle } from './db';
-import { LoadKeys, runLoad } from './load';
-import { parseOptions, type BenchOptions } from './options';
+import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad } from './load';
+import { indexingHeaders, parseOptions, type BenchOptions } from './options';
 import { runProfile } from './profile';
 import { nestedWrites, productWrite, rawWrite } from './raw';
 import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type Measurement } from './report';
@@ -53,8 +53,9 @@ function nestedSet(taxId: string, records: number): DataSet {
   };
 }
 
-async function runAll(opts: BenchOptions, client: pg.Client, server: ServerProcess, taxId: string): Promise<{ measurements: Measurement[]; loads: LoadReport[] }> {
-  const ctx = { client, baseUrl: server.baseUrl, serverPid: server.pid, rounds: opts.rounds, log };
+async function runAll(opts: BenchOptions, client: pg.Client, server: ServerProcess, taxId: string, indexingSeen: Set<string>): Promise<{ measurements: Measurement[]; loads: LoadReport[] }> {
+  const headers = indexingHeaders(opts.indexing);
+  const ctx = { client, baseUrl: server.baseUrl, serverPid: server.pid, rounds: opts.rounds, headers, indexingSeen, log };
   const measurements: Measurement[] = [];
   const sets: (() => DataSet)[] = [() => flatSet(taxId, 10_000, [1_000, 10_000])];
   if (!opts.quick) sets.push(() => flatSet(taxId, opts.records, [Math.ceil(opts.records / 10), opts.records], opts.records));
@@ -66,15 +67,15 @@ async function runAll(opts: BenchOptions, client: pg.Client, server: ServerProce
   }
 
   const loads: LoadReport[] = [];
-  for (const scenario of ['existing', 'mixed'] as const) {
+  for (const scenario of LOAD_SCENARIOS) {
     log(`load (${scenario}): 8 clients × 100-record syncs for ${opts.loadSeconds} s`);
     await resetTables(client);
     const keys = new LoadKeys(taxId);
-    await rawWrite(client, 'unnest', [productWrite(keys.pool())]);
+    await rawWrite(client, 'unnest', [productWrite(keys.pool(poolSize(scenario)))]);
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);
-    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100 });
+    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100, headers });
     await new Promise((r) => setTimeout(r, 1500)); // statistics reach pg_stat_database with a delay
     const deadlocks = (await deadlockCount(client)) - deadlocksBefore;
     const retries = new Map<string, number>();
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     log('bench: compiling src/ into .bench/dist');
     const entry = await buildServer(log);
     if (opts.profile) {
-      await runProfile(entry, db.url, opts.records, log);
+      await runProfile(entry, db.url, opts.records, indexingHeaders(opts.indexing), log);
       return;
     }
     log(`bench: database ${db.name} on ${db.origin}; starting the server (it migrates)`);
@@ -108,14 +109,20 @@ async function main(): Promise<void> {
     client = await connect(db.url);
     const env = environment(await serverVersion(client), db.origin, argv);
     const taxId = await createTax(client);
-    const { measurements, loads } = await runAll(opts, client, server, taxId);
+    const indexingSeen = new Set<string>();
+    const { measurements, loads } = await runAll(opts, client, server, taxId, indexingSeen);
+    const sent = Object.entries(indexingHeaders(opts.indexing)).map(([k, v]) => `${k}: ${v}`)[0] ?? 'no indexing-behavior header';
     const notes = [
-      'authentication and indexing are not built yet: the endpoint runs without them (no token check, no indexers)',
+      `indexing: --indexing ${opts.indexing} (${sent}); the server answered x-indexing: ${[...indexingSeen].join(', ')}`,
+      'authentication is not built yet: the endpoint runs without a token check',
       `each number is the median of ${opts.rounds} round(s); every method starts from empty tables, each pass after a CHECKPOINT`,
       'update pass: the same records sent again in full, 5 of their 10 fields changed',
       'raw methods: one transaction, no validation, no lookups; unnest in statements of 10,000 rows; COPY of all rows into a temporary table, then one INSERT … SELECT … ON CONFLICT',
       'endpoint: the server compiled as by `npm run build` and run as `node main.js` (NODE_ENV=production, LOG_LEVEL=warn) in a child process, requests sent one after another over loopback with keep-alive; the clock runs from the first request sent to the last answer read',
       'the bench client (and autocannon) share the 2 cores with the server and PostgreSQL',
+      ...(opts.quick
+        ? []
+        : ['RSS: growth is peak minus the RSS right before the request; a request that follows another large one shows less growth because V8 keeps the heap it grew, so "peak ÷ body" is the upper bound']),
       `total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`,
     ];
     const text = renderReport({ title: `${opts.quick ? 'Quick run' : 'Full run'} — ${env.date}`, env, measurements, load: loads, notes });
