@@ -72,8 +72,22 @@ export async function readChanges(knex: Knex, registry: Registry, req: ChangesRe
     // ranges). A full page continues right after its last entry.
     let next: FeedPosition = last && rows.length >= req.limit ? { xid: BigInt(last.xid), seq: BigInt(last.seq) } : end;
     if (comparePositions(next, since) < 0) next = since;
-    return { data: rows.map((r) => toEntry(registry, r)), next: encodeFeedCursor(next) };
+    return { data: collapse(rows).map((r) => toEntry(registry, r)), next: encodeFeedCursor(next) };
   });
+}
+
+/**
+ * A record written several times by one transaction (the writer, then an indexer, say) is listed once, at its
+ * last change, with the last op: the transaction's changes become visible together, so only its outcome per
+ * record matters. Only entries within one answer are merged; a transaction split across answers may repeat a
+ * record, which at-least-once delivery allows.
+ */
+export function collapse<R extends { xid: string; entity: string; key: Record<string, unknown> }>(rows: readonly R[]): R[] {
+  // jsonb answers keys in a canonical order, so equal keys stringify alike.
+  const identity = (r: R) => `${r.xid}\u0000${r.entity}\u0000${JSON.stringify(r.key)}`;
+  const last = new Map<string, number>();
+  rows.forEach((r, i) => last.set(identity(r), i));
+  return rows.filter((r, i) => last.get(identity(r)) === i);
 }
 
 /** Stored keys are by column; the API names them by field and spells uuids as 32 hex. */

@@ -74,23 +74,29 @@ async function settle(): Promise<string> {
 const sameEntry = (e: Entry) => `${e.entity}:${JSON.stringify(e.id)}:${e.op}`;
 
 describe('GET /api/_action/changes', () => {
-  it('lists what a sync wrote, in order, ids as 32 hex and mapping keys as objects', async () => {
+  it('lists what syncs wrote, transaction by transaction, once per record, ids as 32 hex and mapping keys as objects', async () => {
     const since = await settle();
     const tax = hexId();
     const product = hexId();
     const category = hexId();
+    await sync(t.app, { a: { entity: 'tax', action: 'upsert', payload: [{ id: tax, name: 'Standard', taxRate: 19 }] } }).expect(200);
     await sync(t.app, {
-      a: { entity: 'tax', action: 'upsert', payload: [{ id: tax, name: 'Standard', taxRate: 19 }] },
       b: { entity: 'category', action: 'upsert', payload: [{ id: category, name: 'Shirts' }] },
       c: { entity: 'product', action: 'upsert', payload: [{ id: product, productNumber: 'F-1', name: 'Shirt', stock: 1, price: price(), taxId: tax, categories: [{ id: category }] }] },
     }).expect(200);
     const { entries } = await until(since, (all) => all.some((e) => e.entity === 'product_category'));
-    expect(entries.map((e) => [e.entity, e.id, e.op])).toEqual([
-      ['tax', tax, 'upsert'],
-      ['category', category, 'upsert'],
-      ['product', product, 'upsert'],
-      ['product_category', { productId: product, categoryId: category }, 'upsert'],
-    ]);
+    const listed = entries.map((e) => [e.entity, e.id, e.op]);
+    // The first transaction comes first. Inside the second, indexers may update the category and the product
+    // again after the link was written: each is listed once, at its last change.
+    expect(listed[0]).toEqual(['tax', tax, 'upsert']);
+    expect(listed.slice(1)).toHaveLength(3);
+    expect(listed.slice(1)).toEqual(
+      expect.arrayContaining([
+        ['category', category, 'upsert'],
+        ['product', product, 'upsert'],
+        ['product_category', { productId: product, categoryId: category }, 'upsert'],
+      ]),
+    );
     for (const e of entries) expect(Date.parse(e.at)).toBeGreaterThan(Date.now() - 60_000);
     // Stored by column; the API names the fields.
     const [row] = (await t.knex.raw(`SELECT key FROM change_log WHERE entity = 'product_category'`)).rows;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadRegistry } from '../../src/definitions/registry';
+import { collapse } from '../../src/read/changes';
 import { comparePositions, decodeFeedCursor, encodeFeedCursor, FEED_START, parseChangesRequest } from '../../src/read/changes-request';
 
 const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
@@ -35,5 +36,14 @@ describe('change feed request', () => {
     const r = parseChangesRequest(registry, query);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problems[0]!.meta).toEqual({ parameter });
+  });
+});
+
+describe('collapse', () => {
+  const row = (xid: string, entity: string, id: string, op: string) => ({ xid, entity, key: { id }, op });
+
+  it('lists a record once per transaction, at its last change, with its last op', () => {
+    const rows = [row('1', 'tax', 'a', 'upsert'), row('1', 'tax', 'b', 'upsert'), row('1', 'tax', 'a', 'delete'), row('2', 'tax', 'a', 'upsert'), row('2', 'country', 'a', 'upsert')];
+    expect(collapse(rows)).toEqual([rows[1], rows[2], rows[3], rows[4]]);
   });
 });
