@@ -45,6 +45,10 @@ const envSchema = z.object({
   SYNC_MAX_RECORDS: z.coerce.number().int().min(1).default(100_000),
   SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
   MIGRATE_ON_START: bool.default(true),
+  WORKER: z.enum(['on', 'off']).default('on'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  INDEXING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
 });
 

@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
+import { boot, startIndexWorker } from './boot';
 import { ConfigError, loadConfig } from './config';
-import { openDatabase, type Database } from './db/database';
 import { EmbeddedPostgresError } from './db/embedded';
 import { SchemaMismatchError } from './db/schema-check';
 import { DefinitionError } from './definitions/loader';
-import { loadRegistry } from './definitions/registry';
+import type { IndexWorker } from './indexing/worker';
 import { createLogger } from './logger';
 
 /** Errors that explain themselves: printed as they are, without a stack trace. */
@@ -14,28 +14,37 @@ const EXPLAINED = [ConfigError, DefinitionError, SchemaMismatchError, EmbeddedPo
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
-  const registry = loadRegistry(config.SCHEMAS_DIR);
-  const db: Database = await openDatabase(config, registry, logger);
-  const app = createApp({ config, knex: db.knex, registry, logger });
+  const core = await boot(config, logger);
+  const app = createApp({ config, knex: core.db.knex, registry: core.registry, indexers: core.indexers, logger });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.on('error', reject);
   });
-  logger.info('bulksync listening', { host: config.HOST, port: config.PORT, embeddedDatabase: db.embedded, entities: registry.names().length });
+  // The single-command start also works the indexing queue, unless WORKER=off (then run `npm run worker`).
+  const worker: IndexWorker | undefined = config.WORKER === 'on' ? await startIndexWorker(core, config, logger) : undefined;
+  logger.info('bulksync listening', {
+    host: config.HOST,
+    port: config.PORT,
+    embeddedDatabase: core.db.embedded,
+    entities: core.registry.names().length,
+    worker: config.WORKER,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    // Stop accepting, let in-flight requests finish (bounded), then close the pool and the embedded server.
+    // Stop accepting, let in-flight requests finish (bounded), release queue jobs, then close the pool and the
+    // embedded server.
     const deadline = setTimeout(() => server.closeAllConnections(), 25_000);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
     clearTimeout(deadline);
-    await db.close();
+    await worker?.stop().catch((e: unknown) => logger.error('worker stop failed', { error: (e as Error).message }));
+    await core.db.close();
     logger.info('stopped');
     process.exit(0);
   };

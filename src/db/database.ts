@@ -9,6 +9,8 @@ import { assertSchemaMatches } from './schema-check';
 
 export interface Database {
   knex: Knex;
+  /** Connection string of the database in use (embedded or DATABASE_URL); never logged. */
+  url: string;
   embedded: boolean;
   close(): Promise<void>;
 }
@@ -44,5 +46,5 @@ export async function openDatabase(
     await close();
     throw e;
   }
-  return { knex, embedded: Boolean(embedded), close };
+  return { knex, url, embedded: Boolean(embedded), close };
 }

@@ -63,6 +63,29 @@ export const associationFileSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** Derived data kept up to date by an indexer (see docs/indexing.md); the kinds are generic, the names free. */
+export const indexerFileSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('tree'),
+      parent: apiName,
+      path: apiName.optional(),
+      level: apiName.optional(),
+      childCount: apiName.optional(),
+      breadcrumb: apiName.optional(),
+      label: apiName.optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('ancestors'), association: apiName, parent: apiName, target: apiName }).strict(),
+  z
+    .object({
+      type: z.literal('search'),
+      target: apiName,
+      sources: z.array(z.string().regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)?$/, 'expected "field" or "association.field"')).min(1),
+    })
+    .strict(),
+]);
+
 export const definitionFileSchema = z
   .object({
     $schema: z.string().optional(),
@@ -73,6 +96,7 @@ export const definitionFileSchema = z
     fields: z.record(apiName, fieldFileSchema).refine((f) => Object.keys(f).length > 0, 'at least one field'),
     unique: z.array(z.array(apiName).min(1)).optional(),
     associations: z.record(apiName, associationFileSchema).optional(),
+    indexers: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search'), indexerFileSchema).optional(),
   })
   .strict();
 

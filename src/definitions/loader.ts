@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { definitionFileSchema, type DefinitionFile } from './definition-file';
 import { kindOf } from './kinds';
-import type { AssociationDef, EntityDef, FieldDef } from './types';
+import type { AssociationDef, EntityDef, FieldDef, IndexerDef } from './types';
 
 export class DefinitionError extends Error {}
 
@@ -43,8 +43,9 @@ const IMPLICIT_TIMESTAMPS: Record<string, FieldDef> = {
 };
 
 /** Turns a validated file into an entity (defaults applied, columns named, validators built once). */
-export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 'associations'> & {
+export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 'associations' | 'indexers'> & {
   rawAssociations: DefinitionFile['associations'];
+  rawIndexers: DefinitionFile['indexers'];
 } {
   const fields: Record<string, FieldDef> = {};
   for (const [fieldName, f] of Object.entries(def.fields)) {
@@ -111,6 +112,7 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
     isMapping,
     validators,
     rawAssociations: def.associations,
+    rawIndexers: def.indexers,
   };
 }
 
@@ -165,4 +167,51 @@ export function listDefinitionFiles(dirs: readonly string[]): string[] {
     }
   }
   return files;
+}
+
+/** Checks an entity's indexers against its fields and associations (names exist, kinds fit). */
+export function linkIndexers(
+  entity: ReturnType<typeof buildEntity>,
+  associations: Record<string, AssociationDef>,
+  all: ReadonlyMap<string, ReturnType<typeof buildEntity>>,
+): IndexerDef[] {
+  const out: IndexerDef[] = [];
+  for (const [name, ix] of Object.entries(entity.rawIndexers ?? {})) {
+    const where = `${entity.file}: at indexers.${name}`;
+    const field = (n: string | undefined, prop: string, kinds: string[], on = entity) => {
+      if (n === undefined) return;
+      const f = on.fields[n];
+      if (!f) throw new DefinitionError(`${where}.${prop}: ${on.name} has no field "${n}"`);
+      if (!kinds.includes(f.kind)) throw new DefinitionError(`${where}.${prop}: "${n}" must be of kind ${kinds.join(' or ')}`);
+    };
+    if (ix.type === 'tree') {
+      field(ix.parent, 'parent', ['fk']);
+      if (entity.fields[ix.parent]!.references !== entity.name) throw new DefinitionError(`${where}.parent: "${ix.parent}" must reference ${entity.name} itself`);
+      field(ix.path, 'path', ['idList']);
+      field(ix.level, 'level', ['int']);
+      field(ix.childCount, 'childCount', ['int']);
+      field(ix.breadcrumb, 'breadcrumb', ['json']);
+      field(ix.label, 'label', ['string', 'text']);
+      if (ix.breadcrumb && !ix.label) throw new DefinitionError(`${where}: a breadcrumb needs "label", the field whose values it lists`);
+    } else if (ix.type === 'ancestors') {
+      const a = associations[ix.association];
+      if (!a || a.type !== 'manyToMany') throw new DefinitionError(`${where}.association: "${ix.association}" must be a manyToMany association of ${entity.name}`);
+      const target = all.get(a.entity)!;
+      field(ix.parent, 'parent', ['fk'], target);
+      field(ix.target, 'target', ['idList']);
+    } else {
+      field(ix.target, 'target', ['tsvector']);
+      for (const [i, src] of ix.sources.entries()) {
+        const [first, second] = src.split('.');
+        if (second === undefined) field(first, `sources.${i}`, ['string', 'text']);
+        else {
+          const a = associations[first!];
+          if (!a || a.type !== 'manyToOne') throw new DefinitionError(`${where}.sources.${i}: "${first}" must be a manyToOne association of ${entity.name}`);
+          field(second, `sources.${i}`, ['string', 'text'], all.get(a.entity)!);
+        }
+      }
+    }
+    out.push({ name, ...ix } as IndexerDef);
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { buildEntity, DefinitionError, linkAssociations, listDefinitionFiles, parseDefinitionFile } from './loader';
+import { buildEntity, DefinitionError, linkAssociations, linkIndexers, listDefinitionFiles, parseDefinitionFile } from './loader';
 import type { EntityDef, IncomingReference, ResolverDef } from './types';
 
 /** All registered entities, their association graph and the order in which foreign keys are satisfied. */
@@ -122,8 +122,9 @@ export function registryFromTexts(files: readonly { file: string; text: string }
   }
   const entities: EntityDef[] = [];
   for (const e of built.values()) {
-    const { rawAssociations: _raw, ...rest } = e;
-    entities.push({ ...rest, associations: linkAssociations(e, built) });
+    const { rawAssociations: _raw, rawIndexers: _ix, ...rest } = e;
+    const associations = linkAssociations(e, built);
+    entities.push({ ...rest, associations, indexers: linkIndexers(e, associations, built) });
   }
   return new Registry(entities);
 }

@@ -43,6 +43,11 @@ export type AssociationDef =
       targetKey: string;
     };
 
+export type IndexerDef =
+  | { name: string; type: 'tree'; parent: string; path?: string; level?: string; childCount?: string; breadcrumb?: string; label?: string }
+  | { name: string; type: 'ancestors'; association: string; parent: string; target: string }
+  | { name: string; type: 'search'; target: string; sources: string[] };
+
 export interface EntityDef {
   name: string;
   table: string;
@@ -53,6 +58,8 @@ export interface EntityDef {
   /** Every unique key: single unique fields and composite ones, each a list of field names. */
   uniqueKeys: readonly (readonly string[])[];
   associations: Readonly<Record<string, AssociationDef>>;
+  /** Indexers that derive fields of this entity. */
+  indexers: readonly IndexerDef[];
   /** A mapping entity has a composite primary key made of foreign keys only (e.g. product_category). */
   isMapping: boolean;
   /** Built once at load time: validator of a non-null value per writable field. */

@@ -20,8 +20,9 @@ export function healthRoutes(knex: Knex): Router {
 export function syncRoutes(sync: SyncService, maxBodyBytes: number): Router {
   const r = Router();
   r.post('/api/_action/sync', jsonBody(maxBodyBytes), async (req, res) => {
-    const { result, errors, records, partial } = await sync.sync(req.body, req.headers);
+    const { result, errors, records, partial, indexing } = await sync.sync(req.body, req.headers);
     res.locals.records = records;
+    res.setHeader('x-indexing', indexing);
     if (!partial) {
       res.json(result);
       return;

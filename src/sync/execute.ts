@@ -9,6 +9,9 @@ import { deleteKeys, lockExisting, lockMatching, planCascade } from '../write/de
 import { keyString, type Key } from '../write/keys';
 import { insertRows, updateRows, type WriteRow } from '../write/upsert';
 import { refPointer } from './plan';
+import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
+import { IndexMarks } from '../indexing/marks';
+import type { IndexerSet } from '../indexing/registry';
 import { RequestKeys, resolveUpsert, type ResolvedRow } from './resolve';
 import { SyncResult } from './result';
 import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand, OperationPlan, UpsertCommand } from './types';
@@ -16,6 +19,10 @@ import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand, Oper
 export interface ExecuteOptions {
   retries: number;
   failOnError: boolean;
+  indexers: IndexerSet;
+  indexing: IndexingRequest;
+  /** Attempts of a queued indexing job before it is dead-lettered. */
+  indexingMaxAttempts: number;
   onRetry?: (attempt: number, error: unknown) => void;
 }
 
@@ -23,6 +30,23 @@ export interface ExecuteOutcome {
   result: SyncResult;
   /** Problems of the records that were rolled back (only with failOnError = false). */
   errors: Problem[];
+  /** What was done about indexing: inline, queued <n>, disabled. */
+  indexing: string;
+}
+
+/** What the request has done so far that later operations build on; copied per attempt in partial mode. */
+class RequestState {
+  constructor(
+    readonly keys: RequestKeys,
+    readonly marks: IndexMarks,
+  ) {}
+  clone(): RequestState {
+    return new RequestState(this.keys.clone(), this.marks.clone());
+  }
+  adopt(other: RequestState): void {
+    this.keys.adopt(other.keys);
+    this.marks.adopt(other.marks);
+  }
 }
 
 /** State of one operation that outlives a rolled-back attempt. */
@@ -48,7 +72,7 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
     knex,
     async (sql) => {
       const result = new SyncResult();
-      const known = new RequestKeys();
+      const known = new RequestState(new RequestKeys(), new IndexMarks(opts.indexers, opts.indexing.skip));
       const errors: Problem[] = [];
       for (const plan of plans) {
         if (plan.operation.mode === 'create-only') result.reportSkipped();
@@ -63,7 +87,8 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
         }
       }
       if (opts.failOnError && errors.length) throw new ApiError(errors);
-      return { result, errors: errors.slice(0, MAX_REPORTED_ERRORS) };
+      const indexing = await applyIndexing(sql, known.marks, opts.indexing, opts.indexers, opts.indexingMaxAttempts);
+      return { result, errors: errors.slice(0, MAX_REPORTED_ERRORS), indexing };
     },
     opts,
   );
@@ -75,7 +100,7 @@ async function runPartially(
   sql: Sql,
   registry: Registry,
   plan: OperationPlan,
-  known: RequestKeys,
+  known: RequestState,
   state: OperationState,
   result: SyncResult,
 ): Promise<Problem[]> {
@@ -121,7 +146,7 @@ async function runOneByOne(
   sql: Sql,
   registry: Registry,
   plan: OperationPlan,
-  known: RequestKeys,
+  known: RequestState,
   state: OperationState,
   result: SyncResult,
 ): Promise<Problem[]> {
@@ -179,7 +204,7 @@ async function runOperation(
   sql: Sql,
   registry: Registry,
   plan: OperationPlan,
-  known: RequestKeys,
+  known: RequestState,
   state: OperationState,
   alreadyFailing: boolean,
 ): Promise<Attempt> {
@@ -190,8 +215,8 @@ async function runOperation(
     const writable = !alreadyFailing && !problems.length;
     if (cmd.kind === 'upsert') await runUpsert(sql, registry, cmd, known, state, result, problems, writable);
     else if (cmd.kind === 'missing') {
-      if (writable) await runMissing(sql, registry, cmd, state, result, problems);
-    } else await runDelete(sql, registry, cmd, result, problems, writable);
+      if (writable) await runMissing(sql, registry, cmd, known, state, result, problems);
+    } else await runDelete(sql, registry, cmd, known, result, problems, writable);
   }
   return { result, problems };
 }
@@ -200,15 +225,15 @@ async function runUpsert(
   sql: Sql,
   registry: Registry,
   cmd: UpsertCommand,
-  known: RequestKeys,
-  state: OperationState,
+  state: RequestState,
+  op: OperationState,
   result: SyncResult,
   problems: Problem[],
   writable: boolean,
 ): Promise<void> {
   const { entity } = cmd;
-  const resolved = await resolveUpsert(sql, registry, cmd, known);
-  if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) state.named.add(keyString(entity, r.key));
+  const resolved = await resolveUpsert(sql, registry, cmd, state.keys);
+  if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
   problems.push(...resolved.problems);
   if (resolved.problems.length || !writable) return;
 
@@ -222,6 +247,7 @@ async function runUpsert(
   }
   const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
   const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);
+  await state.marks.before(sql, entity, updates.map((u) => u.key));
   try {
     await insertRows(sql, entity, fresh.map(toWrite));
     await updateRows(sql, entity, updates);
@@ -229,6 +255,7 @@ async function runUpsert(
     throw dbProblem(e, cmd, resolved.rows);
   }
   const written = [...fresh, ...existing];
+  await state.marks.after(sql, entity, written.map((r) => r.key));
   const order = new Map(resolved.rows.map((r, i) => [r, i]));
   written.sort((a, b) => order.get(a)! - order.get(b)!);
   result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
@@ -264,6 +291,7 @@ async function runDelete(
   sql: Sql,
   registry: Registry,
   cmd: DeleteByKeysCommand | DeleteByCriteriaCommand,
+  state: RequestState,
   result: SyncResult,
   problems: Problem[],
   writable: boolean,
@@ -287,13 +315,14 @@ async function runDelete(
     roots = (await lockMatching(sql, entity, cmd.filters)).map((key) => ({ key, index: -1 }));
   }
   const at = (index: number) => (index >= 0 ? pointer(cmd.op, index) : pointer(cmd.op, 'criteria'));
-  await deleteWithRules(sql, registry, cmd.op, entity.name, roots, at, result, problems, writable);
+  await deleteWithRules(sql, registry, state, cmd.op, entity.name, roots, at, result, problems, writable);
 }
 
 /** Deletes roots after checking the delete rules: restrict → FK_RESTRICT per blocked root, cascades reported. */
 async function deleteWithRules(
   sql: Sql,
   registry: Registry,
+  state: RequestState,
   op: string,
   entityName: string,
   roots: { key: Key; index: number }[],
@@ -314,6 +343,8 @@ async function deleteWithRules(
     });
   }
   if (cascade.restricted.length || problems.length || !writable) return;
+  const gone: [string, Key[]][] = [[entity.name, roots.map((r) => r.key)], ...cascade.cascaded];
+  for (const [name, keys] of gone) await state.marks.before(sql, registry.get(name), keys);
   try {
     await deleteKeys(sql, entity, roots.map((r) => r.key));
   } catch (e) {
@@ -321,20 +352,30 @@ async function deleteWithRules(
     if (!fault) throw e;
     throw new ApiError({ code: fault.code, detail: fault.detail, pointer: pointer(op), meta: { operation: op, entity: entity.name, unattributed: true } });
   }
+  for (const [name, keys] of gone) await state.marks.after(sql, registry.get(name), keys);
   result.add('deleted', entity, roots.map((r) => r.key));
   for (const [name, keys] of cascade.cascaded) result.add('deleted', registry.get(name), keys);
 }
 
 /** The snapshot clear: records inside `within` that the payload did not name get `set`, or are deleted. */
-async function runMissing(sql: Sql, registry: Registry, cmd: MissingCommand, state: OperationState, result: SyncResult, problems: Problem[]): Promise<void> {
+async function runMissing(
+  sql: Sql,
+  registry: Registry,
+  cmd: MissingCommand,
+  state: RequestState,
+  op: OperationState,
+  result: SyncResult,
+  problems: Problem[],
+): Promise<void> {
   const { entity } = cmd;
   const inside = await lockMatching(sql, entity, cmd.filters);
-  const unnamed = inside.filter((k) => !state.named.has(keyString(entity, k)));
+  const unnamed = inside.filter((k) => !op.named.has(keyString(entity, k)));
   if (cmd.delete) {
     const at = () => pointer(cmd.op, 'missing');
-    await deleteWithRules(sql, registry, cmd.op, entity.name, unnamed.map((key) => ({ key, index: -1 })), at, result, problems, true);
+    await deleteWithRules(sql, registry, state, cmd.op, entity.name, unnamed.map((key) => ({ key, index: -1 })), at, result, problems, true);
     return;
   }
+  await state.marks.before(sql, entity, unnamed);
   try {
     await updateRows(sql, entity, unnamed.map((key) => ({ key, values: cmd.set! })));
   } catch (e) {
@@ -342,5 +383,6 @@ async function runMissing(sql: Sql, registry: Registry, cmd: MissingCommand, sta
     if (!fault) throw e;
     throw new ApiError({ code: fault.code, detail: fault.detail, pointer: pointer(cmd.op, 'missing', 'set'), meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
   }
+  await state.marks.after(sql, entity, unnamed);
   result.add('data', entity, unnamed);
 }

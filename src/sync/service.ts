@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
+import { parseIndexingHeaders } from '../indexing/behavior';
+import type { IndexerSet } from '../indexing/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { executePlans, withoutRecords } from './execute';
 import { planRequest } from './plan';
@@ -9,6 +11,7 @@ import type { SyncResult } from './result';
 export interface SyncLimits {
   maxRecords: number;
   retries: number;
+  indexingMaxAttempts: number;
 }
 
 export interface SyncOutcome {
@@ -18,6 +21,8 @@ export interface SyncOutcome {
   records: number;
   /** fail-on-error: false was asked for. */
   partial: boolean;
+  /** x-indexing: inline, queued <n>, disabled. */
+  indexing: string;
 }
 
 /** The sync pipeline: request → plan (pure, every problem collected) → resolve + write in one transaction → result. */
@@ -25,13 +30,15 @@ export class SyncService {
   constructor(
     private readonly knex: Knex,
     private readonly registry: Registry,
+    private readonly indexers: IndexerSet,
     private readonly limits: SyncLimits,
     private readonly onRetry?: (attempt: number, error: unknown) => void,
   ) {}
 
   async sync(body: unknown, headers: Record<string, string | string[] | undefined>): Promise<SyncOutcome> {
     const parsed = parseSyncRequest(body, headers, this.registry, { maxRecords: this.limits.maxRecords });
-    if (!parsed.ok) throw new ApiError(parsed.problems);
+    const indexing = parseIndexingHeaders(headers, this.indexers);
+    if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
     const { failOnError } = parsed.request.options;
     const planned = planRequest(this.registry, parsed.request.operations);
     // A problem that names no record (criteria, missing, an operation) fails the request even in partial mode.
@@ -44,16 +51,21 @@ export class SyncService {
       failed.set(p.meta!.operation!, set);
     }
     const plans = planned.plans.map((plan) => (failed.has(plan.operation.key) ? withoutRecords(plan, failed.get(plan.operation.key)!) : plan));
-    const { result, errors } = await executePlans(this.knex, this.registry, plans, {
+    const outcome = await executePlans(this.knex, this.registry, plans, {
       retries: this.limits.retries,
       failOnError,
+      indexers: this.indexers,
+      indexing: indexing.value,
+      indexingMaxAttempts: this.limits.indexingMaxAttempts,
       onRetry: this.onRetry,
     });
+    const { result, errors } = outcome;
     return {
       result,
       errors: [...planned.problems, ...errors].slice(0, MAX_REPORTED_ERRORS),
       records: parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0),
       partial: !failOnError,
+      indexing: outcome.indexing,
     };
   }
 }

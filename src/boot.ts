@@ -1,0 +1,43 @@
+import type { Config } from './config';
+import type { StatementCounter } from './db/connection';
+import { openDatabase, type Database } from './db/database';
+import { loadRegistry, type Registry } from './definitions/registry';
+import { migrateQueue } from './indexing/queue';
+import { buildIndexers, type IndexerSet } from './indexing/registry';
+import { startWorker, type IndexWorker } from './indexing/worker';
+import type { Logger } from './logger';
+
+export interface Core {
+  db: Database;
+  registry: Registry;
+  indexers: IndexerSet;
+}
+
+/**
+ * What every process needs before it serves or works: the definitions, the database (migrated and checked against
+ * them), the queue's schema and the indexers.
+ */
+export async function boot(config: Config, logger: Logger, counter?: StatementCounter): Promise<Core> {
+  const registry = loadRegistry(config.SCHEMAS_DIR);
+  const indexers = buildIndexers(registry);
+  const db = await openDatabase(config, registry, logger, counter);
+  try {
+    if (config.MIGRATE_ON_START) await migrateQueue(db.url);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return { db, registry, indexers };
+}
+
+export function startIndexWorker(core: Core, config: Config, logger: Logger): Promise<IndexWorker> {
+  return startWorker({
+    connectionString: core.db.url,
+    knex: core.db.knex,
+    indexers: core.indexers,
+    concurrency: config.WORKER_CONCURRENCY,
+    logger,
+    maxAttempts: config.INDEXING_MAX_ATTEMPTS,
+    heartbeatSeconds: config.WORKER_HEARTBEAT_SECONDS,
+  });
+}

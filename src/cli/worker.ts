@@ -1,0 +1,27 @@
+import { boot, startIndexWorker } from '../boot';
+import { loadConfig } from '../config';
+import { createLogger } from '../logger';
+
+/** `npm run worker`: a process that only works the indexing queue (scale it apart from the API). */
+async function run(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const core = await boot(config, logger);
+  const worker = await startIndexWorker(core, config, logger);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('worker shutting down', { signal });
+    await worker.stop();
+    await core.db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+run().catch((e: unknown) => {
+  process.stderr.write(`bulksync worker: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

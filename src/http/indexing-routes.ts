@@ -1,0 +1,50 @@
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { withTransaction } from '../db/sql';
+import { ApiError, pointer, showValue, type Problem } from '../errors';
+import { enqueueFullIndex } from '../indexing/queue';
+import type { IndexerSet } from '../indexing/registry';
+import { indexingStatus } from '../indexing/status';
+import { jsonBody } from './json-body';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Full re-index (queued, in batches) and the status of every indexer. */
+export function indexingRoutes(knex: Knex, indexers: IndexerSet, maxAttempts: number): Router {
+  const r = Router();
+
+  r.post('/api/_action/index', jsonBody(1024 * 1024), async (req, res) => {
+    const body: unknown = req.body ?? {};
+    const problems: Problem[] = [];
+    if (!isObject(body)) throw new ApiError({ code: 'OPERATION_INVALID', detail: 'expected { "indexers": [...], "entities": [...] } or {}', pointer: '' });
+    const list = (name: 'indexers' | 'entities', known: (v: string) => boolean): string[] | undefined => {
+      const v = body[name];
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v)) {
+        problems.push({ code: 'VALUE_INVALID', detail: `${name} must be a list of names`, pointer: pointer(name) });
+        return [];
+      }
+      v.forEach((x, i) => {
+        if (typeof x !== 'string' || !known(x)) problems.push({ code: 'VALUE_INVALID', detail: `unknown ${name.slice(0, -1)} ${showValue(x)}`, pointer: pointer(name, i) });
+      });
+      return v.filter((x): x is string => typeof x === 'string');
+    };
+    const names = list('indexers', (x) => Boolean(indexers.get(x)));
+    const entities = list('entities', (x) => indexers.all.some((ix) => ix.entity.name === x || ix.listens.includes(x)));
+    if (problems.length) throw new ApiError(problems);
+    const chosen = indexers.all.filter(
+      (ix) => (!names || names.includes(ix.name)) && (!entities || entities.some((e) => ix.entity.name === e || ix.listens.includes(e))),
+    );
+    await withTransaction(knex, async (sql) => {
+      for (const ix of chosen) await enqueueFullIndex(sql, ix.name, null, maxAttempts);
+    }, { retries: 2 });
+    res.status(202).json({ data: { queued: chosen.map((ix) => ix.name) } });
+  });
+
+  r.get('/api/_action/indexing/status', async (_req, res) => {
+    res.json({ data: await indexingStatus(knex, indexers) });
+  });
+  return r;
+}

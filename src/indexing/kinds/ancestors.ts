@@ -1,0 +1,58 @@
+import { ident } from '../../db/sql';
+import type { Registry } from '../../definitions/registry';
+import type { EntityDef, IndexerDef } from '../../definitions/types';
+import type { Indexer } from '../types';
+import { col, idsOf, keysetBatch, pkCol } from './common';
+
+type AncestorsDef = Extract<IndexerDef, { type: 'ancestors' }>;
+
+/**
+ * The ids of the records an entity is linked to through a many-to-many association, and of all their ancestors
+ * (a product's categories and their parents). Computed from the parent links themselves, not from the tree
+ * indexer's paths, so that the two may run in any order or in parallel.
+ */
+export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry: Registry): Indexer {
+  const assoc = entity.associations[def.association]!;
+  if (assoc.type !== 'manyToMany') throw new Error(`${def.name}: ${def.association} is not many-to-many`);
+  const mapping = registry.get(assoc.mapping);
+  const target = registry.get(assoc.entity);
+  const m = ident(mapping.table);
+  const mLocal = col(mapping, assoc.localKey);
+  const mTarget = col(mapping, assoc.targetKey);
+  const t = ident(target.table);
+  const tId = pkCol(target);
+  const tParent = col(target, def.parent);
+  const e = ident(entity.table);
+  const eId = pkCol(entity);
+  return {
+    name: def.name,
+    entity,
+    listens: [entity.name, mapping.name, target.name],
+    before: async () => [],
+    async after(sql, changed, keys) {
+      if (!keys.length) return [];
+      if (changed.name === entity.name) return idsOf(entity, keys);
+      if (changed.name === mapping.name) return [...new Set(keys.map((k) => k[assoc.localKey]!))];
+      // A target record that moved changes the trees of everything linked to it or below it.
+      const { rows } = await sql.query<{ id: string }>(
+        `WITH RECURSIVE d AS (SELECT ${tId} AS id FROM ${t} WHERE ${tId} = ANY($1::uuid[])
+                              UNION SELECT c.${tId} FROM ${t} c JOIN d ON c.${tParent} = d.id)
+         SELECT DISTINCT ${mLocal} AS id FROM ${m} WHERE ${mTarget} IN (SELECT id FROM d)`,
+        [idsOf(target, keys)],
+      );
+      return rows.map((r) => String(r.id));
+    },
+    async index(sql, ids) {
+      if (!ids.length) return;
+      await sql.query(
+        `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY($1::uuid[])
+                                UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
+         UPDATE ${e} SET ${col(entity, def.target)} = COALESCE(
+           (SELECT array_agg(DISTINCT anc.id ORDER BY anc.id) FROM anc WHERE anc.owner = ${e}.${eId}), '{}'::uuid[])
+         WHERE ${eId} = ANY($1::uuid[])`,
+        [ids],
+      );
+    },
+    batch: (sql, after, size) => keysetBatch(sql, entity, after, size),
+  };
+}

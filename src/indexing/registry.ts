@@ -1,0 +1,47 @@
+import type { Registry } from '../definitions/registry';
+import type { IndexerDef } from '../definitions/types';
+import { ancestorsIndexer } from './kinds/ancestors';
+import { searchIndexer } from './kinds/search';
+import { treeIndexer } from './kinds/tree';
+import type { Indexer } from './types';
+
+/** Trees first: inline, the others then read fresh paths (they do not depend on them, but reads look saner). */
+const ORDER: Record<IndexerDef['type'], number> = { tree: 0, ancestors: 1, search: 2 };
+
+/** Every indexer the definitions declare, in run order, with lookups by name and by listened entity. */
+export class IndexerSet {
+  readonly all: readonly Indexer[];
+  private readonly byName: ReadonlyMap<string, Indexer>;
+  private readonly byEntity: ReadonlyMap<string, readonly Indexer[]>;
+
+  constructor(indexers: readonly Indexer[]) {
+    this.all = indexers;
+    this.byName = new Map(indexers.map((i) => [i.name, i]));
+    const byEntity = new Map<string, Indexer[]>();
+    for (const ix of indexers) for (const e of ix.listens) byEntity.set(e, [...(byEntity.get(e) ?? []), ix]);
+    this.byEntity = byEntity;
+  }
+
+  get(name: string): Indexer | undefined {
+    return this.byName.get(name);
+  }
+
+  names(): string[] {
+    return this.all.map((i) => i.name);
+  }
+
+  listening(entity: string): readonly Indexer[] {
+    return this.byEntity.get(entity) ?? [];
+  }
+}
+
+export function buildIndexers(registry: Registry, extra: readonly Indexer[] = []): IndexerSet {
+  const defs = registry.all().flatMap((e) => e.indexers.map((d) => ({ e, d })));
+  defs.sort((a, b) => ORDER[a.d.type] - ORDER[b.d.type] || a.d.name.localeCompare(b.d.name));
+  const built = defs.map(({ e, d }) => {
+    if (d.type === 'tree') return treeIndexer(e, d);
+    if (d.type === 'ancestors') return ancestorsIndexer(e, d, registry);
+    return searchIndexer(e, d, registry);
+  });
+  return new IndexerSet([...built, ...extra]);
+}

@@ -1,0 +1,23 @@
+import type { Sql } from '../db/sql';
+import type { EntityDef } from '../definitions/types';
+import type { Key } from '../write/keys';
+
+/**
+ * An indexer keeps derived fields of one entity up to date. It is told which records of which entities changed
+ * and answers, set-wise, which of its own records are affected; later it recomputes those records.
+ */
+export interface Indexer {
+  name: string;
+  /** The entity whose fields it writes. */
+  entity: EntityDef;
+  /** Entities whose changes can affect its records (mapping entities included). */
+  listens: readonly string[];
+  /** Affected ids, read from the state before `keys` of `entity` are changed or deleted (old parents, say). */
+  before(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<string[]>;
+  /** Affected ids, read from the state after `keys` of `entity` were written. */
+  after(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<string[]>;
+  /** Recomputes the derived fields of these records (database ids); ids that no longer exist are ignored. */
+  index(sql: Sql, ids: readonly string[]): Promise<void>;
+  /** Ids of its entity in key order after `after` (null: from the start), for a full re-index in batches. */
+  batch(sql: Sql, after: string | null, size: number): Promise<string[]>;
+}

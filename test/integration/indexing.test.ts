@@ -1,0 +1,196 @@
+import request from 'supertest';
+import { startTestApp, type TestApp } from '../support/app';
+import { count, createTax, sync } from '../support/sync';
+import { hexId, product } from '../fixtures/catalog';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ INDEXING_MAX_ATTEMPTS: '2', WORKER_HEARTBEAT_SECONDS: '1' });
+});
+afterAll(() => t.close());
+
+const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+const hex = (d: string) => d.replace(/-/g, '');
+
+async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, seconds = 20): Promise<T> {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const v = await what();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function category(id: string) {
+  const row = await t.knex('category').where({ id: dashed(id) }).first();
+  return { path: (row.path ?? []).map(hex), level: row.level, breadcrumb: row.breadcrumb, childCount: row.child_count };
+}
+
+async function productRow(id: string) {
+  return t.knex('product').where({ id: dashed(id) }).first();
+}
+
+async function jobCount(): Promise<number> {
+  const r = await t.knex.raw(`SELECT count(*)::int AS n FROM graphile_worker.jobs`);
+  return r.rows[0].n;
+}
+
+describe('inline indexing (default)', () => {
+  it('derives category paths, levels, breadcrumbs and child counts, and product search keywords and category trees', async () => {
+    const [root, mid, leaf] = [hexId(), hexId(), hexId()];
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 1, { name: 'Linen shirt', ean: '4006381333931', manufacturer: { name: 'Blue Works' }, categories: [{ id: leaf }] });
+    const res = await sync(t.app, {
+      c: { entity: 'category', action: 'upsert', payload: [{ id: root, name: 'Clothing' }, { id: mid, name: 'Shirts', parentId: root }, { id: leaf, name: 'Linen', parentId: mid }] },
+      p: { entity: 'product', action: 'upsert', payload: [p] },
+    }).expect(200);
+    expect(res.headers['x-indexing']).toBe('inline');
+    expect(await category(leaf)).toEqual({ path: [root, mid], level: 3, breadcrumb: ['Clothing', 'Shirts', 'Linen'], childCount: 0 });
+    expect(await category(root)).toMatchObject({ path: [], level: 1, breadcrumb: ['Clothing'], childCount: 1 });
+    const row = await productRow(p.id as string);
+    expect(row.category_tree.map(hex).sort()).toEqual([root, mid, leaf].sort());
+    const hits = await t.knex('product').whereRaw(`search_keywords @@ plainto_tsquery('simple', ?)`, ['blue works linen']).pluck('id');
+    expect(hits.map(hex)).toEqual([p.id]);
+  });
+
+  it('moving a category re-indexes its subtree, both parents\' child counts and the products below it', async () => {
+    const [a, b, moving, child] = [hexId(), hexId(), hexId(), hexId()];
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 2, { categories: [{ id: child }] });
+    await sync(t.app, {
+      c: { entity: 'category', action: 'upsert', payload: [{ id: a, name: 'A' }, { id: b, name: 'B' }, { id: moving, name: 'M', parentId: a }, { id: child, name: 'C', parentId: moving }] },
+      p: { entity: 'product', action: 'upsert', payload: [p] },
+    }).expect(200);
+    expect((await category(a)).childCount).toBe(1);
+    await sync(t.app, { move: { entity: 'category', action: 'upsert', payload: [{ id: moving, parentId: b }] } }).expect(200);
+    expect(await category(child)).toMatchObject({ path: [b, moving], level: 3, breadcrumb: ['B', 'M', 'C'] });
+    expect((await category(a)).childCount).toBe(0);
+    expect((await category(b)).childCount).toBe(1);
+    expect((await productRow(p.id as string)).category_tree.map(hex).sort()).toEqual([b, moving, child].sort());
+  });
+
+  it('renaming a manufacturer re-indexes its products\' search keywords; deleting it too', async () => {
+    const taxId = await createTax(t.app);
+    const m = hexId();
+    const p = product(taxId, 3, { manufacturer: { id: m, name: 'Oldname' } });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    await sync(t.app, { m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ id: m, name: 'Newname' }] } }).expect(200);
+    const kw = async () => String((await productRow(p.id as string)).search_keywords);
+    expect(await kw()).toContain('newname');
+    expect(await kw()).not.toContain('oldname');
+    await sync(t.app, { d: { entity: 'product_manufacturer', action: 'delete', payload: [{ id: m }] } }).expect(200);
+    expect(await kw()).not.toContain('newname');
+  });
+
+  it('unlinking a category updates the product\'s category tree', async () => {
+    const taxId = await createTax(t.app);
+    const c = hexId();
+    const p = product(taxId, 4, { categories: [{ id: c, name: 'Temp' }] });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    expect((await productRow(p.id as string)).category_tree.map(hex)).toEqual([c]);
+    await sync(t.app, { d: { entity: 'product_category', action: 'delete', payload: [{ productId: p.id, categoryId: c }] } }).expect(200);
+    expect((await productRow(p.id as string)).category_tree).toEqual([]);
+  });
+
+  it('indexing-skip leaves the named indexers out', async () => {
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 5);
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-skip': 'product.search' }).expect(200);
+    const row = await productRow(p.id as string);
+    expect(row.search_keywords).toBeNull();
+    expect(row.category_tree).toEqual([]);
+  });
+
+  it('refuses unknown header values', async () => {
+    const a = await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: [] } }, { 'indexing-behavior': 'later' }).expect(400);
+    expect(a.body.errors[0].code).toBe('HEADER_INVALID');
+    const b = await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: [] } }, { 'indexing-skip': 'product.nope' }).expect(400);
+    expect(b.body.errors[0].detail).toContain('product.nope');
+  });
+});
+
+describe('queued indexing', () => {
+  it('commits the data with its jobs; derived fields stay stale until a worker runs', async () => {
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 10, { name: 'Queued thing' });
+    const before = await jobCount();
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'use-queue-indexing' }).expect(200);
+    expect(res.headers['x-indexing']).toBe('queued 2');
+    expect(await jobCount()).toBe(before + 2);
+    expect((await productRow(p.id as string)).search_keywords).toBeNull();
+    await t.startWorker();
+    const row = await until(() => productRow(p.id as string), (r) => r.search_keywords !== null);
+    expect(String(row.search_keywords)).toContain('queued');
+    expect(row.category_tree).toEqual([]);
+    const status = await until(
+      async () => (await request(t.app).get('/api/_action/indexing/status').expect(200)).body.data,
+      (d: { indexer: string; queued: number; running: number; lastCompletedAt: string | null }[]) =>
+        d.filter((s) => s.indexer.startsWith('product.')).every((s) => s.queued === 0 && s.running === 0 && s.lastCompletedAt),
+    );
+    expect(status.find((s: { indexer: string }) => s.indexer === 'product.search')).toMatchObject({ queued: 0, deadLettered: 0 });
+  });
+
+  it('a sync that fails leaves no job behind', async () => {
+    const before = await jobCount();
+    await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'x', taxRate: 'bad' }] } }, { 'indexing-behavior': 'use-queue-indexing' }).expect(400);
+    const res = await sync(
+      t.app,
+      {
+        m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ name: 'written, then rolled back' }] },
+        p: { entity: 'product', action: 'upsert', payload: [product(hexId(), 11)] },
+      },
+      { 'indexing-behavior': 'use-queue-indexing' },
+    ).expect(400);
+    expect(res.body.errors[0].code).toBe('FK_NOT_FOUND');
+    expect(await jobCount()).toBe(before);
+    expect(await t.knex('product_manufacturer').where({ name: 'written, then rolled back' })).toHaveLength(0);
+  });
+
+  it('disable-indexing indexes nothing; a full re-index repairs everything', async () => {
+    const taxId = await createTax(t.app);
+    const c = hexId();
+    const p = product(taxId, 12, { name: 'Unindexed', categories: [{ id: c, name: 'Late' }] });
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'disable-indexing' }).expect(200);
+    expect(res.headers['x-indexing']).toBe('disabled');
+    expect((await productRow(p.id as string)).search_keywords).toBeNull();
+    expect((await category(c)).level).toBeNull();
+    const queued = await request(t.app).post('/api/_action/index').set('content-type', 'application/json').send({}).expect(202);
+    expect(queued.body.data.queued).toEqual(t.indexers.names());
+    const row = await until(() => productRow(p.id as string), (r) => r.search_keywords !== null && r.category_tree !== null);
+    expect(String(row.search_keywords)).toContain('unindexed');
+    expect(row.category_tree.map(hex)).toEqual([c]);
+    expect(await until(() => category(c), (x) => x.level !== null)).toMatchObject({ level: 1, breadcrumb: ['Late'] });
+  });
+
+  it('refuses an unknown indexer in a re-index request', async () => {
+    const res = await request(t.app).post('/api/_action/index').set('content-type', 'application/json').send({ indexers: ['nope'] }).expect(400);
+    expect(res.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/indexers/0' } });
+  });
+
+  it('a job that throws is retried, then dead-lettered with its error, and shows in the status', async () => {
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 13);
+    // Break the indexer's target for a moment: its UPDATE fails like a real fault would.
+    await t.knex.raw('ALTER TABLE product RENAME COLUMN search_keywords TO search_keywords_gone');
+    try {
+      await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'use-queue-indexing', 'indexing-skip': 'product.category-tree' }).expect(200);
+      // graphile-worker backs off exponentially; move the retry forward instead of waiting for it.
+      const status = await until(
+        async () => {
+          await t.knex.raw(`UPDATE graphile_worker._private_jobs SET run_at = now() WHERE attempts > 0 AND attempts < max_attempts AND locked_at IS NULL`);
+          return (await request(t.app).get('/api/_action/indexing/status').expect(200)).body.data.find((s: { indexer: string }) => s.indexer === 'product.search');
+        },
+        (s: { deadLettered: number; lastError: string | null }) => s.deadLettered === 1,
+        30,
+      );
+      expect(status).toMatchObject({ deadLettered: 1, queued: 0, running: 0 });
+      expect(status.lastError).toMatch(/search_keywords/);
+      const job = await t.knex.raw(`SELECT attempts, max_attempts FROM graphile_worker.jobs WHERE queue_name = 'bulksync:product.search' AND attempts >= max_attempts`);
+      expect(job.rows).toEqual([{ attempts: 2, max_attempts: 2 }]);
+    } finally {
+      await t.knex.raw('ALTER TABLE product RENAME COLUMN search_keywords_gone TO search_keywords');
+    }
+    await t.knex.raw(`DELETE FROM graphile_worker._private_jobs WHERE attempts >= max_attempts`);
+    expect(await count(t.knex, 'product')).toBeGreaterThan(0);
+  });
+});
