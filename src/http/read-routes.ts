@@ -25,7 +25,8 @@ function hasBody(req: Request): boolean {
 /**
  * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>.
  * TODO(auth): check the `<entity>:read` privilege once authentication lands (see docs/read-api.md).
- * Mount before the 404 handler; the changes route precedes the generic GET so that "_action" is not an entity.
+ * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
+ * with other /api/_… routes does not matter.
  */
 export function readRoutes({ knex, registry, config, logger }: ReadRouteDeps): Router {
   const reads = new ReadService(knex, registry, { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT }, logger);
@@ -48,7 +49,9 @@ export function readRoutes({ knex, registry, config, logger }: ReadRouteDeps): R
     },
   );
 
-  r.get('/api/:entity/:id', async (req, res) => {
+  r.get('/api/:entity/:id', async (req, res, next) => {
+    // Entity names never start with "_": /api/_info/…, /api/_action/… belong to other routes, wherever mounted.
+    if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
     res.json({ data: await reads.get(req.params.entity, req.params.id, associations) });
