@@ -163,8 +163,7 @@ describe('POST /api/search/<entity>: filters', () => {
   });
 
   it('finds products by term over searchKeywords', async () => {
-    // The product.search indexer is not built yet: fill the vector the way it will.
-    await t.knex.raw(`UPDATE product SET search_keywords = to_tsvector('simple', product_number || ' ' || name)`);
+    // searchKeywords is written by the product.search indexer, which the sync ran inline.
     const res = await search('product', { filter: [{ type: 'term', value: 'sw-00007' }] }).expect(200);
     expect(ids(res)).toEqual([products[7]!.id]);
     const root = await search('product', { term: 'shirt 6', 'total-count-mode': 'exact', limit: 1 }).expect(200);
