@@ -27,8 +27,8 @@ export interface CaseContext {
   baseUrl: string;
   serverPid: number;
   rounds: number;
-  /** Headers of every sync request (indexing behaviour). */
-  headers: Record<string, string>;
+  /** Headers of the sync requests (indexing behaviour, authorization), asked for before each timed pass. */
+  headers: () => Promise<Record<string, string>>;
   /** x-indexing answers seen, to report what the server did. */
   indexingSeen: Set<string>;
   log: (line: string) => void;
@@ -79,8 +79,9 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
         } else {
           const list = bodies.get(`${m.perRequest}/${pass}`)!;
           const perBody = slices(set.api[pass], m.perRequest).map((c) => c.length);
+          const headers = await ctx.headers();
           const send = async () => {
-            const r = await sendSequential(ctx.baseUrl, list, { entity: 'product', perBody }, ctx.headers);
+            const r = await sendSequential(ctx.baseUrl, list, { entity: 'product', perBody }, headers);
             ctx.indexingSeen.add(r.indexing ?? '(no x-indexing header)');
             return r;
           };

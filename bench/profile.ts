@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import path from 'node:path';
 import { watchActivity, type ActivitySummary } from './activity';
+import { TokenSource } from './auth';
 import { connect, resetTables, ROOT } from './db';
 import { sendSequential } from './endpoint';
 import { fmtInt } from './report';
@@ -164,12 +165,14 @@ export async function runProfile(
   entry: string,
   databaseUrl: string,
   records: number,
-  headers: Record<string, string>,
+  indexing: Record<string, string>,
+  credentials: Record<string, string>,
   log: (line: string) => void,
 ): Promise<void> {
   const dir = path.join(ROOT, '.bench', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   fs.mkdirSync(dir, { recursive: true });
-  const server = await startServer({ entry, databaseUrl, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const server = await startServer({ entry, databaseUrl, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir], env: credentials });
+  const tokens = new TokenSource(server.baseUrl, credentials.BULKSYNC_ADMIN_CLIENT_SECRET!);
   const client = await connect(databaseUrl);
   const windows: [number, number][] = [];
   const timings: string[] = [];
@@ -184,12 +187,13 @@ export async function runProfile(
       ['update', syncBody('product', inserted.map((p) => changed(p, 1)))],
     ] as const;
     for (const [pass, body] of passes) {
+      const headers = { ...indexing, ...(await tokens.headers()) };
       const watch = await watchActivity(databaseUrl);
       const a = nowUs();
       const r = await sendSequential(server.baseUrl, [body], { entity: 'product', perBody: [records] }, headers);
       windows.push([a, nowUs()]);
       activity.push(await watch.stop());
-      const sent = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(', ') || 'no indexing header';
+      const sent = Object.entries(indexing).map(([k, v]) => `${k}: ${v}`).join(', ') || 'no indexing header';
       timings.push(
         `${pass}: ${(r.ms / 1000).toFixed(2)} s, ${fmtInt((records / r.ms) * 1000)} records/s, body ${fmtInt(body.length)} bytes (${sent}; x-indexing: ${r.indexing ?? 'absent'})`,
       );

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { benchCredentials, TokenSource } from './auth';
 import { runDataSet, type DataSet } from './cases';
 import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, settle } from './db';
 import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad } from './load';
@@ -53,8 +54,15 @@ function nestedSet(taxId: string, records: number): DataSet {
   };
 }
 
-async function runAll(opts: BenchOptions, client: pg.Client, server: ServerProcess, taxId: string, indexingSeen: Set<string>): Promise<{ measurements: Measurement[]; loads: LoadReport[] }> {
-  const headers = indexingHeaders(opts.indexing);
+async function runAll(
+  opts: BenchOptions,
+  client: pg.Client,
+  server: ServerProcess,
+  tokens: TokenSource,
+  taxId: string,
+  indexingSeen: Set<string>,
+): Promise<{ measurements: Measurement[]; loads: LoadReport[] }> {
+  const headers = async () => ({ ...indexingHeaders(opts.indexing), ...(await tokens.headers()) });
   const ctx = { client, baseUrl: server.baseUrl, serverPid: server.pid, rounds: opts.rounds, headers, indexingSeen, log };
   const measurements: Measurement[] = [];
   const sets: (() => DataSet)[] = [() => flatSet(taxId, 10_000, [1_000, 10_000])];
@@ -75,7 +83,7 @@ async function runAll(opts: BenchOptions, client: pg.Client, server: ServerProce
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);
-    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100, headers });
+    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100, headers: await headers() });
     await new Promise((r) => setTimeout(r, 1500)); // statistics reach pg_stat_database with a delay
     const deadlocks = (await deadlockCount(client)) - deadlocksBefore;
     const retries = new Map<string, number>();
@@ -100,21 +108,25 @@ async function main(): Promise<void> {
   try {
     log('bench: compiling src/ into .bench/dist');
     const entry = await buildServer(log);
+    const credentials = benchCredentials();
     if (opts.profile) {
-      await runProfile(entry, db.url, opts.records, indexingHeaders(opts.indexing), log);
+      await runProfile(entry, db.url, opts.records, indexingHeaders(opts.indexing), credentials, log);
       return;
     }
     log(`bench: database ${db.name} on ${db.origin}; starting the server (it migrates)`);
-    server = await startServer({ entry, databaseUrl: db.url });
+    server = await startServer({ entry, databaseUrl: db.url, env: credentials });
+    const tokens = new TokenSource(server.baseUrl, credentials.BULKSYNC_ADMIN_CLIENT_SECRET!);
     client = await connect(db.url);
     const env = environment(await serverVersion(client), db.origin, argv);
     const taxId = await createTax(client);
     const indexingSeen = new Set<string>();
-    const { measurements, loads } = await runAll(opts, client, server, taxId, indexingSeen);
+    const { measurements, loads } = await runAll(opts, client, server, tokens, taxId, indexingSeen);
     const sent = Object.entries(indexingHeaders(opts.indexing)).map(([k, v]) => `${k}: ${v}`)[0] ?? 'no indexing-behavior header';
     const notes = [
       `indexing: --indexing ${opts.indexing} (${sent}); the server answered x-indexing: ${[...indexingSeen].join(', ')}`,
-      'authentication is not built yet: the endpoint runs without a token check',
+      tokens.mode === 'bearer'
+        ? 'authentication: requests carry a Bearer token of an admin integration (POST /api/oauth/token once, renewed before it expires)'
+        : 'authentication: the server has no /api/oauth/token (not built yet): requests carry no token and nothing checks one',
       `each number is the median of ${opts.rounds} round(s); every method starts from empty tables, each pass after a CHECKPOINT`,
       'update pass: the same records sent again in full, 5 of their 10 fields changed',
       'raw methods: one transaction, no validation, no lookups; unnest in statements of 10,000 rows; COPY of all rows into a temporary table, then one INSERT … SELECT … ON CONFLICT',
@@ -131,6 +143,9 @@ async function main(): Promise<void> {
       appendToDoc(text);
       log('bench: appended to docs/PERFORMANCE.md');
     }
+  } catch (e) {
+    if (server?.stderrTail.length) log(`bench: the server's last log lines:\n${server.stderrTail.slice(-15).join('\n')}`);
+    throw e;
   } finally {
     await client?.end().catch(() => undefined);
     await server?.stop();
