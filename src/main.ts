@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
-  const app = createApp({ config, knex: core.db.knex, registry: core.registry, indexers: core.indexers, logger });
+  const app = createApp({ config, knex: core.db.knex, registry: core.registry, indexers: core.indexers, logger, tokenSecret: core.tokenSecret });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.on('error', reject);

@@ -5,6 +5,7 @@ import { ApiError, pointer, showValue, type Problem } from '../errors';
 import { enqueueFullIndex } from '../indexing/queue';
 import type { IndexerSet } from '../indexing/registry';
 import { indexingStatus } from '../indexing/status';
+import { requirePrivilege } from './auth';
 import { jsonBody } from './json-body';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -16,6 +17,7 @@ export function indexingRoutes(knex: Knex, indexers: IndexerSet, maxAttempts: nu
   const r = Router();
 
   r.post('/api/_action/index', jsonBody(1024 * 1024), async (req, res) => {
+    requirePrivilege(req, 'indexing', 'run');
     const body: unknown = req.body ?? {};
     const problems: Problem[] = [];
     if (!isObject(body)) throw new ApiError({ code: 'OPERATION_INVALID', detail: 'expected { "indexers": [...], "entities": [...] } or {}', pointer: '' });

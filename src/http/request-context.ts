@@ -15,7 +15,7 @@ declare module 'express-serve-static-core' {
 }
 
 /** Accepts a sane x-request-id or makes one, echoes it, and gives the request a child logger carrying it. */
-export function requestContext(logger: Logger) {
+export function requestContext(logger: Logger, onFinish?: (method: string, route: string, status: number) => void) {
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get('x-request-id');
     req.id = given && ID.test(given) ? given : randomUUID();
@@ -23,9 +23,12 @@ export function requestContext(logger: Logger) {
     req.log = logger.child({ requestId: req.id });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      // The route pattern, not the path: ids in paths would make logs and metrics unbounded.
+      const route = typeof req.route?.path === 'string' ? req.route.path : 'unmatched';
+      onFinish?.(req.method, route, res.statusCode);
       req.log.info('request', {
         method: req.method,
-        route: req.route?.path ?? req.path,
+        route,
         status: res.statusCode,
         durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
         records: res.locals.records,

@@ -4,6 +4,7 @@ import { ping } from '../db/connection';
 import type { SyncService } from '../sync/service';
 import { toJsonApi } from '../errors';
 import { jsonBody } from './json-body';
+import type { Metrics } from './metrics';
 
 export function healthRoutes(knex: Knex): Router {
   const r = Router();
@@ -17,10 +18,17 @@ export function healthRoutes(knex: Knex): Router {
   return r;
 }
 
-export function syncRoutes(sync: SyncService, maxBodyBytes: number): Router {
+export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Metrics): Router {
   const r = Router();
   r.post('/api/_action/sync', jsonBody(maxBodyBytes), async (req, res) => {
-    const { result, errors, records, partial, indexing } = await sync.sync(req.body, req.headers);
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const outcome = await sync.sync(req.body, req.headers, req.principal?.privileges ?? []).catch((e: unknown) => {
+      metrics.sync(undefined, seconds(), 'error');
+      throw e;
+    });
+    const { result, errors, records, partial, indexing } = outcome;
+    metrics.sync(result, seconds(), partial && errors.length ? 'partial' : 'ok');
     res.locals.records = records;
     res.setHeader('x-indexing', indexing);
     if (!partial) {
@@ -30,6 +38,14 @@ export function syncRoutes(sync: SyncService, maxBodyBytes: number): Router {
     // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
     res.setHeader('x-sync-errors', String(errors.length));
     res.json({ ...result.toJSON(), errors: errors.map(toJsonApi) });
+  });
+  return r;
+}
+
+export function metricsRoute(metrics: Metrics): Router {
+  const r = Router();
+  r.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   return r;
 }

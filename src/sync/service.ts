@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
+import { missing } from '../auth/privileges';
 import { parseIndexingHeaders } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { executePlans, withoutRecords } from './execute';
 import { planRequest } from './plan';
+import { forbidden, requiredPrivileges } from './privileges';
 import { parseSyncRequest } from './request';
 import type { SyncResult } from './result';
 
@@ -35,7 +37,11 @@ export class SyncService {
     private readonly onRetry?: (attempt: number, error: unknown) => void,
   ) {}
 
-  async sync(body: unknown, headers: Record<string, string | string[] | undefined>): Promise<SyncOutcome> {
+  /**
+   * `privileges`: what the calling integration may do; the request is refused (403, nothing written) if it needs
+   * more.
+   */
+  async sync(body: unknown, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
     const parsed = parseSyncRequest(body, headers, this.registry, { maxRecords: this.limits.maxRecords });
     const indexing = parseIndexingHeaders(headers, this.indexers);
     if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
@@ -44,6 +50,9 @@ export class SyncService {
     // A problem that names no record (criteria, missing, an operation) fails the request even in partial mode.
     const recordLevel = (p: Problem) => typeof p.meta?.index === 'number' && p.meta.index >= 0;
     if (planned.problems.length && (failOnError || !planned.problems.every(recordLevel))) throw new ApiError(planned.problems);
+    const needed = requiredPrivileges(this.registry, planned.plans);
+    const lacking = missing(privileges, needed.keys());
+    if (lacking.length) throw new ApiError(forbidden(lacking, needed));
     const failed = new Map<string, Set<number>>();
     for (const p of planned.problems) {
       const set = failed.get(p.meta!.operation!) ?? new Set<number>();

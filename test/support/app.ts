@@ -1,5 +1,7 @@
 import path from 'node:path';
-import type { Express } from 'express';
+import { randomBytes } from 'node:crypto';
+import express, { type Express } from 'express';
+import request from 'supertest';
 import type { Knex } from 'knex';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
@@ -13,8 +15,15 @@ import { createTestDatabase } from './database';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
+export const ADMIN = { clientId: 'test-admin', secret: 'test-admin-secret' };
+
 export interface TestApp {
+  /** The app as the admin integration (`*:*`) calls it: its Bearer token is added when a request has none. */
   app: Express;
+  /** The app itself: nothing added, for the tests of authentication. */
+  bare: Express;
+  /** The admin's access token. */
+  token: string;
   knex: Knex;
   registry: Registry;
   indexers: IndexerSet;
@@ -29,23 +38,38 @@ export interface TestApp {
 }
 
 /** The real app on a fresh database of its own, migrated and schema-checked exactly as at startup. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({
     SCHEMAS_DIR: path.join(ROOT, 'schemas'),
     MIGRATIONS_DIR: path.join(ROOT, 'migrations'),
     LOG_LEVEL: 'silent',
+    BULKSYNC_ADMIN_CLIENT_ID: ADMIN.clientId,
+    BULKSYNC_ADMIN_CLIENT_SECRET: ADMIN.secret,
+    BULKSYNC_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ...env,
     DATABASE_URL: database.url,
   });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const counter = new StatementCounter();
   const core = await boot(config, logger, counter);
   const { db, registry, indexers } = core;
-  const app = createApp({ config, knex: db.knex, registry, indexers, logger });
+  const bare = createApp({ config, knex: db.knex, registry, indexers, logger, tokenSecret: core.tokenSecret });
+  // A real token from the real token route; `app` sends it on every request that brings no Authorization of its own.
+  const res = await request(bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.secret });
+  if (res.status !== 200) throw new Error(`test admin token refused: ${JSON.stringify(res.body)}`);
+  const token: string = res.body.access_token;
+  const app = express();
+  app.use((req, _res, next) => {
+    if (req.headers.authorization === undefined) req.headers.authorization = `Bearer ${token}`;
+    next();
+  });
+  app.use(bare);
   const workers: IndexWorker[] = [];
   return {
     app,
+    bare,
+    token,
     knex: db.knex,
     registry,
     indexers,

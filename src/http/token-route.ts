@@ -1,0 +1,51 @@
+import express, { Router } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Integrations } from '../auth/integrations';
+import type { Tokens } from '../auth/tokens';
+import { sendProblems } from './errors';
+
+/**
+ * POST /api/oauth/token, grant_type=client_credentials, as JSON or form-encoded. Failed attempts are limited per
+ * client id and address (successful ones are not counted), so a secret cannot be guessed at speed.
+ */
+export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresPer15Minutes: number): Router {
+  const r = Router();
+  const limiter = rateLimit({
+    windowMs: 15 * 60 * 1000,
+    limit: failuresPer15Minutes,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${typeof req.body?.client_id === 'string' ? req.body.client_id : ''}`,
+    handler: (req, res, _next, options) => {
+      req.log.warn('token attempts limited', { clientId: typeof req.body?.client_id === 'string' ? req.body.client_id : undefined });
+      res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
+      sendProblems(res, 429, [{ code: 'RATE_LIMITED', detail: 'too many failed token requests; wait before trying again' }]);
+    },
+  });
+  r.post(
+    '/api/oauth/token',
+    express.json({ limit: '16kb' }),
+    express.urlencoded({ extended: false, limit: '16kb' }),
+    limiter,
+    async (req, res) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      if (body.grant_type !== 'client_credentials') {
+        sendProblems(res, 400, [{ code: 'VALUE_INVALID', detail: 'grant_type must be client_credentials', pointer: '/grant_type' }]);
+        return;
+      }
+      const clientId = typeof body.client_id === 'string' ? body.client_id : '';
+      const secret = typeof body.client_secret === 'string' ? body.client_secret : '';
+      const integration = clientId && secret ? await integrations.authenticate(clientId, secret) : undefined;
+      if (!integration) {
+        req.log.warn('token refused', { clientId: clientId || undefined });
+        res.setHeader('WWW-Authenticate', 'Basic realm="bulksync"');
+        sendProblems(res, 401, [{ code: 'UNAUTHENTICATED', detail: 'unknown client, revoked integration or wrong secret' }]);
+        return;
+      }
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ token_type: 'Bearer', expires_in: tokens.ttlSeconds, access_token: await tokens.issue(integration.id) });
+    },
+  );
+  return r;
+}

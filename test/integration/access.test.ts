@@ -1,0 +1,266 @@
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import winston from 'winston';
+import { Integrations } from '../../src/auth/integrations';
+import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { count, createTax, sync } from '../support/sync';
+import { hexId, product } from '../fixtures/catalog';
+
+const lines: string[] = [];
+const captured = winston.createLogger({
+  level: 'debug',
+  format: winston.format.json(),
+  transports: [new winston.transports.Stream({ stream: new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) }) })],
+});
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ TOKEN_FAILURES_PER_15_MINUTES: '3' }, { logger: captured });
+});
+afterAll(() => t.close());
+
+function tokenFor(clientId: string, secret: string) {
+  return request(t.bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+}
+
+async function integration(privileges: string[]) {
+  const { integration: i, secret } = await new Integrations(t.knex).create({ name: `test ${privileges.join(' ')}`, privileges });
+  const res = await tokenFor(i.clientId, secret).expect(200);
+  return { ...i, secret, token: res.body.access_token as string };
+}
+
+function as(token: string) {
+  return { authorization: `Bearer ${token}` };
+}
+
+describe('tokens', () => {
+  it('issues a bearer token for client credentials, as JSON or form-encoded', async () => {
+    const { integration: i, secret } = await new Integrations(t.knex).create({ name: 'form', privileges: ['tax:upsert'] });
+    const json = await tokenFor(i.clientId, secret).expect(200);
+    expect(json.body).toEqual({ token_type: 'Bearer', expires_in: 600, access_token: expect.any(String) });
+    const form = await request(t.bare)
+      .post('/api/oauth/token')
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: i.clientId, client_secret: secret })
+      .expect(200);
+    await sync(t.bare, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'by form token', taxRate: 1 }] } }, as(form.body.access_token)).expect(200);
+  });
+
+  it('stores secrets hashed, never in clear', async () => {
+    const { integration: i, secret } = await new Integrations(t.knex).create({ name: 'hashed', privileges: ['tax:read'] });
+    const row = await t.knex('bulksync_integration').where({ client_id: i.clientId }).first();
+    expect(row.secret_hash).toMatch(/^scrypt\$/);
+    expect(JSON.stringify(row)).not.toContain(secret);
+  });
+
+  it('refuses a wrong secret with 401, and limits failed attempts per client id with 429 and Retry-After', async () => {
+    const { integration: i, secret } = await new Integrations(t.knex).create({ name: 'guessed', privileges: ['tax:read'] });
+    for (let n = 0; n < 3; n++) {
+      const res = await tokenFor(i.clientId, 'wrong').expect(401);
+      expect(res.body.errors[0].code).toBe('UNAUTHENTICATED');
+    }
+    const limited = await tokenFor(i.clientId, secret).expect(429);
+    expect(limited.body.errors[0].code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Another client id from the same address is not affected.
+    const other = await integration(['tax:read']);
+    expect(other.token).toEqual(expect.any(String));
+  });
+
+  it('refuses another grant type', async () => {
+    const res = await request(t.bare).post('/api/oauth/token').send({ grant_type: 'password', client_id: 'x', client_secret: 'y' }).expect(400);
+    expect(res.body.errors[0].source.pointer).toBe('/grant_type');
+  });
+});
+
+describe('authentication', () => {
+  it('no token: 401 with WWW-Authenticate, nothing written', async () => {
+    const before = await count(t.knex, 'tax');
+    const res = await sync(t.bare, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'anonymous', taxRate: 1 }] } }).expect(401);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="bulksync"/);
+    expect(res.body.errors[0].code).toBe('UNAUTHENTICATED');
+    expect(await count(t.knex, 'tax')).toBe(before);
+  });
+
+  it('expired and tampered tokens: 401', async () => {
+    const key = new TextEncoder().encode(t.config.BULKSYNC_TOKEN_SECRET);
+    const admin = (await t.knex('bulksync_integration').where({ client_id: 'test-admin' }).first()).id.replace(/-/g, '');
+    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(admin).setIssuer('bulksync').setIssuedAt(1).setExpirationTime(2).sign(key);
+    const a = await request(t.bare).get('/api/_action/indexing/status').set(as(expired)).expect(401);
+    expect(a.body.errors[0].detail).toBe('the token has expired');
+    const [h, p, sig] = t.token.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const forged = [h, Buffer.from(JSON.stringify({ ...claims, sub: hexId() })).toString('base64url'), sig].join('.');
+    await request(t.bare).get('/api/_action/indexing/status').set(as(forged)).expect(401);
+    const otherKey = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(admin).setIssuer('bulksync').setExpirationTime('1h').sign(new TextEncoder().encode('x'.repeat(40)));
+    await request(t.bare).get('/api/_action/indexing/status').set(as(otherKey)).expect(401);
+  });
+
+  it('a revoked integration gets no token, and its tokens stop working', async () => {
+    const i = await integration(['*:read']);
+    await request(t.bare).get('/api/_action/indexing/status').set(as(i.token)).expect(200);
+    await new Integrations(t.knex).revoke(i.clientId);
+    await tokenFor(i.clientId, i.secret).expect(401);
+    await new Promise((r) => setTimeout(r, 5200)); // the lookup cache lasts 5 s
+    await request(t.bare).get('/api/_action/indexing/status').set(as(i.token)).expect(401);
+  });
+});
+
+describe('privileges', () => {
+  it('product:upsert only: upsert ok, delete 403, nested tax 403 naming tax:upsert; nothing written', async () => {
+    const taxId = await createTax(t.app);
+    const limited = await integration(['product:upsert']);
+    const p = product(taxId, 1);
+    await sync(t.bare, { p: { entity: 'product', action: 'upsert', payload: [p] } }, as(limited.token)).expect(200);
+    const del = await sync(t.bare, { d: { entity: 'product', action: 'delete', payload: [{ id: p.id }] } }, as(limited.token)).expect(403);
+    expect(del.body.errors.map((e: { meta: { privilege: string } }) => e.meta.privilege)).toEqual(['product:delete', 'product_category:delete', 'product_property:delete']);
+    const before = await count(t.knex, 'product');
+    const nested = await sync(
+      t.bare,
+      { p: { entity: 'product', action: 'upsert', payload: [product(hexId(), 2, { taxId: undefined, tax: { name: 'nested', taxRate: 3 } })] } },
+      as(limited.token),
+    ).expect(403);
+    expect(nested.body.errors).toEqual([
+      expect.objectContaining({ code: 'FORBIDDEN', source: { pointer: '/p' }, meta: { operation: 'p', privilege: 'tax:upsert' } }),
+    ]);
+    expect(nested.body.errors[0].detail).toContain('tax:upsert');
+    expect(await count(t.knex, 'product')).toBe(before);
+    expect(await t.knex('tax').where({ name: 'nested' })).toHaveLength(0);
+  });
+
+  it('a delete needs delete on everything its cascades reach', async () => {
+    const catOnly = await integration(['category:delete']);
+    const res = await sync(t.bare, { d: { entity: 'category', action: 'delete', payload: [{ id: hexId() }] } }, as(catOnly.token)).expect(403);
+    expect(res.body.errors[0].meta.privilege).toBe('product_category:delete');
+    const both = await integration(['category:delete', 'product_category:*']);
+    await sync(t.bare, { d: { entity: 'category', action: 'delete', payload: [{ id: hexId() }] } }, as(both.token)).expect(200);
+  });
+
+  it('reads need entity:read', async () => {
+    const writer = await integration(['product:upsert']);
+    const res = await request(t.bare).post('/api/search/product').set(as(writer.token)).send({}).expect(403);
+    expect(res.body.errors[0]).toMatchObject({ code: 'FORBIDDEN', meta: { privilege: 'product:read' } });
+    await request(t.bare).get(`/api/product/${hexId()}`).set(as(writer.token)).expect(403);
+    await request(t.bare).get('/api/_action/changes?entity=product').set(as(writer.token)).expect(403);
+    const reader = await integration(['product:read']);
+    await request(t.bare).post('/api/search/product').set(as(reader.token)).send({}).expect(200);
+    await request(t.bare).get('/api/_action/changes').set(as(reader.token)).expect(403);
+  });
+
+  it('a full re-index needs indexing:run', async () => {
+    const reader = await integration(['*:read']);
+    await request(t.bare).post('/api/_action/index').set(as(reader.token)).send({}).expect(403);
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 RATE_LIMITED with Retry-After past the per-integration limit', async () => {
+    const small = await startTestApp({ RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      for (let n = 0; n < 3; n++) await request(small.app).get('/api/_action/indexing/status').expect(200);
+      const res = await request(small.app).get('/api/_action/indexing/status').expect(429);
+      expect(res.body.errors[0].code).toBe('RATE_LIMITED');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('logs and metrics', () => {
+  it('log lines carry request and integration ids, never secrets, tokens or bodies', async () => {
+    const secretMarker = 'very-secret-value-123456';
+    const { integration: i } = await new Integrations(t.knex).create({ name: 'logged', privileges: ['tax:upsert'], secret: secretMarker });
+    const tok = (await tokenFor(i.clientId, secretMarker).expect(200)).body.access_token as string;
+    await tokenFor(i.clientId, `${secretMarker}-wrong`).expect(401);
+    await sync(t.bare, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'body-marker-xyz', taxRate: 1 }] } }, { ...as(tok), 'x-request-id': 'req-logged-1' }).expect(200);
+    const all = lines.join('');
+    expect(all).not.toContain(secretMarker);
+    expect(all).not.toContain(tok);
+    expect(all).not.toContain(tok.split('.')[2]);
+    expect(all).not.toContain('body-marker-xyz');
+    const line = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === 'req-logged-1' && l.message === 'request');
+    expect(line).toMatchObject({ integrationId: i.id, route: '/api/_action/sync', status: 200, records: 1 });
+    expect(line.durationMs).toEqual(expect.any(Number));
+  });
+
+  it('GET /metrics exposes the sync counters after a sync', async () => {
+    await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'metered', taxRate: 2 }] } }).expect(200);
+    const res = await request(t.bare).get('/metrics').expect(200);
+    expect(res.text).toMatch(/bulksync_sync_records_total\{entity="tax",action="upsert"\} \d+/);
+    expect(res.text).toMatch(/bulksync_http_requests_total\{method="POST",route="\/api\/_action\/sync",status="200"\} \d+/);
+    expect(res.text).toContain('bulksync_sync_duration_seconds_bucket');
+    expect(res.text).toMatch(/bulksync_indexing_jobs\{state="queued"\} \d+/);
+    expect(res.text).toMatch(/bulksync_db_pool_connections\{state="used"\} \d+/);
+  });
+
+  it('sets security headers (helmet) and no CORS headers by default', async () => {
+    const res = await request(t.bare).get('/health').set('origin', 'https://evil.example').expect(200);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('the integration command', () => {
+  it('creates an integration, printing its secret once, lists and revokes it', () => {
+    const env = { ...process.env, DATABASE_URL: t.url, SCHEMAS_DIR: path.join(ROOT, 'schemas'), MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'error' };
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/integration.ts'), ...args], { env, cwd: ROOT, encoding: 'utf8' });
+    const created = run('create', '--name', 'ERP', '--privileges', 'product:upsert,product:delete');
+    expect(created.status).toBe(0);
+    const clientId = /client_id:\s+(\S+)/.exec(created.stdout)![1]!;
+    expect(created.stdout).toMatch(/client_secret:\s+\S{20,}/);
+    const bad = run('create', '--name', 'x', '--privileges', 'nope:upsert');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('unknown entity nope');
+    expect(run('list').stdout).toContain(`${clientId}\tERP\tproduct:upsert,product:delete\tactive`);
+    expect(run('revoke', clientId).status).toBe(0);
+    expect(run('list').stdout).toMatch(new RegExp(`${clientId}\\tERP\\t.*\\trevoked`));
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM during a sync lets it finish and commit', async () => {
+    const port = 18000 + Math.floor(Math.random() * 1000);
+    const env = {
+      ...process.env,
+      DATABASE_URL: t.url,
+      PORT: String(port),
+      SCHEMAS_DIR: path.join(ROOT, 'schemas'),
+      MIGRATIONS_DIR: path.join(ROOT, 'migrations'),
+      BULKSYNC_ADMIN_CLIENT_ID: 'test-admin',
+      BULKSYNC_ADMIN_CLIENT_SECRET: 'test-admin-secret',
+      BULKSYNC_TOKEN_SECRET: t.config.BULKSYNC_TOKEN_SECRET!,
+      WORKER: 'off',
+      LOG_LEVEL: 'info',
+    };
+    const server = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    server.stdout!.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 100 && !log.includes('bulksync listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      const base = `http://127.0.0.1:${port}`;
+      const taxId = await createTax(t.app);
+      const payload = Array.from({ length: 20000 }, (_, i) => product(taxId, 100000 + i));
+      const inflight = fetch(`${base}/api/_action/sync`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token}` },
+        body: JSON.stringify({ big: { entity: 'product', action: 'upsert', payload } }),
+      });
+      for (let i = 0; i < 100 && !(await t.knex.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query ILIKE '%product%' AND pid <> pg_backend_pid()`)).rows[0].n; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      server.kill('SIGTERM');
+      const res = await inflight;
+      expect(res.status).toBe(200);
+      expect(await exited).toBe(0);
+      expect(await t.knex('product').whereRaw(`product_number ~ '^SW-1[0-9]{5}$'`).count()).toEqual([{ count: 20000 }]);
+      expect(log).toContain('shutting down');
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
+});
