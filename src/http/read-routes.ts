@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
+import { OPEN_ACCESS, type ReadAccess } from '../read/access';
 import { ReadService } from '../read/service';
 import { jsonBody } from './json-body';
 
@@ -15,6 +16,12 @@ export interface ReadRouteDeps {
   /** Whatever part of the configuration the app has; missing keys take their defaults. */
   config: Partial<Config>;
   logger?: Logger;
+  /**
+   * Which entities the caller of a request may read (`<entity>:read`). Checked for the entity, every association a
+   * request loads (mapping tables included) and the feed's entities; without `entity`, the feed is limited to the
+   * readable ones. Default: everything (no authentication).
+   */
+  access?: (req: Request) => ReadAccess;
 }
 
 /** A POST without a body (no content type, no length) searches with empty criteria, as Shopware does. */
@@ -24,17 +31,17 @@ function hasBody(req: Request): boolean {
 
 /**
  * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>.
- * TODO(auth): check the `<entity>:read` privilege once authentication lands (see docs/read-api.md).
+ * Privileges come in through `access` (see ReadRouteDeps).
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
  * with other /api/_… routes does not matter.
  */
-export function readRoutes({ knex, registry, config, logger }: ReadRouteDeps): Router {
+export function readRoutes({ knex, registry, config, logger, access = () => OPEN_ACCESS }: ReadRouteDeps): Router {
   const reads = new ReadService(knex, registry, { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT }, logger);
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
 
   r.get('/api/_action/changes', async (req, res) => {
-    const result = await reads.changes(req.query as Record<string, unknown>);
+    const result = await reads.changes(req.query as Record<string, unknown>, access(req));
     res.locals.records = result.data.length;
     res.json(result);
   });
@@ -43,7 +50,7 @@ export function readRoutes({ knex, registry, config, logger }: ReadRouteDeps): R
     '/api/search/:entity',
     (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
     async (req, res) => {
-      const result = await reads.search(req.params.entity, req.body);
+      const result = await reads.search(req.params.entity, req.body, access(req));
       res.locals.records = result.data.length;
       res.json(result);
     },
@@ -54,7 +61,7 @@ export function readRoutes({ knex, registry, config, logger }: ReadRouteDeps): R
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: await reads.get(req.params.entity, req.params.id, associations) });
+    res.json({ data: await reads.get(req.params.entity, req.params.id, associations, access(req)) });
   });
 
   return r;

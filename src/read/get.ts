@@ -4,6 +4,7 @@ import { isId, toApiId, toDbId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
 import { ApiError, showValue } from '../errors';
+import { assertCanRead, selectionEntities, type ReadAccess } from './access';
 import { loadAssociations } from './associations';
 import { columnsFor, newNode, toApiRecord } from './records';
 import { buildSelection } from './selection';
@@ -21,8 +22,16 @@ export function readableEntity(registry: Registry, name: string): EntityDef {
  * GET /api/<entity>/<id>: one record by its id. `associations` is the query parameter's comma-separated list of
  * (dotted) association paths, loaded as search loads them.
  */
-export async function getRecord(knex: Knex, registry: Registry, entityName: string, id: string, associations?: string): Promise<ApiRecord> {
+export async function getRecord(
+  knex: Knex,
+  registry: Registry,
+  access: ReadAccess,
+  entityName: string,
+  id: string,
+  associations?: string,
+): Promise<ApiRecord> {
   const entity = readableEntity(registry, entityName);
+  assertCanRead(access, [entity.name]);
   if (entity.primaryKey.length !== 1) {
     throw new ApiError({
       code: 'NOT_FOUND',
@@ -40,6 +49,7 @@ export async function getRecord(knex: Knex, registry: Registry, entityName: stri
     throw new ApiError(built.problems.map(({ pointer: _p, ...p }) => ({ ...p, meta: { entity: entity.name, parameter: 'associations' } })));
   }
   const selection = built.selection;
+  assertCanRead(access, selectionEntities(selection));
   const idCol = entity.fields[entity.primaryKey[0]!]!.column;
   const record = await withReadSession(knex, selection.associations.size > 0, async (sql) => {
     const cols = columnsFor(selection).map((c) => `t.${ident(c)}`).join(', ');

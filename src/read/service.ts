@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
+import { assertCanRead, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
 import { parseChangesRequest } from './changes-request';
 import { pruneChanges, readChanges, type ChangesResult } from './changes';
 import { getRecord, readableEntity } from './get';
@@ -29,22 +30,35 @@ export class ReadService {
     private readonly logger?: Logger,
   ) {}
 
-  get(entity: string, id: string, associations?: string): Promise<ApiRecord> {
-    return getRecord(this.knex, this.registry, entity, id, associations);
+  get(entity: string, id: string, associations?: string, access: ReadAccess = OPEN_ACCESS): Promise<ApiRecord> {
+    return getRecord(this.knex, this.registry, access, entity, id, associations);
   }
 
-  search(entityName: string, body: unknown): Promise<SearchResult> {
+  /** The entity and every entity an association loads must be readable; validation comes after the entity's own check. */
+  async search(entityName: string, body: unknown, access: ReadAccess = OPEN_ACCESS): Promise<SearchResult> {
     const entity = readableEntity(this.registry, entityName);
+    assertCanRead(access, [entity.name]);
     const parsed = parseSearchRequest(this.registry, entity, body);
     if (!parsed.ok) throw new ApiError(parsed.problems);
+    assertCanRead(access, selectionEntities(parsed.query.selection));
     return search(this.knex, this.registry, parsed.query);
   }
 
-  async changes(query: Record<string, unknown>): Promise<ChangesResult> {
+  /** Named entities must all be readable; without `entity`, the feed holds the entities the caller may read. */
+  async changes(query: Record<string, unknown>, access: ReadAccess = OPEN_ACCESS): Promise<ChangesResult> {
     const parsed = parseChangesRequest(this.registry, query);
     if (!parsed.ok) throw new ApiError(parsed.problems);
+    let request = parsed.request;
+    if (request.entities.length) assertCanRead(access, request.entities);
+    else {
+      const all = this.registry.names();
+      const readable = all.filter(access);
+      if (!readable.length) assertCanRead(access, ['*']);
+      // Everything readable: no filter at all (which also covers tracked tables without a definition).
+      if (readable.length < all.length) request = { ...request, entities: readable };
+    }
     await this.pruneIfDue();
-    return readChanges(this.knex, this.registry, parsed.request);
+    return readChanges(this.knex, this.registry, request);
   }
 
   /**

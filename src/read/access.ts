@@ -1,0 +1,28 @@
+import { ApiError, type Problem } from '../errors';
+import type { Selection } from './types';
+
+/**
+ * Whether the caller may read an entity (`<entity>:read`). The HTTP edge decides; this module only asks.
+ * Until authentication is built, the routes pass OPEN_ACCESS.
+ */
+export type ReadAccess = (entity: string) => boolean;
+
+export const OPEN_ACCESS: ReadAccess = () => true;
+
+/** Every entity a selection reads: the root, each association's target, and the mapping a many-to-many goes through. */
+export function selectionEntities(selection: Selection): string[] {
+  const out = new Set([selection.entity.name]);
+  for (const { association, selection: sub } of selection.associations.values()) {
+    if (association.type === 'manyToMany') out.add(association.mapping);
+    for (const e of selectionEntities(sub)) out.add(e);
+  }
+  return [...out];
+}
+
+/** FORBIDDEN naming each missing privilege; nothing is read when one is missing. */
+export function assertCanRead(access: ReadAccess, entities: readonly string[]): void {
+  const missing: Problem[] = entities
+    .filter((e) => !access(e))
+    .map((e) => ({ code: 'FORBIDDEN', detail: `the integration lacks the privilege ${e}:read`, meta: { privilege: `${e}:read` } }));
+  if (missing.length) throw new ApiError(missing);
+}

@@ -1,0 +1,70 @@
+import { ApiError } from '../../src/errors';
+import type { ReadAccess } from '../../src/read/access';
+import { ReadService } from '../../src/read/service';
+import { startTestApp, type TestApp } from '../support/app';
+import { hexId } from '../fixtures/catalog';
+
+let t: TestApp;
+let reads: ReadService;
+beforeAll(async () => {
+  t = await startTestApp();
+  reads = new ReadService(t.knex, t.registry, { retentionDays: 30 });
+});
+afterAll(() => t.close());
+
+/** What a caller with these `<entity>:read` privileges may read. */
+const only = (...entities: string[]): ReadAccess => (e) => entities.includes(e);
+
+async function rejection(p: Promise<unknown>): Promise<ApiError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!(e instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(e)}`);
+  return e;
+}
+
+const tax = hexId();
+const product = hexId();
+const category = hexId();
+
+beforeAll(async () => {
+  await t.knex('tax').insert({ id: tax, name: 'T', tax_rate: 1 });
+  await t.knex('category').insert({ id: category, name: 'C' });
+  await t.knex('product').insert({ id: product, product_number: 'A-1', name: 'P', stock: 1, price: JSON.stringify([]), tax_id: tax });
+  await t.knex('product_category').insert({ product_id: product, category_id: category });
+});
+
+describe('read privileges (<entity>:read)', () => {
+  it('reads what the caller may read', async () => {
+    const record = await reads.get('product', product, 'tax', only('product', 'tax'));
+    expect(record).toMatchObject({ id: product, tax: { id: tax } });
+    const found = await reads.search('product', { associations: ['tax'] }, only('product', 'tax'));
+    expect(found.data).toHaveLength(1);
+  });
+
+  it('refuses the entity itself, naming the privilege', async () => {
+    const e = await rejection(reads.get('product', product, undefined, only('tax')));
+    expect(e.status).toBe(403);
+    expect(e.problems).toEqual([{ code: 'FORBIDDEN', detail: 'the integration lacks the privilege product:read', meta: { privilege: 'product:read' } }]);
+    expect((await rejection(reads.search('product', {}, only('tax')))).status).toBe(403);
+  });
+
+  it('refuses associations into entities the caller may not read, mapping tables included', async () => {
+    const e = await rejection(reads.get('product', product, 'tax,categories', only('product', 'category')));
+    expect(e.problems.map((p) => p.meta?.privilege)).toEqual(['tax:read', 'product_category:read']);
+    const s = await rejection(reads.search('product', { fields: ['tax.name'] }, only('product')));
+    expect(s.problems.map((p) => p.meta?.privilege)).toEqual(['tax:read']);
+  });
+
+  it('limits the change feed to readable entities, and refuses naming another', async () => {
+    // The feed hands entries out once older transactions on the server have ended: wait until all four are out.
+    const entities = async (access?: ReadAccess) => new Set((await reads.changes({}, access)).data.map((e) => e.entity));
+    const deadline = Date.now() + 20_000;
+    while ((await entities()).size < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await entities()).toEqual(new Set(['tax', 'category', 'product', 'product_category']));
+    expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category']));
+    expect((await rejection(reads.changes({ entity: 'tax,product' }, only('tax')))).problems.map((p) => p.meta?.privilege)).toEqual(['product:read']);
+    expect((await rejection(reads.changes({}, only()))).status).toBe(403);
+  });
+});
