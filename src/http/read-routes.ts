@@ -1,9 +1,10 @@
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
+import { allows } from '../auth/privileges';
 import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
-import { OPEN_ACCESS, type ReadAccess } from '../read/access';
+import type { ReadAccess } from '../read/access';
 import { ReadService } from '../read/service';
 import { jsonBody } from './json-body';
 
@@ -17,11 +18,20 @@ export interface ReadRouteDeps {
   config: Partial<Config>;
   logger?: Logger;
   /**
-   * Which entities the caller of a request may read (`<entity>:read`). Checked for the entity, every association a
-   * request loads (mapping tables included) and the feed's entities; without `entity`, the feed is limited to the
-   * readable ones. Default: everything (no authentication).
+   * Which entities the caller of a request may read. Checked for the entity, every association a request loads
+   * (mapping tables included) and the feed's entities; without `entity`, the feed is limited to the readable ones.
+   * Default: the `<entity>:read` privileges of the authenticated integration.
    */
   access?: (req: Request) => ReadAccess;
+}
+
+/**
+ * `<entity>:read` of the integration the auth middleware put on the request. Without a principal nothing is
+ * readable: a route mounted without authentication in front of it must say so by passing its own `access`.
+ */
+export function privilegeAccess(req: Request): ReadAccess {
+  const privileges = req.principal?.privileges ?? [];
+  return (entity) => allows(privileges, entity, 'read');
 }
 
 /** A POST without a body (no content type, no length) searches with empty criteria, as Shopware does. */
@@ -35,7 +45,7 @@ function hasBody(req: Request): boolean {
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
  * with other /api/_… routes does not matter.
  */
-export function readRoutes({ knex, registry, config, logger, access = () => OPEN_ACCESS }: ReadRouteDeps): Router {
+export function readRoutes({ knex, registry, config, logger, access = privilegeAccess }: ReadRouteDeps): Router {
   const reads = new ReadService(knex, registry, { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT }, logger);
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);

@@ -1,3 +1,5 @@
+import request from 'supertest';
+import { Integrations } from '../../src/auth/integrations';
 import { ApiError } from '../../src/errors';
 import type { ReadAccess } from '../../src/read/access';
 import { ReadService } from '../../src/read/service';
@@ -66,5 +68,29 @@ describe('read privileges (<entity>:read)', () => {
     expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category']));
     expect((await rejection(reads.changes({ entity: 'tax,product' }, only('tax')))).problems.map((p) => p.meta?.privilege)).toEqual(['product:read']);
     expect((await rejection(reads.changes({}, only()))).status).toBe(403);
+  });
+});
+
+describe('read privileges over HTTP', () => {
+  async function tokenOf(privileges: string[]): Promise<{ authorization: string }> {
+    const { integration, secret } = await new Integrations(t.knex).create({ name: `reader ${privileges.join(' ')}`, privileges });
+    const res = await request(t.bare)
+      .post('/api/oauth/token')
+      .send({ grant_type: 'client_credentials', client_id: integration.clientId, client_secret: secret })
+      .expect(200);
+    return { authorization: `Bearer ${res.body.access_token}` };
+  }
+
+  it('checks every entity a request reads: query-string associations, dotted paths and fields included', async () => {
+    const reader = await tokenOf(['product:read', 'category:read']);
+    await request(t.bare).get(`/api/product/${product}`).set(reader).expect(200);
+    const viaGet = await request(t.bare).get(`/api/product/${product}?associations=tax`).set(reader).expect(403);
+    expect(viaGet.body.errors[0]).toMatchObject({ code: 'FORBIDDEN', meta: { privilege: 'tax:read' } });
+    const viaMapping = await request(t.bare).get(`/api/product/${product}?associations=categories`).set(reader).expect(403);
+    expect(viaMapping.body.errors[0].meta.privilege).toBe('product_category:read');
+    const viaFields = await request(t.bare).post('/api/search/product').set(reader).send({ fields: ['tax.name'] }).expect(403);
+    expect(viaFields.body.errors[0].meta.privilege).toBe('tax:read');
+    const viaObject = await request(t.bare).post('/api/search/category').set(reader).send({ associations: { products: { associations: { tax: {} } } } }).expect(403);
+    expect(viaObject.body.errors.map((e: { meta: { privilege: string } }) => e.meta.privilege)).toEqual(['product_category:read', 'tax:read']);
   });
 });
