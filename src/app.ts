@@ -72,7 +72,18 @@ export function createApp({ config, knex, registry, indexers, logger, tokenSecre
     next();
   };
   app.get('/api/_action/changes', read((req) => req.query.entity));
-  app.post('/api/search/:entity', read((req) => req.params.entity));
+  // A search also reads the entities of the associations it loads.
+  app.post('/api/search/:entity', express.json({ limit: config.SYNC_MAX_BODY_BYTES }), read((req) => req.params.entity), (req, _res, next) => {
+    const entity = registry.find(String(req.params.entity));
+    const wanted: unknown = (req.body as { associations?: unknown } | undefined)?.associations;
+    if (entity && Array.isArray(wanted)) {
+      for (const name of wanted) {
+        const assoc = typeof name === 'string' ? entity.associations[name] : undefined;
+        if (assoc) requirePrivilege(req, assoc.entity, 'read');
+      }
+    }
+    next();
+  });
   app.get('/api/:entity/:id', (req, res, next) => (req.params.entity!.startsWith('_') ? next() : read((r) => r.params.entity)(req, res, next)));
   app.use(readRoutes({ knex, registry, config, logger }));
   app.use((req, res) => {

@@ -147,6 +147,8 @@ describe('privileges', () => {
     await request(t.bare).get('/api/_action/changes?entity=product').set(as(writer.token)).expect(403);
     const reader = await integration(['product:read']);
     await request(t.bare).post('/api/search/product').set(as(reader.token)).send({}).expect(200);
+    const assoc = await request(t.bare).post('/api/search/product').set(as(reader.token)).send({ associations: ['tax'] }).expect(403);
+    expect(assoc.body.errors[0].meta.privilege).toBe('tax:read');
     await request(t.bare).get('/api/_action/changes').set(as(reader.token)).expect(403);
   });
 
