@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { allows } from '../auth/privileges';
@@ -5,6 +7,7 @@ import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
 import type { ReadAccess } from '../read/access';
+import { openApiDocument } from '../read/openapi';
 import { ReadService } from '../read/service';
 import { jsonBody } from './json-body';
 
@@ -40,7 +43,8 @@ function hasBody(req: Request): boolean {
 }
 
 /**
- * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>.
+ * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>, and the OpenAPI
+ * document of the whole service (GET /api/_info/openapi.json).
  * Privileges come in through `access` (see ReadRouteDeps).
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
  * with other /api/_… routes does not matter.
@@ -49,6 +53,14 @@ export function readRoutes({ knex, registry, config, logger, access = privilegeA
   const reads = new ReadService(knex, registry, { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT }, logger);
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
+
+  // Built once: the definitions do not change while the process runs. (package.json sits two levels up from
+  // both src/http and dist/http.)
+  const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  const openApi = openApiDocument(registry, version);
+  r.get('/api/_info/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
 
   r.get('/api/_action/changes', async (req, res) => {
     const result = await reads.changes(req.query as Record<string, unknown>, access(req));
