@@ -109,3 +109,18 @@ export async function pruneChanges(knex: Knex, retentionDays: number): Promise<n
   const { rows } = await knex.raw<{ rows: { removed: number }[] }>('SELECT bulksync_prune_changes(make_interval(days => ?)) AS removed', [retentionDays]);
   return Number(rows[0]!.removed);
 }
+
+/**
+ * Registered entities whose table lacks the change triggers (a user's migration that did not call
+ * bulksync_track_changes): their changes never reach the feed.
+ */
+export async function untrackedEntities(knex: Knex, registry: Registry): Promise<string[]> {
+  const tables = registry.all().map((e) => e.table);
+  const { rows } = await knex.raw<{ rows: { table: string }[] }>(
+    `SELECT c.relname AS table FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      WHERE t.tgname = 'bulksync_changes_insert' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(?::text[])`,
+    [tables],
+  );
+  const tracked = new Set(rows.map((r) => r.table));
+  return registry.all().filter((e) => !tracked.has(e.table)).map((e) => e.name);
+}

@@ -4,7 +4,7 @@ import { ApiError } from '../errors';
 import type { Logger } from '../logger';
 import { assertCanRead, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
 import { parseChangesRequest } from './changes-request';
-import { pruneChanges, readChanges, type ChangesResult } from './changes';
+import { pruneChanges, readChanges, untrackedEntities, type ChangesResult } from './changes';
 import { getRecord, readableEntity } from './get';
 import { search, type SearchResult } from './search';
 import { parseSearchRequest } from './search-request';
@@ -22,6 +22,7 @@ const DEFAULT_PRUNE_EVERY_MS = 10 * 60 * 1000;
 /** The read side: one record, search, and the change feed. Validation problems are thrown as ApiError. */
 export class ReadService {
   private lastPrune = 0;
+  private trackingChecked = false;
 
   constructor(
     private readonly knex: Knex,
@@ -58,7 +59,22 @@ export class ReadService {
       if (readable.length < all.length) request = { ...request, entities: readable };
     }
     await this.pruneIfDue();
+    await this.warnUntrackedOnce();
     return readChanges(this.knex, this.registry, request);
+  }
+
+  /** A feed that silently misses an entity is worse than none: say so in the log, once per process. */
+  private async warnUntrackedOnce(): Promise<void> {
+    if (this.trackingChecked) return;
+    this.trackingChecked = true;
+    try {
+      const missing = await untrackedEntities(this.knex, this.registry);
+      if (missing.length) {
+        this.logger?.warn('entities missing from the change feed: their migration must call bulksync_track_changes', { entities: missing });
+      }
+    } catch (e) {
+      this.logger?.warn('change tracking check failed', { error: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   /**

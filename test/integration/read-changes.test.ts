@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { pruneChanges } from '../../src/read/changes';
+import { pruneChanges, untrackedEntities } from '../../src/read/changes';
 import { startTestApp, type TestApp } from '../support/app';
 import { sync } from '../support/sync';
 import { hexId, price } from '../fixtures/catalog';
@@ -233,5 +233,26 @@ describe('GET /api/_action/changes', () => {
     let first: Entry[] = [];
     while (!first.some((e) => e.id === fresh) && Date.now() < deadline) first = (await changes({}).expect(200)).body.data;
     expect(first.map((e) => e.id)).toEqual([fresh]);
+  });
+
+  it('tracks a table a user\'s migration attaches with bulksync_track_changes, and notices an untracked entity', async () => {
+    expect(await untrackedEntities(t.knex, t.registry)).toEqual([]);
+    for (const event of ['insert', 'update', 'delete']) await t.knex.raw(`DROP TRIGGER bulksync_changes_${event} ON country`);
+    expect(await untrackedEntities(t.knex, t.registry)).toEqual(['country']);
+    // Idempotent: attaching twice leaves one set of triggers.
+    await t.knex.raw(`SELECT bulksync_track_changes('country', 'country', ARRAY['id'])`);
+    await t.knex.raw(`SELECT bulksync_track_changes('country', 'country', ARRAY['id'])`);
+    expect(await untrackedEntities(t.knex, t.registry)).toEqual([]);
+    await expect(t.knex.raw(`SELECT bulksync_track_changes('country', 'country', ARRAY['nope'])`)).rejects.toThrow(/no column\(s\) nope/);
+
+    // A table without a definition (yet): its key is answered by column.
+    await t.knex.raw(`CREATE TABLE stock_level (warehouse_id uuid, product_id uuid, quantity int, PRIMARY KEY (warehouse_id, product_id))`);
+    await t.knex.raw(`SELECT bulksync_track_changes('stock_level', 'stock_level', ARRAY['warehouse_id', 'product_id'])`);
+    // (The pruning test above expired the file's running cursor: start from the current end.)
+    const since = await now();
+    const [w, p] = [hexId(), hexId()];
+    await t.knex.raw(`INSERT INTO stock_level VALUES (?, ?, 5)`, [w, p]);
+    const { entries } = await until(since, (all) => all.some((e) => e.entity === 'stock_level'));
+    expect(entries.filter((e) => e.entity === 'stock_level').map(sameEntry)).toEqual([`stock_level:${JSON.stringify({ product_id: p, warehouse_id: w })}:upsert`]);
   });
 });
