@@ -221,6 +221,9 @@ async function runOperation(
   return { result, problems };
 }
 
+/** Re-runs of a command whose new keys another transaction committed meanwhile, before falling back to DO UPDATE. */
+const NEW_KEY_RETRIES = 3;
+
 async function runUpsert(
   sql: Sql,
   registry: Registry,
@@ -232,33 +235,49 @@ async function runUpsert(
   writable: boolean,
 ): Promise<void> {
   const { entity } = cmd;
-  const resolved = await resolveUpsert(sql, registry, cmd, state.keys);
-  if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
-  problems.push(...resolved.problems);
-  if (resolved.problems.length || !writable) return;
-
   const pk = new Set(entity.primaryKey);
-  const hasData = (r: ResolvedRow) => [...r.row.values.keys()].some((f) => !pk.has(f));
-  const fresh = resolved.rows.filter((r) => !r.exists);
-  let existing = resolved.rows.filter((r) => r.exists);
-  if (cmd.mode === 'create-only') {
-    result.add('skipped', entity, existing.filter((r) => r.row.root || hasData(r)).map((r) => r.key));
-    existing = [];
+  const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
+  for (let attempt = 0; ; attempt++) {
+    // Existing rows are locked in key order, then new rows inserted in key order. A new key that another transaction
+    // commits in between must not be locked out of that order (that is how concurrent imports deadlock): new rows go
+    // in with DO NOTHING, and when a key turned up meanwhile the command runs again from this savepoint, now seeing
+    // it as existing and locking it in order with the others.
+    const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
+    if (guarded) await sql.query('SAVEPOINT bulksync_cmd');
+    const resolved = await resolveUpsert(sql, registry, cmd, state.keys);
+    if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
+    if (resolved.problems.length || !writable) {
+      if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+      problems.push(...resolved.problems);
+      return;
+    }
+    const hasData = (r: ResolvedRow) => [...r.row.values.keys()].some((f) => !pk.has(f));
+    const fresh = resolved.rows.filter((r) => !r.exists);
+    let existing = resolved.rows.filter((r) => r.exists);
+    const skipped = cmd.mode === 'create-only' ? existing.filter((r) => r.row.root || hasData(r)) : [];
+    if (cmd.mode === 'create-only') existing = [];
+    const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
+    const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);
+    try {
+      const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
+      if (guarded && inserted < fresh.length) {
+        await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+        continue;
+      }
+      await state.marks.before(sql, entity, updates.map((u) => u.key));
+      await updateRows(sql, entity, updates);
+    } catch (e) {
+      throw dbProblem(e, cmd, resolved.rows);
+    }
+    if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+    result.add('skipped', entity, skipped.map((r) => r.key));
+    const written = [...fresh, ...existing];
+    await state.marks.after(sql, entity, written.map((r) => r.key));
+    const order = new Map(resolved.rows.map((r, i) => [r, i]));
+    written.sort((a, b) => order.get(a)! - order.get(b)!);
+    result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
+    return;
   }
-  const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
-  const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);
-  await state.marks.before(sql, entity, updates.map((u) => u.key));
-  try {
-    await insertRows(sql, entity, fresh.map(toWrite));
-    await updateRows(sql, entity, updates);
-  } catch (e) {
-    throw dbProblem(e, cmd, resolved.rows);
-  }
-  const written = [...fresh, ...existing];
-  await state.marks.after(sql, entity, written.map((r) => r.key));
-  const order = new Map(resolved.rows.map((r, i) => [r, i]));
-  written.sort((a, b) => order.get(a)! - order.get(b)!);
-  result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
 }
 
 /** mode replace: every writable field the record leaves out goes back to its default, or null. */

@@ -3,10 +3,25 @@ import type { RowRef } from './types';
 
 let seq = 0;
 
-/** One way to find the record: a unique field and the value it must have (database spelling). */
+/**
+ * One way to find the record: a unique key (one field, or several, such as storeId + externalId) and the values it
+ * must have (database spelling; a value may itself be a pending reference, e.g. the id of a parent being matched).
+ */
 export interface MatchCandidate {
-  field: FieldDef;
-  value: unknown;
+  fields: readonly FieldDef[];
+  values: readonly unknown[];
+}
+
+/** The candidate's values as one comparable string, or undefined while a part is still unresolved. */
+export function candidateKey(c: MatchCandidate): string | undefined {
+  const parts: string[] = [];
+  for (const v of c.values) {
+    if (v instanceof PendingRef) {
+      if (typeof v.id !== 'string') return undefined;
+      parts.push(v.id);
+    } else parts.push(String(v));
+  }
+  return JSON.stringify(parts);
 }
 
 /**

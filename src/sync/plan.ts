@@ -2,7 +2,7 @@ import { parseCriteria } from '../criteria/parse';
 import { isId, newDbId, toDbId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { Registry } from '../definitions/registry';
-import type { EntityDef, FieldDef } from '../definitions/types';
+import type { EntityDef, FieldDef, ResolverDef } from '../definitions/types';
 import { MAX_REPORTED_ERRORS, pointer, showValue, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
 import { keyPart, PendingRef, type MatchCandidate } from './pending';
 import type { Command, Key, Operation, OperationPlan, RowRef, UpsertCommand, UpsertRow } from './types';
@@ -193,13 +193,17 @@ function planRecord(
   return key;
 }
 
-/** externalId first (where the entity has a unique one), then the operation's matchBy fields, in order. */
+/**
+ * The keys that find an existing record for a record without id, in order: the entity's match keys (by default its
+ * unique keys that contain externalId, e.g. externalId alone or storeId + externalId), then the operation's
+ * matchBy fields. A key is a candidate when the record gives every field of it.
+ */
 function matchCandidates(entity: EntityDef, values: Map<string, unknown>, matchBy: readonly string[]): MatchCandidate[] {
   const out: MatchCandidate[] = [];
-  const names = entity.fields.externalId?.unique ? ['externalId', ...matchBy.filter((n) => n !== 'externalId')] : matchBy;
-  for (const n of names) {
-    const v = values.get(n);
-    if (v != null && !(v instanceof PendingRef)) out.push({ field: entity.fields[n]!, value: v });
+  const keys: (readonly string[])[] = [...entity.matchKeys, ...matchBy.filter((n) => !entity.matchKeys.some((k) => k.length === 1 && k[0] === n)).map((n) => [n])];
+  for (const key of keys) {
+    const vals = key.map((n) => values.get(n));
+    if (vals.every((v) => v != null)) out.push({ fields: key.map((n) => entity.fields[n]!), values: vals });
   }
   return out;
 }
@@ -234,13 +238,31 @@ function planResolver(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw:
   if (nullOnMissing && field.kind === 'fk' && !field.nullable) {
     return void report('VALUE_INVALID', `${field.name} cannot be null, so nullOnMissing cannot apply`, field.name, 'nullOnMissing');
   }
-  const parsed = resolver.entity.validators.get(resolver.field.name)!.safeParse(raw.value);
-  if (raw.value === null || raw.value === undefined || !parsed.success) {
-    const why = parsed.success ? 'a value is needed' : (parsed.error.issues[0]?.message ?? 'invalid value');
-    return void report('VALUE_INVALID', `${field.name}: ${resolver.name}: ${why}, got ${showValue(raw.value)}`, field.name, 'value');
-  }
-  const candidate = { field: resolver.field, value: kindOf(resolver.field).toDb(parsed.data) };
+  const candidate = resolverCandidate(resolver, raw.value, (why) => report('VALUE_INVALID', `${field.name}: ${resolver.name}: ${why}`, field.name, 'value'));
+  if (!candidate) return undefined;
   return new PendingRef(resolver.entity, [candidate], nullOnMissing, ref, field.name, field.kind === 'id', resolver.name);
+}
+
+/** A resolver's value → the candidate to look up: one value for a single field, an object for a composite key. */
+function resolverCandidate(resolver: ResolverDef, value: unknown, bad: (why: string) => void): MatchCandidate | undefined {
+  const single = resolver.fields.length === 1;
+  const given = single ? { [resolver.fields[0]!.name]: value } : value;
+  if (!isObject(given)) return void bad(`expects an object with ${resolver.fields.map((f) => f.name).join(' and ')}, got ${showValue(value)}`);
+  const values: unknown[] = [];
+  for (const f of resolver.fields) {
+    const v = given[f.name];
+    const parsed = resolver.entity.validators.get(f.name)!.safeParse(v);
+    if (v === null || v === undefined || !parsed.success) {
+      const why = parsed.success ? 'a value is needed' : (parsed.error.issues[0]?.message ?? 'invalid value');
+      return void bad(`${single ? '' : f.name + ': '}${why}, got ${showValue(v)}`);
+    }
+    values.push(kindOf(f).toDb(parsed.data));
+  }
+  if (!single) {
+    const extra = Object.keys(given).filter((k) => !resolver.fields.some((f) => f.name === k));
+    if (extra.length) return void bad(`unexpected ${extra.join(', ')}; the key is ${resolver.fields.map((f) => f.name).join(' + ')}`);
+  }
+  return { fields: resolver.fields, values };
 }
 
 function planDeleteKeys(op: Operation, problems: Problems): Command {

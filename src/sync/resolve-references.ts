@@ -3,16 +3,16 @@ import { newDbId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { Problem } from '../errors';
 import { CHUNK_SIZE, chunks } from '../write/keys';
-import { PendingRef } from './pending';
+import { candidateKey, PendingRef, type MatchCandidate } from './pending';
 import { refPointer } from './plan';
 import type { UpsertCommand, UpsertRow } from './types';
 
 /**
  * Resolves the pending keys of a command's rows and writes the ids into the rows. Candidates are tried in order
- * (externalId, then matchBy fields); each round costs one query per (entity, field). A record may be found among
- * the records written earlier in the request (the query sees this transaction's writes) or among the records of
- * this very command. Returns the rows that can be written; rows holding an unresolved reference are dropped, with
- * a problem.
+ * (match keys such as externalId, then matchBy fields); each round costs one query per (entity, key). A record may be
+ * found among the records written earlier in the request (the query sees this transaction's writes) or among the
+ * records of this very command. Returns the rows that can be written; rows holding an unresolved reference are
+ * dropped, with a problem.
  */
 export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: Problem[]): Promise<UpsertRow[]> {
   const open: PendingRef[] = [];
@@ -25,8 +25,8 @@ export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: 
       }
     }
   }
-  // Own keys first (records matched by externalId / matchBy, found or created), so that references to records of
-  // this same command can then find them.
+  // Own keys first (records matched by a match key, found or created), so that references to records of this same
+  // command can then find them.
   await settle(sql, cmd, open.filter((p) => p.isOwnKey), problems);
   await settle(sql, cmd, open.filter((p) => !p.isOwnKey), problems);
 
@@ -43,6 +43,8 @@ export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: 
   return out;
 }
 
+const keyName = (c: MatchCandidate) => c.fields.map((f) => f.name).join('+');
+
 async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[], problems: Problem[]): Promise<void> {
   const rounds = Math.max(0, ...open.map((p) => p.candidates.length));
   for (let round = 0; round < rounds; round++) {
@@ -50,62 +52,74 @@ async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[],
     for (const p of open) {
       const c = p.candidates[round];
       if (p.resolved || !c) continue;
-      const g = `${p.target.name}.${c.field.name}`;
+      const g = `${p.target.name}.${keyName(c)}`;
       groups.set(g, [...(groups.get(g) ?? []), p]);
     }
     for (const refs of groups.values()) {
       const found = await lookup(sql, cmd, refs, round);
       for (const p of refs) {
-        const id = found.get(String(p.candidates[round]!.value));
+        const k = candidateKey(p.candidates[round]!);
+        const id = k === undefined ? undefined : found.get(k);
         if (id !== undefined) p.id = id;
       }
     }
   }
-  // Not found: create (own key), null (nullOnMissing) or an error. Records matched by the same value share one new id.
+  // Not found: create (own key), null (nullOnMissing) or an error. Records matched by the same values share one new id.
   const created = new Map<string, string>();
   for (const p of open) {
     if (p.resolved) continue;
+    const c = p.candidates[0]!;
     if (p.nullOnMissing && p.isOwnKey) {
-      const c = p.candidates[0]!;
-      const k = `${p.target.name}.${c.field.name}=${String(c.value)}`;
+      const k = `${p.target.name}.${keyName(c)}=${candidateKey(c) ?? p.token}`;
       p.id = created.get(k) ?? newDbId();
       created.set(k, p.id);
     } else if (p.nullOnMissing) p.id = null;
     else {
       p.failed = true;
-      const c = p.candidates[0]!;
+      const shown = c.values.length === 1 ? JSON.stringify(c.values[0]) : (candidateKey(c) ?? 'an unresolved reference');
       problems.push({
         code: 'REFERENCE_UNRESOLVED',
-        detail: `${p.at}: no ${p.target.name} with ${c.field.name} ${JSON.stringify(c.value)}`,
+        detail: `${p.at}: no ${p.target.name} with ${c.fields.map((f) => f.name).join(' + ')} ${shown}`,
         pointer: refPointer(p.ref, p.at),
-        meta: { operation: p.ref.op, entity: cmd.entity.name, index: p.ref.index, resolver: `${p.target.name}.${c.field.name}` },
+        meta: { operation: p.ref.op, entity: cmd.entity.name, index: p.ref.index, resolver: `${p.target.name}.${keyName(c)}` },
       });
     }
   }
 }
 
-/** value → id for one candidate field of one entity: records of this command first, then one query. */
+/** candidate key → id for one key of one entity: records of this command first, then one query. */
 async function lookup(sql: Sql, cmd: UpsertCommand, refs: readonly PendingRef[], round: number): Promise<Map<string, string>> {
   const target = refs[0]!.target;
-  const field = refs[0]!.candidates[round]!.field;
+  const fields = refs[0]!.candidates[round]!.fields;
   const pkField = target.fields[target.primaryKey[0]!]!;
   const found = new Map<string, string>();
   if (target.name === cmd.entity.name) {
     for (const row of cmd.rows) {
-      const v = row.values.get(field.name);
       const own = row.values.get(pkField.name);
       const id = own instanceof PendingRef ? own.id : own;
-      if (v != null && !(v instanceof PendingRef) && typeof id === 'string') found.set(String(v), id);
+      const k = candidateKey({ fields, values: fields.map((f) => row.values.get(f.name)) });
+      if (k !== undefined && typeof id === 'string' && fields.every((f) => row.values.get(f.name) != null)) found.set(k, id);
     }
   }
-  const wanted = [...new Set(refs.map((r) => String(r.candidates[round]!.value)))].filter((v) => !found.has(v)).sort();
-  for (const part of chunks(wanted, CHUNK_SIZE)) {
-    const { rows } = await sql.query<{ id: string; v: unknown }>(
-      `SELECT ${ident(pkField.column)} AS id, ${ident(field.column)} AS v FROM ${ident(target.table)} ` +
-        `WHERE ${ident(field.column)} = ANY($1::${kindOf(field).paramType}[])`,
-      [part],
+  const wanted = new Map<string, unknown[]>();
+  for (const r of refs) {
+    const c = r.candidates[round]!;
+    const k = candidateKey(c);
+    if (k === undefined || found.has(k) || wanted.has(k)) continue;
+    wanted.set(k, c.values.map((v) => (v instanceof PendingRef ? v.id : v)));
+  }
+  const cols = fields.map((f) => ident(f.column));
+  const arrays = fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`);
+  const cond = fields.length === 1 ? `${cols[0]} = ANY(${arrays[0]})` : `(${cols.join(', ')}) IN (SELECT * FROM unnest(${arrays.join(', ')}))`;
+  for (const part of chunks([...wanted.values()], CHUNK_SIZE)) {
+    const { rows } = await sql.query<Record<string, unknown>>(
+      `SELECT ${ident(pkField.column)} AS __id, ${cols.join(', ')} FROM ${ident(target.table)} WHERE ${cond}`,
+      fields.map((_, i) => part.map((vals) => vals[i])),
     );
-    for (const r of rows) found.set(String(r.v), String(r.id));
+    for (const r of rows) {
+      const k = candidateKey({ fields, values: fields.map((f) => r[f.column]) });
+      if (k !== undefined) found.set(k, String(r.__id));
+    }
   }
   return found;
 }

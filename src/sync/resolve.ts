@@ -5,7 +5,6 @@ import type { EntityDef } from '../definitions/types';
 import type { Problem } from '../errors';
 import { CHUNK_SIZE, chunks, keyColumns, keyFromRow, keyString, type Key } from '../write/keys';
 import { lockExisting } from '../write/delete';
-import { lockKeys } from '../write/locks';
 import { refPointer } from './plan';
 import { resolveReferences } from './resolve-references';
 import type { UpsertCommand, UpsertRow } from './types';
@@ -92,8 +91,6 @@ export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCom
   const existing = new Set<string>();
   if (hasData) {
     for (const k of await lockExisting(sql, entity, keyed.map((r) => r.key))) existing.add(keyString(entity, k));
-  } else {
-    await lockKeys(sql, entity, keyed.map((r) => r.key));
   }
   const rows: ResolvedRow[] = keyed.map(({ row, key }) => ({ row, key, exists: existing.has(keyString(entity, key)) }));
   for (const r of rows) known.add(entity, r.key);

@@ -4,16 +4,11 @@ import { ident, type Sql } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
 import { CHUNK_SIZE, chunks, compareKeys, keyColumns, keyCondition, keyFromRow, keyString, type Key } from './keys';
-import { lockKeys } from './locks';
 
-/**
- * Locks all `keys` (advisory locks, see locks.ts) and the rows of those that exist, and returns the existing ones in
- * key order.
- */
+/** Locks and returns those of `keys` that exist, in key order (the lock order every request shares). */
 export async function lockExisting(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<Key[]> {
   const found: Key[] = [];
   const sorted = [...keys].sort(compareKeys(entity));
-  await lockKeys(sql, entity, sorted);
   for (const chunk of chunks(sorted, CHUNK_SIZE)) {
     const params: unknown[] = [];
     const cond = keyCondition(entity, chunk, params);

@@ -20,20 +20,22 @@ function sortRows(entity: EntityDef, rows: readonly WriteRow[]): WriteRow[] {
 
 /**
  * Inserts new rows, one statement per chunk: every given field, and the definition's default for fields a row
- * leaves out. Rows are sorted by key so that concurrent requests take locks in the same order.
- * A row inserted meanwhile by another transaction is updated instead (the race ends as a merge, not an error).
+ * leaves out. Rows are sorted by key so that concurrent requests take locks in the same order. On a key that
+ * another transaction inserted meanwhile: 'nothing' skips the row (the caller sees it in the count and decides),
+ * 'update' merges into it. Returns the number of rows inserted.
  */
-export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[]): Promise<void> {
-  if (!rows.length) return;
+export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], onConflict: 'nothing' | 'update'): Promise<number> {
+  if (!rows.length) return 0;
   const given = new Set<string>();
   for (const r of rows) for (const f of r.values.keys()) given.add(f);
   const fields = writableColumns(entity).filter((f) => given.has(f.name) || f.default !== undefined || entity.primaryKey.includes(f.name));
   const pk = new Set(entity.primaryKey);
   const nonKey = fields.filter((f) => !pk.has(f.name));
-  const conflict = nonKey.length
+  const conflict = nonKey.length && onConflict === 'update'
     ? `DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = now()`
     : 'DO NOTHING';
   const defaults = fields.map((f) => (f.default === undefined ? null : kindOf(f).toDb(f.default)));
+  let inserted = 0;
   for (const chunk of chunks(sortRows(entity, rows), CHUNK_SIZE)) {
     const params = fields.map((f, i) => chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : defaults[i])));
     const text =
@@ -41,8 +43,9 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
       `SELECT ${fields.map((f) => castFromParam(f, 'v.' + ident(f.column))).join(', ')}, now() ` +
       `FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}) AS v(${fields.map((f) => ident(f.column)).join(', ')}) ` +
       `ON CONFLICT (${keyColumns(entity)}) ${conflict}`;
-    await sql.query(text, params);
+    inserted += (await sql.query(text, params)).rowCount;
   }
+  return inserted;
 }
 
 /**

@@ -68,4 +68,34 @@ describe('concurrent requests', () => {
     expect(results.map((r) => r.status)).toEqual([200, 200]);
     expect(await t.knex('product').where('product_number', 'like', 'SW-60%').count()).toEqual([{ count: 200 }]);
   });
+
+  it('concurrent requests mixing existing keys and new keys they share do not deadlock', async () => {
+    const taxId = await createTax(t.app);
+    const existing = products(taxId, 400, 70_000);
+    await sync(t.app, { seed: { entity: 'product', action: 'upsert', payload: existing } }).expect(200);
+    const deadlocks = async () => (await t.knex.raw('SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n as number;
+    const before = await deadlocks();
+    // As the bench's mixed load: each request updates some existing products and creates products from a window
+    // of new keys that moves on while other clients are still writing it, so a key is new for one client and just
+    // committed for another.
+    const fresh = products(taxId, 3000, 80_000);
+    const started = Date.now();
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, c) => {
+        let n = 0;
+        while (Date.now() - started < 4000) {
+          const at = Math.min(Math.floor((Date.now() - started) / 8), fresh.length - 60);
+          const pick = Array.from({ length: 30 }, (_, i) => existing[(c * 37 + n * 11 + i * 13) % existing.length]!);
+          const payload = [...pick, ...fresh.slice(at, at + 30)].map((p) => ({ ...p, stock: c }));
+          const res = await sync(t.app, { mixed: { entity: 'product', action: 'upsert', payload: n % 2 ? payload.reverse() : payload } });
+          statuses.push(res.status);
+          n++;
+        }
+      }),
+    );
+    expect(statuses.length).toBeGreaterThan(16);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect(await deadlocks()).toBe(before);
+  });
 });
