@@ -95,6 +95,8 @@ export const definitionFileSchema = z
     primaryKey: z.array(apiName).min(1).optional(),
     fields: z.record(apiName, fieldFileSchema).refine((f) => Object.keys(f).length > 0, 'at least one field'),
     unique: z.array(z.array(apiName).min(1)).optional(),
+    /** Unique keys that find an existing record when a record comes without id (default: those with externalId). */
+    matchKeys: z.array(z.array(apiName).min(1)).optional(),
     associations: z.record(apiName, associationFileSchema).optional(),
     indexers: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search'), indexerFileSchema).optional(),
   })

@@ -92,6 +92,16 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
     for (const k of key) if (!fields[k]) throw new DefinitionError(`${file}: at unique.${i}: field "${k}" is not defined`);
     uniqueKeys.push([...key]);
   }
+  const sameKey = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+  let matchKeys: string[][];
+  if (def.matchKeys) {
+    matchKeys = def.matchKeys.map((k) => [...k]);
+    for (const [i, key] of matchKeys.entries()) {
+      if (!uniqueKeys.some((u) => sameKey(u, key))) {
+        throw new DefinitionError(`${file}: at matchKeys.${i}: ${key.join(' + ')} is not a unique key (mark the field unique, or list it under "unique")`);
+      }
+    }
+  } else matchKeys = uniqueKeys.filter((k) => k.includes('externalId')).map((k) => [...k]);
   const validators = new Map<string, z.ZodType>();
   for (const f of Object.values(fields)) {
     try {
@@ -109,6 +119,7 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
     fieldList: Object.values(fields),
     primaryKey,
     uniqueKeys,
+    matchKeys,
     isMapping,
     validators,
     rawAssociations: def.associations,

@@ -23,12 +23,16 @@ export class Registry {
       }
     }
     this.incoming = incoming;
-    // Every single-field unique key of every entity is a resolver, under its name and its aliases.
+    // Every unique key of every entity with an id is a resolver: `entity.field` (and its aliases) for one field,
+    // `entity.a+b` for a composite key.
     const resolvers = new Map<string, ResolverDef>();
     for (const e of entities) {
-      for (const f of e.fieldList) {
-        if (!f.unique || e.primaryKey.includes(f.name) || e.primaryKey.length !== 1) continue;
-        for (const n of [f.name, ...(f.aliases ?? [])]) resolvers.set(`${e.name}.${n}`, { name: `${e.name}.${n}`, entity: e, field: f });
+      if (e.primaryKey.length !== 1) continue;
+      for (const key of e.uniqueKeys) {
+        if (key.some((k) => e.primaryKey.includes(k))) continue;
+        const fields = key.map((k) => e.fields[k]!);
+        const names = key.length === 1 ? [key[0]!, ...(fields[0]!.aliases ?? [])] : [key.join('+')];
+        for (const n of names) resolvers.set(`${e.name}.${n}`, { name: `${e.name}.${n}`, entity: e, fields });
       }
     }
     this.resolvers = resolvers;

@@ -57,6 +57,8 @@ export interface EntityDef {
   primaryKey: readonly string[];
   /** Every unique key: single unique fields and composite ones, each a list of field names. */
   uniqueKeys: readonly (readonly string[])[];
+  /** Unique keys that find an existing record for a record sent without id (default: those containing externalId). */
+  matchKeys: readonly (readonly string[])[];
   associations: Readonly<Record<string, AssociationDef>>;
   /** Indexers that derive fields of this entity. */
   indexers: readonly IndexerDef[];
@@ -77,5 +79,6 @@ export interface IncomingReference {
 export interface ResolverDef {
   name: string;
   entity: EntityDef;
-  field: FieldDef;
+  /** One field, or the fields of a composite unique key (resolver name `entity.a+b`, value `{ a, b }`). */
+  fields: readonly FieldDef[];
 }

@@ -241,6 +241,7 @@ describe('graceful shutdown', () => {
     const server = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     server.stdout!.on('data', (d) => (log += d));
+    server.stderr!.on('data', (d) => (log += d));
     const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
     try {
       for (let i = 0; i < 100 && !log.includes('bulksync listening'); i++) await new Promise((r) => setTimeout(r, 100));
@@ -257,7 +258,7 @@ describe('graceful shutdown', () => {
       }
       server.kill('SIGTERM');
       const res = await inflight;
-      expect(res.status).toBe(200);
+      if (res.status !== 200) throw new Error(`sync answered ${res.status}: ${await res.text()}\n${log}`);
       expect(await exited).toBe(0);
       expect(await t.knex('product').whereRaw(`product_number ~ '^SW-1[0-9]{5}$'`).count()).toEqual([{ count: 20000 }]);
       expect(log).toContain('shutting down');
