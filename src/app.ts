@@ -1,12 +1,12 @@
 import cors from 'cors';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import { Integrations } from './auth/integrations';
 import { Tokens } from './auth/tokens';
 import type { Config } from './config';
 import type { Registry } from './definitions/registry';
-import { requirePrivilege, requireToken } from './http/auth';
+import { requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
 import { indexingRoutes } from './http/indexing-routes';
 import { Metrics } from './http/metrics';
@@ -65,26 +65,7 @@ export function createApp({ config, knex, registry, indexers, logger, tokenSecre
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE));
   app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
-  // Reads need <entity>:read; the feed without an entity needs *:read.
-  const read = (entityOf: (req: Request) => unknown) => (req: Request, _res: Response, next: NextFunction) => {
-    const entity = entityOf(req);
-    requirePrivilege(req, typeof entity === 'string' && entity ? entity : '*', 'read');
-    next();
-  };
-  app.get('/api/_action/changes', read((req) => req.query.entity));
-  // A search also reads the entities of the associations it loads.
-  app.post('/api/search/:entity', express.json({ limit: config.SYNC_MAX_BODY_BYTES }), read((req) => req.params.entity), (req, _res, next) => {
-    const entity = registry.find(String(req.params.entity));
-    const wanted: unknown = (req.body as { associations?: unknown } | undefined)?.associations;
-    if (entity && Array.isArray(wanted)) {
-      for (const name of wanted) {
-        const assoc = typeof name === 'string' ? entity.associations[name] : undefined;
-        if (assoc) requirePrivilege(req, assoc.entity, 'read');
-      }
-    }
-    next();
-  });
-  app.get('/api/:entity/:id', (req, res, next) => (req.params.entity!.startsWith('_') ? next() : read((r) => r.params.entity)(req, res, next)));
+  // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).
   app.use(readRoutes({ knex, registry, config, logger }));
   app.use((req, res) => {
     sendProblems(res, 404, [{ code: 'NOT_FOUND', detail: `no route ${req.method} ${req.path}` }]);

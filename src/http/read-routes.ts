@@ -37,6 +37,15 @@ export function privilegeAccess(req: Request): ReadAccess {
   return (entity) => allows(privileges, entity, 'read');
 }
 
+/** The service's version for the OpenAPI document; a build copied without package.json still starts. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
 /** A POST without a body (no content type, no length) searches with empty criteria, as Shopware does. */
 function hasBody(req: Request): boolean {
   return Boolean(req.get('content-type')) || Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
@@ -56,7 +65,7 @@ export function readRoutes({ knex, registry, config, logger, access = privilegeA
 
   // Built once: the definitions do not change while the process runs. (package.json sits two levels up from
   // both src/http and dist/http.)
-  const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  const version = packageVersion();
   const openApi = openApiDocument(registry, version);
   r.get('/api/_info/openapi.json', (_req, res) => {
     res.json(openApi);
