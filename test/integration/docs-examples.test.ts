@@ -49,3 +49,24 @@ describe('docs/recipes.md examples', () => {
     }
   });
 });
+
+describe('docs/adding-entities.md examples', () => {
+  const walkthrough = readDocExamples(path.join(ROOT, 'docs/adding-entities.md'));
+  let pos: TestApp;
+  beforeAll(async () => {
+    pos = await startTestApp({
+      SCHEMAS_DIR: `${path.join(ROOT, 'schemas')},${path.join(ROOT, 'examples/pos-inventory/schemas')}`,
+      MIGRATIONS_DIR: `${path.join(ROOT, 'migrations')},${path.join(ROOT, 'examples/pos-inventory/migrations')}`,
+    });
+  });
+  afterAll(() => pos.close());
+
+  it('walks through a first sync, a snapshot, an error and a cascade', () => {
+    expect(walkthrough.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(walkthrough.map((e) => [`line ${e.line}`, e] as const))('%s answers as documented', async (_name, example) => {
+    const res = await sync(pos.app, example.request, example.headers);
+    expect({ status: res.status, body: res.body }).toEqual({ status: example.status, body: withPlaceholders(example.response) });
+  });
+});
