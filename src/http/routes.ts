@@ -23,7 +23,10 @@ export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Met
   r.post('/api/_action/sync', jsonBody(maxBodyBytes), async (req, res) => {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    const outcome = await sync.sync(req.body, req.headers, req.principal?.privileges ?? []).catch((e: unknown) => {
+    // The request lets go of its body: the service frees it once planned.
+    const input = { body: req.body as unknown };
+    req.body = undefined;
+    const outcome = await sync.sync(input, req.headers, req.principal?.privileges ?? []).catch((e: unknown) => {
       metrics.sync(undefined, seconds(), 'error');
       throw e;
     });

@@ -148,36 +148,44 @@ async function checkUnique(sql: Sql, cmd: UpsertCommand, rows: readonly Resolved
   for (const uniqueKey of entity.uniqueKeys) {
     const fields = uniqueKey.map((n) => entity.fields[n]!);
     if (fields.some((f) => entity.primaryKey.includes(f.name))) continue;
-    const candidates = rows.filter((r) => fields.every((f) => r.row.values.get(f.name) != null));
-    if (!candidates.length) continue;
-    const tuple = (r: ResolvedRow) => JSON.stringify(fields.map((f) => r.row.values.get(f.name)));
-    const owner = new Map<string, string>();
-    // Two records of the request claiming the same value.
-    for (const r of candidates) {
-      const t = tuple(r);
-      const mine = keyString(entity, r.key);
-      const prev = owner.get(t);
-      if (prev !== undefined && prev !== mine) {
-        problems.push(problem(cmd, r.row, 'UNIQUE_VIOLATION', `${uniqueKey.join(' + ')} ${t} is given to two records of this request`, fields[0]!.name));
-      } else owner.set(t, mine);
+    // The value (or values) of the key per row, computed once: a string for one field, JSON for several.
+    const single = fields.length === 1 ? fields[0]!.name : undefined;
+    const tupleOf = (values: readonly unknown[]) => (single ? String(values[0]) : JSON.stringify(values));
+    const candidates: { r: ResolvedRow; tuple: string; owner: string }[] = [];
+    for (const r of rows) {
+      const values = fields.map((f) => r.row.values.get(f.name));
+      if (values.some((v) => v == null)) continue;
+      candidates.push({ r, tuple: tupleOf(values), owner: keyString(entity, r.key) });
     }
-    const params = fields.map((f) => candidates.map((r) => r.row.values.get(f.name)));
+    if (!candidates.length) continue;
+    const shown = (t: string) => (single ? JSON.stringify(t) : t);
+    const label = uniqueKey.join(' + ');
+    // Two records of the request claiming the same value.
+    const owner = new Map<string, string>();
+    for (const c of candidates) {
+      const prev = owner.get(c.tuple);
+      if (prev !== undefined && prev !== c.owner) {
+        problems.push(problem(cmd, c.r.row, 'UNIQUE_VIOLATION', `${label} ${shown(c.tuple)} is given to two records of this request`, fields[0]!.name));
+      } else owner.set(c.tuple, c.owner);
+    }
+    // Values held by other records in the table: one query per chunk of distinct values.
     const cols = fields.map((f) => ident(f.column));
     const cond =
       fields.length === 1
         ? `${cols[0]} = ANY($1::${kindOf(fields[0]!).paramType}[])`
         : `(${cols.join(', ')}) IN (SELECT * FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}))`;
-    for (const part of fields.length === 1 ? chunks(params[0]!, CHUNK_SIZE).map((c) => [c]) : [params]) {
-      const { rows: hits } = await sql.query(`SELECT ${keyColumns(entity)}, ${cols.join(', ')} FROM ${ident(entity.table)} WHERE ${cond}`, part);
-      const taken = new Map<string, string>();
-      for (const h of hits) taken.set(JSON.stringify(fields.map((f) => h[f.column])), keyString(entity, keyFromRow(entity, h)));
-      for (const r of candidates) {
-        const holder = taken.get(tuple(r));
-        if (holder !== undefined && holder !== keyString(entity, r.key)) {
-          problems.push(
-            problem(cmd, r.row, 'UNIQUE_VIOLATION', `${uniqueKey.join(' + ')} ${tuple(r)} is already used by another ${entity.name}`, fields[0]!.name),
-          );
-        }
+    const distinct = [...new Map(candidates.map((c) => [c.tuple, c.r])).values()];
+    const taken = new Map<string, string>();
+    for (const part of chunks(distinct, CHUNK_SIZE)) {
+      const params = fields.map((f) => part.map((r) => r.row.values.get(f.name)));
+      const { rows: hits } = await sql.query(`SELECT ${keyColumns(entity)}, ${cols.join(', ')} FROM ${ident(entity.table)} WHERE ${cond}`, params);
+      for (const h of hits) taken.set(tupleOf(fields.map((f) => h[f.column])), keyString(entity, keyFromRow(entity, h)));
+    }
+    if (!taken.size) continue;
+    for (const c of candidates) {
+      const holder = taken.get(c.tuple);
+      if (holder !== undefined && holder !== c.owner) {
+        problems.push(problem(cmd, c.r.row, 'UNIQUE_VIOLATION', `${label} ${shown(c.tuple)} is already used by another ${entity.name}`, fields[0]!.name));
       }
     }
   }

@@ -41,12 +41,16 @@ export class SyncService {
    * `privileges`: what the calling integration may do; the request is refused (403, nothing written) if it needs
    * more.
    */
-  async sync(body: unknown, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
-    const parsed = parseSyncRequest(body, headers, this.registry, { maxRecords: this.limits.maxRecords });
+  async sync(input: { body: unknown }, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
+    const parsed = parseSyncRequest(input.body, headers, this.registry, { maxRecords: this.limits.maxRecords });
     const indexing = parseIndexingHeaders(headers, this.indexers);
     if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
     const { failOnError } = parsed.request.options;
     const planned = planRequest(this.registry, parsed.request.operations);
+    const records = parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0);
+    // The plan holds what it needs; let the parsed body (several times the size of its JSON) go before the writes.
+    input.body = undefined;
+    for (const op of parsed.request.operations) op.payload = undefined;
     // A problem that names no record (criteria, missing, an operation) fails the request even in partial mode.
     const recordLevel = (p: Problem) => typeof p.meta?.index === 'number' && p.meta.index >= 0;
     if (planned.problems.length && (failOnError || !planned.problems.every(recordLevel))) throw new ApiError(planned.problems);
@@ -72,7 +76,7 @@ export class SyncService {
     return {
       result,
       errors: [...planned.problems, ...errors].slice(0, MAX_REPORTED_ERRORS),
-      records: parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0),
+      records,
       partial: !failOnError,
       indexing: outcome.indexing,
     };

@@ -6,7 +6,8 @@ import type { EntityDef } from '../definitions/types';
 export type Key = Readonly<Record<string, string>>;
 
 export function keyString(entity: EntityDef, key: Key): string {
-  return entity.primaryKey.map((k) => key[k]).join('|');
+  const pk = entity.primaryKey;
+  return pk.length === 1 ? key[pk[0]!]! : pk.map((k) => key[k]).join('|');
 }
 
 export function compareKeys(entity: EntityDef): (a: Key, b: Key) => number {
