@@ -42,14 +42,16 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
       );
       return rows.map((r) => String(r.id));
     },
+    // Rows whose tree did not change are not rewritten: an import that does not touch categories costs a read.
     async index(sql, ids) {
       if (!ids.length) return;
       await sql.query(
         `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY($1::uuid[])
                                 UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
-         UPDATE ${e} SET ${col(entity, def.target)} = COALESCE(
-           (SELECT array_agg(DISTINCT anc.id ORDER BY anc.id) FROM anc WHERE anc.owner = ${e}.${eId}), '{}'::uuid[])
-         WHERE ${eId} = ANY($1::uuid[])`,
+         , computed AS (SELECT u.id, COALESCE((SELECT array_agg(DISTINCT anc.id ORDER BY anc.id) FROM anc WHERE anc.owner = u.id), '{}'::uuid[]) AS tree
+                          FROM unnest($1::uuid[]) AS u(id))
+         UPDATE ${e} SET ${col(entity, def.target)} = computed.tree FROM computed
+         WHERE ${e}.${eId} = computed.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM computed.tree`,
         [ids],
       );
     },

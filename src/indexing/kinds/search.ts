@@ -37,10 +37,13 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     listens: [entity.name, ...via.keys()],
     before: async (sql, changed, keys) => (changed.name === entity.name ? [] : referencing(sql, changed, idsOf(changed, keys))),
     after: async (sql, changed, keys) => (changed.name === entity.name ? idsOf(entity, keys) : referencing(sql, changed, idsOf(changed, keys))),
+    // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
     async index(sql, ids) {
       if (!ids.length) return;
       await sql.query(
-        `UPDATE ${e} SET ${col(entity, def.target)} = to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) WHERE ${eId} = ANY($1::uuid[])`,
+        `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
+         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])) AS v
+         WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
         [ids],
       );
     },
