@@ -1,0 +1,122 @@
+import type { Sql } from '../db/sql';
+import type { Registry } from '../definitions/registry';
+import { ApiError, pointer, type Problem } from '../errors';
+import { runOperation } from './operation';
+import { SyncResult } from './result';
+import type { OperationState, RequestState } from './state';
+import type { OperationPlan } from './types';
+
+const MAX_ATTEMPTS = 20;
+
+export async function runPartially(
+  sql: Sql,
+  registry: Registry,
+  plan: OperationPlan,
+  known: RequestState,
+  state: OperationState,
+  result: SyncResult,
+): Promise<Problem[]> {
+  const errors: Problem[] = [];
+  const failed = new Set<number>();
+  let current = plan;
+  for (let attempt = 0; ; attempt++) {
+    const problems = await underSavepoint(sql, 'bulksync_op', registry, current, known, state, result);
+    if (!problems.length) return errors;
+    const out = { problems };
+    if (out.problems.every((p) => p.meta?.unattributed === true)) {
+      // The database refused something no record can be blamed for by value: go record by record.
+      errors.push(...(await runOneByOne(sql, registry, current, known, state, result)));
+      return errors;
+    }
+    const newly = new Set(out.problems.filter((p) => p.meta?.operation === plan.operation.key && typeof p.meta.index === 'number' && p.meta.index >= 0).map((p) => p.meta!.index as number));
+    if (!newly.size || attempt >= MAX_ATTEMPTS) {
+      // A problem of the operation itself (criteria, missing), or one that cannot be pinned to a record.
+      errors.push(...out.problems);
+      return errors;
+    }
+    for (const p of out.problems) {
+      const i = p.meta?.index;
+      if (typeof i === 'number' && newly.has(i) && !p.meta?.unattributed) errors.push(p);
+    }
+    for (const i of newly) failed.add(i);
+    current = withoutRecords(plan, failed);
+  }
+}
+
+/** The slow path of partial success: each payload record alone under its own savepoint, then `missing`. */
+async function runOneByOne(
+  sql: Sql,
+  registry: Registry,
+  plan: OperationPlan,
+  known: RequestState,
+  state: OperationState,
+  result: SyncResult,
+): Promise<Problem[]> {
+  const errors: Problem[] = [];
+  const indexes = new Set<number>();
+  for (const c of plan.commands) {
+    if (c.kind === 'upsert') for (const r of c.rows) indexes.add(r.ref.index);
+    if (c.kind === 'delete') for (const k of c.keys) indexes.add(k.ref.index);
+  }
+  const tail = plan.commands.filter((c) => c.kind === 'missing' || c.kind === 'deleteWhere');
+  const parts: OperationPlan[] = [...indexes].sort((a, b) => a - b).map((i) => {
+    const others = new Set([...indexes].filter((j) => j !== i));
+    const only = withoutRecords(plan, others);
+    return { operation: plan.operation, commands: only.commands.filter((c) => c.kind === 'upsert' || c.kind === 'delete') };
+  });
+  if (tail.length) parts.push({ operation: plan.operation, commands: tail });
+  for (const part of parts) {
+    const problems = await underSavepoint(sql, 'bulksync_record', registry, part, known, state, result);
+    if (problems.length) {
+      const out = { problems };
+      const index = part.commands.flatMap((c) => (c.kind === 'upsert' ? c.rows.map((r) => r.ref.index) : c.kind === 'delete' ? c.keys.map((k) => k.ref.index) : []))[0];
+      for (const p of out.problems) {
+        if (p.meta?.unattributed && index !== undefined) {
+          errors.push({ ...p, pointer: pointer(plan.operation.key, index), meta: { operation: plan.operation.key, entity: plan.operation.entity.name, index } });
+        } else errors.push(p);
+      }
+    }
+  }
+  return errors;
+}
+
+/**
+ * One try of (part of) an operation under a savepoint: without problems it is kept, and what it did joins the
+ * request's state and result; with problems it is rolled back and they are returned.
+ */
+async function underSavepoint(
+  sql: Sql,
+  savepoint: string,
+  registry: Registry,
+  plan: OperationPlan,
+  known: RequestState,
+  state: OperationState,
+  result: SyncResult,
+): Promise<Problem[]> {
+  const keys = known.clone();
+  await sql.query(`SAVEPOINT ${savepoint}`);
+  const out = await runOperation(sql, registry, plan, keys, state, false).catch((e: unknown) => {
+    if (e instanceof ApiError) return { result: new SyncResult(), problems: e.problems };
+    throw e;
+  });
+  if (out.problems.length) {
+    await sql.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+    return out.problems;
+  }
+  await sql.query(`RELEASE SAVEPOINT ${savepoint}`);
+  known.adopt(keys);
+  result.merge(out.result);
+  return [];
+}
+
+/** The plan minus the payload records at `failed` indexes, together with everything nested in them. */
+export function withoutRecords(plan: OperationPlan, failed: ReadonlySet<number>): OperationPlan {
+  return {
+    operation: plan.operation,
+    commands: plan.commands.map((c) => {
+      if (c.kind === 'upsert') return { ...c, rows: c.rows.filter((r) => !failed.has(r.ref.index)) };
+      if (c.kind === 'delete') return { ...c, keys: c.keys.filter((k) => !failed.has(k.ref.index)) };
+      return c;
+    }),
+  };
+}

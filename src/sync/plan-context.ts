@@ -1,0 +1,67 @@
+import type { Registry } from '../definitions/registry';
+import type { EntityDef } from '../definitions/types';
+import { MAX_REPORTED_ERRORS, pointer, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
+import { keyPart, type PendingRef } from './pending';
+import type { Operation, RowRef, UpsertCommand, UpsertRow } from './types';
+
+/** A key value in planning: an id, or a reference still to be resolved. */
+export type KeyValue = string | PendingRef;
+export type PlanKey = Record<string, KeyValue>;
+
+export function refPointer(ref: RowRef, ...more: (string | number)[]): string {
+  return pointer(ref.op, ref.index, ...ref.path, ...more);
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class Problems {
+  readonly list: Problem[] = [];
+  add(code: ErrorCode, detail: string, ref: RowRef, entity: EntityDef, ...at: (string | number)[]): void {
+    this.addAt(code, detail, refPointer(ref, ...at), { operation: ref.op, entity: entity.name, index: ref.index });
+  }
+  addAt(code: ErrorCode, detail: string, ptr: string, meta: ErrorMeta): void {
+    if (this.list.length < MAX_REPORTED_ERRORS) this.list.push({ code, detail, pointer: ptr, meta });
+  }
+  get full(): boolean {
+    return this.list.length >= MAX_REPORTED_ERRORS;
+  }
+}
+
+/** Rows of one operation gathered per entity; rows with the same key are merged (later fields win). */
+export class RowSet {
+  private readonly byEntity = new Map<string, { entity: EntityDef; rows: UpsertRow[]; byKey: Map<string, UpsertRow> }>();
+
+  add(entity: EntityDef, row: UpsertRow): void {
+    let set = this.byEntity.get(entity.name);
+    if (!set) {
+      set = { entity, rows: [], byKey: new Map() };
+      this.byEntity.set(entity.name, set);
+    }
+    const key = entity.primaryKey.map((k) => keyPart(row.values.get(k))).join('|');
+    const prev = set.byKey.get(key);
+    if (prev) {
+      for (const [f, v] of row.values) prev.values.set(f, v);
+      prev.root ||= row.root;
+      return;
+    }
+    set.byKey.set(key, row);
+    set.rows.push(row);
+  }
+
+  commands(op: Operation, registry: Registry): UpsertCommand[] {
+    return [...this.byEntity.values()]
+      .sort((a, b) => registry.rank(a.entity.name) - registry.rank(b.entity.name))
+      .map(({ entity, rows }) => ({ kind: 'upsert', op: op.key, entity, rows, mode: op.mode, isRootEntity: entity.name === op.entity.name }));
+  }
+}
+
+export interface PlanContext {
+  registry: Registry;
+  op: Operation;
+  rows: RowSet;
+  problems: Problems;
+}
+
+export type Report = (code: ErrorCode, detail: string, ...at: (string | number)[]) => void;

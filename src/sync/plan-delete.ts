@@ -1,0 +1,60 @@
+import { parseCriteria } from '../criteria/parse';
+import { isId, toDbId } from '../definitions/ids';
+import { pointer, showValue } from '../errors';
+import { isObject, type PlanContext, type Problems, type Report } from './plan-context';
+import { planField } from './plan-field';
+import type { Command, Key, Operation, RowRef } from './types';
+
+export function planDeleteKeys(op: Operation, problems: Problems): Command {
+  const entity = op.entity;
+  const keys: { ref: RowRef; key: Key }[] = [];
+  op.payload!.forEach((item, index) => {
+    const ref: RowRef = { op: op.key, index, path: [] };
+    if (!isObject(item)) {
+      problems.add('VALUE_INVALID', `a delete payload item must be an object with the key of ${entity.name}`, ref, entity);
+      return;
+    }
+    const key: Record<string, string> = {};
+    const before = problems.list.length;
+    for (const k of entity.primaryKey) {
+      const v = item[k];
+      if (v === undefined || v === null) problems.add('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, ref, entity, k);
+      else if (!isId(v)) problems.add('ID_INVALID', `${k}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`, ref, entity, k);
+      else key[k] = toDbId(v);
+    }
+    for (const k of Object.keys(item)) {
+      if (!entity.fields[k]) problems.add('FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, ref, entity, k);
+    }
+    if (problems.list.length === before) keys.push({ ref, key });
+  });
+  return { kind: 'delete', op: op.key, entity, keys };
+}
+
+/** `missing` of an upsert → a command run after the payload: criteria checked, `set` validated like a record. */
+export function planMissing(ctx: PlanContext): Command | undefined {
+  const { op, problems } = ctx;
+  const missing = op.missing!;
+  const meta = { operation: op.key, entity: op.entity.name };
+  const parsed = parseCriteria(op.entity, missing.within, pointer(op.key, 'missing', 'within'));
+  if (!parsed.ok) {
+    for (const p of parsed.problems) problems.addAt(p.code, p.detail, p.pointer ?? '', meta);
+    return undefined;
+  }
+  if (missing.delete) return { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, delete: true };
+  const set = new Map<string, unknown>();
+  const before = problems.list.length;
+  const report: Report = (code, detail, ...at) => problems.addAt(code, detail, pointer(op.key, 'missing', 'set', ...at), meta);
+  const ref: RowRef = { op: op.key, index: -1, path: [] };
+  for (const [name, raw] of Object.entries(missing.set as Record<string, unknown>)) {
+    const field = op.entity.fields[name];
+    if (!field) report('FIELD_UNKNOWN', `${op.entity.name} has no field "${name}"`, name);
+    else if (op.entity.primaryKey.includes(name)) report('FIELD_WRITE_PROTECTED', `${name} is a key and cannot be set`, name);
+    else if ((field.kind === 'fk' || field.kind === 'id') && raw !== null && typeof raw === 'object') report('VALUE_INVALID', `${name}: resolvers are not accepted in missing.set`, name);
+    else {
+      const v = planField(ctx, op.entity, field, raw, ref, report);
+      if (v !== undefined) set.set(name, v);
+    }
+  }
+  if (!set.size && problems.list.length === before) report('VALUE_INVALID', 'set needs at least one field');
+  return problems.list.length === before ? { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, set, delete: false } : undefined;
+}

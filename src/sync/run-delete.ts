@@ -1,0 +1,112 @@
+import type { Sql } from '../db/sql';
+import { toApiId } from '../definitions/ids';
+import type { Registry } from '../definitions/registry';
+import { ApiError, pointer, type Problem } from '../errors';
+import { classifyDbError } from '../write/db-errors';
+import { deleteKeys, lockExisting, lockMatching, planCascade } from '../write/delete';
+import { keyString, type Key } from '../write/keys';
+import { updateRows } from '../write/upsert';
+import type { SyncResult } from './result';
+import type { OperationState, RequestState } from './state';
+import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand } from './types';
+
+/** A delete by keys or by criteria: missing keys to notFound, delete rules checked, cascades reported. */
+export async function runDelete(
+  sql: Sql,
+  registry: Registry,
+  cmd: DeleteByKeysCommand | DeleteByCriteriaCommand,
+  state: RequestState,
+  result: SyncResult,
+  problems: Problem[],
+  writable: boolean,
+): Promise<void> {
+  const { entity } = cmd;
+  let roots: { key: Key; index: number }[];
+  if (cmd.kind === 'delete') {
+    const found = new Set((await lockExisting(sql, entity, cmd.keys.map((k) => k.key))).map((k) => keyString(entity, k)));
+    const missing: Key[] = [];
+    const seen = new Set<string>();
+    roots = [];
+    for (const { key, ref } of cmd.keys) {
+      const ks = keyString(entity, key);
+      if (seen.has(ks)) continue;
+      seen.add(ks);
+      if (found.has(ks)) roots.push({ key, index: ref.index });
+      else missing.push(key);
+    }
+    result.add('notFound', entity, missing);
+  } else {
+    roots = (await lockMatching(sql, entity, cmd.filters)).map((key) => ({ key, index: -1 }));
+  }
+  const at = (index: number) => (index >= 0 ? pointer(cmd.op, index) : pointer(cmd.op, 'criteria'));
+  await deleteWithRules(sql, registry, state, cmd.op, entity.name, roots, at, result, problems, writable);
+}
+
+/** Deletes roots after checking the delete rules: restrict → FK_RESTRICT per blocked root, cascades reported. */
+async function deleteWithRules(
+  sql: Sql,
+  registry: Registry,
+  state: RequestState,
+  op: string,
+  entityName: string,
+  roots: { key: Key; index: number }[],
+  at: (index: number) => string,
+  result: SyncResult,
+  problems: Problem[],
+  writable: boolean,
+): Promise<void> {
+  if (!roots.length) return;
+  const entity = registry.get(entityName);
+  const cascade = await planCascade(sql, registry, entity, roots);
+  for (const r of cascade.restricted) {
+    problems.push({
+      code: 'FK_RESTRICT',
+      detail: `${entity.name} ${toApiId(r.referenced)} is still referenced by ${r.entity}.${r.field} (delete rule restrict); delete or re-point those records first`,
+      pointer: at(r.rootIndex),
+      meta: { operation: op, entity: entity.name, ...(r.rootIndex >= 0 ? { index: r.rootIndex } : {}), referencedBy: r.entity },
+    });
+  }
+  if (cascade.restricted.length || problems.length || !writable) return;
+  const gone: [string, Key[]][] = [[entity.name, roots.map((r) => r.key)], ...cascade.cascaded];
+  for (const [name, keys] of gone) await state.marks.before(sql, registry.get(name), keys);
+  try {
+    await deleteKeys(sql, entity, roots.map((r) => r.key));
+  } catch (e) {
+    const fault = classifyDbError(e, 'delete');
+    if (!fault) throw e;
+    throw new ApiError({ code: fault.code, detail: fault.detail, pointer: pointer(op), meta: { operation: op, entity: entity.name, unattributed: true } });
+  }
+  for (const [name, keys] of gone) await state.marks.after(sql, registry.get(name), keys);
+  result.add('deleted', entity, roots.map((r) => r.key));
+  for (const [name, keys] of cascade.cascaded) result.add('deleted', registry.get(name), keys);
+}
+
+/** The snapshot clear: records inside `within` that the payload did not name get `set`, or are deleted. */
+export async function runMissing(
+  sql: Sql,
+  registry: Registry,
+  cmd: MissingCommand,
+  state: RequestState,
+  op: OperationState,
+  result: SyncResult,
+  problems: Problem[],
+): Promise<void> {
+  const { entity } = cmd;
+  const inside = await lockMatching(sql, entity, cmd.filters);
+  const unnamed = inside.filter((k) => !op.named.has(keyString(entity, k)));
+  if (cmd.delete) {
+    const at = () => pointer(cmd.op, 'missing');
+    await deleteWithRules(sql, registry, state, cmd.op, entity.name, unnamed.map((key) => ({ key, index: -1 })), at, result, problems, true);
+    return;
+  }
+  await state.marks.before(sql, entity, unnamed);
+  try {
+    await updateRows(sql, entity, unnamed.map((key) => ({ key, values: cmd.set! })));
+  } catch (e) {
+    const fault = classifyDbError(e, 'write');
+    if (!fault) throw e;
+    throw new ApiError({ code: fault.code, detail: fault.detail, pointer: pointer(cmd.op, 'missing', 'set'), meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
+  }
+  await state.marks.after(sql, entity, unnamed);
+  result.add('data', entity, unnamed);
+}

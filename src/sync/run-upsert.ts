@@ -1,0 +1,97 @@
+import type { Sql } from '../db/sql';
+import { kindOf } from '../definitions/kinds';
+import type { Registry } from '../definitions/registry';
+import { ApiError, pointer, type Problem } from '../errors';
+import { classifyDbError } from '../write/db-errors';
+import { keyString } from '../write/keys';
+import { insertRows, updateRows, type WriteRow } from '../write/upsert';
+import { refPointer } from './plan';
+import { resolveUpsert, type ResolvedRow } from './resolve';
+import type { SyncResult } from './result';
+import type { OperationState, RequestState } from './state';
+import type { UpsertCommand } from './types';
+
+/** Re-runs of a command whose new keys another transaction committed meanwhile, before falling back to DO UPDATE. */
+const NEW_KEY_RETRIES = 3;
+
+export async function runUpsert(
+  sql: Sql,
+  registry: Registry,
+  cmd: UpsertCommand,
+  state: RequestState,
+  op: OperationState,
+  result: SyncResult,
+  problems: Problem[],
+  writable: boolean,
+): Promise<void> {
+  const { entity } = cmd;
+  const pk = new Set(entity.primaryKey);
+  const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
+  for (let attempt = 0; ; attempt++) {
+    // Existing rows are locked in key order, then new rows inserted in key order. A new key that another transaction
+    // commits in between must not be locked out of that order (that is how concurrent imports deadlock): new rows go
+    // in with DO NOTHING, and when a key turned up meanwhile the command runs again from this savepoint, now seeing
+    // it as existing and locking it in order with the others.
+    const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
+    if (guarded) await sql.query('SAVEPOINT bulksync_cmd');
+    const resolved = await resolveUpsert(sql, registry, cmd, state.keys);
+    if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
+    if (resolved.problems.length || !writable) {
+      if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+      problems.push(...resolved.problems);
+      return;
+    }
+    const hasData = (r: ResolvedRow) => [...r.row.values.keys()].some((f) => !pk.has(f));
+    const fresh = resolved.rows.filter((r) => !r.exists);
+    let existing = resolved.rows.filter((r) => r.exists);
+    const skipped = cmd.mode === 'create-only' ? existing.filter((r) => r.row.root || hasData(r)) : [];
+    if (cmd.mode === 'create-only') existing = [];
+    const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
+    const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);
+    try {
+      const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
+      if (guarded && inserted < fresh.length) {
+        await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+        continue;
+      }
+      await state.marks.before(sql, entity, updates.map((u) => u.key));
+      await updateRows(sql, entity, updates);
+    } catch (e) {
+      throw dbProblem(e, cmd, resolved.rows);
+    }
+    if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+    result.add('skipped', entity, skipped.map((r) => r.key));
+    const written = [...fresh, ...existing];
+    await state.marks.after(sql, entity, written.map((r) => r.key));
+    const order = new Map(resolved.rows.map((r, i) => [r, i]));
+    written.sort((a, b) => order.get(a)! - order.get(b)!);
+    result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
+    return;
+  }
+}
+
+/** mode replace: every writable field the record leaves out goes back to its default, or null. */
+function replaced(cmd: UpsertCommand, r: ResolvedRow): WriteRow {
+  const values = new Map(r.row.values);
+  for (const f of cmd.entity.fieldList) {
+    if (f.writeProtected || cmd.entity.primaryKey.includes(f.name) || values.has(f.name)) continue;
+    values.set(f.name, f.default === undefined ? null : kindOf(f).toDb(f.default));
+  }
+  return { key: r.key, values };
+}
+
+/** A database error during a write, pinned to the record carrying the offending value when it can be found. */
+function dbProblem(e: unknown, cmd: UpsertCommand, rows: readonly ResolvedRow[]): unknown {
+  const fault = classifyDbError(e, 'write');
+  if (!fault) return e;
+  const field = cmd.entity.fieldList.find((f) => f.column === fault.column);
+  const culprit = field && fault.value !== undefined ? rows.find((r) => String(r.row.values.get(field.name)) === fault.value) : undefined;
+  return new ApiError({
+    code: fault.code,
+    detail: field ? fault.detail.replace(field.column, field.name) : fault.detail,
+    pointer: culprit ? refPointer(culprit.row.ref, ...(field ? [field.name] : [])) : pointer(cmd.op),
+    meta: culprit
+      ? { operation: cmd.op, entity: cmd.entity.name, index: culprit.row.ref.index }
+      : { operation: cmd.op, entity: cmd.entity.name, unattributed: true },
+  });
+}

@@ -1,0 +1,30 @@
+import type { IndexMarks } from '../indexing/marks';
+import type { Problem } from '../errors';
+import type { RequestKeys } from './resolve';
+import type { SyncResult } from './result';
+
+/** What the request has done so far that later operations build on; copied per attempt in partial mode. */
+export class RequestState {
+  constructor(
+    readonly keys: RequestKeys,
+    readonly marks: IndexMarks,
+  ) {}
+  clone(): RequestState {
+    return new RequestState(this.keys.clone(), this.marks.clone());
+  }
+  adopt(other: RequestState): void {
+    this.keys.adopt(other.keys);
+    this.marks.adopt(other.marks);
+  }
+}
+
+/** State of one operation that outlives a rolled-back attempt. */
+export interface OperationState {
+  /** Keys of the operation's own records: `missing` leaves them alone, even those that failed. */
+  named: Set<string>;
+}
+
+export interface Attempt {
+  result: SyncResult;
+  problems: Problem[];
+}
