@@ -26,31 +26,52 @@ export interface TransactionOptions {
 type PooledClient = pg.Client & { query: pg.Client['query'] };
 
 /**
- * Runs `fn` in one transaction on a connection taken from knex's pool (so that raw pg statements are counted and
- * pooled like the rest). A deadlock or serialization failure re-runs the whole function after a jittered backoff.
+ * Runs `fn` on one connection taken from knex's pool (so that raw pg statements are counted and pooled like the
+ * rest), with native $n placeholders.
  */
-export async function withTransaction<T>(knex: Knex, fn: (sql: Sql) => Promise<T>, opts: TransactionOptions): Promise<T> {
+export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const conn = (await knex.client.acquireConnection()) as PooledClient;
+  const sql: Sql = {
+    query: async (text, params) => {
+      const r = await conn.query(text, params as unknown[]);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+  };
+  try {
+    return await fn(sql);
+  } finally {
+    await knex.client.releaseConnection(conn);
+  }
+}
+
+/**
+ * Runs `fn` in one transaction (`begin` is its first statement). A deadlock or serialization failure re-runs the
+ * whole function after a jittered backoff.
+ */
+export async function withTransaction<T>(
+  knex: Knex,
+  fn: (sql: Sql) => Promise<T>,
+  opts: TransactionOptions,
+  begin = 'BEGIN',
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    const conn = (await knex.client.acquireConnection()) as PooledClient;
-    const sql: Sql = {
-      query: async (text, params) => {
-        const r = await conn.query(text, params as unknown[]);
-        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-      },
-    };
     try {
-      await conn.query('BEGIN');
-      const out = await fn(sql);
-      await conn.query('COMMIT');
-      return out;
+      return await withConnection(knex, async (sql) => {
+        await sql.query(begin);
+        try {
+          const out = await fn(sql);
+          await sql.query('COMMIT');
+          return out;
+        } catch (e) {
+          await sql.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      });
     } catch (e) {
-      await conn.query('ROLLBACK').catch(() => undefined);
       if (!isRetryable(e) || attempt >= opts.retries) throw e;
       opts.onRetry?.(attempt + 1, e);
       const backoff = Math.random() * 25 * 2 ** attempt;
       await new Promise((r) => setTimeout(r, backoff));
-    } finally {
-      await knex.client.releaseConnection(conn);
     }
   }
 }

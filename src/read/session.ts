@@ -1,8 +1,5 @@
 import type { Knex } from 'knex';
-import type pg from 'pg';
-import type { Sql } from '../db/sql';
-
-type PooledClient = pg.Client & { query: pg.Client['query'] };
+import { withConnection, withTransaction, type Sql } from '../db/sql';
 
 /**
  * Runs reads on one pooled connection with native $n placeholders (the criteria module emits those). With
@@ -10,25 +7,6 @@ type PooledClient = pg.Client & { query: pg.Client['query'] };
  * even while writers commit in between; a single query needs no transaction.
  */
 export async function withReadSession<T>(knex: Knex, consistent: boolean, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const conn = (await knex.client.acquireConnection()) as PooledClient;
-  const sql: Sql = {
-    query: async (text, params) => {
-      const r = await conn.query(text, params as unknown[]);
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-    },
-  };
-  try {
-    if (!consistent) return await fn(sql);
-    await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      const out = await fn(sql);
-      await conn.query('COMMIT');
-      return out;
-    } catch (e) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
-  } finally {
-    await knex.client.releaseConnection(conn);
-  }
+  if (!consistent) return withConnection(knex, fn);
+  return withTransaction(knex, fn, { retries: 0 }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
 }
