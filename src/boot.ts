@@ -28,8 +28,12 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
   const db = await openDatabase(config, registry, logger, counter);
   try {
     if (config.MIGRATE_ON_START) await migrateQueue(db.url);
+    const integrations = new Integrations(db.knex);
     if (config.BULKSYNC_ADMIN_CLIENT_ID && config.BULKSYNC_ADMIN_CLIENT_SECRET) {
-      await new Integrations(db.knex).ensureAdmin(config.BULKSYNC_ADMIN_CLIENT_ID, config.BULKSYNC_ADMIN_CLIENT_SECRET);
+      await integrations.ensureAdmin(config.BULKSYNC_ADMIN_CLIENT_ID, config.BULKSYNC_ADMIN_CLIENT_SECRET);
+    } else if (!(await integrations.list()).some((i) => !i.revokedAt)) {
+      // Every /api route needs a token: without an integration nobody can call the service yet.
+      logger.warn('no integration can get a token yet: set BULKSYNC_ADMIN_CLIENT_ID and BULKSYNC_ADMIN_CLIENT_SECRET, or run npm run integration -- create');
     }
   } catch (e) {
     await db.close();
