@@ -64,7 +64,7 @@ export async function readChanges(knex: Knex, registry: Registry, req: ChangesRe
     const { rows } = await sql.query<LogRow>(
       `SELECT xid::text AS xid, seq, entity, key, op, at FROM change_log
         WHERE (xid, seq) > ($1::xid8, $2::bigint) AND xid < $3::xid8${entityCond}
-        ORDER BY xid, seq LIMIT $${params.length}`,
+        ORDER BY change_log.xid, change_log.seq LIMIT $${params.length}`,
       params,
     );
     const last = rows[rows.length - 1];
