@@ -55,7 +55,7 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
           result.merge(attempt.result);
           if (errors.length >= MAX_REPORTED_ERRORS) break;
         } else {
-          errors.push(...(await runPartially(sql, registry, plan, known, state, result)));
+          errors.push(...(await runPartially(sql, registry, plan, known, state, result, plan.failedRecords ?? 0)));
         }
       }
       if (opts.failOnError && errors.length) throw new ApiError(errors);

@@ -8,7 +8,41 @@ import type { OperationPlan } from './types';
 
 const MAX_ATTEMPTS = 20;
 
+/**
+ * Partial success for one operation: its records are written set-wise; records that fail are dropped (with
+ * everything nested in them) and the rest is written again. `failedBefore` counts the records planning dropped.
+ * The operation's `missing` clause runs last, and only if no record of the operation failed: a record that failed
+ * is not written, yet the payload named it, so the records inside `within` that the payload did not name can no
+ * longer be told apart. Clearing them anyway would clear (or delete) records the client sent.
+ */
 export async function runPartially(
+  sql: Sql,
+  registry: Registry,
+  plan: OperationPlan,
+  known: RequestState,
+  state: OperationState,
+  result: SyncResult,
+  failedBefore: number,
+): Promise<Problem[]> {
+  const missing = plan.commands.filter((c) => c.kind === 'missing');
+  const records: OperationPlan = { operation: plan.operation, commands: plan.commands.filter((c) => c.kind !== 'missing') };
+  const errors = await runRecords(sql, registry, records, known, state, result);
+  if (!missing.length) return errors;
+  const failed = failedBefore + new Set(errors.map((e) => e.meta?.index).filter((i) => typeof i === 'number')).size;
+  if (failed > 0 || errors.length) {
+    errors.push({
+      code: 'MISSING_SKIPPED',
+      detail: `${failed || 'some'} record(s) of this operation failed, so the records it did not name cannot be told from those it could not write; nothing was cleared. Resend the snapshot once they are fixed.`,
+      pointer: pointer(plan.operation.key, 'missing'),
+      meta: { operation: plan.operation.key, entity: plan.operation.entity.name },
+    });
+    return errors;
+  }
+  errors.push(...(await underSavepoint(sql, 'bulksync_missing', registry, { operation: plan.operation, commands: missing }, known, state, result)));
+  return errors;
+}
+
+async function runRecords(
   sql: Sql,
   registry: Registry,
   plan: OperationPlan,
@@ -43,7 +77,7 @@ export async function runPartially(
   }
 }
 
-/** The slow path of partial success: each payload record alone under its own savepoint, then `missing`. */
+/** The slow path of partial success: each payload record alone under its own savepoint. */
 async function runOneByOne(
   sql: Sql,
   registry: Registry,
@@ -58,7 +92,7 @@ async function runOneByOne(
     if (c.kind === 'upsert') for (const r of c.rows) indexes.add(r.ref.index);
     if (c.kind === 'delete') for (const k of c.keys) indexes.add(k.ref.index);
   }
-  const tail = plan.commands.filter((c) => c.kind === 'missing' || c.kind === 'deleteWhere');
+  const tail = plan.commands.filter((c) => c.kind === 'deleteWhere');
   const parts: OperationPlan[] = [...indexes].sort((a, b) => a - b).map((i) => {
     const others = new Set([...indexes].filter((j) => j !== i));
     const only = withoutRecords(plan, others);

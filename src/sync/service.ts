@@ -63,7 +63,10 @@ export class SyncService {
       set.add(p.meta!.index as number);
       failed.set(p.meta!.operation!, set);
     }
-    const plans = planned.plans.map((plan) => (failed.has(plan.operation.key) ? withoutRecords(plan, failed.get(plan.operation.key)!) : plan));
+    const plans = planned.plans.map((plan) => {
+      const dropped = failed.get(plan.operation.key);
+      return dropped ? { ...withoutRecords(plan, dropped), failedRecords: dropped.size } : plan;
+    });
     const outcome = await executePlans(this.knex, this.registry, plans, {
       retries: this.limits.retries,
       failOnError,

@@ -94,4 +94,6 @@ export type Command = UpsertCommand | DeleteByKeysCommand | DeleteByCriteriaComm
 export interface OperationPlan {
   operation: Operation;
   commands: Command[];
+  /** Payload records planning already refused (partial success goes on without them). */
+  failedRecords?: number;
 }

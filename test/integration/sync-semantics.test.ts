@@ -217,6 +217,32 @@ describe('fail-on-error: false', () => {
     expect(res.body.errors[0]).toMatchObject({ code: 'FK_RESTRICT', source: { pointer: '/d/0' } });
   });
 
+  it('does not clear anything when a record of a snapshot failed (it cannot tell unsent from failed)', async () => {
+    const m = hexId();
+    const taxId = await createTax(t.app);
+    const snap = [1, 2, 3].map((n) => product(taxId, 9100 + n, { externalId: `snap-${n}`, manufacturerId: m, stock: 5 }));
+    await sync(t.app, { m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ id: m, name: 'Snapshot maker' }] }, p: { entity: 'product', action: 'upsert', payload: snap } }).expect(200);
+    for (const bad of [{ externalId: 'snap-1', stock: -1 }, { externalId: 'snap-1', taxId: hexId() }]) {
+      const res = await sync(
+        t.app,
+        { inv: { entity: 'product', action: 'upsert', payload: [bad, { externalId: 'snap-2', stock: 3 }], missing: { within: [{ type: 'equals', field: 'manufacturerId', value: m }], delete: true } } },
+        { 'fail-on-error': 'false' },
+      ).expect(200);
+      expect(res.body.deleted).toEqual([]);
+      expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual([expect.stringMatching(/VALUE_INVALID|FK_NOT_FOUND/), 'MISSING_SKIPPED']);
+      expect(res.body.errors[1].source.pointer).toBe('/inv/missing');
+      expect(res.headers['x-sync-errors']).toBe('2');
+      expect(await t.knex('product').whereIn('external_id', ['snap-1', 'snap-2', 'snap-3']).count()).toEqual([{ count: 3 }]);
+    }
+    // Without failures the same snapshot clears as usual.
+    const ok = await sync(
+      t.app,
+      { inv: { entity: 'product', action: 'upsert', payload: [{ externalId: 'snap-1', stock: 1 }, { externalId: 'snap-2', stock: 3 }], missing: { within: [{ type: 'equals', field: 'manufacturerId', value: m }], delete: true } } },
+      { 'fail-on-error': 'false' },
+    ).expect(200);
+    expect(ok.body.deleted.product).toEqual([snap[2]!.id]);
+  });
+
   it('refuses another value of the header', async () => {
     const res = await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: [] } }, { 'fail-on-error': 'maybe' }).expect(400);
     expect(res.body.errors[0].code).toBe('HEADER_INVALID');
