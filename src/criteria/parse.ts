@@ -87,6 +87,7 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
         }
         if (!TEXTUAL.has(f.kind)) return void bad(pointer2(where, 'field'), `${type} needs a text field; ${q.field} is ${f.kind}`);
         if (typeof q.value !== 'string') return void bad(vAt, `${type} needs a string "value"`);
+        if (q.value.includes('\u0000')) return void bad(vAt, 'the value must not contain the NUL character (\\u0000)');
         return { type, field: f, value: q.value };
       }
       case 'range': {
@@ -126,6 +127,7 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
     const vAt = pointer2(where, 'value');
     if (typeof q.value !== 'string' || !q.value.trim()) return void bad(vAt, 'term needs a non-empty string "value"');
     if (q.value.length > TERM_MAX_LENGTH) return void bad(vAt, `term is at most ${TERM_MAX_LENGTH} characters long`);
+    if (q.value.includes('\u0000')) return void bad(vAt, 'the value must not contain the NUL character (\\u0000)');
     return { type: 'term', field: f, value: q.value };
   };
 

@@ -23,8 +23,11 @@ export interface FieldKind {
 
 const idSchema = z.string().refine(isId, { message: 'expected a UUID (32 hex characters or the dashed form)' });
 
+/** PostgreSQL text cannot hold U+0000: refuse it as a value error instead of failing in the database. */
+const NO_NUL = 'must not contain the NUL character (\\u0000)';
+
 function stringValidator(field: FieldDef): z.ZodType {
-  let s = z.string();
+  let s = z.string().refine((v) => !v.includes('\u0000'), NO_NUL);
   if (field.minLength !== undefined) s = s.min(field.minLength, `expected at least ${field.minLength} characters`);
   const max = field.maxLength ?? (field.kind === 'text' ? TEXT_MAX_LENGTH : STRING_MAX_LENGTH);
   s = s.max(max, `expected at most ${max} characters`);
@@ -38,21 +41,16 @@ function stringValidator(field: FieldDef): z.ZodType {
 
 function numberValidator(field: FieldDef, int: boolean): z.ZodType {
   const noun = int ? 'an integer' : 'a number';
+  // Integers are 32-bit columns: outside that range is out of bounds even when the definition sets none.
   const min = field.min ?? (int ? -2147483648 : undefined);
   const max = field.max ?? (int ? 2147483647 : undefined);
-  // One message for every failure, naming the bounds: "expected a number between 0 and 100".
-  const expected =
-    field.min !== undefined && field.max !== undefined
-      ? `expected ${noun} between ${min} and ${max}`
-      : field.min !== undefined
-        ? `expected ${noun} of at least ${min}`
-        : field.max !== undefined
-          ? `expected ${noun} of at most ${max}`
-          : `expected ${noun}`;
-  let n = z.number(expected);
-  if (int) n = n.int(expected);
-  if (min !== undefined) n = n.min(min, expected);
-  if (max !== undefined) n = n.max(max, expected);
+  // With both bounds in the definition, one message names the range ("expected a number between 0 and 100");
+  // otherwise each failure says what it is.
+  const both = field.min !== undefined && field.max !== undefined ? `expected ${noun} between ${min} and ${max}` : undefined;
+  let n = z.number(both ?? `expected ${noun}`);
+  if (int) n = n.int(both ?? `expected ${noun}`);
+  if (min !== undefined) n = n.min(min, both ?? `expected ${noun} of at least ${min}`);
+  if (max !== undefined) n = n.max(max, both ?? `expected ${noun} of at most ${max}`);
   return n;
 }
 
@@ -120,7 +118,11 @@ export const KINDS = {
     fromDb: identity,
   },
   json: {
-    validator: (f) => (f.jsonSchema ? z.fromJSONSchema(f.jsonSchema as Parameters<typeof z.fromJSONSchema>[0]) : z.json()),
+    validator: (f) =>
+      (f.jsonSchema ? z.fromJSONSchema(f.jsonSchema as Parameters<typeof z.fromJSONSchema>[0]) : z.json()).refine(
+        (v) => !JSON.stringify(v).includes('\\u0000'),
+        NO_NUL,
+      ),
     // JSON travels as text and is cast after unnest: a jsonb[] literal would need double escaping.
     paramType: 'text',
     sqlType: 'jsonb',

@@ -113,3 +113,28 @@ describe('malformed input', () => {
     expect(other.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('characters PostgreSQL cannot store', () => {
+  it('refuses the NUL character in a value, a json field and a criteria value with 400 and a pointer', async () => {
+    const a = await sync(t.app, { a: { entity: 'tax', action: 'upsert', payload: [{ name: 'a\u0000b', taxRate: 1 }] } }).expect(400);
+    expect(a.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/a/0/name' } });
+    expect(a.body.errors[0].detail).toContain('NUL');
+    const b = await sync(t.app, { b: { entity: 'category', action: 'upsert', payload: [{ name: 'x', externalId: 'ok' }] }, c: { entity: 'category', action: 'delete', criteria: [{ type: 'contains', field: 'name', value: 'a\u0000' }] } }).expect(400);
+    expect(b.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/c/criteria/0/value' } });
+    const c = await sync(t.app, { c: { entity: 'category', action: 'delete', criteria: [{ type: 'equals', field: 'name', value: 'a\u0000' }] } }).expect(400);
+    expect(c.body.errors[0].code).toBe('CRITERIA_INVALID');
+    expect(await count(t.knex, 'category')).toBe(0);
+  });
+
+  it('with fail-on-error: false, the record with a NUL fails alone', async () => {
+    const res = await sync(t.app, { a: { entity: 'tax', action: 'upsert', payload: [{ name: 'fine-nul-test', taxRate: 1 }, { name: 'bad\u0000', taxRate: 1 }] } }, { 'fail-on-error': 'false' }).expect(200);
+    expect(res.headers['x-sync-errors']).toBe('1');
+    expect(await t.knex('tax').where({ name: 'fine-nul-test' })).toHaveLength(1);
+  });
+
+  it('says which bound an integer breaks', async () => {
+    const taxId = await createTax(t.app);
+    const res = await sync(t.app, { a: { entity: 'product', action: 'upsert', payload: [product(taxId, 1, { stock: 3_000_000_000 })] } }).expect(400);
+    expect(res.body.errors[0].detail).toBe('stock: expected an integer of at most 2147483647, got 3000000000');
+  });
+});
