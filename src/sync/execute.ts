@@ -48,7 +48,7 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
       const errors: Problem[] = [];
       for (const plan of plans) {
         if (plan.operation.mode === 'create-only') result.reportSkipped();
-        const state: OperationState = { named: new Set() };
+        const state: OperationState = { named: new Set(), skipped: new Set() };
         if (opts.failOnError) {
           const attempt = await runOperation(sql, registry, plan, known, state, errors.length > 0);
           errors.push(...attempt.problems);

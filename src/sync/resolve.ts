@@ -1,4 +1,5 @@
 import { ident, type Sql } from '../db/sql';
+import { toApiId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
@@ -98,6 +99,12 @@ export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCom
   const required = entity.fieldList.filter((f) => f.required && !f.writeProtected && !pk.has(f.name));
   for (const r of rows) {
     if (r.exists) continue;
+    if (!r.row.root && !entity.isMapping && [...r.row.values.keys()].every((k) => pk.has(k))) {
+      // A nested record with nothing but its id is a reference to an existing record, not a record to create.
+      const id = entity.primaryKey[0]!;
+      problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `no ${entity.name} with ${id} ${toApiId(String(r.key[id]))}`, id));
+      continue;
+    }
     for (const f of required) {
       if (!r.row.values.has(f.name)) problems.push(problem(cmd, r.row, 'FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name));
     }

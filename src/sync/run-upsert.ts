@@ -24,6 +24,7 @@ export async function runUpsert(
   problems: Problem[],
   writable: boolean,
 ): Promise<void> {
+  if (op.skipped.size) cmd = { ...cmd, rows: cmd.rows.filter((r) => !op.skipped.has(r.ref.index)) };
   const { entity } = cmd;
   const pk = new Set(entity.primaryKey);
   const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
@@ -45,6 +46,7 @@ export async function runUpsert(
     const fresh = resolved.rows.filter((r) => !r.exists);
     let existing = resolved.rows.filter((r) => r.exists);
     const skipped = cmd.mode === 'create-only' ? existing.filter((r) => r.row.root || hasData(r)) : [];
+    if (cmd.isRootEntity) for (const r of skipped) if (r.row.root) op.skipped.add(r.row.ref.index);
     if (cmd.mode === 'create-only') existing = [];
     const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
     const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);

@@ -22,6 +22,8 @@ export class RequestState {
 export interface OperationState {
   /** Keys of the operation's own records: `missing` leaves them alone, even those that failed. */
   named: Set<string>;
+  /** create-only: payload records that existed and were left alone; what is nested below them is left out too. */
+  skipped: Set<number>;
 }
 
 export interface Attempt {

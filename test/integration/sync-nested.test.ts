@@ -107,6 +107,15 @@ describe('nested writes', () => {
     expect(res.body.errors[0]).toMatchObject({ code: 'FIELD_REQUIRED', source: { pointer: '/p/1/manufacturer/name' } });
   });
 
+  it('a nested record with only an id that does not exist is FK_NOT_FOUND, not a record to create', async () => {
+    const taxId = await createTax(t.app);
+    const missing = hexId();
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [product(taxId, 5, { categories: [{ id: missing }] })] } }).expect(400);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: '/p/0/categories/0/id' }, detail: `no category with id ${missing}` }),
+    ]);
+  });
+
   it('keeps the statement count under 60 for 1,000 products with nested categories', async () => {
     const taxId = await createTax(t.app);
     const shared = Array.from({ length: 20 }, (_, i) => ({ id: hexId(), name: `shared ${i}` }));

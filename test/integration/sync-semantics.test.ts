@@ -79,6 +79,32 @@ describe('write modes', () => {
     expect(await t.knex('customer').where({ customer_number: 'K-11' })).toHaveLength(1);
   });
 
+  it('create-only leaves what is nested in a skipped record alone (no new addresses on an existing customer)', async () => {
+    const countryId = hexId();
+    await sync(t.app, { c: { entity: 'country', action: 'upsert', payload: [{ id: countryId, name: 'Nowhere', iso: 'NW' }] } }).expect(200);
+    const existing = hexId();
+    await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [customer(13, { id: existing, email: 'nested@example.com' })] } }).expect(200);
+    const address = { street: 'New street', city: 'C', countryId };
+    for (let round = 0; round < 2; round++) {
+      const res = await sync(t.app, {
+        c: {
+          entity: 'customer',
+          action: 'upsert',
+          mode: 'create-only',
+          matchBy: ['email'],
+          payload: [
+            { ...customer(13, { email: 'nested@example.com' }), addresses: [address] },
+            { ...customer(14), addresses: [address] },
+          ],
+        },
+      }).expect(200);
+      expect(res.body.skipped.customer).toContain(existing);
+    }
+    expect(await t.knex('customer_address').where({ customer_id: dashed(existing) })).toHaveLength(0);
+    const created = await t.knex('customer').where({ customer_number: 'K-14' }).first();
+    expect(await t.knex('customer_address').where({ customer_id: created.id })).toHaveLength(1);
+  });
+
   it('create-only with nothing existing still answers skipped as an empty list', async () => {
     const res = await sync(t.app, { pos: { entity: 'customer', action: 'upsert', mode: 'create-only', payload: [customer(12)] } }).expect(200);
     expect(res.body.skipped).toEqual([]);
