@@ -7,6 +7,7 @@ import { IndexMarks } from '../indexing/marks';
 import type { IndexerSet } from '../indexing/registry';
 import { runOperation } from './operation';
 import { runPartially } from './partial';
+import { PendingRef } from './pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from './result';
 import { RequestState, type OperationState } from './state';
@@ -39,10 +40,23 @@ export interface ExecuteOutcome {
  * Partial (failOnError = false): each operation runs under a savepoint; records that fail are dropped with
  * their nested records and the operation is run again without them, so the fast set-based path stays the path.
  */
+function forgetResolutions(plans: readonly OperationPlan[]): void {
+  for (const plan of plans) {
+    for (const c of plan.commands) {
+      if (c.kind !== 'upsert') continue;
+      for (const r of c.rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
+    }
+  }
+}
+
 export async function executePlans(knex: Knex, registry: Registry, plans: readonly OperationPlan[], opts: ExecuteOptions): Promise<ExecuteOutcome> {
+  let runs = 0;
   return withTransaction(
     knex,
     async (sql) => {
+      // A re-run after a deadlock starts from the plan as planned: references resolve again against what is
+      // committed by then.
+      if (runs++ > 0) forgetResolutions(plans);
       const result = new SyncResult();
       const known = new RequestState(new RequestKeys(), new IndexMarks(opts.indexers, opts.indexing.skip));
       const errors: Problem[] = [];

@@ -37,6 +37,8 @@ export class PendingRef {
   id: string | null | undefined;
   /** Set when nothing was found and the reference may not be null: rows holding it are not written. */
   failed = false;
+  /** Set when nothing was found and a new id was made up (a record created by its match key). */
+  created = false;
   constructor(
     readonly target: EntityDef,
     readonly candidates: readonly MatchCandidate[],
@@ -51,6 +53,12 @@ export class PendingRef {
   ) {}
   get resolved(): boolean {
     return this.id !== undefined;
+  }
+  /** Back to unresolved, for another attempt against what is committed by then. */
+  reset(): void {
+    this.id = undefined;
+    this.failed = false;
+    this.created = false;
   }
 }
 

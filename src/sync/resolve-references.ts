@@ -72,6 +72,7 @@ async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[],
     if (p.nullOnMissing && p.isOwnKey) {
       const k = `${p.target.name}.${keyName(c)}=${candidateKey(c) ?? p.token}`;
       p.id = created.get(k) ?? newDbId();
+      p.created = true;
       created.set(k, p.id);
     } else if (p.nullOnMissing) p.id = null;
     else {

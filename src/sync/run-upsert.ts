@@ -9,7 +9,8 @@ import { refPointer } from './plan';
 import { resolveUpsert, type ResolvedRow } from './resolve';
 import type { SyncResult } from './result';
 import type { OperationState, RequestState } from './state';
-import type { UpsertCommand } from './types';
+import { PendingRef } from './pending';
+import type { UpsertCommand, UpsertRow } from './types';
 
 /** Re-runs of a command whose new keys another transaction committed meanwhile, before falling back to DO UPDATE. */
 const NEW_KEY_RETRIES = 3;
@@ -24,11 +25,15 @@ export async function runUpsert(
   problems: Problem[],
   writable: boolean,
 ): Promise<void> {
-  if (op.skipped.size) cmd = { ...cmd, rows: cmd.rows.filter((r) => !op.skipped.has(r.ref.index)) };
+  const planned = op.skipped.size ? cmd.rows.filter((r) => !op.skipped.has(r.ref.index)) : cmd.rows;
   const { entity } = cmd;
   const pk = new Set(entity.primaryKey);
   const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
   for (let attempt = 0; ; attempt++) {
+    // Each attempt resolves a fresh copy of the planned rows: the plan stays as planned, so a re-run (from the
+    // savepoint below, or of the whole transaction after a deadlock) resolves against what is committed by then.
+    cmd = { ...cmd, rows: planned.map((r) => ({ ref: r.ref, root: r.root, values: new Map(r.values) })) };
+    if (attempt > 0) forgetCreatedKeys(planned);
     // Existing rows are locked in key order, then new rows inserted in key order. A new key that another transaction
     // commits in between must not be locked out of that order (that is how concurrent imports deadlock): new rows go
     // in with DO NOTHING, and when a key turned up meanwhile the command runs again from this savepoint, now seeing
@@ -59,6 +64,12 @@ export async function runUpsert(
       await state.marks.before(sql, entity, updates.map((u) => u.key));
       await updateRows(sql, entity, updates);
     } catch (e) {
+      // Another request created a record with the same external id (or matchBy value, or another unique value)
+      // after this one looked: run again, and find it (or report the conflict).
+      if (guarded && isConcurrentUniqueConflict(e)) {
+        await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+        continue;
+      }
       throw dbProblem(e, cmd, resolved.rows);
     }
     if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
@@ -70,6 +81,20 @@ export async function runUpsert(
     result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
     return;
   }
+}
+
+/** Own keys this command made up for records it did not find: looked up again on the next attempt. */
+function forgetCreatedKeys(rows: readonly UpsertRow[]): void {
+  for (const r of rows) for (const v of r.values.values()) if (v instanceof PendingRef && v.created) v.reset();
+}
+
+/**
+ * A unique violation the lookups did not predict: another transaction committed the value after they ran (they
+ * see every committed value and every value of this request). Running the command again shows it: as the record to
+ * match (the same external id or matchBy value), or as a conflict reported with its pointer like any other.
+ */
+function isConcurrentUniqueConflict(e: unknown): boolean {
+  return classifyDbError(e, 'write')?.code === 'UNIQUE_VIOLATION';
 }
 
 /** mode replace: every writable field the record leaves out goes back to its default, or null. */

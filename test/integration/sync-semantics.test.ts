@@ -41,6 +41,20 @@ describe('external ids', () => {
     expect(res.body.errors[0]).toMatchObject({ code: 'UNIQUE_VIOLATION', source: { pointer: '/c/0/externalId' } });
   });
 
+  it('parallel requests creating the same external ids all succeed, and make one record each', async () => {
+    for (let round = 0; round < 5; round++) {
+      const body = { c: { entity: 'category', action: 'upsert', payload: [{ externalId: `race-${round}`, name: 'r' }, { externalId: `race-${round}-b`, name: 'b' }] } };
+      const answers = await Promise.all(Array.from({ length: 4 }, () => sync(t.app, body)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+      expect(new Set(answers.map((a) => a.body.data.category[0])).size).toBe(1);
+      expect(await t.knex('category').where('external_id', 'like', `race-${round}%`).count()).toEqual([{ count: 2 }]);
+    }
+    // The same by matchBy on a unique field.
+    const body = { c: { entity: 'customer', action: 'upsert', matchBy: ['email'], payload: [customer(77, { email: 'race@example.com' })] } };
+    const answers = await Promise.all(Array.from({ length: 4 }, () => sync(t.app, body)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+  });
+
   it('two records of one payload with the same new externalId become one record', async () => {
     const res = await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [customer(5, { externalId: 'dup' }), { externalId: 'dup', lastName: 'Second wins' }] } }).expect(200);
     expect(res.body.data.customer).toHaveLength(1);
