@@ -13,7 +13,7 @@ import { PendingRef } from './pending';
 import type { UpsertCommand, UpsertRow } from './types';
 
 /** Re-runs of a command whose new keys another transaction committed meanwhile, before falling back to DO UPDATE. */
-const NEW_KEY_RETRIES = 3;
+const NEW_KEY_RETRIES = 10;
 
 export async function runUpsert(
   sql: Sql,
