@@ -16,11 +16,16 @@ function fromBodyParser(err: BodyParserError): Problem | undefined {
     case 'entity.parse.failed':
       return { code: 'BODY_NOT_JSON', detail: `the body is not valid JSON: ${err.message ?? ''}`.trim(), pointer: '' };
     case 'encoding.unsupported':
+      return { code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' };
     case 'charset.unsupported':
       return { code: 'BODY_NOT_JSON', detail: 'the body must be UTF-8 encoded JSON', pointer: '' };
     case 'body.not.utf8':
       return { code: 'BODY_NOT_JSON', detail: 'the body is not valid UTF-8', pointer: '' };
     default:
+      // Any other refusal of the body parser (a corrupt gzip stream, an aborted upload) is the client's.
+      if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+        return { code: 'BODY_NOT_JSON', detail: 'the body could not be read (corrupt compression or an incomplete upload)', pointer: '' };
+      }
       return undefined;
   }
 }

@@ -21,6 +21,14 @@ export function jsonBody(limitBytes: number) {
       next(new ApiError({ code: 'BODY_NOT_JSON', detail: `expected Content-Type application/json, got ${type ? `"${type.slice(0, 80)}"` : 'none'}`, pointer: '' }));
       return;
     }
-    parse(req, res, next);
+    if (req.get('content-length') === '0') {
+      next(new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' }));
+      return;
+    }
+    parse(req, res, (err?: unknown) => {
+      // No body at all (no length, no transfer encoding) leaves req.body unset.
+      if (!err && req.body === undefined) next(new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' }));
+      else next(err);
+    });
   };
 }

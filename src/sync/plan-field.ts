@@ -19,10 +19,30 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   }
   const parsed = entity.validators.get(name)!.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const sub = issue?.path.length ? issue.path.map(String).join('.') : '';
     const code: ErrorCode = field.kind === 'id' || field.kind === 'fk' ? 'ID_INVALID' : 'VALUE_INVALID';
-    return report(code, `${name}${sub ? '.' + sub : ''}: ${issue?.message ?? 'invalid value'}, got ${showValue(raw)}`, name);
+    // Inside a json value every problem is reported, each pointing at its own place (/price/0/gross).
+    for (const issue of parsed.error.issues.slice(0, field.kind === 'json' ? 20 : 1)) {
+      const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+      const sub = path.length ? '.' + path.join('.') : '';
+      const at = valueAt(raw, path);
+      const shown = at === undefined && path.length ? 'nothing' : showValue(at);
+      report(code, `${name}${sub}: ${plainMessage(issue.message)}, got ${shown}`, name, ...path);
+    }
+    return undefined;
   }
   return kindOf(field).toDb(parsed.data);
+}
+
+function valueAt(v: unknown, path: readonly (string | number)[]): unknown {
+  let cur = v;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+/** zod's generic wording ("Invalid input: expected string, received number") → what bulksync says elsewhere. */
+function plainMessage(message: string): string {
+  return message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
 }

@@ -62,7 +62,8 @@ function planRecord(
     values.set(single.name, candidates.length ? new PendingRef(entity, candidates, true, ref, single.name, true) : newDbId());
   }
   const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
-  for (const k of missingKey) report('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
+  // A key field that was given but refused has its error already.
+  for (const k of missingKey) if (!(k in record) || record[k] === null) report('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
   if (missingKey.length) return undefined;
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;

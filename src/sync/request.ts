@@ -36,7 +36,12 @@ export function parseSyncRequest(
 
   let entries: [string, unknown][];
   if (Array.isArray(body)) {
-    entries = body.map((op, i) => [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : String(i), op]);
+    entries = body.map((op, i) => {
+      if (isObject(op) && op.key !== undefined && (typeof op.key !== 'string' || op.key === '')) {
+        problems.push({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(op.key)}`, pointer: pointer(String(i), 'key') });
+      }
+      return [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : String(i), op];
+    });
   } else if (isObject(body)) {
     entries = Object.entries(body);
   } else {

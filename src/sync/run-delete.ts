@@ -58,10 +58,18 @@ async function deleteWithRules(
   if (!roots.length) return;
   const entity = registry.get(entityName);
   const cascade = await planCascade(sql, registry, entity, roots);
+  // One error per blocked record and referencing field, however many records hold the reference.
+  const blocked = new Map<string, { r: (typeof cascade.restricted)[number]; count: number }>();
   for (const r of cascade.restricted) {
+    const k = `${r.rootIndex}|${r.referenced}|${r.entity}.${r.field}`;
+    const b = blocked.get(k);
+    if (b) b.count++;
+    else blocked.set(k, { r, count: 1 });
+  }
+  for (const { r, count } of blocked.values()) {
     problems.push({
       code: 'FK_RESTRICT',
-      detail: `${entity.name} ${toApiId(r.referenced)} is still referenced by ${r.entity}.${r.field} (delete rule restrict); delete or re-point those records first`,
+      detail: `${entity.name} ${toApiId(r.referenced)} is still referenced by ${count === 1 ? 'a' : `${count}${count >= 1000 ? '+' : ''}`} ${r.entity} record${count === 1 ? '' : 's'} (${r.entity}.${r.field}, delete rule restrict); delete or re-point those records first`,
       pointer: at(r.rootIndex),
       meta: { operation: op, entity: entity.name, ...(r.rootIndex >= 0 ? { index: r.rootIndex } : {}), referencedBy: r.entity },
     });

@@ -48,6 +48,18 @@ export class SyncService {
     const { failOnError } = parsed.request.options;
     const planned = planRequest(this.registry, parsed.request.operations);
     const records = parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0);
+    // The limit counts what will be written: nested records and mapping links too, not only the payloads' length.
+    const plannedRows = planned.plans.reduce(
+      (n, p) => n + p.commands.reduce((m, c) => m + (c.kind === 'upsert' ? c.rows.length : c.kind === 'delete' ? c.keys.length : 0), 0),
+      0,
+    );
+    if (plannedRows > this.limits.maxRecords) {
+      throw new ApiError({
+        code: 'PAYLOAD_TOO_MANY_RECORDS',
+        detail: `the request holds ${plannedRows} records, nested records and links included; the limit is ${this.limits.maxRecords} per request`,
+        pointer: '',
+      });
+    }
     // The plan holds what it needs; let the parsed body (several times the size of its JSON) go before the writes.
     input.body = undefined;
     for (const op of parsed.request.operations) op.payload = undefined;

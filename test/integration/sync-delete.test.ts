@@ -46,6 +46,14 @@ describe('delete', () => {
     expect(await t.knex('tax').whereIn('id', [used, unused])).toHaveLength(2);
   });
 
+  it('reports one FK_RESTRICT per blocked record, however many records hold the reference', async () => {
+    const used = await createTax(t.app, 'used by five');
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [1, 2, 3, 4, 5].map((n) => product(used, 500 + n)) } }).expect(200);
+    const res = await sync(t.app, { d: { entity: 'tax', action: 'delete', payload: [{ id: used }] } }).expect(409);
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors[0].detail).toContain('5 product records');
+  });
+
   it('sets references to null where the rule says so', async () => {
     const taxId = await createTax(t.app);
     const m = hexId();

@@ -49,7 +49,7 @@ describe('malformed input', () => {
     ['a record that is a list', { a: { entity: 'tax', action: 'upsert', payload: [[1, 2]] } }, 'VALUE_INVALID', '/a/0'],
     ['a number where a string goes', { a: { entity: 'tax', action: 'upsert', payload: [{ name: 7, taxRate: 1 }] } }, 'VALUE_INVALID', '/a/0/name'],
     ['an object where a number goes', { a: { entity: 'tax', action: 'upsert', payload: [{ name: 'x', taxRate: { v: 1 } }] } }, 'VALUE_INVALID', '/a/0/taxRate'],
-    ['a wrong type deep inside json', { a: { entity: 'product', action: 'upsert', payload: [{ price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: '1', net: 1 }] }] } }, 'VALUE_INVALID', '/a/0/price'],
+    ['a wrong type deep inside json', { a: { entity: 'product', action: 'upsert', payload: [{ price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: '1', net: 1 }] }] } }, 'VALUE_INVALID', '/a/0/price/0/gross'],
     ['an unknown operation property', { a: { entity: 'tax', action: 'upsert', payload: [], upsert: true } }, 'OPERATION_INVALID', '/a/upsert'],
     ['no operations', {}, 'OPERATION_INVALID', ''],
   ])('answers %s with a 400 and a pointer', async (_name, body, code, pointer) => {
@@ -58,9 +58,12 @@ describe('malformed input', () => {
     expectNoLeak(res.body);
   });
 
-  it('names the path inside a json field', async () => {
-    const res = await sync(t.app, { a: { entity: 'product', action: 'upsert', payload: [{ price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: '1', net: 1 }] }] } }).expect(400);
-    expect(res.body.errors[0].detail).toMatch(/^price\.0\.gross:/);
+  it('names the path inside a json field, for every problem in it', async () => {
+    const res = await sync(t.app, { a: { entity: 'product', action: 'upsert', payload: [{ price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: '1', net: -1, tax: 1 }] }] } }).expect(400);
+    const json = res.body.errors.filter((e: { source: { pointer: string } }) => e.source.pointer.startsWith('/a/0/price'));
+    expect(json.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual(['/a/0/price/0', '/a/0/price/0/gross', '/a/0/price/0/net']);
+    const gross = json.find((e: { source: { pointer: string } }) => e.source.pointer === '/a/0/price/0/gross');
+    expect(gross.detail).toBe('price.0.gross: expected number, got "1"');
   });
 
   it('refuses a string of megabytes with a short detail', async () => {
@@ -96,6 +99,27 @@ describe('malformed input', () => {
     const res = await sync(small.app, { a: { entity: 'tax', action: 'upsert', payload } }).expect(413);
     expect(res.body.errors[0].code).toBe('PAYLOAD_TOO_MANY_RECORDS');
     expect(await count(small.knex, 'tax')).toBe(0);
+  });
+
+  it('counts nested records against the record limit', async () => {
+    const payload = Array.from({ length: 6 }, (_, i) => ({ name: `c${i}`, children: [{ name: `child ${i}` }] }));
+    const res = await sync(small.app, { a: { entity: 'category', action: 'upsert', payload } }).expect(413);
+    expect(res.body.errors[0]).toMatchObject({ code: 'PAYLOAD_TOO_MANY_RECORDS' });
+    expect(res.body.errors[0].detail).toContain('12 records');
+    expect(await count(small.knex, 'category')).toBe(0);
+  });
+
+  it('refuses an empty body and a list-form key that is not a string', async () => {
+    const empty = await raw(t.app, '').expect(400);
+    expect(empty.body.errors[0]).toMatchObject({ code: 'BODY_NOT_JSON', detail: 'the body is empty' });
+    const key = await sync(t.app, [{ key: 5, entity: 'tax', action: 'upsert', payload: [] }]).expect(400);
+    expect(key.body.errors[0]).toMatchObject({ code: 'OPERATION_INVALID', source: { pointer: '/0/key' } });
+  });
+
+  it('refuses a corrupt compressed body as the client\'s fault', async () => {
+    const res = await request(t.app).post('/api/_action/sync').set('content-type', 'application/json').set('content-encoding', 'gzip').serialize((b: unknown) => b as string).send(Buffer.from('not gzip at all') as unknown as string);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].code).toBe('BODY_NOT_JSON');
   });
 
   it('does not leak SQL when the database refuses a value', async () => {

@@ -90,6 +90,11 @@ describe('planning', () => {
     expect(out.problems![0]!.pointer).toBe('/a~1b~0c/0/taxRate');
   });
 
+  it('reports a refused key field once, not also as missing', () => {
+    const out = plan({ l: { entity: 'product_category', action: 'upsert', payload: [{ productId: { resolver: 'product.nope', value: 'x' }, categoryId: TAX }] } });
+    expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([['RESOLVER_NOT_FOUND', '/l/0/productId/resolver']]);
+  });
+
   it('needs every key column to delete a mapping row', () => {
     const out = plan({ d: { entity: 'product_category', action: 'delete', payload: [{ productId: TAX }] } });
     expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([['FIELD_REQUIRED', '/d/0/categoryId']]);
