@@ -29,10 +29,12 @@ export async function runUpsert(
   const { entity } = cmd;
   const pk = new Set(entity.primaryKey);
   const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
+  // Only references change rows while they are resolved (ids written in, rows found to be the same merged).
+  const hasReferences = planned.some((r) => [...r.values.values()].some((v) => v instanceof PendingRef));
   for (let attempt = 0; ; attempt++) {
     // Each attempt resolves a fresh copy of the planned rows: the plan stays as planned, so a re-run (from the
     // savepoint below, or of the whole transaction after a deadlock) resolves against what is committed by then.
-    cmd = { ...cmd, rows: planned.map((r) => ({ ref: r.ref, root: r.root, values: new Map(r.values) })) };
+    cmd = { ...cmd, rows: hasReferences ? planned.map((r) => ({ ref: r.ref, root: r.root, values: new Map(r.values) })) : planned };
     if (attempt > 0) forgetCreatedKeys(planned);
     // Existing rows are locked in key order, then new rows inserted in key order. A new key that another transaction
     // commits in between must not be locked out of that order (that is how concurrent imports deadlock): new rows go
