@@ -7,7 +7,7 @@ import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
 import type { ReadAccess } from '../read/access';
-import { openApiDocument } from '../read/openapi';
+import { openApiDocument } from '../read/openapi/document';
 import { ReadService } from '../read/service';
 import { jsonBody } from './json-body';
 

@@ -1,0 +1,286 @@
+/** The OpenAPI 3.1 document of the service, assembled from the entity schemas and the operations. */
+import type { Registry } from '../../definitions/registry';
+import { DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT } from '../changes-request';
+import { MAX_REPORTED_ERRORS } from '../../errors';
+import { type Schema, ref, param, header, response, BEARER, OPEN } from './common';
+import { COMMON_RESPONSES, criteriaSchema, errorResponse, jsonResponse } from './operations';
+import { components } from './components';
+
+export function openApiDocument(registry: Registry, version: string): Schema {
+  const indexerNames = registry
+    .all()
+    .flatMap((e) => e.indexers.map((i) => i.name))
+    .sort();
+  const paths: Record<string, Schema> = {};
+  const common = [param('RequestId')];
+
+  for (const e of registry.all()) {
+    if (e.primaryKey.length === 1) {
+      paths[`/api/${e.name}/{id}`] = {
+        get: {
+          operationId: `read_${e.name}`,
+          summary: `One ${e.name} (needs ${e.name}:read)`,
+          tags: [e.name],
+          security: BEARER,
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'associations', in: 'query', required: false, schema: { type: 'string' }, description: 'comma-separated association paths' },
+            ...common,
+          ],
+          responses: {
+            200: jsonResponse('the record', { type: 'object', required: ['data'], properties: { data: ref(e.name) } }),
+            400: errorResponse(400, 'malformed id or association', ['ID_INVALID', 'CRITERIA_INVALID']),
+            403: errorResponse(403, 'missing read privilege'),
+            404: errorResponse(404, 'no such record'),
+            ...COMMON_RESPONSES,
+          },
+        },
+      };
+    }
+    paths[`/api/search/${e.name}`] = {
+      post: {
+        operationId: `search_${e.name}`,
+        summary: `Search ${e.name} (needs ${e.name}:read)`,
+        tags: [e.name],
+        security: BEARER,
+        parameters: common,
+        requestBody: { required: false, content: { 'application/json': { schema: criteriaSchema(e) } } },
+        responses: {
+          200: jsonResponse('a page of records', {
+            type: 'object',
+            required: ['data'],
+            properties: { data: { type: 'array', items: ref(e.name) }, total: { type: 'integer' }, next: { type: 'string' } },
+          }),
+          400: errorResponse(400, 'invalid criteria (CRITERIA_INVALID with a pointer into the body) or a body that is not JSON', ['CRITERIA_INVALID', 'BODY_NOT_JSON']),
+          403: errorResponse(403, 'missing read privilege'),
+          413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
+          ...COMMON_RESPONSES,
+        },
+      },
+    };
+  }
+
+  paths['/api/_action/sync'] = {
+    post: {
+      operationId: 'sync',
+      summary: 'Bulk upsert and delete across entities, in one transaction',
+      description:
+        'Needs <entity>:upsert for every entity an upsert writes (nested ones included) and <entity>:delete for every entity a delete can reach (cascades included). ' +
+        `Validation reports every error it finds (up to ${MAX_REPORTED_ERRORS}) before anything is written. See docs/sync-api.md.`,
+      tags: ['sync'],
+      security: BEARER,
+      parameters: [param('IndexingBehavior'), param('IndexingSkip'), param('FailOnError'), ...common],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [
+                { type: 'object', minProperties: 1, additionalProperties: ref('SyncOperation'), description: 'operations keyed by name, run in the order given' },
+                { type: 'array', minItems: 1, items: ref('SyncOperation'), description: 'operations in order; each may carry a key (default: its position)' },
+              ],
+            },
+          },
+        },
+      },
+      responses: {
+        200: jsonResponse('written (data), deleted, not found and skipped keys per entity; with fail-on-error: false also the errors of the records rolled back', ref('SyncResult'), {
+          'x-indexing': header('XIndexing'),
+          'x-sync-errors': header('XSyncErrors'),
+        }),
+        400: errorResponse(400, 'an invalid request: every error found, each with a pointer; errors of several classes together answer 400 too'),
+        403: errorResponse(403, 'the integration lacks privileges the request needs: one error per privilege (meta.privilege); nothing was written'),
+        409: errorResponse(409, 'a unique value already used, or a delete blocked by a restrict rule; nothing was written'),
+        413: errorResponse(413, 'the body exceeds SYNC_MAX_BODY_BYTES, or holds more records than SYNC_MAX_RECORDS'),
+        503: errorResponse(503, 'concurrent writes kept deadlocking after every retry (SYNC_MAX_RETRIES); nothing was written, the request may be sent again'),
+        ...COMMON_RESPONSES,
+      },
+    },
+  };
+
+  paths['/api/_action/changes'] = {
+    get: {
+      operationId: 'changes',
+      summary: 'Change feed: what changed since a cursor, deletions included',
+      tags: ['changes'],
+      security: BEARER,
+      parameters: [
+        { name: 'entity', in: 'query', schema: { type: 'string' }, description: 'comma-separated entity names' },
+        { name: 'since', in: 'query', schema: { type: 'string' }, description: '"next" of a previous answer, or "now"' },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_CHANGES_LIMIT, default: DEFAULT_CHANGES_LIMIT } },
+        ...common,
+      ],
+      responses: {
+        200: jsonResponse('entries in commit-consistent order', ref('Changes')),
+        400: errorResponse(400, 'invalid or expired cursor, bad limit, unknown entity', ['VALUE_INVALID', 'ENTITY_UNKNOWN']),
+        403: errorResponse(403, 'missing read privilege'),
+        ...COMMON_RESPONSES,
+      },
+    },
+  };
+
+  paths['/api/_action/index'] = {
+    post: {
+      operationId: 'index',
+      summary: 'Queue a full re-index (needs indexing:run)',
+      description: 'Every chosen indexer re-derives its fields for every record, in batches of 1,000 records worked by the queue workers. See docs/indexing.md.',
+      tags: ['indexing'],
+      security: BEARER,
+      parameters: common,
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: {
+                indexers: { type: 'array', items: { type: 'string', enum: indexerNames }, description: 'only these indexers' },
+                entities: { type: 'array', items: { type: 'string' }, description: 'only the indexers of these entities, or listening to them' },
+              },
+              description: '{} queues every indexer',
+            },
+          },
+        },
+      },
+      responses: {
+        202: jsonResponse('the indexers queued', {
+          type: 'object',
+          required: ['data'],
+          properties: { data: { type: 'object', required: ['queued'], properties: { queued: { type: 'array', items: { type: 'string' } } } } },
+        }),
+        400: errorResponse(400, 'an unknown indexer or entity, or a body that is not a JSON object', ['OPERATION_INVALID', 'VALUE_INVALID', 'BODY_NOT_JSON']),
+        403: errorResponse(403, 'the integration lacks indexing:run'),
+        413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
+        ...COMMON_RESPONSES,
+      },
+    },
+  };
+
+  paths['/api/_action/indexing/status'] = {
+    get: {
+      operationId: 'indexingStatus',
+      summary: 'Jobs and last runs of every indexer (any valid token)',
+      tags: ['indexing'],
+      security: BEARER,
+      parameters: common,
+      responses: {
+        200: jsonResponse('one entry per indexer', { type: 'object', required: ['data'], properties: { data: { type: 'array', items: ref('IndexerStatus') } } }),
+        ...COMMON_RESPONSES,
+      },
+    },
+  };
+
+  paths['/api/oauth/token'] = {
+    post: {
+      operationId: 'token',
+      summary: 'An access token for an integration (client credentials)',
+      description:
+        'The only route under /api that needs no token. Failed attempts are limited per client id and address (TOKEN_FAILURES_PER_15_MINUTES, 10 by default); successful ones do not count.',
+      tags: ['auth'],
+      security: OPEN,
+      parameters: common,
+      requestBody: {
+        required: true,
+        content: Object.fromEntries(
+          ['application/json', 'application/x-www-form-urlencoded'].map((type) => [
+            type,
+            {
+              schema: {
+                type: 'object',
+                required: ['grant_type', 'client_id', 'client_secret'],
+                properties: {
+                  grant_type: { const: 'client_credentials' },
+                  client_id: { type: 'string' },
+                  client_secret: { type: 'string', format: 'password' },
+                },
+              },
+            },
+          ]),
+        ),
+      },
+      responses: {
+        200: jsonResponse(
+          'the token',
+          {
+            type: 'object',
+            required: ['token_type', 'expires_in', 'access_token'],
+            additionalProperties: false,
+            properties: {
+              token_type: { const: 'Bearer' },
+              expires_in: { type: 'integer', description: 'seconds (TOKEN_TTL_SECONDS)' },
+              access_token: { type: 'string', description: 'a JWT; send it as Authorization: Bearer <token>' },
+            },
+          },
+          { 'Cache-Control': { description: 'no-store', schema: { type: 'string' } } },
+        ),
+        400: errorResponse(400, 'grant_type is not client_credentials, or the body is not valid JSON', ['VALUE_INVALID', 'BODY_NOT_JSON']),
+        401: {
+          ...errorResponse(401, 'unknown client, revoked integration or wrong secret'),
+          headers: { 'x-request-id': header('XRequestId'), 'WWW-Authenticate': { description: 'Basic realm="bulksync"', schema: { type: 'string' } } },
+        },
+        413: errorResponse(413, 'a body over 16 kB', ['BODY_TOO_LARGE']),
+        429: {
+          ...errorResponse(429, 'too many failed attempts for this client id and address; refused even with the right secret until the window passes'),
+          headers: { 'x-request-id': header('XRequestId'), 'Retry-After': header('RetryAfter'), RateLimit: header('RateLimit'), 'RateLimit-Policy': header('RateLimitPolicy') },
+        },
+        500: response('Internal'),
+      },
+    },
+  };
+
+  paths['/api/_info/openapi.json'] = {
+    get: {
+      operationId: 'openapi',
+      summary: 'This document',
+      tags: ['info'],
+      security: BEARER,
+      parameters: common,
+      responses: { 200: jsonResponse('the OpenAPI 3.1 document of the service, derived from the entity definitions', { type: 'object' }), ...COMMON_RESPONSES },
+    },
+  };
+
+  // Outside /api: open (keep them on a private network; see docs/security.md).
+  const status = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } };
+  paths['/health'] = {
+    get: { operationId: 'health', summary: 'The process answers', tags: ['operations'], security: OPEN, responses: { 200: jsonResponse('alive', status) } },
+  };
+  paths['/ready'] = {
+    get: {
+      operationId: 'ready',
+      summary: 'The database answers',
+      tags: ['operations'],
+      security: OPEN,
+      responses: { 200: jsonResponse('ready', status), 503: jsonResponse('database unavailable', status) },
+    },
+  };
+  paths['/metrics'] = {
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      tags: ['operations'],
+      security: OPEN,
+      responses: { 200: { description: 'metrics in the Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'bulksync',
+      version,
+      description:
+        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (<entity>) and a write schema (<entity>.write). Guides: docs/sync-api.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
+    },
+    tags: [
+      { name: 'sync', description: 'POST /api/_action/sync' },
+      { name: 'changes', description: 'the change feed' },
+      { name: 'indexing', description: 'derived fields: full re-index and status' },
+      { name: 'auth', description: 'access tokens' },
+      { name: 'info', description: 'this document' },
+      { name: 'operations', description: 'health, readiness and metrics (no token)' },
+      ...registry.names().map((name) => ({ name, description: `read and search ${name}` })),
+    ],
+    components: components(registry, indexerNames),
+    paths,
+  };
+}
