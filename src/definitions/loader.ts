@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { definitionFileSchema, type DefinitionFile } from './definition-file';
+import { fastCheck, type Check } from './fast-checks';
 import { kindOf } from './kinds';
 import type { AssociationDef, EntityDef, FieldDef, IndexerDef } from './types';
 
@@ -103,7 +104,10 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
     }
   } else matchKeys = uniqueKeys.filter((k) => k.includes('externalId')).map((k) => [...k]);
   const validators = new Map<string, z.ZodType>();
+  const checks = new Map<string, Check>();
   for (const f of Object.values(fields)) {
+    const check = fastCheck(f);
+    if (check) checks.set(f.name, check);
     try {
       validators.set(f.name, kindOf(f).validator(f));
     } catch (e) {
@@ -122,6 +126,7 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
     matchKeys,
     isMapping,
     validators,
+    checks,
     rawAssociations: def.associations,
     rawIndexers: def.indexers,
   };

@@ -66,6 +66,8 @@ export interface EntityDef {
   isMapping: boolean;
   /** Built once at load time: validator of a non-null value per writable field. */
   validators: ReadonlyMap<string, z.ZodType>;
+  /** Plain checks of the scalar fields (same verdicts and messages as `validators`, cheaper). */
+  checks: ReadonlyMap<string, (v: unknown) => string | undefined>;
 }
 
 /** A foreign key as seen from the entity it points at. */

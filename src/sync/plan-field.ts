@@ -17,9 +17,14 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     if (field.nullable) return null;
     return report(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, name);
   }
+  const code: ErrorCode = field.kind === 'id' || field.kind === 'fk' ? 'ID_INVALID' : 'VALUE_INVALID';
+  const check = entity.checks.get(name);
+  if (check) {
+    const wrong = check(raw);
+    return wrong ? report(code, `${name}: ${wrong}, got ${showValue(raw)}`, name) : kindOf(field).toDb(raw);
+  }
   const parsed = entity.validators.get(name)!.safeParse(raw);
   if (!parsed.success) {
-    const code: ErrorCode = field.kind === 'id' || field.kind === 'fk' ? 'ID_INVALID' : 'VALUE_INVALID';
     // Inside a json value every problem is reported, each pointing at its own place (/price/0/gross).
     for (const issue of parsed.error.issues.slice(0, field.kind === 'json' ? 20 : 1)) {
       const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
