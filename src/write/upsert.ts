@@ -1,3 +1,4 @@
+import { arrayLiteral } from '../db/array-literal';
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
@@ -37,7 +38,12 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   const defaults = fields.map((f) => (f.default === undefined ? null : kindOf(f).toDb(f.default)));
   let inserted = 0;
   for (const chunk of chunks(sortRows(entity, rows), CHUNK_SIZE)) {
-    const params = fields.map((f, i) => chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : defaults[i])));
+    const params = fields.map((f, i) =>
+      arrayLiteral(
+        chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : defaults[i])),
+        kindOf(f).paramType,
+      ),
+    );
     const text =
       `INSERT INTO ${ident(entity.table)} (${fields.map((f) => ident(f.column)).join(', ')}, created_at) ` +
       `SELECT ${fields.map((f) => castFromParam(f, 'v.' + ident(f.column))).join(', ')}, now() ` +
@@ -67,7 +73,7 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
     const cols: string[] = [];
     const arrays: string[] = [];
     const add = (name: string, type: string, values: unknown[]) => {
-      params.push(values);
+      params.push(arrayLiteral(values, type));
       cols.push(name);
       arrays.push(`$${params.length}::${type}[]`);
     };

@@ -37,6 +37,22 @@ describe('upsert', () => {
     expect(rows.map((r) => [r.name, r.stock])).toEqual([['Product 100', 7], ['renamed', 1]]);
   });
 
+  it('stores awkward text exactly: quotes, backslashes, braces, commas, "NULL", unicode, in fields and json', async () => {
+    const names = ['say "hi"', 'back\\slash\\', '{a,b}', 'NULL', ' spaced ', 'ÄÖÜ ✓ 日本', "it's", '', 'a\tb'];
+    const res = await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: names.map((name, i) => ({ name, taxRate: i })) } }).expect(200);
+    const rows = await t.knex('tax').whereIn('id', res.body.data.tax).orderBy('tax_rate').pluck('name');
+    expect(rows).toEqual(names);
+    // The same through an update (the other statement).
+    await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: res.body.data.tax.map((id: string, i: number) => ({ id, name: names[names.length - 1 - i] })) } }).expect(200);
+    expect(await t.knex('tax').whereIn('id', res.body.data.tax).orderBy('tax_rate').pluck('name')).toEqual([...names].reverse());
+    const taxId = res.body.data.tax[0];
+    const p = product(taxId, 777, { price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: 1, net: 1, linked: true }], description: 'x"y\\z' });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    const row = await t.knex('product').where({ id: p.id as string }).first();
+    expect(row.description).toBe('x"y\\z');
+    expect(row.price).toEqual(p.price);
+  });
+
   it('applies definition defaults to new records', async () => {
     const res = await sync(t.app, { g: { entity: 'property_group', action: 'upsert', payload: [{ name: 'Colour' }] } }).expect(200);
     const row = await t.knex('property_group').where({ id: res.body.data.property_group[0] }).first();
