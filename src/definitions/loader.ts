@@ -48,7 +48,8 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
   rawAssociations: DefinitionFile['associations'];
   rawIndexers: DefinitionFile['indexers'];
 } {
-  const fields: Record<string, FieldDef> = {};
+  // Null prototypes: a client's field name such as "constructor" must not find Object.prototype's.
+  const fields: Record<string, FieldDef> = Object.create(null) as Record<string, FieldDef>;
   for (const [fieldName, f] of Object.entries(def.fields)) {
     const required = f.required ?? false;
     const writeProtected =
@@ -137,7 +138,7 @@ export function linkAssociations(
   entity: ReturnType<typeof buildEntity>,
   all: ReadonlyMap<string, ReturnType<typeof buildEntity>>,
 ): Record<string, AssociationDef> {
-  const out: Record<string, AssociationDef> = {};
+  const out: Record<string, AssociationDef> = Object.create(null) as Record<string, AssociationDef>;
   const where = (n: string) => `${entity.file}: at associations.${n}`;
   for (const [n, a] of Object.entries(entity.rawAssociations ?? {})) {
     if (entity.fields[n]) throw new DefinitionError(`${where(n)}: the name is already used by a field`);

@@ -23,7 +23,7 @@ export function parseIndexingHeaders(headers: Headers, indexers: IndexerSet): { 
   let mode: IndexingMode = 'inline';
   if (raw !== undefined && String(raw).trim() !== '') {
     const v = String(raw).trim().toLowerCase();
-    if (MODES[v]) mode = MODES[v];
+    if (Object.hasOwn(MODES, v)) mode = MODES[v]!;
     else problems.push({ code: 'HEADER_INVALID', detail: `indexing-behavior must be use-queue-indexing or disable-indexing (or absent), got ${showValue(raw)}`, pointer: '' });
   }
   const skip = new Set<string>();

@@ -162,3 +162,15 @@ describe('characters PostgreSQL cannot store', () => {
     expect(res.body.errors[0].detail).toBe('stock: expected an integer of at most 2147483647, got 3000000000');
   });
 });
+
+describe('names that every JavaScript object has', () => {
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf'])('treats "%s" as an unknown field, not a crash', async (name) => {
+    const body = JSON.parse(`{"a":{"entity":"tax","action":"upsert","payload":[{"name":"p","taxRate":1,"${name}":1}]}}`);
+    const res = await raw(t.app, JSON.stringify(body)).expect(400);
+    expect(res.body.errors[0]).toMatchObject({ code: 'FIELD_UNKNOWN', source: { pointer: `/a/0/${name}` } });
+    const search = await request(t.app).post('/api/search/product').send({ associations: [name] });
+    expect(search.status).toBe(400);
+    const header = await sync(t.app, { a: { entity: 'tax', action: 'upsert', payload: [] } }, { 'indexing-behavior': name }).expect(400);
+    expect(header.body.errors[0].code).toBe('HEADER_INVALID');
+  });
+});
