@@ -62,9 +62,13 @@ export async function readChanges(knex: Knex, registry: Registry, req: ChangesRe
     }
     params.push(req.limit);
     const { rows } = await sql.query<LogRow>(
-      `SELECT xid::text AS xid, seq, entity, key, op, at FROM change_log
-        WHERE (xid, seq) > ($1::xid8, $2::bigint) AND xid < $3::xid8${entityCond}
-        ORDER BY change_log.xid, change_log.seq LIMIT $${params.length}`,
+      // A record written several times by one transaction (the writer, then an indexer) is handed out once, at its
+      // last change; deciding that in SQL keeps the answer the same whatever the page size.
+      `SELECT c.xid::text AS xid, c.seq, c.entity, c.key, c.op, c.at FROM change_log c
+        WHERE (c.xid, c.seq) > ($1::xid8, $2::bigint) AND c.xid < $3::xid8${entityCond.replace('entity', 'c.entity')}
+          AND NOT EXISTS (SELECT 1 FROM change_log later
+                          WHERE later.xid = c.xid AND later.entity = c.entity AND later.key = c.key AND later.seq > c.seq)
+        ORDER BY c.xid, c.seq LIMIT $${params.length}`,
       params,
     );
     const last = rows[rows.length - 1];
