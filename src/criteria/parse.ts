@@ -15,6 +15,19 @@ const TEXTUAL = new Set(['string', 'text']);
 const ORDERED = new Set(['string', 'text', 'int', 'float', 'datetime']);
 const MAX_DEPTH = 16;
 
+/** The keys each filter type takes; anything else is a mistake worth saying (a misspelt "value", say). */
+const FILTER_KEYS: Readonly<Record<string, readonly string[]>> = Object.assign(Object.create(null) as Record<string, readonly string[]>, {
+  equals: ['type', 'field', 'value'],
+  equalsAny: ['type', 'field', 'value'],
+  contains: ['type', 'field', 'value'],
+  prefix: ['type', 'field', 'value'],
+  suffix: ['type', 'field', 'value'],
+  range: ['type', 'field', 'parameters'],
+  not: ['type', 'operator', 'queries'],
+  multi: ['type', 'operator', 'queries'],
+  term: ['type', 'field', 'value'],
+});
+
 type Result = { ok: true; filters: Filter[] } | { ok: false; problems: Problem[] };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -52,6 +65,9 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
     if (!isObject(q)) return void bad(where, 'a filter must be an object with "type"');
     if (depth > MAX_DEPTH) return void bad(where, `filters nest at most ${MAX_DEPTH} levels deep`);
     const type = q.type;
+    const allowed = typeof type === 'string' ? FILTER_KEYS[type] : undefined;
+    const stray = allowed ? Object.keys(q).find((k) => !allowed.includes(k)) : undefined;
+    if (stray !== undefined) return void bad(pointer2(where, stray), `a ${String(type)} filter has no "${stray}" (it takes ${allowed!.join(', ')})`);
     if (type === 'not' || type === 'multi') {
       const operator = q.operator === undefined ? 'and' : String(q.operator).toLowerCase();
       if (operator !== 'and' && operator !== 'or') return void bad(pointer2(where, 'operator'), 'operator must be "and" or "or"');

@@ -36,7 +36,9 @@ export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresP
       }
       const clientId = typeof body.client_id === 'string' ? body.client_id : '';
       const secret = typeof body.client_secret === 'string' ? body.client_secret : '';
-      const integration = clientId && secret ? await integrations.authenticate(clientId, secret) : undefined;
+      // A NUL cannot be in any stored client id (PostgreSQL text cannot hold it): no such client.
+      const usable = clientId && secret && !clientId.includes('\u0000') && !secret.includes('\u0000');
+      const integration = usable ? await integrations.authenticate(clientId, secret) : undefined;
       if (!integration) {
         req.log.warn('token refused', { clientId: clientId || undefined });
         res.setHeader('WWW-Authenticate', 'Basic realm="bulksync"');

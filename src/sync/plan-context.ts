@@ -44,6 +44,7 @@ export class RowSet {
     if (prev) {
       for (const [f, v] of row.values) prev.values.set(f, v);
       prev.root ||= row.root;
+      prev.reference = Boolean(prev.reference && row.reference);
       return;
     }
     set.byKey.set(key, row);

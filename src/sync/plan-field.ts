@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { showValue, type ErrorCode } from '../errors';
@@ -23,7 +24,13 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     const wrong = check(raw);
     return wrong ? report(code, `${name}: ${wrong}, got ${showValue(raw)}`, name) : kindOf(field).toDb(raw);
   }
-  const parsed = entity.validators.get(name)!.safeParse(raw);
+  let parsed: ReturnType<z.ZodType['safeParse']>;
+  try {
+    parsed = entity.validators.get(name)!.safeParse(raw);
+  } catch {
+    // A value nested thousands of levels deep exhausts the validator's stack: it is the value that is wrong.
+    return report(code, `${name}: the value is nested too deeply`, name);
+  }
   if (!parsed.success) {
     // Inside a json value every problem is reported, each pointing at its own place (/price/0/gross).
     for (const issue of parsed.error.issues.slice(0, field.kind === 'json' ? 20 : 1)) {

@@ -111,7 +111,8 @@ function planRecord(
       });
     });
   }
-  ctx.rows.add(entity, { ref, values, root });
+  const reference = !root && Object.keys(record).every((k) => entity.primaryKey.includes(k));
+  ctx.rows.add(entity, { ref, values, root, reference });
   return key;
 }
 

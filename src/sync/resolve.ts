@@ -99,7 +99,7 @@ export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCom
   const required = entity.fieldList.filter((f) => f.required && !f.writeProtected && !pk.has(f.name));
   for (const r of rows) {
     if (r.exists) continue;
-    if (!r.row.root && !entity.isMapping && [...r.row.values.keys()].every((k) => pk.has(k))) {
+    if (!r.row.root && !entity.isMapping && (r.row.reference || [...r.row.values.keys()].every((k) => pk.has(k)))) {
       // A nested record with nothing but its id is a reference to an existing record, not a record to create.
       const id = entity.primaryKey[0]!;
       problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `no ${entity.name} with ${id} ${toApiId(String(r.key[id]))}`, id));

@@ -25,7 +25,9 @@ export async function runUpsert(
   problems: Problem[],
   writable: boolean,
 ): Promise<void> {
-  const planned = op.skipped.size ? cmd.rows.filter((r) => !op.skipped.has(r.ref.index)) : cmd.rows;
+  // create-only: what is nested in a payload record found existing is left out (the record itself is looked up
+  // again, so that it is reported under skipped whatever attempt succeeds).
+  const planned = op.skipped.size ? cmd.rows.filter((r) => r.root || !op.skipped.has(r.ref.index)) : cmd.rows;
   const { entity } = cmd;
   const pk = new Set(entity.primaryKey);
   const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
@@ -35,7 +37,7 @@ export async function runUpsert(
     // Each attempt resolves a fresh copy of the planned rows: the plan stays as planned, so a re-run (from the
     // savepoint below, or of the whole transaction after a deadlock) resolves against what is committed by then.
     cmd = { ...cmd, rows: hasReferences ? planned.map((r) => ({ ref: r.ref, root: r.root, values: new Map(r.values) })) : planned };
-    if (attempt > 0) forgetCreatedKeys(planned);
+    if (attempt > 0) forgetResolutions(planned);
     // Existing rows are locked in key order, then new rows inserted in key order. A new key that another transaction
     // commits in between must not be locked out of that order (that is how concurrent imports deadlock): new rows go
     // in with DO NOTHING, and when a key turned up meanwhile the command runs again from this savepoint, now seeing
@@ -50,10 +52,12 @@ export async function runUpsert(
       return;
     }
     const hasData = (r: ResolvedRow) => [...r.row.values.keys()].some((f) => !pk.has(f));
-    const fresh = resolved.rows.filter((r) => !r.exists);
+    let fresh = resolved.rows.filter((r) => !r.exists);
     let existing = resolved.rows.filter((r) => r.exists);
     const skipped = cmd.mode === 'create-only' ? existing.filter((r) => r.row.root || hasData(r)) : [];
     if (cmd.isRootEntity) for (const r of skipped) if (r.row.root) op.skipped.add(r.row.ref.index);
+    // Children of the same entity as a skipped record (a category's subcategories) are in this very command.
+    if (cmd.mode === 'create-only' && op.skipped.size) fresh = fresh.filter((r) => r.row.root || !op.skipped.has(r.row.ref.index));
     if (cmd.mode === 'create-only') existing = [];
     const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
     const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);
@@ -85,9 +89,13 @@ export async function runUpsert(
   }
 }
 
-/** Own keys this command made up for records it did not find: looked up again on the next attempt. */
-function forgetCreatedKeys(rows: readonly UpsertRow[]): void {
-  for (const r of rows) for (const v of r.values.values()) if (v instanceof PendingRef && v.created) v.reset();
+/**
+ * Before another attempt every reference of the command is looked up again: an id it made up may now belong to a
+ * record another request created meanwhile, and references to it (a parent named by external id in the same payload)
+ * must follow.
+ */
+function forgetResolutions(rows: readonly UpsertRow[]): void {
+  for (const r of rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
 }
 
 /**

@@ -52,6 +52,8 @@ export interface UpsertRow {
   values: Map<string, unknown>;
   /** A record of the payload itself, not one nested in another. */
   root: boolean;
+  /** A nested record that gave nothing but its key: a reference to an existing record, never one to create. */
+  reference?: boolean;
 }
 
 export interface UpsertCommand {

@@ -70,6 +70,11 @@ describe('tokens', () => {
     expect(other.token).toEqual(expect.any(String));
   });
 
+  it('refuses a client id with a NUL character as an unknown client, not a fault', async () => {
+    const res = await tokenFor('adm\u0000', 'x\u0000').expect(401);
+    expect(res.body.errors[0].code).toBe('UNAUTHENTICATED');
+  });
+
   it('refuses another grant type', async () => {
     const res = await request(t.bare).post('/api/oauth/token').send({ grant_type: 'password', client_id: 'x', client_secret: 'y' }).expect(400);
     expect(res.body.errors[0].source.pointer).toBe('/grant_type');

@@ -113,6 +113,11 @@ describe('delete', () => {
     expect(await count(t.knex, 'tax')).toBe(before);
   });
 
+  it('refuses a filter key the filter type does not take', async () => {
+    const res = await sync(t.app, { d: { entity: 'tax', action: 'delete', criteria: [{ type: 'equals', field: 'name', vaule: 'x' }] } }).expect(400);
+    expect(res.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/d/criteria/0/vaule' } });
+  });
+
   it('refuses criteria together with a payload', async () => {
     const res = await sync(t.app, { d: { entity: 'tax', action: 'delete', payload: [], criteria: [{ type: 'equals', field: 'name', value: 'x' }] } }).expect(400);
     expect(res.body.errors[0]).toMatchObject({ code: 'PAYLOAD_AND_CRITERIA', source: { pointer: '/d/criteria' } });

@@ -116,6 +116,12 @@ describe('nested writes', () => {
     ]);
   });
 
+  it('a one-to-many child with only an id that does not exist is FK_NOT_FOUND too', async () => {
+    const missing = hexId();
+    const res = await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [{ customerNumber: 'R-1', email: 'r1@example.com', firstName: 'R', lastName: 'R', addresses: [{ id: missing }] }] } }).expect(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: '/c/0/addresses/0/id' } })]);
+  });
+
   it('keeps the statement count under 60 for 1,000 products with nested categories', async () => {
     const taxId = await createTax(t.app);
     const shared = Array.from({ length: 20 }, (_, i) => ({ id: hexId(), name: `shared ${i}` }));

@@ -55,6 +55,26 @@ describe('external ids', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   });
 
+  it('parallel requests whose records name each other by external id all succeed', async () => {
+    for (let round = 0; round < 3; round++) {
+      const body = {
+        a: {
+          entity: 'category',
+          action: 'upsert',
+          payload: [
+            { externalId: `tree-${round}-0`, name: 'root' },
+            { externalId: `tree-${round}-1`, name: 'child', parentId: { resolver: 'category.externalId', value: `tree-${round}-0` } },
+          ],
+        },
+      };
+      const answers = await Promise.all(Array.from({ length: 6 }, () => sync(t.app, body)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      const child = await t.knex('category').where({ external_id: `tree-${round}-1` }).first();
+      const root = await t.knex('category').where({ external_id: `tree-${round}-0` }).first();
+      expect(child.parent_id).toBe(root.id);
+    }
+  });
+
   it('two records of one payload with the same new externalId become one record', async () => {
     const res = await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [customer(5, { externalId: 'dup' }), { externalId: 'dup', lastName: 'Second wins' }] } }).expect(200);
     expect(res.body.data.customer).toHaveLength(1);
@@ -117,6 +137,35 @@ describe('write modes', () => {
     expect(await t.knex('customer_address').where({ customer_id: dashed(existing) })).toHaveLength(0);
     const created = await t.knex('customer').where({ customer_number: 'K-14' }).first();
     expect(await t.knex('customer_address').where({ customer_id: created.id })).toHaveLength(1);
+  });
+
+  it('create-only leaves the subcategories of a skipped category alone, and keeps reporting skipped in partial mode', async () => {
+    const [r, k1, k2, k3] = [hexId(), hexId(), hexId(), hexId()];
+    await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: [{ id: r, name: 'root', children: [{ id: k1, name: 'k1' }] }] } }).expect(200);
+    const res = await sync(t.app, {
+      c: { entity: 'category', action: 'upsert', mode: 'create-only', payload: [{ id: r, name: 'root2', children: [{ id: k1, name: 'renamed' }, { id: k2, name: 'k2', children: [{ id: k3, name: 'k3' }] }] }] },
+    }).expect(200);
+    expect(res.body.data).toEqual([]);
+    expect(res.body.skipped.category).toContain(r);
+    expect(await t.knex('category').whereIn('id', [dashed(k2), dashed(k3)])).toHaveLength(0);
+    expect(await t.knex('category').where({ id: dashed(k1) }).pluck('name')).toEqual(['k1']);
+
+    const existing = hexId();
+    await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [customer(90, { id: existing })] } }).expect(200);
+    const partial = await sync(
+      t.app,
+      {
+        c: {
+          entity: 'customer',
+          action: 'upsert',
+          mode: 'create-only',
+          payload: [{ id: existing, firstName: 'X' }, { ...customer(91), addresses: [{ street: 'a', city: 'c', countryId: hexId() }] }],
+        },
+      },
+      { 'fail-on-error': 'false' },
+    ).expect(200);
+    expect(partial.body.skipped).toEqual({ customer: [existing] });
+    expect(partial.body.errors[0]).toMatchObject({ code: 'FK_NOT_FOUND', source: { pointer: '/c/1/addresses/0/countryId' } });
   });
 
   it('create-only with nothing existing still answers skipped as an empty list', async () => {

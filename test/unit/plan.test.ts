@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadRegistry } from '../../src/definitions/registry';
+import { loadRegistry, registryFromTexts } from '../../src/definitions/registry';
 import { planRequest } from '../../src/sync/plan';
 import { parseSyncRequest } from '../../src/sync/request';
 
@@ -98,5 +98,17 @@ describe('planning', () => {
   it('needs every key column to delete a mapping row', () => {
     const out = plan({ d: { entity: 'product_category', action: 'delete', payload: [{ productId: TAX }] } });
     expect(out.problems!.map((p) => [p.code, p.pointer])).toEqual([['FIELD_REQUIRED', '/d/0/categoryId']]);
+  });
+});
+
+describe('json values without a schema', () => {
+  it('refuses a value nested too deeply for the validator instead of failing', () => {
+    const own = registryFromTexts([{ file: 'doc.json', text: JSON.stringify({ entity: 'doc', fields: { id: { kind: 'id' }, data: { kind: 'json' } } }) }]);
+    let deep: unknown = 1;
+    for (let i = 0; i < 20000; i++) deep = [deep];
+    const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data: deep }] } }, {}, own, { maxRecords: 10 });
+    if (!parsed.ok) throw new Error('request refused');
+    const planned = planRequest(own, parsed.request.operations);
+    expect(planned.problems.map((p) => [p.code, p.pointer, p.detail])).toEqual([['VALUE_INVALID', '/d/0/data', 'data: the value is nested too deeply']]);
   });
 });
