@@ -1,3 +1,4 @@
+import { arrayLiteral } from '../db/array-literal';
 import { ident } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef } from '../definitions/types';
@@ -11,6 +12,11 @@ export function keyString(entity: EntityDef, key: Key): string {
 }
 
 export function compareKeys(entity: EntityDef): (a: Key, b: Key) => number {
+  if (entity.primaryKey.length === 1) {
+    // The common case, sorted 100,000 times a request: no loop per comparison.
+    const k = entity.primaryKey[0]!;
+    return (a, b) => (a[k]! < b[k]! ? -1 : a[k]! > b[k]! ? 1 : 0);
+  }
   return (a, b) => {
     for (const k of entity.primaryKey) {
       const x = a[k]!;
@@ -28,7 +34,7 @@ export function keyColumns(entity: EntityDef, alias = ''): string {
 /** `WHERE`-ready condition matching any of `keys`, one array parameter per key column. */
 export function keyCondition(entity: EntityDef, keys: readonly Key[], params: unknown[], alias = ''): string {
   const arrays = entity.primaryKey.map((k) => {
-    params.push(keys.map((key) => key[k]));
+    params.push(arrayLiteral(keys.map((key) => key[k]), kindOf(entity.fields[k]!).paramType));
     return `$${params.length}::${kindOf(entity.fields[k]!).sqlType}[]`;
   });
   if (arrays.length === 1) return `${keyColumns(entity, alias)} = ANY(${arrays[0]})`;
