@@ -19,6 +19,8 @@ function fromBodyParser(err: BodyParserError): Problem | undefined {
       return { code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' };
     case 'charset.unsupported':
       return { code: 'BODY_NOT_JSON', detail: 'the body must be UTF-8 encoded JSON', pointer: '' };
+    case 'body.empty':
+      return { code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' };
     case 'body.not.utf8':
       return { code: 'BODY_NOT_JSON', detail: 'the body is not valid UTF-8', pointer: '' };
     default:

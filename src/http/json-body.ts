@@ -12,6 +12,8 @@ export function jsonBody(limitBytes: number) {
     strict: false,
     type: () => true,
     verify: (_req, _res, buf) => {
+      // After decompression: a gzip of nothing is as empty as no body.
+      if (buf.length === 0) throw Object.assign(new Error('body is empty'), { type: 'body.empty', status: 400 });
       if (!isUtf8(buf)) throw Object.assign(new Error('body is not UTF-8'), { type: 'body.not.utf8', status: 400 });
     },
   });

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync } from '../support/sync';
@@ -112,6 +113,8 @@ describe('malformed input', () => {
   it('refuses an empty body and a list-form key that is not a string', async () => {
     const empty = await raw(t.app, '').expect(400);
     expect(empty.body.errors[0]).toMatchObject({ code: 'BODY_NOT_JSON', detail: 'the body is empty' });
+    const gzipped = await request(t.app).post('/api/_action/sync').set('content-type', 'application/json').set('content-encoding', 'gzip').serialize((b: unknown) => b as string).send(gzipSync(Buffer.alloc(0)) as unknown as string).expect(400);
+    expect(gzipped.body.errors[0]).toMatchObject({ code: 'BODY_NOT_JSON', detail: 'the body is empty' });
     const key = await sync(t.app, [{ key: 5, entity: 'tax', action: 'upsert', payload: [] }]).expect(400);
     expect(key.body.errors[0]).toMatchObject({ code: 'OPERATION_INVALID', source: { pointer: '/0/key' } });
   });
