@@ -33,17 +33,26 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   }
   if (!parsed.success) {
     // Inside a json value every problem is reported, each pointing at its own place (/price/0/gross).
-    for (const issue of parsed.error.issues.slice(0, field.kind === 'json' ? 20 : 1)) {
+    const cap = field.kind === 'json' ? JSON_ISSUES_SHOWN : 1;
+    for (const issue of parsed.error.issues.slice(0, cap)) {
       const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+      // An unexpected key is reported at the key itself, not at the object holding it.
+      const extra = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys?.[0] : undefined;
+      if (extra !== undefined) path.push(extra);
       const sub = path.length ? '.' + path.join('.') : '';
       const at = valueAt(raw, path);
       const shown = at === undefined && path.length ? 'nothing' : showValue(at);
-      report(code, `${name}${sub}: ${plainMessage(issue.message)}, got ${shown}`, name, ...path);
+      report(code, `${name}${sub}: ${extra !== undefined ? 'unexpected key' : plainMessage(issue.message)}, got ${shown}`, name, ...path);
     }
+    const more = parsed.error.issues.length - cap;
+    if (field.kind === 'json' && more > 0) report(code, `${name}: ${more} more problem(s) in this value, not listed`, name);
     return undefined;
   }
   return kindOf(field).toDb(parsed.data);
 }
+
+/** Problems listed per json value; the rest are counted in one more error. */
+const JSON_ISSUES_SHOWN = 20;
 
 function valueAt(v: unknown, path: readonly (string | number)[]): unknown {
   let cur = v;

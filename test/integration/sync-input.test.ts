@@ -62,7 +62,11 @@ describe('malformed input', () => {
   it('names the path inside a json field, for every problem in it', async () => {
     const res = await sync(t.app, { a: { entity: 'product', action: 'upsert', payload: [{ price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: '1', net: -1, tax: 1 }] }] } }).expect(400);
     const json = res.body.errors.filter((e: { source: { pointer: string } }) => e.source.pointer.startsWith('/a/0/price'));
-    expect(json.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual(['/a/0/price/0', '/a/0/price/0/gross', '/a/0/price/0/net']);
+    expect(json.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual(['/a/0/price/0/gross', '/a/0/price/0/net', '/a/0/price/0/tax']);
+    const many = await sync(t.app, { a: { entity: 'product', action: 'upsert', payload: [{ price: Array.from({ length: 30 }, () => ({ currencyId: 'x', gross: 1, net: 1 })) }] } }).expect(400);
+    const priceErrors = many.body.errors.filter((e: { source: { pointer: string } }) => e.source.pointer.startsWith('/a/0/price'));
+    expect(priceErrors).toHaveLength(21);
+    expect(priceErrors[20].detail).toBe('price: 10 more problem(s) in this value, not listed');
     const gross = json.find((e: { source: { pointer: string } }) => e.source.pointer === '/a/0/price/0/gross');
     expect(gross.detail).toBe('price.0.gross: expected number, got "1"');
   });
