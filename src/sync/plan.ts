@@ -12,6 +12,9 @@ import type { Command, Operation, OperationPlan, RowRef } from './types';
 
 export { refPointer } from './plan-context';
 
+/** The path of every payload record (shared: 100,000 records need not carry 100,000 empty arrays). */
+const ROOT_PATH: readonly (string | number)[] = Object.freeze([]);
+
 /** Deepest nesting of records inside records; deeper input is an error, not a stack overflow. */
 export const MAX_NESTING = 8;
 
@@ -122,16 +125,23 @@ export interface PlanResult {
   problems: Problem[];
 }
 
-/** Plans every operation; pure: no database. All problems of the request are collected (up to the cap). */
+/**
+ * Plans every operation; no database. All problems of the request are collected (up to the cap). The upsert
+ * payloads are consumed: each record is replaced by undefined once planned.
+ */
 export function planRequest(registry: Registry, operations: readonly Operation[]): PlanResult {
   const problems = new Problems();
   const plans: OperationPlan[] = [];
   for (const op of operations) {
     const ctx: PlanContext = { registry, op, rows: new RowSet(), problems };
     if (op.action === 'upsert') {
-      op.payload!.forEach((record, index) => {
-        if (!problems.full) planRecord(ctx, op.entity, record, { op: op.key, index, path: [] }, 0, true);
-      });
+      // Each record is let go once planned: the plan holds what it needs, and a large request's parsed records
+      // (several times its JSON) need not all stay alive next to the plan.
+      const payload = op.payload!;
+      for (let index = 0; index < payload.length; index++) {
+        if (!problems.full) planRecord(ctx, op.entity, payload[index], { op: op.key, index, path: ROOT_PATH }, 0, true);
+        payload[index] = undefined;
+      }
       const commands: Command[] = ctx.rows.commands(op, registry);
       if (op.missing) {
         const m = planMissing(ctx);
