@@ -15,9 +15,10 @@ function plan(body: unknown) {
 
 describe('request parsing', () => {
   it('accepts the keyed form and the list form with the same meaning', () => {
-    const op = { entity: 'tax', action: 'UPSERT', payload: [{ name: 't', taxRate: 7 }] };
-    const keyed = plan({ 'write-tax': op });
-    const list = plan([op]);
+    // Planning consumes the payload (each record is dropped once planned), so each form gets its own.
+    const op = () => ({ entity: 'tax', action: 'UPSERT', payload: [{ name: 't', taxRate: 7 }] });
+    const keyed = plan({ 'write-tax': op() });
+    const list = plan([op()]);
     expect(keyed.plans![0]!.operation).toMatchObject({ key: 'write-tax', action: 'upsert' });
     expect(list.plans![0]!.operation).toMatchObject({ key: '0', action: 'upsert' });
   });
@@ -47,6 +48,13 @@ describe('request parsing', () => {
 });
 
 describe('planning', () => {
+  it('consumes the payload: each record is dropped once planned', () => {
+    const payload: unknown[] = [{ name: 'a', taxRate: 1 }, { name: 'b', taxRate: 2 }];
+    const out = plan({ w: { entity: 'tax', action: 'upsert', payload } });
+    expect(out.plans![0]!.commands[0]).toMatchObject({ kind: 'upsert', rows: [expect.anything(), expect.anything()] });
+    expect(payload).toEqual([undefined, undefined]);
+  });
+
   it('collects every field problem of every record', () => {
     const out = plan({
       w: {
