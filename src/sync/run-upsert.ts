@@ -33,6 +33,7 @@ export async function runUpsert(
   const hasFields = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
   // Only references change rows while they are resolved (ids written in, rows found to be the same merged).
   const hasReferences = planned.some((r) => [...r.values.values()].some((v) => v instanceof PendingRef));
+  let uniqueRetries = 0;
   for (let attempt = 0; ; attempt++) {
     // Each attempt resolves a fresh copy of the planned rows: the plan stays as planned, so a re-run (from the
     // savepoint below, or of the whole transaction after a deadlock) resolves against what is committed by then.
@@ -46,6 +47,13 @@ export async function runUpsert(
     if (guarded) await sql.query('SAVEPOINT bulksync_cmd');
     const resolved = await resolveUpsert(sql, registry, cmd, state.keys);
     if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
+    // A unique value that another request committed between this command's lookups (its record looked new, then
+    // its value looked taken): once or twice, run again rather than report a conflict the client did not cause.
+    if (guarded && uniqueRetries < 2 && resolved.problems.some((p) => p.code === 'UNIQUE_VIOLATION') && madeUpKeys(planned)) {
+      uniqueRetries++;
+      await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+      continue;
+    }
     if (resolved.problems.length || !writable) {
       if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
       problems.push(...resolved.problems);
@@ -96,6 +104,11 @@ export async function runUpsert(
  */
 function forgetResolutions(rows: readonly UpsertRow[]): void {
   for (const r of rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
+}
+
+/** Whether the command made up ids for records it did not find (records another request may be creating too). */
+function madeUpKeys(rows: readonly UpsertRow[]): boolean {
+  return rows.some((r) => [...r.values.values()].some((v) => v instanceof PendingRef && v.created));
 }
 
 /**
