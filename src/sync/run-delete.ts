@@ -113,7 +113,11 @@ export async function runMissing(
   } catch (e) {
     const fault = classifyDbError(e, 'write');
     if (!fault) throw e;
-    throw new ApiError({ code: fault.code, detail: fault.detail, pointer: pointer(cmd.op, 'missing', 'set'), meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
+    // Name the field, not its column, and point at it when the database says which.
+    const field = entity.fieldList.find((f) => f.column === fault.column);
+    const detail = field ? fault.detail.replace(field.column, field.name) : fault.detail;
+    const at = field && cmd.set!.has(field.name) ? pointer(cmd.op, 'missing', 'set', field.name) : pointer(cmd.op, 'missing', 'set');
+    throw new ApiError({ code: fault.code, detail, pointer: at, meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
   }
   await state.marks.after(sql, entity, unnamed);
   result.add('data', entity, unnamed);

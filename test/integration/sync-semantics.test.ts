@@ -234,6 +234,17 @@ describe('missing (snapshot clear)', () => {
     expect(res.body.deleted.category.sort()).toEqual(cats.slice(1).map((c) => c.id).sort());
   });
 
+  it('names the field when missing.set breaks a unique key', async () => {
+    const cats = [hexId(), hexId()];
+    await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: cats.map((id, i) => ({ id, name: `u${i}`, externalId: `uniq-${i}` })) } }).expect(200);
+    const res = await sync(t.app, {
+      c: { entity: 'category', action: 'upsert', payload: [], missing: { within: [{ type: 'prefix', field: 'externalId', value: 'uniq-' }], set: { externalId: 'same' } } },
+    }).expect(409);
+    expect(res.body.errors[0]).toMatchObject({ code: 'UNIQUE_VIOLATION', source: { pointer: '/c/missing/set/externalId' } });
+    expect(res.body.errors[0].detail).toContain('externalId');
+    expect(res.body.errors[0].detail).not.toContain('external_id');
+  });
+
   it('validates missing.set like a record', async () => {
     const res = await sync(t.app, { s: { entity: 'product', action: 'upsert', payload: [], missing: { within: [{ type: 'equals', field: 'active', value: true }], set: { stock: -1 } } } }).expect(400);
     expect(res.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/s/missing/set/stock' } });
