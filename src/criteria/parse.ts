@@ -1,4 +1,5 @@
 import { pointer, showValue, type Problem } from '../errors';
+import { isObject } from '../definitions/json';
 import { isId, toDbId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
@@ -30,9 +31,6 @@ const FILTER_KEYS: Readonly<Record<string, readonly string[]>> = Object.assign(O
 
 type Result = { ok: true; filters: Filter[] } | { ok: false; problems: Problem[] };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Validates a criteria list against an entity: field names are API names of the entity, values are checked

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { isObject } from '../definitions/json';
 import type { Knex } from 'knex';
 import { withTransaction } from '../db/sql';
 import { ApiError, pointer, showValue, type Problem } from '../errors';
@@ -8,9 +9,6 @@ import { indexingStatus } from '../indexing/status';
 import { requirePrivilege } from './auth';
 import { jsonBody } from './json-body';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Full re-index (queued, in batches) and the status of every indexer. */
 export function indexingRoutes(knex: Knex, indexers: IndexerSet, maxAttempts: number): Router {

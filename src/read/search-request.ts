@@ -1,4 +1,5 @@
 import { parseCriteria } from '../criteria/parse';
+import { isObject } from '../definitions/json';
 import type { Filter } from '../criteria/types';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef, FieldDef } from '../definitions/types';
@@ -16,9 +17,6 @@ const KNOWN_KEYS = new Set(['filter', 'sort', 'limit', 'page', 'after', 'associa
 
 export type SearchRequestResult = { ok: true; query: SearchQuery } | { ok: false; problems: Problem[] };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const bad = (detail: string, at: string): Problem => ({ code: 'CRITERIA_INVALID', detail, pointer: at });
 

@@ -1,4 +1,5 @@
 import type { Registry } from '../definitions/registry';
+import { isObject } from '../definitions/json';
 import type { AssociationDef, EntityDef } from '../definitions/types';
 import { pointer, showValue, type Problem } from '../errors';
 import type { Selection } from './types';
@@ -16,9 +17,6 @@ interface Draft {
 
 export type SelectionResult = { ok: true; selection: Selection } | { ok: false; problems: Problem[] };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Builds what to answer from `associations` (a list of dotted paths such as "categories.parent", or Shopware's

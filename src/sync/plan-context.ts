@@ -12,9 +12,6 @@ export function refPointer(ref: RowRef, ...more: (string | number)[]): string {
   return pointer(ref.op, ref.index, ...ref.path, ...more);
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export class Problems {
   readonly list: Problem[] = [];

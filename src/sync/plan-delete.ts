@@ -1,7 +1,8 @@
 import { parseCriteria } from '../criteria/parse';
 import { isId, toDbId } from '../definitions/ids';
 import { pointer, showValue } from '../errors';
-import { isObject, type PlanContext, type Problems, type Report } from './plan-context';
+import { isObject } from '../definitions/json';
+import { type PlanContext, type Problems, type Report } from './plan-context';
 import { planField } from './plan-field';
 import type { Command, Key, Operation, RowRef } from './types';
 

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { showValue, type ErrorCode } from '../errors';
-import { isObject, type PlanContext, type Report } from './plan-context';
+import { isObject } from '../definitions/json';
+import { type PlanContext, type Report } from './plan-context';
 import { planResolver } from './plan-keys';
 import type { RowRef } from './types';
 

@@ -1,7 +1,8 @@
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef, ResolverDef } from '../definitions/types';
 import { showValue } from '../errors';
-import { isObject, type PlanContext, type Report } from './plan-context';
+import { isObject } from '../definitions/json';
+import { type PlanContext, type Report } from './plan-context';
 import { PendingRef, type MatchCandidate } from './pending';
 import type { RowRef } from './types';
 

@@ -1,4 +1,5 @@
 import { pointer, showValue, type Problem } from '../errors';
+import { isObject } from '../definitions/json';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
 import type { Action, MissingClause, Operation, SyncRequest, WriteMode } from './types';
@@ -6,9 +7,6 @@ import type { Action, MissingClause, Operation, SyncRequest, WriteMode } from '.
 const OPERATION_KEYS = new Set(['key', 'entity', 'action', 'payload', 'criteria', 'mode', 'matchBy', 'missing']);
 const MODES = ['merge', 'replace', 'create-only'] as const;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export interface RequestLimits {
   maxRecords: number;
