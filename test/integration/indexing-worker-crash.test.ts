@@ -1,6 +1,8 @@
+import { toDbId as dashed } from '../../src/definitions/ids';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
+import { until } from '../support/poll';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { createTax, sync } from '../support/sync';
 import { product } from '../fixtures/catalog';
@@ -14,17 +16,6 @@ afterAll(async () => {
   child?.kill('SIGKILL');
   await t.close();
 });
-
-const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-
-async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, seconds = 30): Promise<T> {
-  const end = Date.now() + seconds * 1000;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('a worker killed in the middle of a batch', () => {
   it('leaves its job to the next worker, which completes it', async () => {

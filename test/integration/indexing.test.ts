@@ -1,4 +1,6 @@
+import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import request from 'supertest';
+import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
@@ -8,18 +10,6 @@ beforeAll(async () => {
   t = await startTestApp({ INDEXING_MAX_ATTEMPTS: '2', WORKER_HEARTBEAT_SECONDS: '1' });
 });
 afterAll(() => t.close());
-
-const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-const hex = (d: string) => d.replace(/-/g, '');
-
-async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, seconds = 20): Promise<T> {
-  const end = Date.now() + seconds * 1000;
-  for (;;) {
-    const v = await what();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function category(id: string) {
   const row = await t.knex('category').where({ id: dashed(id) }).first();

@@ -1,3 +1,4 @@
+import { toDbId as dashed } from '../../src/definitions/ids';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
@@ -16,8 +17,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => t.close());
-
-const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 
 function items(n: number, stock: (i: number) => number, skip = new Set<number>()) {
   return Array.from({ length: n }, (_, i) => i)

@@ -1,3 +1,4 @@
+import { toDbId as dashed } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync } from '../support/sync';
 import { hexId, price, product } from '../fixtures/catalog';
@@ -7,8 +8,6 @@ beforeAll(async () => {
   t = await startTestApp();
 });
 afterAll(() => t.close());
-
-const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 
 describe('nested writes', () => {
   it('writes a product with its tax, manufacturer, categories and properties in one record', async () => {

@@ -1,3 +1,4 @@
+import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync } from '../support/sync';
 import { hexId, product, products } from '../fixtures/catalog';
@@ -7,9 +8,6 @@ beforeAll(async () => {
   t = await startTestApp();
 });
 afterAll(() => t.close());
-
-const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-const hex = (d: string) => d.replace(/-/g, '');
 
 function customer(n: number, extra: Record<string, unknown> = {}) {
   return { customerNumber: `K-${n}`, email: `k${n}@example.com`, firstName: 'First', lastName: `Last ${n}`, ...extra };
