@@ -57,7 +57,11 @@ export function createApp({ config, knex, registry, indexers, logger, tokenSecre
     registry,
     indexers,
     { maxRecords: config.SYNC_MAX_RECORDS, retries: config.SYNC_MAX_RETRIES, indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS },
-    (attempt, error) => logger.warn('sync transaction retried', { attempt, pgCode: (error as { code?: string }).code }),
+    (attempt, error) => {
+      const pgCode = (error as { code?: string }).code;
+      metrics.retry(pgCode);
+      logger.warn('sync transaction retried', { attempt, pgCode });
+    },
   );
   app.use(healthRoutes(knex));
   app.use(metricsRoute(metrics));

@@ -32,6 +32,9 @@ function fromBodyParser(err: BodyParserError): Problem | undefined {
   }
 }
 
+/** Seconds a client is asked to wait before sending a request again that lost to concurrent writes. */
+const CONFLICT_RETRY_AFTER_SECONDS = 1;
+
 export function sendProblems(res: Response, status: number, problems: Problem[]): void {
   res.status(status).type('application/vnd.api+json').json({ errors: problems.map(toJsonApi) });
 }
@@ -40,6 +43,8 @@ export function sendProblems(res: Response, status: number, problems: Problem[])
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   if (err instanceof ApiError) {
     req.log?.info('request rejected', { codes: [...new Set(err.problems.map((p) => p.code))], errors: err.problems.length });
+    // Concurrent writes won every retry: the client may send the same request again shortly.
+    if (err.problems.some((p) => p.code === 'CONFLICT_RETRY_EXHAUSTED')) res.set('Retry-After', String(CONFLICT_RETRY_AFTER_SECONDS));
     sendProblems(res, err.status, err.problems);
     return;
   }

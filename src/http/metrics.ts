@@ -14,6 +14,7 @@ export class Metrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly records: Counter<'entity' | 'action'>;
   private readonly syncDuration: Histogram<'outcome'>;
+  private readonly retries: Counter<'reason'>;
 
   constructor(knex: Knex) {
     collectDefaultMetrics({ register: this.registry, prefix: 'bulksync_' });
@@ -27,6 +28,12 @@ export class Metrics {
       name: 'bulksync_sync_records_total',
       help: 'Records written or deleted by syncs, by entity and action (nested and cascaded ones included)',
       labelNames: ['entity', 'action'],
+      registers: [this.registry],
+    });
+    this.retries = new Counter({
+      name: 'bulksync_sync_retries_total',
+      help: 'Sync transactions re-run after a deadlock or serialization failure, by reason',
+      labelNames: ['reason'],
       registers: [this.registry],
     });
     this.syncDuration = new Histogram({
@@ -72,6 +79,11 @@ export class Metrics {
         this.set({ state: 'pending' }, pool.numPendingAcquires());
       },
     });
+  }
+
+  /** A sync transaction is run again; `pgCode` 40P01 is a deadlock, 40001 a serialization failure. */
+  retry(pgCode: string | undefined): void {
+    this.retries.inc({ reason: pgCode === '40P01' ? 'deadlock' : pgCode === '40001' ? 'serialization' : 'other' });
   }
 
   request(method: string, route: string, status: number): void {

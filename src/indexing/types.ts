@@ -12,6 +12,12 @@ export interface Indexer {
   entity: EntityDef;
   /** Entities whose changes can affect its records (mapping entities included). */
   listens: readonly string[];
+  /**
+   * Entities whose changes make it rewrite records that the change did not lock (a category's descendants, the
+   * products below a moved category). A transaction that changes one of them and indexes inline holds the
+   * indexer's lock (`indexerLock`) from its start, so that two such transactions never wait on each other's rows.
+   */
+  contendedBy: readonly string[];
   /** Affected ids, read from the state before `keys` of `entity` are changed or deleted (old parents, say). */
   before(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<string[]>;
   /** Affected ids, read from the state after `keys` of `entity` were written. */
@@ -20,4 +26,9 @@ export interface Indexer {
   index(sql: Sql, ids: readonly string[]): Promise<void>;
   /** Ids of its entity in key order after `after` (null: from the start), for a full re-index in batches. */
   batch(sql: Sql, after: string | null, size: number): Promise<string[]>;
+}
+
+/** The name of an indexer's transaction lock (see `contendedBy`). */
+export function indexerLock(indexer: string): string {
+  return `indexer:${indexer}`;
 }

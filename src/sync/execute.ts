@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
-import { withTransaction } from '../db/sql';
+import { isRetryable, withTransaction } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
 import { IndexMarks } from '../indexing/marks';
 import type { IndexerSet } from '../indexing/registry';
+import { lockNames } from '../write/locks';
+import { indexerLocks } from './indexer-locks';
 import { runOperation } from './operation';
 import { runPartially } from './partial';
 import { PendingRef } from './pending';
@@ -51,12 +53,14 @@ function forgetResolutions(plans: readonly OperationPlan[]): void {
 
 export async function executePlans(knex: Knex, registry: Registry, plans: readonly OperationPlan[], opts: ExecuteOptions): Promise<ExecuteOutcome> {
   let runs = 0;
+  const locks = indexerLocks(registry, plans, opts.indexers, opts.indexing);
   return withTransaction(
     knex,
     async (sql) => {
       // A re-run after a deadlock starts from the plan as planned: references resolve again against what is
       // committed by then.
       if (runs++ > 0) forgetResolutions(plans);
+      await lockNames(sql, locks);
       const result = new SyncResult();
       const known = new RequestState(new RequestKeys(), new IndexMarks(opts.indexers, opts.indexing.skip));
       const errors: Problem[] = [];
@@ -77,5 +81,13 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
       return { result, errors: errors.slice(0, MAX_REPORTED_ERRORS), indexing };
     },
     opts,
-  );
+  ).catch((e: unknown) => {
+    if (!isRetryable(e)) throw e;
+    // Rolled back: nothing of the request is written, and sending it again is the remedy.
+    throw new ApiError({
+      code: 'CONFLICT_RETRY_EXHAUSTED',
+      detail: `the request collided with concurrent writes (deadlock or serialization failure) ${opts.retries + 1} times and was rolled back; nothing was written, send it again`,
+      pointer: '',
+    });
+  });
 }

@@ -37,6 +37,8 @@ export interface ResolvedRow {
   row: UpsertRow;
   key: Key;
   exists: boolean;
+  /** The row gives nothing but its key: it names a record, it does not change it. */
+  reference: boolean;
 }
 
 export interface ResolvedUpsert {
@@ -89,11 +91,20 @@ export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCom
   const pk = new Set(entity.primaryKey);
   const hasData = entity.fieldList.some((f) => !pk.has(f.name) && !f.writeProtected);
   // Rows of an entity without own data (mapping rows) are inserted with ON CONFLICT DO NOTHING: no lookup needed.
+  // A row that gives nothing but its key only points at its record: it is share-locked (it cannot go away before
+  // this request commits) but never locked for update, rewritten or re-indexed, so that linking to a category does
+  // not contend with requests that change it.
   const existing = new Set<string>();
+  // (In replace mode a payload record with only its key is a write: everything it leaves out goes back to defaults.)
+  const isReference = (row: UpsertRow) =>
+    !entity.isMapping && !(row.root && cmd.mode === 'replace') && [...row.values.keys()].every((k) => pk.has(k));
   if (hasData) {
-    for (const k of await lockExisting(sql, entity, keyed.map((r) => r.key))) existing.add(keyString(entity, k));
+    const changing = keyed.filter((r) => !isReference(r.row)).map((r) => r.key);
+    const pointed = keyed.filter((r) => isReference(r.row)).map((r) => r.key);
+    for (const k of await lockExisting(sql, entity, changing, 'update')) existing.add(keyString(entity, k));
+    for (const k of await lockExisting(sql, entity, pointed, 'reference')) existing.add(keyString(entity, k));
   }
-  const rows: ResolvedRow[] = keyed.map(({ row, key }) => ({ row, key, exists: existing.has(keyString(entity, key)) }));
+  const rows: ResolvedRow[] = keyed.map(({ row, key }) => ({ row, key, exists: existing.has(keyString(entity, key)), reference: isReference(row) }));
   for (const r of rows) known.add(entity, r.key);
 
   const required = entity.fieldList.filter((f) => f.required && !f.writeProtected && !pk.has(f.name));

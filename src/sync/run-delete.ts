@@ -23,7 +23,7 @@ export async function runDelete(
   const { entity } = cmd;
   let roots: { key: Key; index: number }[];
   if (cmd.kind === 'delete') {
-    const found = new Set((await lockExisting(sql, entity, cmd.keys.map((k) => k.key))).map((k) => keyString(entity, k)));
+    const found = new Set((await lockExisting(sql, entity, cmd.keys.map((k) => k.key), 'delete')).map((k) => keyString(entity, k)));
     const missing: Key[] = [];
     const seen = new Set<string>();
     roots = [];

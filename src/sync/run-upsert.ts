@@ -68,7 +68,8 @@ export async function runUpsert(
     if (cmd.mode === 'create-only' && op.skipped.size) fresh = fresh.filter((r) => r.row.root || !op.skipped.has(r.row.ref.index));
     if (cmd.mode === 'create-only') existing = [];
     const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
-    const updates = cmd.mode === 'replace' && cmd.isRootEntity ? existing.map((r) => replaced(cmd, r)) : existing.map(toWrite);
+    const changed = existing.filter((r) => !r.reference);
+    const updates = cmd.mode === 'replace' && cmd.isRootEntity ? changed.map((r) => replaced(cmd, r)) : changed.map(toWrite);
     try {
       const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
       if (guarded && inserted < fresh.length) {
@@ -89,7 +90,7 @@ export async function runUpsert(
     if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
     result.add('skipped', entity, skipped.map((r) => r.key));
     const written = [...fresh, ...existing];
-    await state.marks.after(sql, entity, written.map((r) => r.key));
+    await state.marks.after(sql, entity, [...fresh, ...changed].map((r) => r.key));
     const order = new Map(resolved.rows.map((r, i) => [r, i]));
     written.sort((a, b) => order.get(a)! - order.get(b)!);
     result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));

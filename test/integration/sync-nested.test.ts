@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { toDbId as dashed } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync } from '../support/sync';
@@ -119,6 +120,24 @@ describe('nested writes', () => {
     const missing = hexId();
     const res = await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [{ customerNumber: 'R-1', email: 'r1@example.com', firstName: 'R', lastName: 'R', addresses: [{ id: missing }] }] } }).expect(400);
     expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: '/c/0/addresses/0/id' } })]);
+  });
+
+  it('a category given only by its id is linked to, never rewritten: same row version, no feed entry, no re-index', async () => {
+    const [parent, child] = [hexId(), hexId()];
+    await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: [{ id: parent, name: 'Parent' }, { id: child, parentId: parent, name: 'Child' }] } }).expect(200);
+    const versions = async () =>
+      (await t.knex.raw(`SELECT id, xmin::text AS v FROM category WHERE id = ANY(?::uuid[]) ORDER BY id`, [[dashed(parent), dashed(child)]])).rows;
+    const before = await versions();
+    const since = (await request(t.app).get('/api/_action/changes').query({ since: 'now' }).expect(200)).body.next;
+    const taxId = await createTax(t.app, 'Linking');
+    const p = product(taxId, 7001, { categories: [{ id: child }] });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    expect(await versions()).toEqual(before);
+    const feed = (await request(t.app).get('/api/_action/changes').query({ since, entity: 'category' }).expect(200)).body.data;
+    expect(feed).toEqual([]);
+    // The product itself is indexed: its category tree holds the child and its parent.
+    const row = await t.knex('product').where({ id: dashed(p.id as string) }).first();
+    expect(row.category_tree.map((id: string) => id.replace(/-/g, '')).sort()).toEqual([parent, child].sort());
   });
 
   it('keeps the statement count under 60 for 1,000 products with nested categories', async () => {

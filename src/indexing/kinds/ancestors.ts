@@ -28,6 +28,7 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
     name: def.name,
     entity,
     listens: [entity.name, mapping.name, target.name],
+    contendedBy: [target.name],
     before: async () => [],
     async after(sql, changed, keys) {
       if (!keys.length) return [];
@@ -42,7 +43,8 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
       );
       return rows.map((r) => String(r.id));
     },
-    // Rows whose tree did not change are not rewritten: an import that does not touch categories costs a read.
+    // Rows whose tree did not change are not rewritten: an import that does not touch categories costs a read. The
+    // rows that change are locked in key order before any is written (they may be records this request never locked).
     async index(sql, ids) {
       if (!ids.length) return;
       await sql.query(
@@ -50,8 +52,10 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
                                 UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
          , computed AS (SELECT u.id, COALESCE((SELECT array_agg(DISTINCT anc.id ORDER BY anc.id) FROM anc WHERE anc.owner = u.id), '{}'::uuid[]) AS tree
                           FROM unnest($1::uuid[]) AS u(id))
-         UPDATE ${e} SET ${col(entity, def.target)} = computed.tree FROM computed
-         WHERE ${e}.${eId} = computed.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM computed.tree`,
+         , changed AS MATERIALIZED (SELECT r.${eId} AS id, computed.tree FROM ${e} r JOIN computed ON r.${eId} = computed.id
+                                     WHERE r.${col(entity, def.target)} IS DISTINCT FROM computed.tree
+                                     ORDER BY r.${eId} FOR NO KEY UPDATE OF r)
+         UPDATE ${e} SET ${col(entity, def.target)} = changed.tree FROM changed WHERE ${e}.${eId} = changed.id`,
         [ids],
       );
     },

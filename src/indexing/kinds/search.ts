@@ -35,15 +35,18 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     name: def.name,
     entity,
     listens: [entity.name, ...via.keys()],
+    contendedBy: [...via.keys()],
     before: async (sql, changed, keys) => (changed.name === entity.name ? [] : referencing(sql, changed, idsOf(changed, keys))),
     after: async (sql, changed, keys) => (changed.name === entity.name ? idsOf(entity, keys) : referencing(sql, changed, idsOf(changed, keys))),
-    // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
+    // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are); the rows that
+    // change are locked in key order first (after a manufacturer's rename they are records no writer locked).
     async index(sql, ids) {
       if (!ids.length) return;
       await sql.query(
-        `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
-         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])) AS v
-         WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
+        `WITH v AS (SELECT ${e}.${eId} AS id, to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])),
+              changed AS MATERIALIZED (SELECT r.${eId} AS id, v.doc FROM ${e} r JOIN v ON r.${eId} = v.id
+                                        WHERE r.${col(entity, def.target)} IS DISTINCT FROM v.doc ORDER BY r.${eId} FOR NO KEY UPDATE OF r)
+         UPDATE ${e} SET ${col(entity, def.target)} = changed.doc FROM changed WHERE ${e}.${eId} = changed.id`,
         [ids],
       );
     },

@@ -1,7 +1,8 @@
 import { ident, type Sql } from '../../db/sql';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Key } from '../../write/keys';
-import type { Indexer } from '../types';
+import { lockNames } from '../../write/locks';
+import { indexerLock, type Indexer } from '../types';
 import { col, idsOf, keysetBatch, pkCol } from './common';
 
 type TreeDef = Extract<IndexerDef, { type: 'tree' }>;
@@ -18,6 +19,7 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
     name: def.name,
     entity,
     listens: [entity.name],
+    contendedBy: [entity.name],
     // A record that moves or goes away changes its old parent's child count.
     async before(sql, changed, keys) {
       if (changed.name !== entity.name || !keys.length) return [];
@@ -32,9 +34,32 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
     },
     async index(sql: Sql, ids) {
       if (!ids.length) return;
+      // Whoever recomputes this tree holds its lock (a sync that changed the tree took it when it began), then locks
+      // every record it may rewrite in key order: a subtree's records and their parents are never locked piecemeal
+      // in the order the recursive statements happen to reach them.
+      await lockNames(sql, [indexerLock(def.name)]);
+      await sql.query(
+        `WITH RECURSIVE down AS (SELECT ${id} AS id FROM ${t} WHERE ${id} = ANY($1::uuid[])
+                                 UNION SELECT c.${id} FROM ${t} c JOIN down d ON c.${parent} = d.id)
+         SELECT ${id} FROM ${t}
+          WHERE ${id} IN (SELECT id FROM down) OR ${id} IN (SELECT ${parent} FROM ${t} WHERE ${id} = ANY($1::uuid[]))
+          ORDER BY ${id} FOR NO KEY UPDATE`,
+        [ids],
+      );
       // Everything below the changed records is re-derived top-down from the nearest unchanged ancestor; the
-      // recursive parts use UNION or a depth bound, so a cycle written by a client cannot make them loop.
-      if (def.path || def.level || def.breadcrumb) {
+      // recursive parts use UNION or a depth bound, so a cycle written by a client cannot make them loop. Only rows
+      // whose derived values differ are written (an unchanged row keeps its version and stays out of the change feed).
+      if (def.path || def.level) {
+        const sets: string[] = [];
+        const differs: string[] = [];
+        if (def.path) {
+          sets.push(`${col(entity, def.path)} = tree.path`);
+          differs.push(`${t}.${col(entity, def.path)} IS DISTINCT FROM tree.path`);
+        }
+        if (def.level) {
+          sets.push(`${col(entity, def.level)} = cardinality(tree.path) + 1`);
+          differs.push(`${t}.${col(entity, def.level)} IS DISTINCT FROM cardinality(tree.path) + 1`);
+        }
         await sql.query(
           `WITH RECURSIVE
              down AS (SELECT ${id} AS id, ${parent} AS parent FROM ${t} WHERE ${id} = ANY($1::uuid[])
@@ -47,35 +72,36 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
              tree AS (SELECT id, path FROM top_path
                       UNION ALL SELECT c.${id}, tree.path || c.${parent} FROM ${t} c JOIN tree ON c.${parent} = tree.id
                       WHERE cardinality(tree.path) < 256)
-           UPDATE ${t} SET ${[
-             def.path ? `${col(entity, def.path)} = tree.path` : '',
-             def.level ? `${col(entity, def.level)} = cardinality(tree.path) + 1` : '',
-           ]
-             .filter(Boolean)
-             .join(', ') || `${id} = ${t}.${id}`}
-           FROM tree WHERE ${t}.${id} = tree.id`,
+           UPDATE ${t} SET ${sets.join(', ')}
+           FROM tree WHERE ${t}.${id} = tree.id AND (${differs.join(' OR ')})`,
           [ids],
         );
       }
-      if (def.breadcrumb && def.label) {
+      if (def.breadcrumb && def.label && def.path) {
         const label = col(entity, def.label);
-        const path = def.path ? col(entity, def.path) : undefined;
-        if (path) {
-          await sql.query(
-            `WITH RECURSIVE down AS (SELECT ${id} AS id FROM ${t} WHERE ${id} = ANY($1::uuid[])
-                                     UNION SELECT c.${id} FROM ${t} c JOIN down d ON c.${parent} = d.id)
-             UPDATE ${t} SET ${col(entity, def.breadcrumb)} = (
-               SELECT jsonb_agg(a.${label} ORDER BY p.ord) FROM unnest(COALESCE(${t}.${path}, '{}'::uuid[]) || ${t}.${id}) WITH ORDINALITY AS p(id, ord)
-               JOIN ${t} a ON a.${id} = p.id)
-             WHERE ${t}.${id} IN (SELECT id FROM down)`,
-            [ids],
-          );
-        }
+        const path = col(entity, def.path);
+        const crumb = col(entity, def.breadcrumb);
+        await sql.query(
+          `WITH RECURSIVE down AS (SELECT ${id} AS id FROM ${t} WHERE ${id} = ANY($1::uuid[])
+                                   UNION SELECT c.${id} FROM ${t} c JOIN down d ON c.${parent} = d.id),
+           computed AS (SELECT n.${id} AS id,
+                               (SELECT jsonb_agg(a.${label} ORDER BY p.ord)
+                                  FROM unnest(COALESCE(n.${path}, '{}'::uuid[]) || n.${id}) WITH ORDINALITY AS p(id, ord)
+                                  JOIN ${t} a ON a.${id} = p.id) AS crumb
+                          FROM ${t} n WHERE n.${id} IN (SELECT id FROM down))
+           UPDATE ${t} SET ${crumb} = computed.crumb FROM computed
+           WHERE ${t}.${id} = computed.id AND ${t}.${crumb} IS DISTINCT FROM computed.crumb`,
+          [ids],
+        );
       }
       if (def.childCount) {
+        const count = col(entity, def.childCount);
         await sql.query(
-          `UPDATE ${t} SET ${col(entity, def.childCount)} = (SELECT count(*) FROM ${t} c WHERE c.${parent} = ${t}.${id})
-           WHERE ${id} = ANY($1::uuid[]) OR ${id} IN (SELECT ${parent} FROM ${t} WHERE ${id} = ANY($1::uuid[]))`,
+          `WITH computed AS (SELECT n.${id} AS id, (SELECT count(*)::int FROM ${t} c WHERE c.${parent} = n.${id}) AS n
+                               FROM ${t} n
+                              WHERE n.${id} = ANY($1::uuid[]) OR n.${id} IN (SELECT ${parent} FROM ${t} WHERE ${id} = ANY($1::uuid[])))
+           UPDATE ${t} SET ${count} = computed.n FROM computed
+           WHERE ${t}.${id} = computed.id AND ${t}.${count} IS DISTINCT FROM computed.n`,
           [ids],
         );
       }
