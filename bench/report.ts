@@ -106,6 +106,8 @@ export function memoryTable(all: readonly Measurement[]): string {
 
 export interface LoadReport {
   load: LoadResult;
+  /** The indexing behaviour the load ran with. */
+  indexing: 'disabled' | 'inline';
   deadlocks: number;
   retries: Map<string, number>;
 }
@@ -118,9 +120,10 @@ const SCENARIO: Record<LoadResult['scenario'], string> = {
 
 export function loadTable(reports: readonly LoadReport[]): string {
   return table(
-    ['keys per request (overlapping between clients)', 'clients', 's', 'requests', 'records/s', 'p50 / p99 / max ms', 'non-200', 'transport errors', 'deadlocks (pg_stat_database)', 'retried transactions (server log)'],
-    reports.map(({ load, deadlocks, retries }) => [
+    ['keys per request (overlapping between clients)', 'indexing', 'clients', 's', 'requests', 'records/s', 'p50 / p99 / max ms', 'non-200', 'transport errors', 'deadlocks (pg_stat_database)', 'retried transactions (server log)'],
+    reports.map(({ load, indexing, deadlocks, retries }) => [
       SCENARIO[load.scenario],
+      indexing,
       String(load.clients),
       load.seconds.toFixed(0),
       fmtInt(load.requests),

@@ -75,15 +75,19 @@ async function runAll(
   }
 
   const loads: LoadReport[] = [];
-  for (const scenario of LOAD_SCENARIOS) {
-    log(`load (${scenario}): 8 clients × 100-record syncs for ${opts.loadSeconds} s`);
+  // The load cases run with the write path alone and again with the indexers inline (the default behaviour), whatever
+  // --indexing says for the timed cases: concurrency must hold in both.
+  const loadCases = (['disabled', 'inline'] as const).flatMap((indexing) => LOAD_SCENARIOS.map((scenario) => ({ indexing, scenario })));
+  for (const { indexing, scenario } of loadCases) {
+    log(`load (${scenario}, indexing ${indexing}): 8 clients × 100-record syncs for ${opts.loadSeconds} s`);
     await resetTables(client);
     const keys = new LoadKeys(taxId);
     await rawWrite(client, 'unnest', [productWrite(keys.pool(poolSize(scenario)))]);
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);
-    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100, headers: await headers() });
+    const loadHeaders = { ...indexingHeaders(indexing), ...(await tokens.headers()) };
+    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100, headers: loadHeaders });
     await new Promise((r) => setTimeout(r, 1500)); // statistics reach pg_stat_database with a delay
     const deadlocks = (await deadlockCount(client)) - deadlocksBefore;
     const retries = new Map<string, number>();
@@ -92,7 +96,7 @@ async function runAll(
       if (d) retries.set(code, d);
     }
     log(`  ${fmtInt(load.recordsPerSecond)} records/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, ${deadlocks} deadlock(s)`);
-    loads.push({ load, deadlocks, retries });
+    loads.push({ load, indexing, deadlocks, retries });
   }
   return { measurements, loads };
 }
