@@ -2,7 +2,7 @@ import { ident } from '../../db/sql';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Indexer } from '../types';
-import { col, idsOf, keysetBatch, pkCol } from './common';
+import { col, idsOf, keysetBatch, lockForIndexing, pkCol } from './common';
 
 type AncestorsDef = Extract<IndexerDef, { type: 'ancestors' }>;
 
@@ -43,19 +43,17 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
       );
       return rows.map((r) => String(r.id));
     },
-    // Rows whose tree did not change are not rewritten: an import that does not touch categories costs a read. The
-    // rows that change are locked in key order before any is written (they may be records this request never locked).
+    // Rows whose tree did not change are not rewritten: an import that does not touch categories costs a read.
     async index(sql, ids) {
       if (!ids.length) return;
+      await lockForIndexing(sql, entity, ids);
       await sql.query(
         `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY($1::uuid[])
                                 UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
          , computed AS (SELECT u.id, COALESCE((SELECT array_agg(DISTINCT anc.id ORDER BY anc.id) FROM anc WHERE anc.owner = u.id), '{}'::uuid[]) AS tree
                           FROM unnest($1::uuid[]) AS u(id))
-         , changed AS MATERIALIZED (SELECT r.${eId} AS id, computed.tree FROM ${e} r JOIN computed ON r.${eId} = computed.id
-                                     WHERE r.${col(entity, def.target)} IS DISTINCT FROM computed.tree
-                                     ORDER BY r.${eId} FOR NO KEY UPDATE OF r)
-         UPDATE ${e} SET ${col(entity, def.target)} = changed.tree FROM changed WHERE ${e}.${eId} = changed.id`,
+         UPDATE ${e} SET ${col(entity, def.target)} = computed.tree FROM computed
+         WHERE ${e}.${eId} = computed.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM computed.tree`,
         [ids],
       );
     },

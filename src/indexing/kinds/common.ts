@@ -23,3 +23,13 @@ export async function keysetBatch(sql: Sql, entity: EntityDef, after: string | n
   );
   return rows.map((r) => String(r.id));
 }
+
+/**
+ * Locks the records an indexer is about to recompute, in key order. Run it before the statement that computes:
+ * that statement then reads a snapshot taken after every writer of these records committed, so it never writes back
+ * values computed from a state that another transaction has meanwhile changed.
+ */
+export async function lockForIndexing(sql: Sql, entity: EntityDef, ids: readonly string[]): Promise<void> {
+  const pk = pkCol(entity);
+  await sql.query(`SELECT ${pk} FROM ${ident(entity.table)} WHERE ${pk} = ANY($1::uuid[]) ORDER BY ${pk} FOR NO KEY UPDATE`, [ids]);
+}

@@ -2,7 +2,7 @@ import { ident } from '../../db/sql';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Indexer } from '../types';
-import { col, idsOf, keysetBatch, pkCol } from './common';
+import { col, idsOf, keysetBatch, lockForIndexing, pkCol } from './common';
 
 type SearchDef = Extract<IndexerDef, { type: 'search' }>;
 
@@ -38,15 +38,14 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     contendedBy: [...via.keys()],
     before: async (sql, changed, keys) => (changed.name === entity.name ? [] : referencing(sql, changed, idsOf(changed, keys))),
     after: async (sql, changed, keys) => (changed.name === entity.name ? idsOf(entity, keys) : referencing(sql, changed, idsOf(changed, keys))),
-    // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are); the rows that
-    // change are locked in key order first (after a manufacturer's rename they are records no writer locked).
+    // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
     async index(sql, ids) {
       if (!ids.length) return;
+      await lockForIndexing(sql, entity, ids);
       await sql.query(
-        `WITH v AS (SELECT ${e}.${eId} AS id, to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])),
-              changed AS MATERIALIZED (SELECT r.${eId} AS id, v.doc FROM ${e} r JOIN v ON r.${eId} = v.id
-                                        WHERE r.${col(entity, def.target)} IS DISTINCT FROM v.doc ORDER BY r.${eId} FOR NO KEY UPDATE OF r)
-         UPDATE ${e} SET ${col(entity, def.target)} = changed.doc FROM changed WHERE ${e}.${eId} = changed.id`,
+        `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
+         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])) AS v
+         WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
         [ids],
       );
     },
