@@ -33,6 +33,8 @@ export interface AppDeps {
     | 'CHANGES_RETENTION_DAYS'
   >;
   knex: Knex;
+  /** Pool of DATABASE_READ_URL: GET and search read there (see readRoutes); absent: they read `knex`. */
+  replica?: Knex;
   registry: Registry;
   indexers: IndexerSet;
   logger: Logger;
@@ -41,7 +43,7 @@ export interface AppDeps {
 }
 
 /** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
-export function createApp({ config, knex, registry, indexers, logger, tokenSecret }: AppDeps): express.Express {
+export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -63,14 +65,14 @@ export function createApp({ config, knex, registry, indexers, logger, tokenSecre
       logger.warn('sync transaction retried', { attempt, pgCode });
     },
   );
-  app.use(healthRoutes(knex));
+  app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));
   app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES));
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE));
   app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
   // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).
-  app.use(readRoutes({ knex, registry, config, logger }));
+  app.use(readRoutes({ knex, replica, registry, config, logger }));
   app.use((req, res) => {
     sendProblems(res, 404, [{ code: 'NOT_FOUND', detail: `no route ${req.method} ${req.path}` }]);
   });

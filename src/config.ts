@@ -34,6 +34,11 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
     .optional(),
+  /** A streaming replica of DATABASE_URL for GET /api/<entity>/<id> and search; everything else stays on the primary. */
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   EMBEDDED_PG_DIR: z.string().min(1).default('.data/pg'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).default('info'),
@@ -72,7 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? '?');
-      const shown = name.includes('SECRET') || name === 'DATABASE_URL' ? '(hidden)' : JSON.stringify(env[name]);
+      const shown = name.includes('SECRET') || (name.startsWith('DATABASE_') && name.endsWith('_URL')) ? '(hidden)' : JSON.stringify(env[name]);
       return `  ${name}=${shown}: ${i.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -82,6 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       'Invalid configuration:\n  BULKSYNC_ADMIN_CLIENT_ID and BULKSYNC_ADMIN_CLIENT_SECRET must be set together',
     );
+  }
+  if (cfg.DATABASE_READ_URL && !cfg.DATABASE_URL) {
+    // The embedded server has no replica: a read URL without a primary URL points at a different database.
+    throw new ConfigError('Invalid configuration:\n  DATABASE_READ_URL needs DATABASE_URL (the primary it replicates)');
   }
   return cfg;
 }

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
-  const app = createApp({ config, knex: core.db.knex, registry: core.registry, indexers: core.indexers, logger, tokenSecret: core.tokenSecret });
+  const app = createApp({ config, knex: core.db.knex, replica: core.db.replica, registry: core.registry, indexers: core.indexers, logger, tokenSecret: core.tokenSecret });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.on('error', reject);
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     embeddedDatabase: core.db.embedded,
+    readReplica: Boolean(core.db.replica),
     entities: core.registry.names().length,
     worker: config.WORKER,
   });

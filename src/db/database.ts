@@ -12,6 +12,11 @@ export interface Database {
   /** Connection string of the database in use (embedded or DATABASE_URL); never logged. */
   url: string;
   embedded: boolean;
+  /**
+   * The pool of DATABASE_READ_URL (a streaming replica) when set: only reads that may lag behind the primary use
+   * it (GET and search). Undefined when unset: everything uses `knex`.
+   */
+  replica?: Knex;
   close(): Promise<void>;
 }
 
@@ -20,7 +25,7 @@ export interface Database {
  * switched off) and the definitions are checked against the tables before anything is served.
  */
 export async function openDatabase(
-  config: Pick<Config, 'DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'MIGRATIONS_DIR'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_READ_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'MIGRATIONS_DIR'>,
   registry: Registry | undefined,
   logger: Logger,
   counter?: StatementCounter,
@@ -32,7 +37,11 @@ export async function openDatabase(
     url = embedded.url;
   }
   const knex = createKnex(url, { poolMax: config.DATABASE_POOL_MAX, counter });
+  // Its own pool of the same size: it opens connections only when reads come (min 0), and is not migrated or
+  // checked here, since it replays the primary's schema on its own.
+  const replica = config.DATABASE_READ_URL ? createKnex(config.DATABASE_READ_URL, { poolMax: config.DATABASE_POOL_MAX }) : undefined;
   const close = async () => {
+    await replica?.destroy();
     await knex.destroy();
     await embedded?.stop();
   };
@@ -46,5 +55,5 @@ export async function openDatabase(
     await close();
     throw e;
   }
-  return { knex, url, embedded: Boolean(embedded), close };
+  return { knex, url, embedded: Boolean(embedded), replica, close };
 }

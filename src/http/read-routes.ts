@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { allows } from '../auth/privileges';
 import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
+import { ApiError, showValue } from '../errors';
 import type { Logger } from '../logger';
 import type { ReadAccess } from '../read/access';
 import { openApiDocument } from '../read/openapi/document';
@@ -15,7 +16,10 @@ import { jsonBody } from './json-body';
 const SEARCH_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ReadRouteDeps {
+  /** The primary: the change feed always reads here (its horizon needs the primary's running transactions). */
   knex: Knex;
+  /** A streaming replica for GET and search (DATABASE_READ_URL); absent: they read the primary too. */
+  replica?: Knex;
   registry: Registry;
   /** Whatever part of the configuration the app has; missing keys take their defaults. */
   config: Partial<Config>;
@@ -52,14 +56,31 @@ function hasBody(req: Request): boolean {
 }
 
 /**
+ * `read-from: primary` sends one GET or search to the primary, for a client that must see its own sync at once
+ * (read-your-writes) or take the snapshot a feed cursor resynchronises from. `replica` (the default) or absent:
+ * the replica when one is configured.
+ */
+function wantsPrimary(req: Request): boolean {
+  const given = req.get('read-from');
+  if (given === undefined) return false;
+  const v = given.trim().toLowerCase();
+  if (v === 'primary' || v === 'replica') return v === 'primary';
+  throw new ApiError({ code: 'HEADER_INVALID', detail: `read-from must be "primary" or "replica" (or absent), got ${showValue(given)}`, meta: { header: 'read-from' } });
+}
+
+/**
  * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>, and the OpenAPI
  * document of the whole service (GET /api/_info/openapi.json).
  * Privileges come in through `access` (see ReadRouteDeps).
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
  * with other /api/_… routes does not matter.
  */
-export function readRoutes({ knex, registry, config, logger, access = privilegeAccess }: ReadRouteDeps): Router {
-  const reads = new ReadService(knex, registry, { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT }, logger);
+export function readRoutes({ knex, replica, registry, config, logger, access = privilegeAccess }: ReadRouteDeps): Router {
+  const options = { retentionDays: config.CHANGES_RETENTION_DAYS ?? CHANGES_RETENTION_DAYS_DEFAULT };
+  const reads = new ReadService(knex, registry, options, logger);
+  // Serves get and search only: they may lag behind the primary by the replication delay, the feed may not.
+  const replicaReads = replica ? new ReadService(replica, registry, options, logger) : reads;
+  const lagging = (req: Request) => (wantsPrimary(req) ? reads : replicaReads);
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
 
@@ -81,7 +102,7 @@ export function readRoutes({ knex, registry, config, logger, access = privilegeA
     '/api/search/:entity',
     (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
     async (req, res) => {
-      const result = await reads.search(req.params.entity, req.body, access(req));
+      const result = await lagging(req).search(req.params.entity, req.body, access(req));
       res.locals.records = result.data.length;
       res.json(result);
     },
@@ -92,7 +113,7 @@ export function readRoutes({ knex, registry, config, logger, access = privilegeA
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: await reads.get(req.params.entity, req.params.id, associations, access(req)) });
+    res.json({ data: await lagging(req).get(req.params.entity, req.params.id, associations, access(req)) });
   });
 
   return r;

@@ -6,14 +6,19 @@ import { toJsonApi } from '../errors';
 import { jsonBody } from './json-body';
 import type { Metrics } from './metrics';
 
-export function healthRoutes(knex: Knex): Router {
+/**
+ * /ready needs the primary and, when DATABASE_READ_URL is set, the replica too: without it GET and search fail, so
+ * a process that cannot reach it should get no traffic.
+ */
+export function healthRoutes(knex: Knex, replica?: Knex): Router {
   const r = Router();
   r.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
   r.get('/ready', async (_req, res) => {
-    const ok = await ping(knex);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'database unavailable' });
+    const [primaryOk, replicaOk] = await Promise.all([ping(knex), replica ? ping(replica) : Promise.resolve(true)]);
+    const status = !primaryOk ? 'database unavailable' : !replicaOk ? 'read replica unavailable' : 'ok';
+    res.status(primaryOk && replicaOk ? 200 : 503).json({ status, ...(replica ? { replica: replicaOk ? 'ok' : 'unavailable' } : {}) });
   });
   return r;
 }

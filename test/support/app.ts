@@ -11,7 +11,7 @@ import type { Registry } from '../../src/definitions/registry';
 import type { IndexerSet } from '../../src/indexing/registry';
 import type { IndexWorker } from '../../src/indexing/worker';
 import { createLogger, type Logger } from '../../src/logger';
-import { createTestDatabase } from './database';
+import { createTestDatabase, withDatabase } from './database';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -37,9 +37,19 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  logger?: Logger;
+  /**
+   * Servers other than DATABASE_URL's (connection strings): the test database is made on `primary`, and with
+   * `replica` (a streaming replica of it) the app reads there through DATABASE_READ_URL.
+   */
+  servers?: { primary: string; replica?: string };
+}
+
 /** The real app on a fresh database of its own, migrated and schema-checked exactly as at startup. */
-export async function startTestApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
+  const database = await createTestDatabase(opts.servers?.primary);
+  const replica = opts.servers?.replica;
   const config = loadConfig({
     SCHEMAS_DIR: path.join(ROOT, 'schemas'),
     MIGRATIONS_DIR: path.join(ROOT, 'migrations'),
@@ -49,12 +59,13 @@ export async function startTestApp(env: Record<string, string> = {}, opts: { log
     BULKSYNC_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ...env,
     DATABASE_URL: database.url,
+    ...(replica ? { DATABASE_READ_URL: withDatabase(replica, database.name) } : {}),
   });
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const counter = new StatementCounter();
   const core = await boot(config, logger, counter);
   const { db, registry, indexers } = core;
-  const bare = createApp({ config, knex: db.knex, registry, indexers, logger, tokenSecret: core.tokenSecret });
+  const bare = createApp({ config, knex: db.knex, replica: db.replica, registry, indexers, logger, tokenSecret: core.tokenSecret });
   // A real token from the real token route; `app` sends it on every request that brings no Authorization of its own.
   const res = await request(bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.secret });
   if (res.status !== 200) throw new Error(`test admin token refused: ${JSON.stringify(res.body)}`);

@@ -56,6 +56,14 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         example: indexerNames.join(','),
         description: `comma-separated indexer names left out of this request (${indexerNames.join(', ') || 'none defined'}); an unknown name is HEADER_INVALID`,
       },
+      ReadFrom: {
+        name: 'read-from',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', enum: ['replica', 'primary'], default: 'replica' },
+        description:
+          'with DATABASE_READ_URL set, GET and search read a streaming replica, which may lag behind a sync that just returned; primary reads the primary instead (read-your-writes). Without a replica both read the primary. Another value is HEADER_INVALID. See docs/read-api.md.',
+      },
       FailOnError: {
         name: 'fail-on-error',
         in: 'header',

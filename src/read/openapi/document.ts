@@ -25,11 +25,12 @@ export function openApiDocument(registry: Registry, version: string): Schema {
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'associations', in: 'query', required: false, schema: { type: 'string' }, description: 'comma-separated association paths' },
+            param('ReadFrom'),
             ...common,
           ],
           responses: {
             200: jsonResponse('the record', { type: 'object', required: ['data'], properties: { data: ref(e.name) } }),
-            400: errorResponse(400, 'malformed id or association', ['ID_INVALID', 'CRITERIA_INVALID']),
+            400: errorResponse(400, 'malformed id or association, or a read-from header other than primary or replica', ['ID_INVALID', 'CRITERIA_INVALID', 'HEADER_INVALID']),
             403: errorResponse(403, 'missing read privilege'),
             404: errorResponse(404, 'no such record'),
             ...COMMON_RESPONSES,
@@ -43,7 +44,7 @@ export function openApiDocument(registry: Registry, version: string): Schema {
         summary: `Search ${e.name} (needs ${e.name}:read)`,
         tags: [e.name],
         security: BEARER,
-        parameters: common,
+        parameters: [param('ReadFrom'), ...common],
         requestBody: { required: false, content: { 'application/json': { schema: criteriaSchema(e) } } },
         responses: {
           200: jsonResponse('a page of records', {
@@ -51,7 +52,7 @@ export function openApiDocument(registry: Registry, version: string): Schema {
             required: ['data'],
             properties: { data: { type: 'array', items: ref(e.name) }, total: { type: 'integer' }, next: { type: 'string' } },
           }),
-          400: errorResponse(400, 'invalid criteria (CRITERIA_INVALID with a pointer into the body) or a body that is not JSON', ['CRITERIA_INVALID', 'BODY_NOT_JSON']),
+          400: errorResponse(400, 'invalid criteria (CRITERIA_INVALID with a pointer into the body), a body that is not JSON, or a bad read-from header', ['CRITERIA_INVALID', 'BODY_NOT_JSON', 'HEADER_INVALID']),
           403: errorResponse(403, 'missing read privilege'),
           413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
           ...COMMON_RESPONSES,
@@ -247,10 +248,10 @@ export function openApiDocument(registry: Registry, version: string): Schema {
   paths['/ready'] = {
     get: {
       operationId: 'ready',
-      summary: 'The database answers',
+      summary: 'The database answers (and the read replica, when DATABASE_READ_URL is set)',
       tags: ['operations'],
       security: OPEN,
-      responses: { 200: jsonResponse('ready', status), 503: jsonResponse('database unavailable', status) },
+      responses: { 200: jsonResponse('ready', status), 503: jsonResponse('database unavailable or read replica unavailable', status) },
     },
   };
   paths['/metrics'] = {
