@@ -23,6 +23,14 @@ describe('configuration', () => {
     }
   });
 
+  it('takes DATABASE_READ_URL only with DATABASE_URL, and hides it like DATABASE_URL', () => {
+    const primary = 'postgres://app:pw@primary/db';
+    expect(loadConfig({ DATABASE_URL: primary, DATABASE_READ_URL: 'postgres://app:pw@replica/db' }).DATABASE_READ_URL).toBe('postgres://app:pw@replica/db');
+    expect(loadConfig({ DATABASE_URL: primary }).DATABASE_READ_URL).toBeUndefined();
+    expect(() => loadConfig({ DATABASE_READ_URL: 'postgres://replica/db' })).toThrow(/DATABASE_READ_URL needs DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: primary, DATABASE_READ_URL: 'mysql://secret@replica' })).toThrow(/DATABASE_READ_URL=\(hidden\)/);
+  });
+
   it('parses sizes and lists of directories', () => {
     const c = loadConfig({ SYNC_MAX_BODY_BYTES: '2mb', SCHEMAS_DIR: 'schemas,examples/pos/schemas' });
     expect(c.SYNC_MAX_BODY_BYTES).toBe(2 * 1024 * 1024);
