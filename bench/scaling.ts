@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import { benchCredentials, TokenSource } from './auth';
 import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, settle } from './db';
 import { percentile } from './load';
@@ -53,7 +54,13 @@ function parseOptions(argv: readonly string[]): Options {
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
-/** CPU seconds of every PostgreSQL process on the machine (the server is shared: other work counts too). */
+const TICKS = 100; // USER_HZ on Linux
+
+/**
+ * CPU seconds of every PostgreSQL process on the machine (the server is shared: other work counts too): the live
+ * ones, plus what the postmaster reaped from backends that ended (cutime, cstime), so that a connection closing
+ * during a pass does not take its time away.
+ */
 function postgresCpuSeconds(): number {
   let total = 0;
   for (const entry of fs.readdirSync('/proc')) {
@@ -62,15 +69,13 @@ function postgresCpuSeconds(): number {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const fields = stat.split(') ')[1]!.split(' ');
-      total += Number(fields[11]) + Number(fields[12]);
+      total += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     } catch {
       // the process ended meanwhile
     }
   }
   return total / TICKS;
 }
-
-const TICKS = 100; // USER_HZ on Linux
 
 interface PassResult {
   processes: number;
@@ -86,6 +91,8 @@ interface PassResult {
   pgCpu: number;
   /** This process (making bodies, reading answers): it shares the cores too. */
   benchCpu: number;
+  /** 1-minute load average at the end of the pass: other work on the machine shows here. */
+  loadAverage: number;
   deadlocks: number;
 }
 
@@ -152,6 +159,7 @@ async function runPass(
     apiCpu: apiTicks / TICKS / seconds,
     pgCpu: (postgresCpuSeconds() - pgBefore) / seconds,
     benchCpu: (({ user, system }) => (user + system) / 1e6 / seconds)(process.cpuUsage(benchBefore)),
+    loadAverage: os.loadavg()[0]!,
   };
 }
 
@@ -169,13 +177,13 @@ function table(results: PassResult[], opts: Options): string {
     (r) =>
       `| ${r.processes} | ${r.pass} | ${fmtInt(r.recordsPerSecond)} | ${fmtInt(r.p50)} | ${fmtInt(r.p99)} | ${r.apiCpu.toFixed(2)} | ${r.pgCpu.toFixed(2)} | ${r.benchCpu.toFixed(2)} | ${r.requests} | ${
         [...r.failed].map(([k, n]) => `${n}× ${k}`).join('; ') || '0'
-      } | ${r.deadlocks} |`,
+      } | ${r.deadlocks} | ${r.loadAverage.toFixed(1)} |`,
   );
   return [
     `${opts.clients} clients × ${fmtInt(opts.batch)}-record product upserts, indexing-behavior: disable-indexing, ${opts.seconds} s per pass`,
     '',
-    '| API processes | pass | records/s | p50 ms | p99 ms | API CPU (cores) | PostgreSQL CPU (cores) | bench client CPU | requests | non-200 | deadlocks |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    '| API processes | pass | records/s | p50 ms | p99 ms | API CPU (cores) | PostgreSQL CPU (cores) | bench client CPU | requests | non-200 | deadlocks | load average |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
     ...rows,
   ].join('\n');
 }
