@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import type pg from 'pg';
 import { benchCredentials, TokenSource } from './auth';
 import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, settle } from './db';
 import { percentile } from './load';
@@ -56,25 +57,42 @@ const log = (line: string): void => void process.stderr.write(line + '\n');
 
 const TICKS = 100; // USER_HZ on Linux
 
+/** utime, stime, cutime, cstime (clock ticks) and the parent pid of a process, from /proc (Linux). */
+function procStat(pid: number | string): { ticks: number; reaped: number; ppid: number } | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { ticks: Number(fields[11]) + Number(fields[12]), reaped: Number(fields[13]) + Number(fields[14]), ppid: Number(fields[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * CPU seconds of every PostgreSQL process on the machine (the server is shared: other work counts too): the live
- * ones, plus what the postmaster reaped from backends that ended (cutime, cstime), so that a connection closing
- * during a pass does not take its time away.
+ * CPU seconds of the PostgreSQL server the bench writes to (all its databases: it may be shared): the postmaster,
+ * its live children, and what it reaped from children that ended (so a connection closing mid-pass keeps its time).
+ * NaN when the server is not on this machine or its pid file cannot be read.
  */
-function postgresCpuSeconds(): number {
-  let total = 0;
+function postgresCpuSeconds(postmaster: number | undefined): number {
+  if (postmaster === undefined) return NaN;
+  const own = procStat(postmaster);
+  if (!own) return NaN;
+  let total = own.ticks + own.reaped;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.split(') ')[1]!.split(' ');
-      total += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    } catch {
-      // the process ended meanwhile
-    }
+    const child = procStat(entry);
+    if (child?.ppid === postmaster) total += child.ticks;
   }
   return total / TICKS;
+}
+
+/** The postmaster's pid, from postmaster.pid in the data directory (needs superuser and the same machine). */
+async function postmasterPid(client: pg.Client): Promise<number | undefined> {
+  try {
+    const { rows } = await client.query<{ dir: string }>(`SELECT current_setting('data_directory') AS dir`);
+    return Number(fs.readFileSync(`${rows[0]!.dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 interface PassResult {
@@ -96,20 +114,24 @@ interface PassResult {
   deadlocks: number;
 }
 
-async function runPass(
-  servers: ServerProcess[],
-  headers: Record<string, string>,
-  opts: Options,
-  pass: 'insert' | 'update',
-  owned: Product[][],
-  taxId: string,
-): Promise<Omit<PassResult, 'processes' | 'deadlocks'>> {
+/** What a pass runs against; `owned` keeps each client's inserted products for its update pass. */
+interface PassContext {
+  servers: ServerProcess[];
+  headers: Record<string, string>;
+  opts: Options;
+  owned: Product[][];
+  taxId: string;
+  postmaster: number | undefined;
+}
+
+async function runPass(ctx: PassContext, pass: 'insert' | 'update'): Promise<Omit<PassResult, 'processes' | 'deadlocks'>> {
+  const { servers, headers, opts, owned, taxId, postmaster } = ctx;
   const latencies: number[] = [];
   const failed = new Map<string, number>();
   let ok = 0;
   let round = 0;
   const cpuBefore = servers.map((s) => cpuTicks(s.pid));
-  const pgBefore = postgresCpuSeconds();
+  const pgBefore = postgresCpuSeconds(postmaster);
   const benchBefore = process.cpuUsage();
   const started = performance.now();
   const end = started + opts.seconds * 1000;
@@ -157,19 +179,14 @@ async function runPass(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     apiCpu: apiTicks / TICKS / seconds,
-    pgCpu: (postgresCpuSeconds() - pgBefore) / seconds,
+    pgCpu: (postgresCpuSeconds(postmaster) - pgBefore) / seconds,
     benchCpu: (({ user, system }) => (user + system) / 1e6 / seconds)(process.cpuUsage(benchBefore)),
     loadAverage: os.loadavg()[0]!,
   };
 }
 
 function cpuTicks(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return NaN;
-  }
+  return procStat(pid)?.ticks ?? NaN;
 }
 
 function table(results: PassResult[], opts: Options): string {
@@ -182,7 +199,7 @@ function table(results: PassResult[], opts: Options): string {
   return [
     `${opts.clients} clients × ${fmtInt(opts.batch)}-record product upserts, indexing-behavior: disable-indexing, ${opts.seconds} s per pass`,
     '',
-    '| API processes | pass | records/s | p50 ms | p99 ms | API CPU (cores) | PostgreSQL CPU (cores) | bench client CPU | requests | non-200 | deadlocks | load average |',
+    '| API processes | pass | records/s | p50 ms | p99 ms | API CPU (cores) | PostgreSQL server CPU (cores) | bench client CPU | requests | non-200 | deadlocks | load average |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
     ...rows,
   ].join('\n');
@@ -202,6 +219,7 @@ async function main(): Promise<void> {
     const env = { ...credentials, BULKSYNC_TOKEN_SECRET: randomBytes(32).toString('hex'), WORKER: 'off' };
     const environmentLine = environment(await serverVersion(client), db.origin, argv);
     const taxId = hexId();
+    const postmaster = await postmasterPid(client);
     const results: PassResult[] = [];
     for (const processes of opts.processes) {
       // The first process migrates; the others start after it, on the migrated database.
@@ -211,12 +229,12 @@ async function main(): Promise<void> {
       await client.query(`INSERT INTO tax (id, name, tax_rate) VALUES ($1, 'Standard rate', 19) ON CONFLICT DO NOTHING`, [taxId]);
       const tokens = new TokenSource(servers[0]!.baseUrl, credentials.BULKSYNC_ADMIN_CLIENT_SECRET!);
       const headers = { ...indexingHeaders('disabled'), ...(await tokens.headers()) };
-      const owned: Product[][] = Array.from({ length: opts.clients }, () => []);
+      const ctx: PassContext = { servers, headers, opts, owned: Array.from({ length: opts.clients }, () => []), taxId, postmaster };
       for (const pass of ['insert', 'update'] as const) {
         await settle(client);
         const deadlocksBefore = await deadlockCount(client);
         log(`bench:scaling: ${processes} API process(es), ${pass}: ${opts.clients} clients × ${opts.batch} records for ${opts.seconds} s`);
-        const r = await runPass(servers, headers, opts, pass, owned, taxId);
+        const r = await runPass(ctx, pass);
         await new Promise((res) => setTimeout(res, 1500)); // statistics reach pg_stat_database with a delay
         const result = { ...r, processes, deadlocks: (await deadlockCount(client)) - deadlocksBefore };
         log(`  ${fmtInt(result.recordsPerSecond)} records/s, p50 ${fmtInt(result.p50)} ms, API CPU ${result.apiCpu.toFixed(2)}, PostgreSQL CPU ${result.pgCpu.toFixed(2)}`);
