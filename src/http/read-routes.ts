@@ -80,7 +80,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
   const reads = new ReadService(knex, registry, options, logger);
   // Serves get and search only: they may lag behind the primary by the replication delay, the feed may not.
   const replicaReads = replica ? new ReadService(replica, registry, options, logger) : reads;
-  const lagging = (req: Request) => (wantsPrimary(req) ? reads : replicaReads);
+  const readsFor = (req: Request) => (wantsPrimary(req) ? reads : replicaReads);
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
 
@@ -102,7 +102,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     '/api/search/:entity',
     (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
     async (req, res) => {
-      const result = await lagging(req).search(req.params.entity, req.body, access(req));
+      const result = await readsFor(req).search(req.params.entity, req.body, access(req));
       res.locals.records = result.data.length;
       res.json(result);
     },
@@ -113,7 +113,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: await lagging(req).get(req.params.entity, req.params.id, associations, access(req)) });
+    res.json({ data: await readsFor(req).get(req.params.entity, req.params.id, associations, access(req)) });
   });
 
   return r;
