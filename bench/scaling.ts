@@ -192,15 +192,15 @@ function cpuTicks(pid: number): number {
 function table(results: PassResult[], opts: Options): string {
   const rows = results.map(
     (r) =>
-      `| ${r.processes} | ${r.pass} | ${fmtInt(r.recordsPerSecond)} | ${fmtInt(r.p50)} | ${fmtInt(r.p99)} | ${r.apiCpu.toFixed(2)} | ${r.pgCpu.toFixed(2)} | ${r.benchCpu.toFixed(2)} | ${r.requests} | ${
+      `| ${r.processes} | ${r.pass} | ${fmtInt(r.recordsPerSecond)} | ${fmtInt(r.p50)} | ${fmtInt(r.p99)} | ${r.apiCpu.toFixed(2)} | ${r.pgCpu.toFixed(2)} | ${r.benchCpu.toFixed(2)} | ${fmtInt((r.apiCpu / r.recordsPerSecond) * 1e6)} | ${fmtInt((r.pgCpu / r.recordsPerSecond) * 1e6)} | ${r.requests} | ${
         [...r.failed].map(([k, n]) => `${n}× ${k}`).join('; ') || '0'
       } | ${r.deadlocks} | ${r.loadAverage.toFixed(1)} |`,
   );
   return [
     `${opts.clients} clients × ${fmtInt(opts.batch)}-record product upserts, indexing-behavior: disable-indexing, ${opts.seconds} s per pass`,
     '',
-    '| API processes | pass | records/s | p50 ms | p99 ms | API CPU (cores) | PostgreSQL server CPU (cores) | bench client CPU | requests | non-200 | deadlocks | load average |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    '| API processes | pass | records/s | p50 ms | p99 ms | API CPU (cores) | PostgreSQL server CPU (cores) | bench client CPU | API CPU ms per 1,000 records | PostgreSQL CPU ms per 1,000 records | requests | non-200 | deadlocks | load average |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
     ...rows,
   ].join('\n');
 }
