@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   HEADER_INVALID: { status: 400, title: 'Invalid header' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   CONFLICT_RETRY_EXHAUSTED: { status: 503, title: 'Conflicting concurrent writes' },
+  DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   MISSING_SKIPPED: { status: 409, title: 'Snapshot clear skipped' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const;

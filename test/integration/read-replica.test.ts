@@ -120,7 +120,9 @@ if (missing) {
       await request(t.app).get('/api/_action/changes?since=now').expect(200);
       // The replica's own reads fail while it is down; they are not silently sent to the primary.
       const failed = await request(t.app).get(`/api/product/${hexId()}`);
-      expect(failed.status).toBeGreaterThanOrEqual(500);
+      expect(failed.status).toBe(503);
+      expect(failed.headers['retry-after']).toBe('5');
+      expect(failed.body.errors[0]).toEqual(expect.objectContaining({ status: '503', code: 'DATABASE_UNAVAILABLE' }));
     });
   });
 }
