@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql';
 import { showValue, type Problem } from '../errors';
 import { CHUNK_SIZE, chunks } from '../write/keys';
 import type { IndexMarks } from './marks';
-import { enqueueIndexJob } from './queue';
+import { enqueueIndexJobs } from './queue';
 import type { IndexerSet } from './registry';
 
 export type IndexingMode = 'inline' | 'queue' | 'disabled';
@@ -38,14 +38,14 @@ export function parseIndexingHeaders(headers: Headers, indexers: IndexerSet): { 
 }
 
 /**
- * Runs what the request asked for, inside its transaction: the indexers themselves (inline), or one durable job per
- * indexer (queue; rolled back with the data, committed with it), or nothing. Returns the x-indexing header value.
+ * Runs what the request asked for, inside its transaction: the indexers themselves (inline), or the ids in the
+ * durable pending list with a drain job per indexer (queue; rolled back with the data, committed with it), or nothing. Returns the x-indexing header value.
  */
 export async function applyIndexing(sql: Sql, marks: IndexMarks, request: IndexingRequest, indexers: IndexerSet, maxAttempts: number): Promise<string> {
   if (request.mode === 'disabled') return 'disabled';
   const pending = marks.pending();
   if (request.mode === 'queue') {
-    for (const [name, ids] of pending) await enqueueIndexJob(sql, name, ids, maxAttempts);
+    await enqueueIndexJobs(sql, pending, maxAttempts);
     return `queued ${pending.length}`;
   }
   for (const [name, ids] of pending) {

@@ -1,5 +1,6 @@
 import { runMigrations } from 'graphile-worker';
 import type { Sql } from '../db/sql';
+import { indexersWithReadyIds, lockPendingShared, markPending } from './pending';
 
 /** graphile-worker task names. */
 export const INDEX_TASK = 'bulksync_index';
@@ -10,7 +11,13 @@ export function queueName(indexer: string): string {
   return `bulksync:${indexer}`;
 }
 
-export interface IndexJobPayload {
+/** A drain job: "index what is pending for this indexer". The ids themselves live in bulksync_index_pending. */
+export interface DrainPayload {
+  indexer: string;
+}
+
+/** What jobs queued before the pending list carried (arrays of these): still accepted by the worker. */
+export interface LegacyIndexPayload {
   indexer: string;
   ids: string[];
 }
@@ -21,19 +28,54 @@ export interface FullIndexPayload {
 }
 
 /**
- * Adds the ids to the indexer's pending job, in the caller's transaction. The job key makes this a batch job: while
- * the job waits, later requests append their ids to it (graphile-worker concatenates array payloads), so a busy
- * import makes one growing job per indexer, not one per request.
+ * Queues the ids for their indexers, in the caller's transaction, in three statements whatever the number of ids:
+ * the ids go to the durable pending list, and each indexer gets a drain job unless one is already waiting to start.
+ * Jobs carry no ids and no job key, so a job a worker is running is never touched (graphile-worker's job_key
+ * replacement turns a locked job into a dead one). The shared advisory lock, held until commit, makes the "one is
+ * waiting" decision safe: a drain job cannot finish before the ids of a sync that counted on it are visible.
  */
-export async function enqueueIndexJob(sql: Sql, indexer: string, ids: readonly string[], maxAttempts: number): Promise<void> {
-  const payload: IndexJobPayload[] = [{ indexer, ids: [...ids] }];
-  await sql.query(`SELECT graphile_worker.add_job($1, $2::json, queue_name => $3, job_key => $4, max_attempts => $5)`, [
-    INDEX_TASK,
-    JSON.stringify(payload),
-    queueName(indexer),
-    `bulksync:index:${indexer}`,
-    maxAttempts,
-  ]);
+export async function enqueueIndexJobs(sql: Sql, work: readonly (readonly [string, readonly string[]])[], maxAttempts: number): Promise<void> {
+  const names = work.filter(([, ids]) => ids.length).map(([name]) => name);
+  if (!names.length) return;
+  await lockPendingShared(sql, names);
+  await markPending(sql, work);
+  await addDrainJobs(sql, names, maxAttempts);
+}
+
+/**
+ * A drain job for each of these indexers that has none waiting to start now (a job with a future run_at, a
+ * running one or a dead one does not count: it would not see these ids soon, or at all).
+ */
+export async function addDrainJobs(sql: Sql, indexers: readonly string[], maxAttempts: number): Promise<number> {
+  const { rows } = await sql.query(
+    `SELECT graphile_worker.add_job($2, json_build_object('indexer', n), queue_name => 'bulksync:' || n, max_attempts => $3)
+       FROM unnest($1::text[]) AS n
+      WHERE NOT EXISTS (
+        SELECT 1 FROM graphile_worker.jobs j
+         WHERE j.queue_name = 'bulksync:' || n AND j.task_identifier = $2
+           AND j.locked_at IS NULL AND j.attempts < j.max_attempts AND j.run_at <= now())`,
+    [[...indexers], INDEX_TASK, maxAttempts],
+  );
+  return rows.length;
+}
+
+/**
+ * The safety net a worker runs with its heartbeat: an indexer with ready ids and no live drain job (all of them
+ * dead, deleted, or scheduled later) gets one. Returns the indexers that got one.
+ */
+export async function ensureDrainJobs(sql: Sql, indexers: readonly string[], maxAttempts: number): Promise<string[]> {
+  const ready = await indexersWithReadyIds(sql, indexers);
+  if (!ready.length) return [];
+  const { rows } = await sql.query<{ n: string }>(
+    `SELECT n, graphile_worker.add_job($2, json_build_object('indexer', n), queue_name => 'bulksync:' || n, max_attempts => $3)
+       FROM unnest($1::text[]) AS n
+      WHERE NOT EXISTS (
+        SELECT 1 FROM graphile_worker.jobs j
+         WHERE j.queue_name = 'bulksync:' || n AND j.task_identifier = $2
+           AND j.attempts < j.max_attempts AND (j.locked_at IS NOT NULL OR j.run_at <= now()))`,
+    [ready, INDEX_TASK, maxAttempts],
+  );
+  return rows.map((r) => r.n);
 }
 
 export async function enqueueFullIndex(sql: Sql, indexer: string, after: string | null, maxAttempts: number): Promise<void> {

@@ -1,21 +1,51 @@
 import type { Knex } from 'knex';
+import { toApiId } from '../definitions/ids';
 import type { IndexerSet } from './registry';
+
+/** How many ids and jobs the status lists by name (the counts are always complete). */
+export const STATUS_SAMPLE = 20;
+
+export interface DeadId {
+  id: string;
+  attempts: number;
+  error: string | null;
+  failedAt: string | null;
+}
+
+export interface DeadJob {
+  id: string;
+  task: string;
+  attempts: number;
+  error: string | null;
+  failedAt: string;
+}
 
 export interface IndexerStatus {
   indexer: string;
   entity: string;
+  /** Jobs waiting to start. */
   queued: number;
   running: number;
   /** Failed at least once and waiting for a retry (with backoff). */
   retrying: number;
-  /** Failed as often as allowed; kept, with the error, until repaired and re-run. */
+  /** Jobs that failed as often as allowed; kept, with the error, until re-run. */
   deadLettered: number;
+  /** Ids whose derived fields are stale and will be recomputed (failing ones included). */
+  pending: number;
+  /** Of those, ids that failed at least once and wait for their next attempt. */
+  failing: number;
+  /** Ids that failed INDEXING_MAX_ATTEMPTS times: kept with their error until re-run or written again. */
+  dead: number;
+  /** The oldest pending ids (at most STATUS_SAMPLE). */
+  pendingIds: string[];
+  deadIds: DeadId[];
+  deadJobs: DeadJob[];
   lastError: string | null;
   lastErrorAt: string | null;
   lastCompletedAt: string | null;
 }
 
-interface Row {
+interface JobRow {
   queue_name: string;
   queued: number;
   running: number;
@@ -24,9 +54,37 @@ interface Row {
   last_error: string | null;
 }
 
-/** Per indexer: jobs by state (from graphile-worker's jobs view) and the last run (from bulksync_indexer_state). */
+interface PendingCounts {
+  indexer: string;
+  pending: number;
+  failing: number;
+  dead: number;
+}
+
+interface IdRow {
+  indexer: string;
+  id: string;
+  attempts: number;
+  last_error: string | null;
+  failed_at: Date | null;
+  dead_at: Date | null;
+}
+
+interface DeadJobRow {
+  queue_name: string;
+  id: string;
+  task_identifier: string;
+  attempts: number;
+  last_error: string | null;
+  updated_at: Date;
+}
+
+/**
+ * Per indexer: its jobs by state (graphile-worker's jobs view), its ids (bulksync_index_pending: pending, failing,
+ * dead, with samples) and its last run (bulksync_indexer_state).
+ */
 export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<IndexerStatus[]> {
-  const jobs = await knex.raw<{ rows: Row[] }>(
+  const jobs = await knex.raw<{ rows: JobRow[] }>(
     `SELECT queue_name,
             count(*) FILTER (WHERE locked_at IS NULL AND attempts = 0)::int AS queued,
             count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
@@ -35,12 +93,40 @@ export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<
             (array_agg(last_error ORDER BY updated_at DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error
        FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%' GROUP BY queue_name`,
   );
+  const deadJobs = await knex.raw<{ rows: DeadJobRow[] }>(
+    `SELECT queue_name, id::text AS id, task_identifier, attempts, last_error, updated_at FROM (
+       SELECT *, row_number() OVER (PARTITION BY queue_name ORDER BY updated_at DESC) AS n
+         FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%' AND attempts >= max_attempts) d
+      WHERE n <= ?`,
+    [STATUS_SAMPLE],
+  );
+  const counts = await knex.raw<{ rows: PendingCounts[] }>(
+    `SELECT indexer,
+            count(*) FILTER (WHERE dead_at IS NULL)::int AS pending,
+            count(*) FILTER (WHERE dead_at IS NULL AND attempts > 0)::int AS failing,
+            count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead
+       FROM bulksync_index_pending GROUP BY indexer`,
+  );
+  // The oldest pending and the latest dead ids of each indexer, through its primary key and partial index.
+  const samples = await knex.raw<{ rows: IdRow[] }>(
+    `SELECT s.* FROM unnest(?::text[]) AS n, LATERAL (
+       (SELECT indexer, id::text AS id, attempts, last_error, failed_at, dead_at FROM bulksync_index_pending
+         WHERE indexer = n AND dead_at IS NULL ORDER BY queued_at, id LIMIT ?)
+       UNION ALL
+       (SELECT indexer, id::text AS id, attempts, last_error, failed_at, dead_at FROM bulksync_index_pending
+         WHERE indexer = n AND dead_at IS NOT NULL ORDER BY dead_at DESC, id LIMIT ?)) s`,
+    [indexers.names(), STATUS_SAMPLE, STATUS_SAMPLE],
+  );
   const state = await knex('bulksync_indexer_state').select<{ indexer: string; last_completed_at: Date | null; last_error: string | null; last_error_at: Date | null }[]>();
   const byQueue = new Map(jobs.rows.map((r) => [r.queue_name, r]));
   const byName = new Map(state.map((s) => [s.indexer, s]));
+  const byIndexer = new Map(counts.rows.map((r) => [r.indexer, r]));
   return indexers.all.map((ix) => {
-    const j = byQueue.get(`bulksync:${ix.name}`);
+    const queue = `bulksync:${ix.name}`;
+    const j = byQueue.get(queue);
     const s = byName.get(ix.name);
+    const c = byIndexer.get(ix.name);
+    const mine = samples.rows.filter((r) => r.indexer === ix.name);
     return {
       indexer: ix.name,
       entity: ix.entity.name,
@@ -48,6 +134,16 @@ export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<
       running: j?.running ?? 0,
       retrying: j?.retrying ?? 0,
       deadLettered: j?.dead ?? 0,
+      pending: c?.pending ?? 0,
+      failing: c?.failing ?? 0,
+      dead: c?.dead ?? 0,
+      pendingIds: mine.filter((r) => !r.dead_at).map((r) => toApiId(r.id)),
+      deadIds: mine
+        .filter((r) => r.dead_at)
+        .map((r) => ({ id: toApiId(r.id), attempts: r.attempts, error: r.last_error, failedAt: r.failed_at?.toISOString() ?? null })),
+      deadJobs: deadJobs.rows
+        .filter((r) => r.queue_name === queue)
+        .map((r) => ({ id: r.id, task: r.task_identifier, attempts: r.attempts, error: r.last_error, failedAt: r.updated_at.toISOString() })),
       lastError: j?.last_error ?? s?.last_error ?? null,
       lastErrorAt: s?.last_error_at?.toISOString() ?? null,
       lastCompletedAt: s?.last_completed_at?.toISOString() ?? null,

@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { makeWorkerUtils, run, type Runner, type Task, type WorkerEvents, type WorkerUtils } from 'graphile-worker';
+import { run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
 import type { Knex } from 'knex';
-import { withTransaction } from '../db/sql';
+import { withConnection, withTransaction } from '../db/sql';
 import type { Logger } from '../logger';
+import { drain } from './drain';
 import { graphileLogger } from './graphile-logger';
-import { enqueueFullIndex, FULL_INDEX_TASK, INDEX_TASK, type FullIndexPayload, type IndexJobPayload } from './queue';
+import { markPending } from './pending';
+import { enqueueFullIndex, ensureDrainJobs, FULL_INDEX_TASK, INDEX_TASK, type DrainPayload, type FullIndexPayload, type LegacyIndexPayload } from './queue';
 import type { IndexerSet } from './registry';
 import { recordFailure, recordSuccess } from './state';
+import { releaseLostJobs } from './lost-workers';
 
 export interface WorkerOptions {
   connectionString: string;
@@ -35,23 +38,19 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
   const batchSize = opts.batchSize ?? 1000;
 
   const index: Task = async (payload) => {
-    // A batch job: every request that touched this indexer while the job waited appended its ids.
-    const items = (Array.isArray(payload) ? payload : [payload]) as IndexJobPayload[];
-    const byIndexer = new Map<string, Set<string>>();
-    for (const it of items) {
-      const s = byIndexer.get(it.indexer) ?? new Set<string>();
-      for (const id of it.ids) s.add(id);
-      byIndexer.set(it.indexer, s);
-    }
-    for (const [name, idSet] of byIndexer) {
+    // A drain job names its indexer; a job queued by an older version carries ids, which join the pending list.
+    const legacy = Array.isArray(payload) ? (payload as LegacyIndexPayload[]) : [];
+    const names = legacy.length ? [...new Set(legacy.map((p) => p.indexer))] : [(payload as DrainPayload).indexer];
+    if (legacy.length) await withTransaction(knex, (sql) => markPending(sql, legacy.map((p) => [p.indexer, p.ids] as const)), { retries: 3 });
+    for (const name of names) {
       const ix = indexers.get(name);
       if (!ix) throw new Error(`unknown indexer ${name}`);
-      const ids = [...idSet].sort();
       try {
-        for (let i = 0; i < ids.length; i += batchSize) {
-          await withTransaction(knex, (sql) => ix.index(sql, ids.slice(i, i + batchSize)), { retries: 3 });
-        }
-        await recordSuccess(knex, name);
+        const out = await drain({ knex, indexer: ix, batchSize, maxAttempts: opts.maxAttempts });
+        if (out.failed) {
+          await recordFailure(knex, name, out.lastError);
+          logger.warn('indexing left ids that failed', { indexer: name, failed: out.failed, error: out.lastError });
+        } else await recordSuccess(knex, name);
       } catch (e) {
         await recordFailure(knex, name, e);
         throw e;
@@ -98,7 +97,6 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
     logger: graphileLogger(logger),
     taskList: { [INDEX_TASK]: index, [FULL_INDEX_TASK]: fullIndex },
   });
-  const utils: WorkerUtils = await makeWorkerUtils({ connectionString: opts.connectionString, logger: graphileLogger(logger) });
 
   const beat = async () => {
     try {
@@ -109,15 +107,11 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
           [[...workerIds]],
         );
       }
-      const dead = await knex.raw<{ rows: { worker_id: string }[] }>(
-        `DELETE FROM bulksync_worker WHERE heartbeat_at < now() - make_interval(secs => ?) RETURNING worker_id`,
-        [opts.heartbeatSeconds * 3],
-      );
-      const ids = dead.rows.map((r) => r.worker_id);
-      if (ids.length) {
-        await utils.forceUnlockWorkers(ids);
-        logger.warn('released the jobs of workers that stopped', { workers: ids });
-      }
+      const released = await withTransaction(knex, (sql) => releaseLostJobs(sql, opts.heartbeatSeconds * 3), { retries: 2 });
+      if (released.workers.length) logger.warn('released the jobs of workers that stopped', released);
+      // The safety net: ids pending with no live job to drain them (its job died, or was deleted) get one.
+      const added = await withConnection(knex, (sql) => ensureDrainJobs(sql, indexers.names(), opts.maxAttempts));
+      if (added.length) logger.info('queued drain jobs for pending ids that had none', { indexers: added });
     } catch (e) {
       logger.warn('worker heartbeat failed', { error: (e as Error).message });
     }
@@ -133,7 +127,6 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
       // Graceful: jobs in hand finish or are released for another worker.
       await runner.stop();
       await knex.raw('DELETE FROM bulksync_worker WHERE worker_id = ANY(?::text[])', [[...workerIds]]).catch(() => undefined);
-      await utils.release();
     },
   };
 }

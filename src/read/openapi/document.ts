@@ -157,10 +157,53 @@ export function openApiDocument(registry: Registry, version: string): Schema {
     },
   };
 
+  paths['/api/_action/indexing/retry'] = {
+    post: {
+      operationId: 'indexingRetry',
+      summary: 'Re-run dead indexing work (needs indexing:run)',
+      description: 'Dead ids of the chosen indexers become pending again and dead jobs are rescheduled, attempts reset. See docs/indexing.md.',
+      tags: ['indexing'],
+      security: BEARER,
+      parameters: common,
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: {
+                indexers: { type: 'array', items: { type: 'string', enum: indexerNames }, description: 'only these indexers' },
+                entities: { type: 'array', items: { type: 'string' }, description: 'only the indexers of these entities, or listening to them' },
+              },
+              description: '{} retries every indexer',
+            },
+          },
+        },
+      },
+      responses: {
+        202: jsonResponse('what was given a fresh start', {
+          type: 'object',
+          required: ['data'],
+          properties: {
+            data: {
+              type: 'object',
+              required: ['indexers', 'ids', 'jobs'],
+              properties: { indexers: { type: 'array', items: { type: 'string' } }, ids: { type: 'integer' }, jobs: { type: 'integer' } },
+            },
+          },
+        }),
+        400: errorResponse(400, 'an unknown indexer or entity, or a body that is not a JSON object', ['OPERATION_INVALID', 'VALUE_INVALID', 'BODY_NOT_JSON']),
+        403: errorResponse(403, 'the integration lacks indexing:run'),
+        413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
+        ...COMMON_RESPONSES,
+      },
+    },
+  };
+
   paths['/api/_action/indexing/status'] = {
     get: {
       operationId: 'indexingStatus',
-      summary: 'Jobs and last runs of every indexer (any valid token)',
+      summary: 'Pending and dead ids, jobs and last runs of every indexer (any valid token)',
       tags: ['indexing'],
       security: BEARER,
       parameters: common,

@@ -225,7 +225,10 @@ export const SYNC_RESULT: Schema = {
 
 export const INDEXER_STATUS: Schema = {
   type: 'object',
-  required: ['indexer', 'entity', 'queued', 'running', 'retrying', 'deadLettered', 'lastError', 'lastErrorAt', 'lastCompletedAt'],
+  required: [
+    'indexer', 'entity', 'queued', 'running', 'retrying', 'deadLettered', 'pending', 'failing', 'dead', 'pendingIds', 'deadIds', 'deadJobs',
+    'lastError', 'lastErrorAt', 'lastCompletedAt',
+  ],
   additionalProperties: false,
   properties: {
     indexer: { type: 'string' },
@@ -233,7 +236,40 @@ export const INDEXER_STATUS: Schema = {
     queued: { type: 'integer', minimum: 0, description: 'jobs waiting' },
     running: { type: 'integer', minimum: 0, description: 'jobs a worker holds' },
     retrying: { type: 'integer', minimum: 0, description: 'failed at least once, waiting for the next attempt' },
-    deadLettered: { type: 'integer', minimum: 0, description: 'failed INDEXING_MAX_ATTEMPTS times' },
+    deadLettered: { type: 'integer', minimum: 0, description: 'jobs that failed INDEXING_MAX_ATTEMPTS times' },
+    pending: { type: 'integer', minimum: 0, description: 'ids whose derived fields are stale and will be recomputed' },
+    failing: { type: 'integer', minimum: 0, description: 'of the pending ids, those that failed and wait for their next attempt' },
+    dead: { type: 'integer', minimum: 0, description: 'ids that failed INDEXING_MAX_ATTEMPTS times, kept with their error' },
+    pendingIds: { type: 'array', items: { type: 'string' }, description: 'the oldest pending ids (at most 20)' },
+    deadIds: {
+      type: 'array',
+      description: 'the latest dead ids (at most 20)',
+      items: {
+        type: 'object',
+        required: ['id', 'attempts', 'error', 'failedAt'],
+        properties: {
+          id: { type: 'string' },
+          attempts: { type: 'integer' },
+          error: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+          failedAt: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
+        },
+      },
+    },
+    deadJobs: {
+      type: 'array',
+      description: 'the latest dead jobs (at most 20)',
+      items: {
+        type: 'object',
+        required: ['id', 'task', 'attempts', 'error', 'failedAt'],
+        properties: {
+          id: { type: 'string' },
+          task: { type: 'string' },
+          attempts: { type: 'integer' },
+          error: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+          failedAt: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
     lastError: { anyOf: [{ type: 'string' }, { type: 'null' }] },
     lastErrorAt: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
     lastCompletedAt: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }], description: 'end of the last successful run' },

@@ -1,0 +1,43 @@
+import type { Sql } from '../db/sql';
+
+export interface Released {
+  workers: string[];
+  jobs: number;
+}
+
+/**
+ * Finds the workers taken for dead and gives their jobs back to the queue, in the caller's transaction: those whose
+ * heartbeat is older than `silentSeconds`, and those holding an indexing job that long without ever having beaten
+ * (killed between taking a job and their first heartbeat). graphile-worker counted the run as an attempt when the
+ * job was taken; a run lost with its worker is not a failure of the job, so the attempt is given back (otherwise a
+ * job killed INDEXING_MAX_ATTEMPTS times would be dead with no error). Only graphile-worker's public functions are
+ * used (force_unlock_workers, reschedule_jobs).
+ */
+export async function releaseLostJobs(sql: Sql, silentSeconds: number): Promise<Released> {
+  const { rows } = await sql.query<{ worker_id: string }>(
+    `WITH silent AS (
+       DELETE FROM bulksync_worker WHERE heartbeat_at < now() - make_interval(secs => $1) RETURNING worker_id
+     )
+     SELECT worker_id FROM silent
+     UNION
+     SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
+      WHERE j.queue_name LIKE 'bulksync:%' AND j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)
+        AND NOT EXISTS (SELECT 1 FROM bulksync_worker w WHERE w.worker_id = j.locked_by)`,
+    [silentSeconds],
+  );
+  const workers = rows.map((r) => r.worker_id);
+  if (!workers.length) return { workers, jobs: 0 };
+  const held = await sql.query<{ id: string; attempts: number }>(
+    `SELECT id::text AS id, attempts FROM graphile_worker.jobs WHERE locked_by = ANY($1::text[])`,
+    [workers],
+  );
+  await sql.query(`SELECT graphile_worker.force_unlock_workers($1::text[])`, [workers]);
+  if (held.rows.length) {
+    await sql.query(
+      `SELECT graphile_worker.reschedule_jobs(ARRAY[h.id], run_at => now(), attempts => greatest(h.attempts - 1, 0))
+         FROM unnest($1::bigint[], $2::int[]) AS h(id, attempts)`,
+      [held.rows.map((r) => r.id), held.rows.map((r) => r.attempts)],
+    );
+  }
+  return { workers, jobs: held.rows.length };
+}
