@@ -157,30 +157,43 @@ describe('queued indexing', () => {
     expect(res.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/indexers/0' } });
   });
 
-  it('a job that throws is retried, then dead-lettered with its error, and shows in the status', async () => {
+  it('an id that keeps failing is retried, then dead with its error; the status shows it and the retry action re-runs it', async () => {
     const taxId = await createTax(t.app);
     const p = product(taxId, 13);
+    const statusOf = async () =>
+      (await request(t.app).get('/api/_action/indexing/status').expect(200)).body.data.find((s: { indexer: string }) => s.indexer === 'product.search');
     // Break the indexer's target for a moment: its UPDATE fails like a real fault would.
     await t.knex.raw('ALTER TABLE product RENAME COLUMN search_keywords TO search_keywords_gone');
     try {
       await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'use-queue-indexing', 'indexing-skip': 'product.category-tree' }).expect(200);
-      // graphile-worker backs off exponentially; move the retry forward instead of waiting for it.
+      // Failed ids back off exponentially; move their next attempt forward instead of waiting for it.
       const status = await until(
         async () => {
-          await t.knex.raw(`UPDATE graphile_worker._private_jobs SET run_at = now() WHERE attempts > 0 AND attempts < max_attempts AND locked_at IS NULL`);
-          return (await request(t.app).get('/api/_action/indexing/status').expect(200)).body.data.find((s: { indexer: string }) => s.indexer === 'product.search');
+          await t.knex.raw(`UPDATE bulksync_index_pending SET not_before = now() WHERE dead_at IS NULL AND attempts > 0`);
+          return statusOf();
         },
-        (s: { deadLettered: number; lastError: string | null }) => s.deadLettered === 1,
+        (s: { dead: number }) => s.dead === 1,
         30,
       );
-      expect(status).toMatchObject({ deadLettered: 1, queued: 0, running: 0 });
+      expect(status).toMatchObject({ dead: 1, pending: 0, deadLettered: 0 });
+      expect(status.deadIds).toEqual([{ id: p.id, attempts: 2, error: expect.stringMatching(/search_keywords/), failedAt: expect.any(String) }]);
       expect(status.lastError).toMatch(/search_keywords/);
-      const job = await t.knex.raw(`SELECT attempts, max_attempts FROM graphile_worker.jobs WHERE queue_name = 'bulksync:product.search' AND attempts >= max_attempts`);
-      expect(job.rows).toEqual([{ attempts: 2, max_attempts: 2 }]);
+      // The job itself did its work: it is not dead, and no job is left dead with a null error.
+      const deadJobs = await t.knex.raw(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE attempts >= max_attempts`);
+      expect(deadJobs.rows[0].n).toBe(0);
     } finally {
       await t.knex.raw('ALTER TABLE product RENAME COLUMN search_keywords_gone TO search_keywords');
     }
-    await t.knex.raw(`DELETE FROM graphile_worker._private_jobs WHERE attempts >= max_attempts`);
-    expect(await count(t.knex, 'product')).toBeGreaterThan(0);
+    const retried = await request(t.app).post('/api/_action/indexing/retry').set('content-type', 'application/json').send({ indexers: ['product.search'] }).expect(202);
+    expect(retried.body.data).toEqual({ indexers: ['product.search'], ids: 1, jobs: 0 });
+    const row = await until(() => productRow(p.id as string), (r) => r.search_keywords !== null);
+    expect(row.search_keywords).not.toBeNull();
+    expect(await until(statusOf, (s: { dead: number; pending: number }) => s.dead === 0 && s.pending === 0)).toMatchObject({ dead: 0, pending: 0, deadIds: [] });
+    expect(await count(t.knex, 'bulksync_index_pending')).toBe(0);
+  });
+
+  it('the retry action refuses an unknown indexer', async () => {
+    const res = await request(t.app).post('/api/_action/indexing/retry').set('content-type', 'application/json').send({ indexers: ['nope'] }).expect(400);
+    expect(res.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/indexers/0' } });
   });
 });
