@@ -1,3 +1,4 @@
+import type { IndexerStatus } from '../../src/indexing/status';
 import request from 'supertest';
 import pg from 'pg';
 import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
@@ -130,7 +131,7 @@ describe('a record that cannot be indexed', () => {
         await t.knex.raw(`UPDATE bulksync_index_pending SET not_before = now() WHERE dead_at IS NULL AND attempts > 0`);
         return statusOf('product.search');
       },
-      (s: { dead: number }) => s.dead === 1,
+      (s: IndexerStatus) => s.dead === 1,
       30,
     );
     expect(status).toMatchObject({ dead: 1, pending: 0, deadLettered: 0 });

@@ -1,3 +1,4 @@
+import type { IndexerStatus } from '../../src/indexing/status';
 import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import request from 'supertest';
 import { until } from '../support/poll';
@@ -172,7 +173,7 @@ describe('queued indexing', () => {
           await t.knex.raw(`UPDATE bulksync_index_pending SET not_before = now() WHERE dead_at IS NULL AND attempts > 0`);
           return statusOf();
         },
-        (s: { dead: number }) => s.dead === 1,
+        (s: IndexerStatus) => s.dead === 1,
         30,
       );
       expect(status).toMatchObject({ dead: 1, pending: 0, deadLettered: 0 });
