@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { countIds } from '../indexing/status';
 import type { SyncResult } from '../sync/result';
 
 interface PoolLike {
@@ -64,6 +65,18 @@ export class Metrics {
         this.set({ state: 'running' }, row.running);
         this.set({ state: 'retrying' }, row.retrying);
         this.set({ state: 'dead' }, row.dead);
+      },
+    });
+    new Gauge({
+      name: 'bulksync_indexing_ids',
+      help: 'Records whose derived fields wait for a worker (pending) or failed INDEXING_MAX_ATTEMPTS times (dead)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        const ids = await countIds(knex).catch(() => undefined);
+        if (!ids) return;
+        this.set({ state: 'pending' }, ids.pending);
+        this.set({ state: 'dead' }, ids.dead);
       },
     });
     new Gauge({

@@ -150,3 +150,12 @@ export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<
     };
   });
 }
+
+/** Ids of every indexer by state, for the metrics: pending (failing ones included) and dead. */
+export async function countIds(knex: Knex): Promise<{ pending: number; dead: number }> {
+  const r = await knex.raw<{ rows: { pending: number; dead: number }[] }>(
+    `SELECT count(*) FILTER (WHERE dead_at IS NULL)::int AS pending, count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead
+       FROM bulksync_index_pending`,
+  );
+  return r.rows[0]!;
+}

@@ -139,6 +139,8 @@ describe('a record that cannot be indexed', () => {
     const healthy = await t.knex('product').whereIn('id', batch.filter((p) => p !== bad).map((p) => dashed(p.id as string))).whereNotNull('search_keywords');
     expect(healthy).toHaveLength(30);
     expect(await deadJobs()).toEqual([]);
+    const metrics = await request(t.bare).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/bulksync_indexing_ids\{state="dead"\} 1\n/);
 
     // Repaired, then written again: the new write gives the dead id a fresh start.
     await t.knex.raw('DROP TRIGGER poison ON product; DROP FUNCTION poison()');
