@@ -150,3 +150,16 @@ describe('a record that cannot be indexed', () => {
     expect(await statusOf('product.search')).toMatchObject({ dead: 0, deadIds: [] });
   });
 });
+
+describe('a job queued by the previous version (ids in its payload)', () => {
+  it('is still worked: its ids join the pending list and are indexed', async () => {
+    const p = product(taxId, 4000, { name: 'Legacy job' });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'disable-indexing' }).expect(200);
+    await t.knex.raw(`SELECT graphile_worker.add_job('bulksync_index', ?::json, queue_name => 'bulksync:product.search', job_key => 'bulksync:index:product.search')`, [
+      JSON.stringify([{ indexer: 'product.search', ids: [dashed(p.id as string)] }]),
+    ]);
+    const row = await until(() => t.knex('product').where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
+    expect(String(row.search_keywords)).toContain('legacy');
+    expect(await until(drained, (d) => d, 30)).toBe(true);
+  });
+});

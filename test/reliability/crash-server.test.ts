@@ -16,8 +16,10 @@ jest.setTimeout(scale(180_000, 3_600_000));
 
 let t: TestApp;
 let server: ServerProcess | undefined;
-afterAll(async () => {
+afterEach(async () => {
   await server?.kill();
+});
+afterAll(async () => {
   await t?.close();
 });
 
