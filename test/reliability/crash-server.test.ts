@@ -45,7 +45,7 @@ beforeAll(async () => {
 describe(`kill -9 of the server at ${MOMENTS} random moments of a ${RECORDS}-record sync`, () => {
   it('leaves each request all or nothing (its rows, links and queued ids), and the server restarts cleanly on the same database', async () => {
     // Each product's nested category link counts as a record too.
-    const env = { WORKER: 'off', LOG_LEVEL: 'info', SYNC_MAX_RECORDS: String(2 * RECORDS) };
+    const env = { WORKER: 'off', LOG_LEVEL: 'info', SYNC_MAX_RECORDS: String(3 * RECORDS) };
     const taxId = await createTax(t.app);
     const category = hexId();
     const payload = (tag: string) =>
