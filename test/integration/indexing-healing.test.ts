@@ -4,7 +4,7 @@ import pg from 'pg';
 import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
-import { staleAfterFullReindex } from '../support/derived';
+import { derivedSnapshot, reindexedSnapshot, snapshotDiff } from '../support/overlap-load';
 import { startServer, type ServerProcess } from '../support/reliability';
 import { count, createTax, sync } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
@@ -104,7 +104,7 @@ describe('a sync that queues ids while a worker runs the indexer\'s job, then th
     expect(await until(drained, (d) => d, 30)).toBe(true);
     expect(await deadJobs()).toEqual([]);
     for (const name of t.indexers.names()) expect(await statusOf(name)).toMatchObject({ pending: 0, dead: 0, deadLettered: 0, running: 0, queued: 0 });
-    expect(await staleAfterFullReindex(t.knex, t.indexers)).toEqual([]);
+    expect(snapshotDiff(await derivedSnapshot(t.knex), await reindexedSnapshot(t.knex, t.indexers))).toEqual([]);
     const moved = await t.knex('category').where({ id: dashed(leaf) }).first();
     expect(moved.breadcrumb).toEqual(['Root', 'Leaf']);
   });
