@@ -103,7 +103,7 @@ describe(`kill -9 of the server at ${MOMENTS} random moments of a ${RECORDS}-rec
     const taxId = await createTax(t.app);
     const parents = Array.from({ length: 5 }, () => hexId());
     const leaves = Array.from({ length: 20 }, () => hexId());
-    const ids = Array.from({ length: scale(2_000, 20_000) }, () => hexId());
+    const ids = Array.from({ length: scale(1_000, 20_000) }, () => hexId());
     server = await start(env);
     const tree = [...parents.map((id, i) => ({ id, name: `P${i}` })), ...leaves.map((id, i) => ({ id, name: `L${i}`, parentId: parents[i % 5] }))];
     expect((await post(server, { c: { entity: 'category', action: 'upsert', payload: tree } })).status).toBe(200);

@@ -10,8 +10,8 @@ import { hexId, product } from '../fixtures/catalog';
  * kill -9 of indexing workers in the middle of their jobs while concurrent syncs (use-queue-indexing) keep writing:
  * after a last worker drains the queue, every derived field equals what a full re-index gives.
  */
-const PRODUCTS = scale(2_000, 20_000);
-const KILLS = scale(3, 10);
+const PRODUCTS = scale(1_000, 20_000);
+const KILLS = scale(2, 10);
 const WRITERS = 3;
 const QUEUE = { 'indexing-behavior': 'use-queue-indexing' };
 
