@@ -197,8 +197,10 @@ export async function reindexedSnapshot(knex: Knex, indexers: IndexerSet): Promi
     knex,
     async (sql) => {
       for (const ix of indexers.all) {
-        const { rows } = await sql.query<{ id: string }>(`SELECT id FROM ${ix.entity.table}`);
-        await ix.index(sql, rows.map((r) => String(r.id)));
+        const { rows } = await sql.query<{ id: string }>(`SELECT id FROM ${ix.entity.table} ORDER BY id`);
+        // In batches, as the full re-index does: one call with every id of a large catalog takes minutes.
+        const ids = rows.map((r) => String(r.id));
+        for (let i = 0; i < ids.length; i += 1000) await ix.index(sql, ids.slice(i, i + 1000));
       }
       const results = [];
       for (const q of SNAPSHOT) results.push(await sql.query(q));
