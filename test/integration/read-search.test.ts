@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MAX_FILTER_DEPTH } from '../../src/criteria/parse';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTax, sync } from '../support/sync';
 import { hexId, price } from '../fixtures/catalog';
@@ -242,6 +243,18 @@ describe('POST /api/search/<entity>: errors', () => {
     const res = await search('product', body).expect(400);
     expect(res.body.errors[0]).toMatchObject({ status: '400', code: 'CRITERIA_INVALID', source: { pointer } });
     expect(res.body.errors[0].detail).toMatch(detail);
+  });
+
+  it('refuses filters nested 10,000 levels deep with 400 and a pointer, not a stack overflow', async () => {
+    const send = (body: string) => request(t.app).post('/api/search/product').set('content-type', 'application/json').send(body);
+    const leaf = '{"type":"equals","field":"name","value":"x"}';
+    const operator = await send(`{"filter":[{"type":"not","operator":${'['.repeat(10_000)}"or"${']'.repeat(10_000)},"queries":[${leaf}]}]}`).expect(400);
+    expect(operator.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/filter/0/operator' } });
+    const multi = await send(`{"filter":[${'{"type":"multi","operator":"or","queries":['.repeat(10_000)}${leaf}${']}'.repeat(10_000)}]}`).expect(400);
+    expect(multi.body.errors).toEqual([
+      expect.objectContaining({ code: 'CRITERIA_INVALID', source: { pointer: '/filter/0' + '/queries/0'.repeat(MAX_FILTER_DEPTH + 1) } }),
+    ]);
+    await send(`{"filter":[${'{"type":"multi","operator":"or","queries":['.repeat(MAX_FILTER_DEPTH)}${leaf}${']}'.repeat(MAX_FILTER_DEPTH)}]}`).expect(200);
   });
 
   it('reports every problem of a body at once', async () => {
