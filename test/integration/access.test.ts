@@ -119,7 +119,7 @@ describe('authentication', () => {
       'no expiry': await sign({}, (j) => j.setIssuedAt().setSubject(admin)),
       'expiry a string': await sign({ exp: 'tomorrow' }, (j) => j.setIssuedAt().setSubject(admin)),
       'issued-at a string': await sign({ iat: 'now' }, (j) => j.setExpirationTime('1h').setSubject(admin)),
-      'issuer a list': await new SignJWT({ iss: ['bulksync'] }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h').setSubject(admin).sign(key),
+      'issuer a list': await new SignJWT(JSON.parse('{"iss":["bulksync"]}')).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h').setSubject(admin).sign(key),
     };
     for (const [name, token] of Object.entries(tokens)) {
       for (const call of [
