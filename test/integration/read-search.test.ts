@@ -257,6 +257,20 @@ describe('POST /api/search/<entity>: errors', () => {
     await send(`{"filter":[${'{"type":"multi","operator":"or","queries":['.repeat(MAX_FILTER_DEPTH)}${leaf}${']}'.repeat(MAX_FILTER_DEPTH)}]}`).expect(200);
   });
 
+  it.each(['0000-01-01T00:00:00Z', '2026-11-30T12:00:00+16:00', '2026-11-30T12:00:00-23:59'])(
+    'refuses the date-time %s, which PostgreSQL cannot hold, with 400 (found by the fuzzer: it was a 500)',
+    async (value) => {
+      const res = await search('product', { filter: [{ type: 'range', field: 'createdAt', parameters: { gte: value } }] }).expect(400);
+      expect(res.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/filter/0/parameters/gte' } });
+    },
+  );
+
+  it('still takes the extremes PostgreSQL can hold', async () => {
+    for (const value of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '2026-11-30T12:00:00+15:59', '2026-11-30T12:00:00-15:59']) {
+      await search('product', { filter: [{ type: 'range', field: 'createdAt', parameters: { gte: value } }] }).expect(200);
+    }
+  });
+
   it('reports every problem of a body at once', async () => {
     const res = await search('product', { filter: [{ type: 'equals', field: 'nope', value: 1 }], sort: [{ field: 'nope' }], limit: 9999 }).expect(400);
     expect(res.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer)).toEqual(['/filter/0/field', '/sort/0/field', '/limit']);

@@ -143,3 +143,18 @@ describe('json values without a schema', () => {
     expect(path.slice(0, 4)).toEqual(['1', 'k', '1', 'k']);
   });
 });
+
+describe('date-time values', () => {
+  it('refuses what PostgreSQL\'s timestamptz cannot hold as VALUE_INVALID at the field', () => {
+    const own = registryFromTexts([{ file: 'event.json', text: JSON.stringify({ entity: 'event', fields: { id: { kind: 'id' }, at: { kind: 'datetime' } } }) }]);
+    const run = (at: unknown) => {
+      const parsed = parseSyncRequest({ e: { entity: 'event', action: 'upsert', payload: [{ at }] } }, {}, own, { maxRecords: 10 });
+      if (!parsed.ok) throw new Error('request refused');
+      return planRequest(own, parsed.request.operations).problems.map((p) => [p.code, p.pointer]);
+    };
+    expect(run('0000-01-01T00:00:00Z')).toEqual([['VALUE_INVALID', '/e/0/at']]);
+    expect(run('2026-11-30T12:00:00+16:00')).toEqual([['VALUE_INVALID', '/e/0/at']]);
+    expect(run('0001-01-01T00:00:00Z')).toEqual([]);
+    expect(run('2026-11-30T12:00:00-15:59')).toEqual([]);
+  });
+});
