@@ -110,6 +110,14 @@ const nastyString = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 256, max: 70_000 }).map((n) => 'x'.repeat(n)) },
 );
 
+/**
+ * About 1 MB of distinct words: a repeated character makes a tiny search vector, this one a vector larger than
+ * PostgreSQL's tsvector holds (1 MB).
+ */
+const manyDistinctWords = fc.integer({ min: 30_000, max: 40_000 }).map((n) =>
+  Array.from({ length: n }, (_, i) => ((i * 2654435761) % 2 ** 32).toString(16).padStart(8, '0').repeat(3)).join(' '),
+);
+
 const deepValue = fc.oneof(
   fc.integer({ min: 2, max: 70 }).map((n) => deep(n, 'list')),
   fc.constantFrom(65, 200, 1_000, 5_000, 20_000, 100_000).map((n) => deep(n, 'list')),
@@ -192,8 +200,23 @@ export class BodyArbitraries {
         return fc.double({ min: f.min ?? 0, max: f.max ?? 1000, noNaN: true, noDefaultInfinity: true });
       case 'bool':
         return fc.boolean();
-      case 'datetime':
-        return fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2200-01-01') }).map((d) => d.toISOString());
+      case 'datetime': {
+        const ordinary = fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2200-01-01') }).map((d) => d.toISOString());
+        if (clean) return ordinary;
+        // The edges of what ISO 8601 can say and PostgreSQL's timestamptz can hold.
+        const edges = fc.constantFrom(
+          '0000-01-01T00:00:00Z',
+          '0001-01-01T00:00:00Z',
+          '9999-12-31T23:59:59.999999Z',
+          '1970-01-01T00:00:00+15:59',
+          '1970-01-01T00:00:00+16:00',
+          '1970-01-01T00:00:00-23:59',
+          '2026-11-30T12:00:00.123456789Z',
+          '2026-02-29T00:00:00Z',
+          '2026-11-30T23:59:60Z',
+        );
+        return fc.oneof(ordinary, edges);
+      }
       case 'json':
         return fc.array(
           fc.record({ currencyId: clean ? fc.constant(EUR) : fc.oneof({ weight: 5, arbitrary: fc.constant(EUR) }, { weight: 1, arbitrary: this.id('currency') }), gross: fc.double({ min: 0, max: 1e6, noNaN: true }), net: fc.double({ min: 0, max: 1e6, noNaN: true }), linked: fc.boolean() }),
@@ -207,6 +230,7 @@ export class BodyArbitraries {
         // Clean unique values are mostly new; the others often collide with the catalog (SW-1, DE, ext-1).
         if (f.unique && clean) return fc.oneof({ weight: 9, arbitrary: hexUuid.map((h) => `fz-${h.slice(0, 12)}`) }, { weight: 1, arbitrary: fc.constantFrom('SW-1', 'DE', 'ext-1', 'C-1') });
         if (f.unique) return fc.oneof(fc.stringMatching(/^[A-Z]{2}-[0-9]{1,3}$/), fc.constantFrom('SW-1', 'SW-2', 'DE', 'ext-1'));
+        if (f.kind === 'text' && !clean) return fc.oneof({ weight: 30, arbitrary: fc.string({ minLength: 1, maxLength: 40 }) }, { weight: 1, arbitrary: manyDistinctWords });
         return fc.string({ minLength: 1, maxLength: 40 });
     }
   }
