@@ -185,8 +185,13 @@ export class BodyArbitraries {
     );
   }
 
-  /** A value that fits the field most of the time. */
+  /**
+   * A value that fits the field most of the time, now and then one at the edge of what the field (or PostgreSQL)
+   * takes. Edges go into clean requests too: a request with any other mistake is refused before the database sees
+   * it, so only an otherwise valid request finds out whether the database takes what validation let through.
+   */
   private plausible(entity: EntityDef, f: FieldDef, clean = false): fc.Arbitrary<unknown> {
+    const withEdges = (ordinary: fc.Arbitrary<unknown>, edges: readonly unknown[]) => (edges.length ? fc.oneof({ weight: 6, arbitrary: ordinary }, { weight: 1, arbitrary: fc.constantFrom(...edges) }) : ordinary);
     if (f.enum?.length) return fc.constantFrom(...f.enum);
     switch (f.kind) {
       case 'id':
@@ -194,17 +199,21 @@ export class BodyArbitraries {
       case 'fk':
         // A reference to a record that does not exist is a mistake; a clean one names an existing record.
         return clean ? this.existing(f.references!) : this.id(f.references!);
-      case 'int':
-        return fc.integer({ min: f.min ?? -10, max: Math.min(f.max ?? 1000, 1000) });
-      case 'float':
-        return fc.double({ min: f.min ?? 0, max: f.max ?? 1000, noNaN: true, noDefaultInfinity: true });
+      case 'int': {
+        const min = f.min ?? -(2 ** 31);
+        const max = f.max ?? 2 ** 31 - 1;
+        return withEdges(fc.integer({ min: Math.max(min, -10), max: Math.min(max, 1000) }), [min, max, 0]);
+      }
+      case 'float': {
+        const min = f.min ?? -1e308;
+        const max = f.max ?? 1e308;
+        return withEdges(fc.double({ min: Math.max(min, 0), max: Math.min(max, 1000), noNaN: true, noDefaultInfinity: true }), [min, max, 5e-324, -0, 0.1 + 0.2]);
+      }
       case 'bool':
         return fc.boolean();
-      case 'datetime': {
-        const ordinary = fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2200-01-01') }).map((d) => d.toISOString());
-        if (clean) return ordinary;
+      case 'datetime':
         // The edges of what ISO 8601 can say and PostgreSQL's timestamptz can hold.
-        const edges = fc.constantFrom(
+        return withEdges(fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2200-01-01') }).map((d) => d.toISOString()), [
           '0000-01-01T00:00:00Z',
           '0001-01-01T00:00:00Z',
           '9999-12-31T23:59:59.999999Z',
@@ -214,24 +223,33 @@ export class BodyArbitraries {
           '2026-11-30T12:00:00.123456789Z',
           '2026-02-29T00:00:00Z',
           '2026-11-30T23:59:60Z',
-        );
-        return fc.oneof(ordinary, edges);
-      }
+        ]);
       case 'json':
         return fc.array(
-          fc.record({ currencyId: clean ? fc.constant(EUR) : fc.oneof({ weight: 5, arbitrary: fc.constant(EUR) }, { weight: 1, arbitrary: this.id('currency') }), gross: fc.double({ min: 0, max: 1e6, noNaN: true }), net: fc.double({ min: 0, max: 1e6, noNaN: true }), linked: fc.boolean() }),
+          fc.record({
+            currencyId: clean ? fc.constant(EUR) : fc.oneof({ weight: 5, arbitrary: fc.constant(EUR) }, { weight: 1, arbitrary: this.id('currency') }),
+            gross: withEdges(fc.double({ min: 0, max: 1e6, noNaN: true }), [0, 1e308, 5e-324]),
+            net: fc.double({ min: 0, max: 1e6, noNaN: true }),
+            linked: fc.boolean(),
+          }),
           { minLength: 1, maxLength: 3 },
         );
       case 'idList':
         return fc.array(this.id('category'), { maxLength: 3 });
-      default:
+      default: {
         if (f.format === 'email') return fc.tuple(fc.stringMatching(/^[a-z0-9]{1,12}$/), fc.constantFrom('example.com', 'example.org')).map(([a, b]) => `${a}@${b}`);
         if (f.format === 'url') return fc.stringMatching(/^[a-z]{1,10}$/).map((s) => `https://${s}.example.com/`);
+        const max = f.maxLength ?? (f.kind === 'text' ? 1024 * 1024 : 255);
+        const unique = fc.oneof({ weight: 9, arbitrary: hexUuid.map((h) => `fz-${h.slice(0, 12)}`) }, { weight: 1, arbitrary: fc.constantFrom('SW-1', 'DE', 'ext-1', 'C-1') });
         // Clean unique values are mostly new; the others often collide with the catalog (SW-1, DE, ext-1).
-        if (f.unique && clean) return fc.oneof({ weight: 9, arbitrary: hexUuid.map((h) => `fz-${h.slice(0, 12)}`) }, { weight: 1, arbitrary: fc.constantFrom('SW-1', 'DE', 'ext-1', 'C-1') });
-        if (f.unique) return fc.oneof(fc.stringMatching(/^[A-Z]{2}-[0-9]{1,3}$/), fc.constantFrom('SW-1', 'SW-2', 'DE', 'ext-1'));
-        if (f.kind === 'text' && !clean) return fc.oneof({ weight: 30, arbitrary: fc.string({ minLength: 1, maxLength: 40 }) }, { weight: 1, arbitrary: manyDistinctWords });
-        return fc.string({ minLength: 1, maxLength: 40 });
+        const ordinary = f.unique ? (clean ? unique : fc.oneof(fc.stringMatching(/^[A-Z]{2}-[0-9]{1,3}$/), unique)) : fc.string({ minLength: 1, maxLength: 40 });
+        const edges = f.unique
+          ? [`${'é'.repeat(40)}-edge`]
+          : ['é'.repeat(max > 70_000 ? 70_000 : max), '𝕏'.repeat(Math.floor(Math.min(max, 70_000) / 2)), ' ', '\ud800', 'a\\', '%_', "O'Brien", 'x'.repeat(Math.min(max, 70_000))];
+        const edged = withEdges(ordinary, edges);
+        if (f.kind === 'text') return fc.oneof({ weight: 30, arbitrary: edged }, { weight: 1, arbitrary: manyDistinctWords });
+        return edged;
+      }
     }
   }
 
@@ -365,7 +383,7 @@ export class BodyArbitraries {
 
   /** Filters that are valid for the entity: comparable fields, values of their kind, shallow nesting. */
   private cleanCriteria(entity: EntityDef): fc.Arbitrary<unknown> {
-    const comparable = entity.fieldList.filter((f) => f.readable && ['id', 'fk', 'string', 'text', 'int', 'float', 'bool'].includes(f.kind) && !f.format && !f.enum);
+    const comparable = entity.fieldList.filter((f) => f.readable && ['id', 'fk', 'string', 'text', 'int', 'float', 'bool', 'datetime'].includes(f.kind) && !f.format && !f.enum);
     const textual = comparable.filter((f) => f.kind === 'string' || f.kind === 'text');
     const leaf = fc.constantFrom(...comparable).chain((f) =>
       fc.oneof(
@@ -373,7 +391,7 @@ export class BodyArbitraries {
         fc.constant({ type: 'equals', field: f.name, value: null }),
         fc.array(this.plausible(entity, f, true), { minLength: 1, maxLength: 4 }).map((value) => ({ type: 'equalsAny', field: f.name, value })),
         ...(textual.length ? [fc.tuple(fc.constantFrom('contains', 'prefix', 'suffix'), fc.constantFrom(...textual), fc.string({ minLength: 1, maxLength: 6 })).map(([type, t, value]) => ({ type, field: t.name, value }))] : []),
-        ...(f.kind === 'int' || f.kind === 'float' ? [this.plausible(entity, f, true).map((v) => ({ type: 'range', field: f.name, parameters: { gte: v } }))] : []),
+        ...(['int', 'float', 'datetime'].includes(f.kind) ? [this.plausible(entity, f, true).map((v) => ({ type: 'range', field: f.name, parameters: { gte: v } }))] : []),
       ),
     );
     const nested = fc.record({ type: fc.constantFrom('multi', 'not'), operator: fc.constantFrom('and', 'or'), queries: fc.array(leaf, { minLength: 1, maxLength: 3 }) });
