@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Registry } from '../../src/definitions/registry';
 import { toApiId } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
-import { BodyArbitraries, type FuzzRequest, type KnownKeys } from '../support/fuzz-bodies';
+import { BodyArbitraries, type FuzzRequest, type KnownKeys, type KnownNaturals } from '../support/fuzz-bodies';
 import { LONG, scale } from '../support/reliability';
 import { sync } from '../support/sync';
 import { EUR, hexId, price } from '../fixtures/catalog';
@@ -27,11 +27,13 @@ const LEAKS: [string, RegExp][] = [
 
 let t: TestApp;
 let known: KnownKeys;
+let naturals: KnownNaturals;
 
 beforeAll(async () => {
   t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '100000000' });
   await seedCatalog(t);
   known = await knownKeys(t.knex, t.registry);
+  naturals = await knownNaturals(t.knex, t.registry);
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -109,6 +111,17 @@ async function knownKeys(knex: Knex, registry: Registry): Promise<KnownKeys> {
   return out;
 }
 
+async function knownNaturals(knex: Knex, registry: Registry): Promise<KnownNaturals> {
+  const out: KnownNaturals = {};
+  for (const name of registry.resolverNames()) {
+    const resolver = registry.resolver(name)!;
+    if (resolver.fields.length !== 1) continue;
+    const column = resolver.fields[0]!.column;
+    out[name] = (await knex(resolver.entity.table).whereNotNull(column).limit(50).select(column)).map((r: Record<string, string>) => r[column]!);
+  }
+  return out;
+}
+
 /** One text per entity table (md5 of its rows, in a stable order) and the change feed's length: one query. */
 async function fingerprint(knex: Knex, registry: Registry): Promise<Record<string, string>> {
   const parts = registry.all().map((e) => knex.raw(`(SELECT md5(coalesce(string_agg(md5(x::text), ',' ORDER BY md5(x::text)), '')) FROM ?? x) AS ??`, [e.table, e.name]));
@@ -139,7 +152,7 @@ function judge(status: number, text: string): string | undefined {
 
 describe(`fuzzing sync and search bodies (${BODIES} bodies${LONG ? ', long run' : ''})`, () => {
   it('never answers 5xx, never shows SQL or a stack, and a rejected request writes nothing', async () => {
-    const bodies = new BodyArbitraries(t.registry, known);
+    const bodies = new BodyArbitraries(t.registry, known, naturals);
     const arbitrary = fc.oneof({ weight: SYNC_SHARE, arbitrary: bodies.sync() }, { weight: 1, arbitrary: bodies.search() });
     const stats: Stats = { bodies: 0, byStatus: new Map(), rejectedWrites: 0 };
     let before = await fingerprint(t.knex, t.registry);

@@ -14,6 +14,8 @@ import { EUR } from '../fixtures/catalog';
 
 /** Known keys of the seeded catalog, per entity: the fuzzer hits existing records with them. */
 export type KnownKeys = Record<string, string[]>;
+/** Values of the catalog per single-field resolver (`product.productNumber` → ["SW-1", …]). */
+export type KnownNaturals = Record<string, string[]>;
 
 export interface FuzzRequest {
   kind: 'sync' | 'search';
@@ -148,6 +150,7 @@ export class BodyArbitraries {
   constructor(
     private readonly registry: Registry,
     private readonly known: KnownKeys,
+    private readonly naturals: KnownNaturals = {},
   ) {
     this.entityNames = registry.names();
   }
@@ -163,6 +166,23 @@ export class BodyArbitraries {
       { weight: 2, arbitrary: hexUuid },
       { weight: 1, arbitrary: hostileValue },
     );
+  }
+
+  /** A resolver of the entity with a value of the catalog (or, rarely, one that finds nothing); none if it has none. */
+  private cleanResolver(entity: string, nullable = true): { weight: number; arbitrary: fc.Arbitrary<unknown> }[] {
+    const names = this.registry.resolverNames().filter((n) => n.startsWith(`${entity}.`) && this.naturals[n]?.length);
+    if (!names.length) return [];
+    const arbitrary = fc.constantFrom(...names).chain((resolver) =>
+      fc.record(
+        {
+          resolver: fc.constant(resolver),
+          value: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...this.naturals[resolver]!) }, { weight: 1, arbitrary: fc.constant('fz-nowhere') }),
+          nullOnMissing: nullable ? fc.boolean() : fc.constant(false),
+        },
+        { requiredKeys: ['resolver', 'value'] },
+      ),
+    );
+    return [{ weight: 1, arbitrary }];
   }
 
   private existing(entity: string): fc.Arbitrary<unknown> {
@@ -195,10 +215,10 @@ export class BodyArbitraries {
     if (f.enum?.length) return fc.constantFrom(...f.enum);
     switch (f.kind) {
       case 'id':
-        return this.id(entity.name, clean);
+        return clean ? fc.oneof({ weight: 8, arbitrary: this.id(entity.name, true) }, ...this.cleanResolver(entity.name)) : this.id(entity.name);
       case 'fk':
         // A reference to a record that does not exist is a mistake; a clean one names an existing record.
-        return clean ? this.existing(f.references!) : this.id(f.references!);
+        return clean ? fc.oneof({ weight: 8, arbitrary: this.existing(f.references!) }, ...this.cleanResolver(f.references!, f.nullable)) : this.id(f.references!);
       case 'int': {
         const min = f.min ?? -(2 ** 31);
         const max = f.max ?? 2 ** 31 - 1;
@@ -444,11 +464,26 @@ export class BodyArbitraries {
   private cleanOperation(): fc.Arbitrary<unknown> {
     return fc.constantFrom(...this.entityNames).chain((name) => {
       const e = this.registry.get(name);
-      const upsert = fc.record({
-        entity: fc.constant(name),
-        action: fc.constant('upsert'),
-        payload: fc.array(this.record(name, 2, true), { minLength: 1, maxLength: 5 }),
-      });
+      const unique = e.fieldList.filter((f) => f.unique && !e.primaryKey.includes(f.name) && !f.writeProtected).map((f) => f.name);
+      const settable = e.fieldList.filter((f) => !f.writeProtected && !f.required && !e.primaryKey.includes(f.name) && f.kind !== 'fk');
+      const upsert = fc.record(
+        {
+          entity: fc.constant(name),
+          action: fc.constant('upsert'),
+          payload: fc.array(this.record(name, 2, true), { minLength: 1, maxLength: 5 }),
+          mode: fc.constantFrom('merge', 'replace', 'create-only'),
+          matchBy: unique.length ? fc.uniqueArray(fc.constantFrom(...unique), { minLength: 1, maxLength: 2 }) : fc.constant(undefined),
+          // Snapshot clears: rare, since a delete of everything not named empties the catalog.
+          missing: fc.oneof(
+            { weight: 8, arbitrary: fc.constant(undefined) },
+            ...(settable.length
+              ? [{ weight: 2, arbitrary: fc.constantFrom(...settable).chain((f) => fc.record({ within: this.cleanCriteria(e), set: this.plausible(e, f, true).map((v) => ({ [f.name]: v })) })) }]
+              : []),
+            { weight: 1, arbitrary: fc.record({ within: this.cleanCriteria(e), delete: fc.constant(true) }) },
+          ),
+        },
+        { requiredKeys: ['entity', 'action', 'payload'] },
+      );
       const keys = e.primaryKey.length === 1 ? fc.array(this.id(name, true).map((id) => ({ [e.primaryKey[0]!]: id })), { minLength: 1, maxLength: 3 }) : undefined;
       const del = fc.oneof(
         ...(keys ? [fc.record({ entity: fc.constant(name), action: fc.constant('delete'), payload: keys })] : []),
