@@ -526,7 +526,11 @@ export class BodyArbitraries {
       { weight: 1, arbitrary: hostileValue },
     );
     const hostile = fc.tuple(body, this.syncHeaders(), rawVariant).map(([b, headers, variant]) => toRequest('sync', '/api/_action/sync', b, headers, variant));
-    return fc.oneof(clean, hostile);
+    // One defect in an otherwise clean body: validation must catch it alone, or the database meets it.
+    const oneDefect = fc
+      .tuple(fc.oneof({ weight: 4, arbitrary: keyedBody(cleanOps, plainKey) }, { weight: 1, arbitrary: cleanOps }), fc.nat(), hostileValue, this.cleanHeaders())
+      .map(([b, at, v, headers]) => toRequest('sync', '/api/_action/sync', withOneDefect(b, at, v), headers, JSON_ONLY));
+    return fc.oneof({ weight: 2, arbitrary: clean }, { weight: 2, arbitrary: hostile }, { weight: 1, arbitrary: oneDefect });
   }
 
   private cleanHeaders(): fc.Arbitrary<Record<string, string>> {
@@ -583,7 +587,8 @@ export class BodyArbitraries {
         toRequest('search', `/api/search/${entityPath}`, b, {}, variant),
       );
       const clean = this.cleanSearch(e).map((b) => toRequest('search', `/api/search/${e.name}`, b, {}, JSON_ONLY));
-      return fc.oneof(clean, hostile);
+      const oneDefect = fc.tuple(this.cleanSearch(e), fc.nat(), hostileValue).map(([b, at, v]) => toRequest('search', `/api/search/${e.name}`, withOneDefect(b, at, v), {}, JSON_ONLY));
+      return fc.oneof({ weight: 2, arbitrary: clean }, { weight: 2, arbitrary: hostile }, { weight: 1, arbitrary: oneDefect });
     });
   }
 }
@@ -595,6 +600,28 @@ const rawVariant: fc.Arbitrary<{ variant: RawVariant; cut: number; garbage: stri
   cut: fc.nat(),
   garbage: fc.string({ unit: 'binary', maxLength: 40 }),
 });
+
+/**
+ * A copy of `body` with the value at one of its places (the `at`-th, counting every property and list item,
+ * containers included) replaced by `value`.
+ */
+function withOneDefect(body: unknown, at: number, value: unknown): unknown {
+  const copy = structuredClone(body);
+  const places: [Record<string | number, unknown>, string | number][] = [];
+  const walk = (v: unknown) => {
+    if (v === null || typeof v !== 'object') return;
+    for (const key of Object.keys(v)) {
+      const k = Array.isArray(v) ? Number(key) : key;
+      places.push([v as Record<string | number, unknown>, k]);
+      walk((v as Record<string | number, unknown>)[k]);
+    }
+  };
+  walk(copy);
+  if (!places.length) return value;
+  const [parent, key] = places[at % places.length]!;
+  parent[key] = value;
+  return copy;
+}
 
 const JSON_ONLY = { variant: 'json' as RawVariant, cut: 0, garbage: '' };
 
