@@ -14,7 +14,13 @@ const COMPARABLE = new Set(['id', 'fk', 'string', 'text', 'int', 'float', 'bool'
 const TERM_MAX_LENGTH = 1000;
 const TEXTUAL = new Set(['string', 'text']);
 const ORDERED = new Set(['string', 'text', 'int', 'float', 'datetime']);
-const MAX_DEPTH = 16;
+/**
+ * Deepest nesting of `not`/`multi` filters (the top-level list is level 0). Deeper input is refused before it can
+ * exhaust a stack here, in the SQL builder or in PostgreSQL's planner.
+ */
+export const MAX_FILTER_DEPTH = 16;
+/** Filters per criteria, nested ones included: each becomes SQL with its own parameters (PostgreSQL takes 65,535). */
+export const MAX_FILTERS = 1000;
 
 /** The keys each filter type takes; anything else is a mistake worth saying (a misspelt "value", say). */
 const FILTER_KEYS: Readonly<Record<string, readonly string[]>> = Object.assign(Object.create(null) as Record<string, readonly string[]>, {
@@ -59,16 +65,19 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
     return kindOf(f).toDb(r.data);
   };
 
+  let count = 0;
   const one = (q: unknown, where: string, depth: number): Filter | undefined => {
     if (!isObject(q)) return void bad(where, 'a filter must be an object with "type"');
-    if (depth > MAX_DEPTH) return void bad(where, `filters nest at most ${MAX_DEPTH} levels deep`);
+    if (depth > MAX_FILTER_DEPTH) return void bad(where, `filters nest at most ${MAX_FILTER_DEPTH} levels deep`);
+    count++;
     const type = q.type;
     const allowed = typeof type === 'string' ? FILTER_KEYS[type] : undefined;
     const stray = allowed ? Object.keys(q).find((k) => !allowed.includes(k)) : undefined;
     if (stray !== undefined) return void bad(pointer2(where, stray), `a ${String(type)} filter has no "${stray}" (it takes ${allowed!.join(', ')})`);
     if (type === 'not' || type === 'multi') {
-      const operator = q.operator === undefined ? 'and' : String(q.operator).toLowerCase();
-      if (operator !== 'and' && operator !== 'or') return void bad(pointer2(where, 'operator'), 'operator must be "and" or "or"');
+      // Only a string is looked at: String() of an arbitrary value recurses through it (a list nested 10,000 deep).
+      const operator = q.operator === undefined ? 'and' : typeof q.operator === 'string' ? q.operator.toLowerCase() : undefined;
+      if (operator !== 'and' && operator !== 'or') return void bad(pointer2(where, 'operator'), `operator must be "and" or "or", got ${showValue(q.operator)}`);
       const queries = list(q.queries, pointer2(where, 'queries'), depth + 1);
       return queries && { type, operator, queries };
     }
@@ -147,7 +156,15 @@ export function parseCriteria(entity: EntityDef, input: unknown, at: string): Re
 
   const list = (qs: unknown, where: string, depth: number): Filter[] | undefined => {
     if (!Array.isArray(qs) || qs.length === 0) return void bad(where, 'expected a non-empty list of filters');
-    const out = qs.map((q, i) => one(q, pointer2(where, i), depth));
+    const out: (Filter | undefined)[] = [];
+    for (const [i, q] of qs.entries()) {
+      // Past the limit the rest of the list is not looked at: one error, not one per surplus filter.
+      if (count >= MAX_FILTERS) {
+        bad(pointer2(where, i), `criteria hold at most ${MAX_FILTERS} filters, nested ones included`);
+        return undefined;
+      }
+      out.push(one(q, pointer2(where, i), depth));
+    }
     return out.every((f): f is Filter => f !== undefined) ? out : undefined;
   };
 

@@ -26,6 +26,16 @@ const idSchema = z.string().refine(isId, { message: 'expected a UUID (32 hex cha
 /** PostgreSQL text cannot hold U+0000: refuse it as a value error instead of failing in the database. */
 const NO_NUL = 'must not contain the NUL character (\\u0000)';
 
+/**
+ * ISO 8601 date-times that zod accepts and PostgreSQL's timestamptz refuses (an error of the database, a 500,
+ * instead of a 400 naming the field): year 0000, and offsets past ±15:59.
+ */
+function storableDateTime(s: string): boolean {
+  if (s.startsWith('0000')) return false;
+  const offset = /[+-](\d{2}):?\d{2}$/.exec(s);
+  return !offset || Number(offset[1]) <= 15;
+}
+
 function stringValidator(field: FieldDef): z.ZodType {
   let s = z.string().refine((v) => !v.includes('\u0000'), NO_NUL);
   if (field.minLength !== undefined) s = s.min(field.minLength, `expected at least ${field.minLength} characters`);
@@ -147,7 +157,10 @@ export const KINDS = {
     fromDb: identity,
   },
   datetime: {
-    validator: () => z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }),
+    validator: () =>
+      z.iso
+        .datetime({ offset: true, message: 'expected an ISO 8601 date-time' })
+        .refine(storableDateTime, 'expected a date-time from year 0001 on, with an offset within ±15:59'),
     paramType: 'timestamptz',
     sqlType: 'timestamptz',
     udtNames: ['timestamptz', 'timestamp'],

@@ -25,6 +25,10 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     const wrong = check(raw);
     return wrong ? report(code, `${name}: ${wrong}, got ${showValue(raw)}`, name) : kindOf(field).toDb(raw);
   }
+  if (field.kind === 'json') {
+    const deep = tooDeep(raw, MAX_JSON_DEPTH);
+    if (deep) return report(code, `${name}: json values nest at most ${MAX_JSON_DEPTH} levels of lists and objects`, name, ...deep);
+  }
   let parsed: ReturnType<z.ZodType['safeParse']>;
   try {
     parsed = entity.validators.get(name)!.safeParse(raw);
@@ -50,6 +54,39 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     return undefined;
   }
   return kindOf(field).toDb(parsed.data);
+}
+
+/**
+ * Deepest nesting of lists and objects in a json value. Deeper values are refused before zod or PostgreSQL's jsonb
+ * parser (which have stacks of their own to exhaust) see them.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The path of the first list or object nested deeper than `max` (the value itself is level 1), or undefined. */
+function tooDeep(value: unknown, max: number): (string | number)[] | undefined {
+  interface Node {
+    v: unknown;
+    level: number;
+    key: string | number;
+    parent?: Node;
+  }
+  // Iterative: the point is to survive values that would exhaust a recursive walk.
+  const stack: Node[] = [{ v: value, level: 1, key: '' }];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.v === null || typeof node.v !== 'object') continue;
+    if (node.level > max) {
+      const path: (string | number)[] = [];
+      for (let n: Node | undefined = node; n?.parent; n = n.parent) path.unshift(n.key);
+      return path;
+    }
+    const entries: [string | number, unknown][] = Array.isArray(node.v) ? node.v.map((x, i) => [i, x]) : Object.entries(node.v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, v] = entries[i]!;
+      if (v !== null && typeof v === 'object') stack.push({ v, level: node.level + 1, key, parent: node });
+    }
+  }
+  return undefined;
 }
 
 /** Problems listed per json value; the rest are counted in one more error. */

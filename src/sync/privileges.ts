@@ -19,10 +19,23 @@ export function cascadeClosure(registry: Registry, entity: string): string[] {
 }
 
 /**
+ * What a delete of `entity` may do to other rows, from the delete rules alone (whether rows are affected this time
+ * or not): `<e>:delete` for every entity of its cascade closure, and `<e>:upsert` for every entity whose foreign key
+ * a `set null` rule clears when a record of that closure goes (a deleted manufacturer changes its products).
+ */
+export function deletePrivileges(registry: Registry, entity: string): string[] {
+  const closure = cascadeClosure(registry, entity);
+  const out = closure.map((e) => `${e}:delete`);
+  for (const e of closure) {
+    for (const ref of registry.referencing(e)) if (ref.onDelete === 'set null') out.push(`${ref.entity}:upsert`);
+  }
+  return [...new Set(out)];
+}
+
+/**
  * The privileges a planned request needs, each with the first operation that needs it: `<entity>:upsert` for
- * every entity written (nested records and mapping rows included), `<entity>:delete` for every entity deleted,
- * together with every entity its cascade rules can reach (checked before anything runs, so that nothing of a
- * forbidden request is written).
+ * every entity written (nested records and mapping rows included), and for a delete what `deletePrivileges`
+ * lists (checked before anything runs, so that nothing of a forbidden request is written).
  */
 export function requiredPrivileges(registry: Registry, plans: readonly OperationPlan[]): Map<string, string> {
   const needed = new Map<string, string>();
@@ -32,7 +45,7 @@ export function requiredPrivileges(registry: Registry, plans: readonly Operation
   for (const { commands } of plans) {
     for (const c of commands) {
       if (c.kind === 'upsert' || (c.kind === 'missing' && !c.delete)) need(`${c.entity.name}:upsert`, c.op);
-      else for (const e of cascadeClosure(registry, c.entity.name)) need(`${e}:delete`, c.op);
+      else for (const p of deletePrivileges(registry, c.entity.name)) need(p, c.op);
     }
   }
   return needed;

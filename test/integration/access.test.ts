@@ -104,6 +104,40 @@ describe('authentication', () => {
     await request(t.bare).get('/api/_action/indexing/status').set(as(otherKey)).expect(401);
   });
 
+  it('a validly signed token with wrong or missing claims: 401, never a fault (every route)', async () => {
+    const key = new TextEncoder().encode(t.config.BULKSYNC_TOKEN_SECRET);
+    const admin = (await t.knex('bulksync_integration').where({ client_id: 'test-admin' }).first()).id.replace(/-/g, '');
+    const sign = (claims: Record<string, unknown>, build: (j: SignJWT) => SignJWT = (j) => j) =>
+      build(new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer('bulksync')).sign(key);
+    const valid = (j: SignJWT) => j.setIssuedAt().setExpirationTime('1h');
+    const tokens = {
+      'subject not a UUID': await sign({}, (j) => valid(j).setSubject('not-a-uuid')),
+      'subject with SQL': await sign({}, (j) => valid(j).setSubject("' OR 1=1 --")),
+      'subject a number': await sign({ sub: 42 }, valid),
+      'subject an object': await sign({ sub: { id: admin } }, valid),
+      'no subject': await sign({}, valid),
+      'no expiry': await sign({}, (j) => j.setIssuedAt().setSubject(admin)),
+      'expiry a string': await sign({ exp: 'tomorrow' }, (j) => j.setIssuedAt().setSubject(admin)),
+      'issued-at a string': await sign({ iat: 'now' }, (j) => j.setExpirationTime('1h').setSubject(admin)),
+      'issuer a list': await new SignJWT(JSON.parse('{"iss":["bulksync"]}')).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h').setSubject(admin).sign(key),
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      for (const call of [
+        request(t.bare).get('/api/_action/indexing/status'),
+        request(t.bare).post('/api/search/tax').send({}),
+        request(t.bare).post('/api/_action/sync').send({ t: { entity: 'tax', action: 'upsert', payload: [{ name: 'x', taxRate: 1 }] } }),
+      ]) {
+        const res = await call.set(as(token));
+        expect({ name, status: res.status, code: res.body.errors?.[0]?.code }).toEqual({ name, status: 401, code: 'UNAUTHENTICATED' });
+      }
+    }
+    // The same claims done right are accepted: the refusals above are about the claims, not the key.
+    await request(t.bare).get('/api/_action/indexing/status').set(as(await sign({}, (j) => valid(j).setSubject(admin)))).expect(200);
+    // A dashed UUID names the same integration.
+    const dashed = `${admin.slice(0, 8)}-${admin.slice(8, 12)}-${admin.slice(12, 16)}-${admin.slice(16, 20)}-${admin.slice(20)}`;
+    await request(t.bare).get('/api/_action/indexing/status').set(as(await sign({}, (j) => valid(j).setSubject(dashed)))).expect(200);
+  });
+
   it('a revoked integration gets no token, and its tokens stop working', async () => {
     const i = await integration(['*:read']);
     await request(t.bare).get('/api/_action/indexing/status').set(as(i.token)).expect(200);
@@ -142,6 +176,31 @@ describe('privileges', () => {
     expect(res.body.errors[0].meta.privilege).toBe('product_category:delete');
     const both = await integration(['category:delete', 'product_category:*']);
     await sync(t.bare, { d: { entity: 'category', action: 'delete', payload: [{ id: hexId() }] } }, as(both.token)).expect(200);
+  });
+
+  it('a delete whose set null rule clears references of another entity needs that entity\'s upsert', async () => {
+    const taxId = await createTax(t.app);
+    const manufacturerId = hexId();
+    const p = product(taxId, 501, { manufacturer: { id: manufacturerId, name: 'Acme' } });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    const deleteOnly = await integration(['product_manufacturer:delete']);
+    const res = await sync(t.bare, { d: { entity: 'product_manufacturer', action: 'delete', payload: [{ id: manufacturerId }] } }, as(deleteOnly.token)).expect(403);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ code: 'FORBIDDEN', source: { pointer: '/d' }, meta: { operation: 'd', privilege: 'product:upsert' } }),
+    ]);
+    // Nothing written: the manufacturer is there and the product still references it.
+    expect(await t.knex('product_manufacturer').where({ id: manufacturerId })).toHaveLength(1);
+    expect((await t.knex('product').where({ id: p.id }).first()).manufacturer_id.replace(/-/g, '')).toBe(manufacturerId);
+    // By criteria too.
+    const byCriteria = await sync(
+      t.bare,
+      { d: { entity: 'product_manufacturer', action: 'delete', criteria: [{ type: 'equals', field: 'name', value: 'Acme' }] } },
+      as(deleteOnly.token),
+    ).expect(403);
+    expect(byCriteria.body.errors[0].meta.privilege).toBe('product:upsert');
+    const both = await integration(['product_manufacturer:delete', 'product:upsert']);
+    await sync(t.bare, { d: { entity: 'product_manufacturer', action: 'delete', payload: [{ id: manufacturerId }] } }, as(both.token)).expect(200);
+    expect((await t.knex('product').where({ id: p.id }).first()).manufacturer_id).toBeNull();
   });
 
   it('reads need entity:read', async () => {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MAX_FILTER_DEPTH } from '../../src/criteria/parse';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTax, sync } from '../support/sync';
 import { hexId, price } from '../fixtures/catalog';
@@ -242,6 +243,32 @@ describe('POST /api/search/<entity>: errors', () => {
     const res = await search('product', body).expect(400);
     expect(res.body.errors[0]).toMatchObject({ status: '400', code: 'CRITERIA_INVALID', source: { pointer } });
     expect(res.body.errors[0].detail).toMatch(detail);
+  });
+
+  it('refuses filters nested 10,000 levels deep with 400 and a pointer, not a stack overflow', async () => {
+    const send = (body: string) => request(t.app).post('/api/search/product').set('content-type', 'application/json').send(body);
+    const leaf = '{"type":"equals","field":"name","value":"x"}';
+    const operator = await send(`{"filter":[{"type":"not","operator":${'['.repeat(10_000)}"or"${']'.repeat(10_000)},"queries":[${leaf}]}]}`).expect(400);
+    expect(operator.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/filter/0/operator' } });
+    const multi = await send(`{"filter":[${'{"type":"multi","operator":"or","queries":['.repeat(10_000)}${leaf}${']}'.repeat(10_000)}]}`).expect(400);
+    expect(multi.body.errors).toEqual([
+      expect.objectContaining({ code: 'CRITERIA_INVALID', source: { pointer: '/filter/0' + '/queries/0'.repeat(MAX_FILTER_DEPTH + 1) } }),
+    ]);
+    await send(`{"filter":[${'{"type":"multi","operator":"or","queries":['.repeat(MAX_FILTER_DEPTH)}${leaf}${']}'.repeat(MAX_FILTER_DEPTH)}]}`).expect(200);
+  });
+
+  it.each(['0000-01-01T00:00:00Z', '2026-11-30T12:00:00+16:00', '2026-11-30T12:00:00-23:59'])(
+    'refuses the date-time %s, which PostgreSQL cannot hold, with 400 (found by the fuzzer: it was a 500)',
+    async (value) => {
+      const res = await search('product', { filter: [{ type: 'range', field: 'createdAt', parameters: { gte: value } }] }).expect(400);
+      expect(res.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/filter/0/parameters/gte' } });
+    },
+  );
+
+  it('still takes the extremes PostgreSQL can hold', async () => {
+    for (const value of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '2026-11-30T12:00:00+15:59', '2026-11-30T12:00:00-15:59']) {
+      await search('product', { filter: [{ type: 'range', field: 'createdAt', parameters: { gte: value } }] }).expect(200);
+    }
   });
 
   it('reports every problem of a body at once', async () => {

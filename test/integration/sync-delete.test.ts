@@ -1,3 +1,5 @@
+import request from 'supertest';
+import { MAX_FILTER_DEPTH, MAX_FILTERS } from '../../src/criteria/parse';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
@@ -111,6 +113,39 @@ describe('delete', () => {
     const res = await sync(t.app, { d: { entity: 'tax', action: 'delete', criteria: [{ type: 'equals', field: 'tax_rate', value: 1 }] } }).expect(400);
     expect(res.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/d/criteria/0/field' } });
     expect(await count(t.knex, 'tax')).toBe(before);
+  });
+
+  it('refuses criteria nested 10,000 levels deep with 400 and a pointer, not a stack overflow', async () => {
+    const taxId = await createTax(t.app, 'deep criteria');
+    const before = await count(t.knex, 'tax');
+    // Built as text: JSON.stringify (and supertest) would overflow the stack on such a value themselves.
+    const send = (criteria: string) =>
+      request(t.app)
+        .post('/api/_action/sync')
+        .set('content-type', 'application/json')
+        .send(`{"d":{"entity":"tax","action":"delete","criteria":${criteria}}}`);
+    const leaf = `{"type":"equals","field":"id","value":"${taxId}"}`;
+    // An operator that is a list nested 10,000 deep (String() of it used to overflow the stack: 500).
+    const operator = await send(`[{"type":"multi","operator":${'['.repeat(10_000)}"or"${']'.repeat(10_000)},"queries":[${leaf}]}]`).expect(400);
+    expect(operator.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/d/criteria/0/operator' } });
+    // multi inside multi 10,000 deep: refused at the first level past the limit.
+    const multi = await send(`[${'{"type":"multi","queries":['.repeat(10_000)}${leaf}${']}'.repeat(10_000)}]`).expect(400);
+    expect(multi.body.errors).toHaveLength(1);
+    expect(multi.body.errors[0]).toMatchObject({ code: 'CRITERIA_INVALID', source: { pointer: '/d/criteria/0' + '/queries/0'.repeat(MAX_FILTER_DEPTH + 1) } });
+    expect(multi.body.errors[0].detail).toContain(`at most ${MAX_FILTER_DEPTH} levels`);
+    // Exactly at the limit it is accepted, and deletes.
+    const atLimit = await send(`[${'{"type":"multi","queries":['.repeat(MAX_FILTER_DEPTH)}${leaf}${']}'.repeat(MAX_FILTER_DEPTH)}]`).expect(200);
+    expect(atLimit.body.deleted).toEqual({ tax: [taxId] });
+    expect(await count(t.knex, 'tax')).toBe(before - 1);
+  });
+
+  it('refuses more filters than PostgreSQL could take as parameters, with one error', async () => {
+    const filters = Array.from({ length: 70_000 }, (_, i) => ({ type: 'equals', field: 'name', value: `n${i}` }));
+    const res = await sync(t.app, { d: { entity: 'tax', action: 'delete', criteria: filters } }).expect(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'CRITERIA_INVALID', source: { pointer: `/d/criteria/${MAX_FILTERS}` } })]);
+    const nested = await sync(t.app, { d: { entity: 'tax', action: 'delete', criteria: [{ type: 'not', queries: filters.slice(0, MAX_FILTERS) }] } }).expect(400);
+    expect(nested.body.errors[0].source.pointer).toBe(`/d/criteria/0/queries/${MAX_FILTERS - 1}`);
+    await sync(t.app, { d: { entity: 'tax', action: 'delete', criteria: filters.slice(0, MAX_FILTERS) } }).expect(200);
   });
 
   it('refuses a filter key the filter type does not take', async () => {

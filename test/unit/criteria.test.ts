@@ -46,6 +46,8 @@ describe('criteria', () => {
     [[{ type: 'contains', field: 'stock', value: '1' }], '/op/criteria/0/field', /needs a text field/],
     [[{ type: 'equals', field: 'searchKeywords', value: 'x' }], '/op/criteria/0/field', /no field/],
     [[{ type: 'multi', operator: 'xor', queries: [] }], '/op/criteria/0/operator', /"and" or "or"/],
+    [[{ type: 'multi', operator: ['or'], queries: [{ type: 'equals', field: 'name', value: 'x' }] }], '/op/criteria/0/operator', /"and" or "or", got \["or"\]/],
+    [[{ type: 'not', operator: { or: true }, queries: [{ type: 'equals', field: 'name', value: 'x' }] }], '/op/criteria/0/operator', /"and" or "or"/],
     [[{ type: 'equals', field: 'name; DROP TABLE product', value: 'x' }], '/op/criteria/0/field', /no field/],
   ])('rejects %j with a pointer', (criteria, pointer, detail) => {
     const parsed = parseCriteria(product, criteria, '/op/criteria');

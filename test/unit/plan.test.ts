@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadRegistry, registryFromTexts } from '../../src/definitions/registry';
 import { planRequest } from '../../src/sync/plan';
+import { MAX_JSON_DEPTH } from '../../src/sync/plan-field';
 import { parseSyncRequest } from '../../src/sync/request';
 
 const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
@@ -117,6 +118,43 @@ describe('json values without a schema', () => {
     const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data: deep }] } }, {}, own, { maxRecords: 10 });
     if (!parsed.ok) throw new Error('request refused');
     const planned = planRequest(own, parsed.request.operations);
-    expect(planned.problems.map((p) => [p.code, p.pointer, p.detail])).toEqual([['VALUE_INVALID', '/d/0/data', 'data: the value is nested too deeply']]);
+    expect(planned.problems.map((p) => [p.code, p.pointer, p.detail])).toEqual([
+      ['VALUE_INVALID', '/d/0/data' + '/0'.repeat(MAX_JSON_DEPTH), `data: json values nest at most ${MAX_JSON_DEPTH} levels of lists and objects`],
+    ]);
+  });
+
+  it('takes json values up to the depth limit and points at the first level past it', () => {
+    const own = registryFromTexts([{ file: 'doc.json', text: JSON.stringify({ entity: 'doc', fields: { id: { kind: 'id' }, data: { kind: 'json' } } }) }]);
+    const nest = (levels: number) => {
+      let v: unknown = { leaf: true };
+      for (let i = 1; i < levels; i++) v = i % 2 ? { k: v } : [1, v];
+      return v;
+    };
+    const run = (data: unknown) => {
+      const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data }] } }, {}, own, { maxRecords: 10 });
+      if (!parsed.ok) throw new Error('request refused');
+      return planRequest(own, parsed.request.operations).problems;
+    };
+    expect(run(nest(MAX_JSON_DEPTH))).toEqual([]);
+    const problems = run(nest(MAX_JSON_DEPTH + 1));
+    expect(problems).toHaveLength(1);
+    const path = problems[0]!.pointer!.split('/').slice(4);
+    expect(path).toHaveLength(MAX_JSON_DEPTH);
+    expect(path.slice(0, 4)).toEqual(['1', 'k', '1', 'k']);
+  });
+});
+
+describe('date-time values', () => {
+  it('refuses what PostgreSQL\'s timestamptz cannot hold as VALUE_INVALID at the field', () => {
+    const own = registryFromTexts([{ file: 'event.json', text: JSON.stringify({ entity: 'event', fields: { id: { kind: 'id' }, at: { kind: 'datetime' } } }) }]);
+    const run = (at: unknown) => {
+      const parsed = parseSyncRequest({ e: { entity: 'event', action: 'upsert', payload: [{ at }] } }, {}, own, { maxRecords: 10 });
+      if (!parsed.ok) throw new Error('request refused');
+      return planRequest(own, parsed.request.operations).problems.map((p) => [p.code, p.pointer]);
+    };
+    expect(run('0000-01-01T00:00:00Z')).toEqual([['VALUE_INVALID', '/e/0/at']]);
+    expect(run('2026-11-30T12:00:00+16:00')).toEqual([['VALUE_INVALID', '/e/0/at']]);
+    expect(run('0001-01-01T00:00:00Z')).toEqual([]);
+    expect(run('2026-11-30T12:00:00-15:59')).toEqual([]);
   });
 });

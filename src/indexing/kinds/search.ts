@@ -4,6 +4,13 @@ import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Indexer } from '../types';
 import { col, idsOf, keysetBatch, lockForIndexing, pkCol } from './common';
 
+/**
+ * Characters of a record's text that go into its search vector. A tsvector holds at most 1 MB, and a long text of
+ * distinct words (a 1 MB description) would exceed it: the write failed with a database error (a 500). Even at the
+ * worst ratio of vector bytes to characters (one-character words) this many stay far below the limit.
+ */
+export const SEARCH_TEXT_MAX_LENGTH = 50_000;
+
 type SearchDef = Extract<IndexerDef, { type: 'search' }>;
 
 /** A tsvector over own text fields and text fields of many-to-one associations (a product's manufacturer name). */
@@ -44,7 +51,7 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
       await lockForIndexing(sql, entity, ids);
       await sql.query(
         `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
-         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', concat_ws(' ', ${parts.join(', ')})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])) AS v
+         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', left(concat_ws(' ', ${parts.join(', ')}), ${SEARCH_TEXT_MAX_LENGTH})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])) AS v
          WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
         [ids],
       );
