@@ -11,9 +11,11 @@ import { product } from '../fixtures/catalog';
  * then the other connection asks for A. PostgreSQL aborts the request's transaction (the other connection is told
  * to wait 10 s before it looks for deadlocks, so the request is the one that finds it).
  */
-async function deadlockOnce(t: TestApp, retriesLeft: boolean): Promise<request.Response> {
+async function deadlockOnce(t: TestApp, retriesLeft: boolean): Promise<{ res: request.Response; ids: string[] }> {
   const taxId = await createTax(t.app, `Conflict ${Math.random()}`);
-  const [a, b] = [product(taxId, 8000 + Math.floor(Math.random() * 1000)), product(taxId, 9000 + Math.floor(Math.random() * 1000))];
+  // Stocks 10 and 20 to begin with; the request sets 1 and 2.
+  const [a, b] = [product(taxId, 8010 + 100 * Math.floor(Math.random() * 10)), product(taxId, 9020 + 100 * Math.floor(Math.random() * 10))];
+  const ids = [a.id as string, b.id as string];
   await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [a, b] } }).expect(200);
   const other = new pg.Client({ connectionString: t.url });
   await other.connect();
@@ -35,15 +37,20 @@ async function deadlockOnce(t: TestApp, retriesLeft: boolean): Promise<request.R
     if (retriesLeft) {
       await asking;
       await other.query('COMMIT');
-      return await answer;
+      return { res: await answer, ids };
     }
     const res = await answer;
     await asking;
     await other.query('COMMIT');
-    return res;
+    return { res, ids };
   } finally {
     await other.end();
   }
+}
+
+async function stocksOf(t: TestApp, ids: string[]): Promise<number[]> {
+  const rows = await t.knex('product').whereIn('id', ids.map(toDbId)).select('id', 'stock');
+  return ids.map((id) => rows.find((r) => r.id === toDbId(id))!.stock);
 }
 
 describe('a transaction that loses to concurrent writes', () => {
@@ -54,14 +61,13 @@ describe('a transaction that loses to concurrent writes', () => {
   afterAll(() => t.close());
 
   it('answers 503 CONFLICT_RETRY_EXHAUSTED with Retry-After once its retries are spent, and writes nothing', async () => {
-    const res = await deadlockOnce(t, false);
+    const { res, ids } = await deadlockOnce(t, false);
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.body.errors).toEqual([expect.objectContaining({ status: '503', code: 'CONFLICT_RETRY_EXHAUSTED', source: { pointer: '' } })]);
     expect(JSON.stringify(res.body)).not.toMatch(/deadlock detected|SELECT|at .*\.ts/);
     // Neither stock was written.
-    const stocks = await t.knex('product').whereIn('stock', [1, 2]).count<{ count: number }[]>('* as count');
-    expect(Number(stocks[0]!.count)).toBe(0);
+    expect(await stocksOf(t, ids)).toEqual([10, 20]);
   });
 });
 
@@ -73,10 +79,9 @@ describe('a deadlock with retries left', () => {
   afterAll(() => t.close());
 
   it('is run again and answers 200; the retry is counted in /metrics', async () => {
-    const res = await deadlockOnce(t, true);
+    const { res, ids } = await deadlockOnce(t, true);
     expect(res.status).toBe(200);
-    const rows = await t.knex('product').whereIn('stock', [1, 2]).select('stock');
-    expect(rows.map((r) => r.stock).sort()).toEqual([1, 2]);
+    expect(await stocksOf(t, ids)).toEqual([1, 2]);
     const metrics = await request(t.app).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/bulksync_sync_retries_total\{reason="deadlock"\} [1-9]/);
   });
