@@ -46,14 +46,18 @@ export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: 
 const keyName = (c: MatchCandidate) => c.fields.map((f) => f.name).join('+');
 
 async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[], problems: Problem[]): Promise<void> {
-  const rounds = Math.max(0, ...open.map((p) => p.candidates.length));
+  // A loop, not Math.max(...list): spreading one argument per reference overflows the stack past ~100,000.
+  let rounds = 0;
+  for (const p of open) if (p.candidates.length > rounds) rounds = p.candidates.length;
   for (let round = 0; round < rounds; round++) {
     const groups = new Map<string, PendingRef[]>();
     for (const p of open) {
       const c = p.candidates[round];
       if (p.resolved || !c) continue;
       const g = `${p.target.name}.${keyName(c)}`;
-      groups.set(g, [...(groups.get(g) ?? []), p]);
+      const group = groups.get(g);
+      if (group) group.push(p);
+      else groups.set(g, [p]);
     }
     for (const refs of groups.values()) {
       const found = await lookup(sql, cmd, refs, round);

@@ -120,6 +120,23 @@ export function openApiDocument(registry: Registry, version: string): Schema {
     },
   };
 
+  // The body of the indexing actions: which indexers they act on.
+  const indexerChoice = (description: string) => ({
+    required: true,
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          properties: {
+            indexers: { type: 'array', items: { type: 'string', enum: indexerNames }, description: 'only these indexers' },
+            entities: { type: 'array', items: { type: 'string' }, description: 'only the indexers of these entities, or listening to them' },
+          },
+          description,
+        },
+      },
+    },
+  });
+
   paths['/api/_action/index'] = {
     post: {
       operationId: 'index',
@@ -128,21 +145,7 @@ export function openApiDocument(registry: Registry, version: string): Schema {
       tags: ['indexing'],
       security: BEARER,
       parameters: common,
-      requestBody: {
-        required: true,
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: {
-                indexers: { type: 'array', items: { type: 'string', enum: indexerNames }, description: 'only these indexers' },
-                entities: { type: 'array', items: { type: 'string' }, description: 'only the indexers of these entities, or listening to them' },
-              },
-              description: '{} queues every indexer',
-            },
-          },
-        },
-      },
+      requestBody: indexerChoice('{} queues every indexer'),
       responses: {
         202: jsonResponse('the indexers queued', {
           type: 'object',
@@ -165,21 +168,7 @@ export function openApiDocument(registry: Registry, version: string): Schema {
       tags: ['indexing'],
       security: BEARER,
       parameters: common,
-      requestBody: {
-        required: true,
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: {
-                indexers: { type: 'array', items: { type: 'string', enum: indexerNames }, description: 'only these indexers' },
-                entities: { type: 'array', items: { type: 'string' }, description: 'only the indexers of these entities, or listening to them' },
-              },
-              description: '{} retries every indexer',
-            },
-          },
-        },
-      },
+      requestBody: indexerChoice('{} retries every indexer'),
       responses: {
         202: jsonResponse('what was given a fresh start', {
           type: 'object',
