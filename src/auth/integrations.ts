@@ -49,8 +49,14 @@ export class Integrations {
   async ensureAdmin(clientId: string, secret: string): Promise<void> {
     const row = await this.knex<Row>('bulksync_integration').where({ client_id: clientId }).first();
     if (!row) {
-      await this.create({ name: 'admin (from BULKSYNC_ADMIN_CLIENT_ID)', privileges: ['*:*'], clientId, secret });
-      return;
+      try {
+        await this.create({ name: 'admin (from BULKSYNC_ADMIN_CLIENT_ID)', privileges: ['*:*'], clientId, secret });
+        return;
+      } catch (e) {
+        // Another process starting at the same moment created it first: bring that one up to date instead.
+        if ((e as { code?: string }).code !== '23505') throw e;
+        return this.ensureAdmin(clientId, secret);
+      }
     }
     const same = await verifySecret(secret, row.secret_hash);
     await this.knex('bulksync_integration')

@@ -4,7 +4,7 @@ import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
 import { createKnex, type StatementCounter } from './connection';
 import { startEmbedded, type EmbeddedServer } from './embedded';
-import { migrateLatest } from './migrate';
+import { migrateLatest, withMigrationLock } from './migrate';
 import { assertSchemaMatches } from './schema-check';
 
 export interface Database {
@@ -47,7 +47,7 @@ export async function openDatabase(
   };
   try {
     if (config.MIGRATE_ON_START) {
-      const applied = await migrateLatest(knex, config.MIGRATIONS_DIR);
+      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR));
       if (applied.length) logger.info('migrations applied', { migrations: applied });
     }
     if (registry) await assertSchemaMatches(knex, registry);

@@ -2,6 +2,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { derivedSnapshot, OverlapLoad, reindexedSnapshot, snapshotDiff } from '../support/overlap-load';
 import { until } from '../support/poll';
 import { scale, startServer, type ServerProcess } from '../support/reliability';
+import { createTestDatabase } from '../support/database';
 import { createTax, sync } from '../support/sync';
 
 /**
@@ -49,5 +50,22 @@ describe('2 API processes and 2 workers on one database', () => {
     const drained = await until(async () => snapshotDiff(await derivedSnapshot(t.knex), expected), (d) => d.length === 0, 120);
     expect(drained).toEqual([]);
     for (const p of processes) expect(p.log()).not.toMatch(/"level":"error"/);
+  });
+});
+
+describe('2 API processes starting at the same moment on an empty database', () => {
+  it('both migrate (one waits for the other), ensure the admin integration once, and serve', async () => {
+    const database = await createTestDatabase();
+    const started: ServerProcess[] = [];
+    try {
+      const common = { url: database.url, tokenSecret: t.config.BULKSYNC_TOKEN_SECRET!, env: { WORKER: 'off' } };
+      const outcomes = await Promise.allSettled([startServer(common), startServer(common)]);
+      for (const o of outcomes) if (o.status === 'fulfilled') started.push(o.value);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason).slice(0, 500) : 'started'))).toEqual(['started', 'started']);
+      for (const p of started) expect((await fetch(`${p.base}/health`)).status).toBe(200);
+    } finally {
+      await Promise.all(started.map((p) => p.kill('SIGTERM')));
+      await database.drop();
+    }
   });
 });
