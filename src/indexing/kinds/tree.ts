@@ -37,7 +37,7 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
       // Whoever recomputes this tree holds its lock (a sync that changed the tree took it when it began), then locks
       // every record it may rewrite in key order: a subtree's records and their parents are never locked piecemeal
       // in the order the recursive statements happen to reach them.
-      await lockNames(sql, [indexerLock(def.name)]);
+      await lockNames(sql, [{ name: indexerLock(def.name), mode: 'exclusive' }]);
       await sql.query(
         `WITH RECURSIVE down AS (SELECT ${id} AS id FROM ${t} WHERE ${id} = ANY($1::uuid[])
                                  UNION SELECT c.${id} FROM ${t} c JOIN down d ON c.${parent} = d.id)
