@@ -21,9 +21,9 @@ function sortRows(entity: EntityDef, rows: readonly WriteRow[]): WriteRow[] {
 
 /**
  * Inserts new rows, one statement per chunk: every given field, and the definition's default for fields a row
- * leaves out. Rows are sorted by key so that concurrent requests take locks in the same order. On a key that
- * another transaction inserted meanwhile: 'nothing' skips the row (the caller sees it in the count and decides),
- * 'update' merges into it. Returns the number of rows inserted.
+ * leaves out. Rows are sorted by key so that concurrent requests take locks in the same order. On a key (or, with
+ * 'nothing', any unique value) that another transaction inserted meanwhile: 'nothing' skips the row (the caller sees
+ * it in the count and decides), 'update' merges into it. Returns the number of rows inserted.
  */
 export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], onConflict: 'nothing' | 'update'): Promise<number> {
   if (!rows.length) return 0;
@@ -32,8 +32,11 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   const fields = writableColumns(entity).filter((f) => given.has(f.name) || f.default !== undefined || entity.primaryKey.includes(f.name));
   const pk = new Set(entity.primaryKey);
   const nonKey = fields.filter((f) => !pk.has(f.name));
+  // 'nothing' names no conflict target, so that every unique index is an arbiter: a row whose key or unique value
+  // another transaction is inserting at that moment is skipped after waiting, instead of the insert holding its
+  // speculative row while it waits in a non-arbiter unique index (a deadlock with that transaction's next statement).
   const conflict = nonKey.length && onConflict === 'update'
-    ? `DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = now()`
+    ? `(${keyColumns(entity)}) DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = now()`
     : 'DO NOTHING';
   const defaults = fields.map((f) => (f.default === undefined ? null : kindOf(f).toDb(f.default)));
   let inserted = 0;
@@ -48,7 +51,7 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
       `INSERT INTO ${ident(entity.table)} (${fields.map((f) => ident(f.column)).join(', ')}, created_at) ` +
       `SELECT ${fields.map((f) => castFromParam(f, 'v.' + ident(f.column))).join(', ')}, now() ` +
       `FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}) AS v(${fields.map((f) => ident(f.column)).join(', ')}) ` +
-      `ON CONFLICT (${keyColumns(entity)}) ${conflict}`;
+      `ON CONFLICT ${conflict}`;
     inserted += (await sql.query(text, params)).rowCount;
   }
   return inserted;
