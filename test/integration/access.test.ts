@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
@@ -317,8 +319,11 @@ describe('logs and metrics', () => {
 });
 
 describe('the integration command', () => {
-  it('creates an integration, printing its secret once, lists and revokes it', () => {
-    const env = { ...process.env, DATABASE_URL: t.url, SCHEMAS_DIR: path.join(ROOT, 'schemas'), MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'error' };
+  it('creates an integration, printing its secret once, lists and revokes it; it never migrates', () => {
+    // An empty migrations directory: had the command migrated, knex would call it "corrupt" (the database holds
+    // migrations it does not list), as it did for a server run with extra MIGRATIONS_DIR.
+    const noMigrations = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-no-migrations-'));
+    const env = { ...process.env, DATABASE_URL: t.url, SCHEMAS_DIR: path.join(ROOT, 'schemas'), MIGRATIONS_DIR: noMigrations, LOG_LEVEL: 'error' };
     const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/integration.ts'), ...args], { env, cwd: ROOT, encoding: 'utf8' });
     const created = run('create', '--name', 'ERP', '--privileges', 'product:upsert,product:delete');
     expect(created.status).toBe(0);
@@ -330,6 +335,7 @@ describe('the integration command', () => {
     expect(run('list').stdout).toContain(`${clientId}\tERP\tproduct:upsert,product:delete\tactive`);
     expect(run('revoke', clientId).status).toBe(0);
     expect(run('list').stdout).toMatch(new RegExp(`${clientId}\\tERP\\t.*\\trevoked`));
+    fs.rmSync(noMigrations, { recursive: true });
   });
 });
 
