@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from '../support/app';
+import { createTestDatabase } from '../support/database';
+import { startServer, type ServerProcess } from '../support/reliability';
+
+/**
+ * What a new user pastes: README's first call and the indexing guide's queued sync, taken from the documents
+ * themselves (so that the test breaks when they change) and run with `sh` against a fresh server in a child
+ * process, on that server's port instead of 8000.
+ */
+const run = promisify(execFile);
+
+/** The ```sh block of `file` that contains `marker`. */
+function shBlock(file: string, marker: string): string {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const block = [...text.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]!).find((b) => b.includes(marker));
+  if (!block) throw new Error(`${file} has no sh block with ${marker}`);
+  return block;
+}
+
+/** The answer a snippet documents in its last comment line, ids replaced by "any id". */
+function documented(block: string): string {
+  return block.trim().split('\n').at(-1)!.replace(/^# /, '');
+}
+
+const ID = /[0-9a-f]{32}/g;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let server: ServerProcess;
+let snippet: string;
+
+beforeAll(async () => {
+  snippet = shBlock('README.md', 'npm start &');
+  // The credentials the snippet exports are the ones the server gets, as `npm start` in that shell would.
+  const exported = Object.fromEntries([...snippet.matchAll(/(BULKSYNC_ADMIN_CLIENT_(?:ID|SECRET))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  expect(Object.keys(exported).sort()).toEqual(['BULKSYNC_ADMIN_CLIENT_ID', 'BULKSYNC_ADMIN_CLIENT_SECRET']);
+  db = await createTestDatabase();
+  server = await startServer({ url: db.url, tokenSecret: 'first-run-token-secret-of-at-least-32-chars', env: { ...exported, WORKER: 'off' } });
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await db?.drop();
+});
+
+const onPort = (script: string) => script.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${server.port}`);
+
+describe('first run, as pasted', () => {
+  it("README's first call: waits for /health, gets a token, syncs a tax", async () => {
+    // The server is the test's child process: the snippet's own `npm start &` is the one line left out.
+    expect(snippet).toContain('/health');
+    const script = onPort(snippet.replace(/^npm start &\n/m, ''));
+    const { stdout } = await run('sh', ['-e', '-c', script], { cwd: ROOT, timeout: 60_000 });
+    const answer = stdout.trim().split('\n').at(-1)!;
+    expect(answer.replace(ID, '<id>')).toBe(documented(snippet).replace(ID, '<id>'));
+  });
+
+  it("README's first call waits when the server is not up yet", async () => {
+    // The wait loop, against a port nobody serves for the first seconds: it must not give up or go on early.
+    const waitLine = snippet.split('\n').find((l) => l.includes('/health'))!;
+    const late = await startLater();
+    const { stdout } = await run('sh', ['-e', '-c', `${waitLine.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${late.port}`)}\necho up`], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout.trim()).toBe('up');
+    expect(late.startedBeforeAnswer()).toBe(true);
+    await late.close();
+  });
+
+  it("the indexing guide's queued sync of examples/products.json", async () => {
+    const readme = snippet.replace(/^npm start &\n/m, '').replace(/^curl -s http:\/\/127\.0\.0\.1:8000\/api\/_action\/sync[\s\S]*$/m, '');
+    const block = shBlock('docs/indexing.md', '@examples/products.json');
+    const { stdout } = await run('sh', ['-e', '-c', onPort(`${readme}\n${block}`)], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout.trim()).toBe(documented(block));
+  });
+});
+
+/** A /health that starts answering only after its first requests were refused. */
+async function startLater(): Promise<{ port: number; startedBeforeAnswer(): boolean; close(): Promise<void> }> {
+  const http = await import('node:http');
+  const net = await import('node:net');
+  const probe = net.createServer();
+  const port: number = await new Promise((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as import('node:net').AddressInfo).port)));
+  await new Promise((r) => probe.close(r));
+  let listening = false;
+  let answered = false;
+  const srv = http.createServer((_req, res) => {
+    answered = true;
+    res.end('{"status":"ok"}');
+  });
+  const timer = setTimeout(() => srv.listen(port, '127.0.0.1', () => (listening = true)), 2500);
+  return {
+    port,
+    startedBeforeAnswer: () => listening && answered,
+    close: async () => {
+      clearTimeout(timer);
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
