@@ -37,7 +37,7 @@ beforeAll(async () => {
   const exported = Object.fromEntries([...snippet.matchAll(/(BULKSYNC_ADMIN_CLIENT_(?:ID|SECRET))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
   expect(Object.keys(exported).sort()).toEqual(['BULKSYNC_ADMIN_CLIENT_ID', 'BULKSYNC_ADMIN_CLIENT_SECRET']);
   db = await createTestDatabase();
-  server = await startServer({ url: db.url, tokenSecret: 'first-run-token-secret-of-at-least-32-chars', env: { ...exported, WORKER: 'off' } });
+  server = await startServer({ url: db.url, tokenSecret: 'first-run-token-secret-of-at-least-32-chars', env: exported });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -47,6 +47,12 @@ afterAll(async () => {
 const onPort = (script: string) => script.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${server.port}`);
 
 describe('first run, as pasted', () => {
+  it('starts without warnings or crontab noise: the worker logs that it started, graphile-worker nothing about cron', () => {
+    expect(server.log()).toContain('indexing worker started');
+    expect(server.log()).not.toMatch(/crontab/i);
+    expect(server.log()).not.toMatch(/"level":"(warn|error)"/);
+  });
+
   it("README's first call: waits for /health, gets a token, syncs a tax", async () => {
     // The server is the test's child process: the snippet's own `npm start &` is the one line left out.
     expect(snippet).toContain('/health');
