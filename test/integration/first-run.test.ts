@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { ROOT } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { startServer, type ServerProcess } from '../support/reliability';
@@ -77,6 +78,42 @@ describe('first run, as pasted', () => {
     const block = shBlock('docs/indexing.md', '@examples/products.json');
     const { stdout } = await run('sh', ['-e', '-c', onPort(`${readme}\n${block}`)], { cwd: ROOT, timeout: 60_000 });
     expect(stdout.trim()).toBe(documented(block));
+  });
+});
+
+describe('npm run migrate, the one-shot step before several processes start (compose)', () => {
+  it('migrates, installs the queue schema and ensures the admin, so processes can start with MIGRATE_ON_START=false', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const env = { ...process.env, DATABASE_URL: fresh.url, BULKSYNC_ADMIN_CLIENT_ID: 'compose-admin', BULKSYNC_ADMIN_CLIENT_SECRET: 'compose-admin-secret', LOG_LEVEL: 'warn' };
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/migrate.ts')], { cwd: ROOT, env, timeout: 60_000 });
+      expect(stdout).toContain('migrations are up to date');
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      try {
+        const queue = await client.query(`SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = 'graphile_worker'`);
+        expect(queue.rows[0].n).toBe(1);
+        const admin = await client.query(`SELECT privileges FROM bulksync_integration WHERE client_id = 'compose-admin' AND revoked_at IS NULL`);
+        expect(admin.rows).toEqual([{ privileges: ['*:*'] }]);
+      } finally {
+        await client.end();
+      }
+      // An API process that migrates nothing serves on that database, and the admin gets a token by HTTP Basic.
+      const api = await startServer({ url: fresh.url, tokenSecret: 'first-run-token-secret-of-at-least-32-chars', env: { MIGRATE_ON_START: 'false', WORKER: 'off' } });
+      try {
+        const res = await fetch(`${api.base}/api/oauth/token`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from('compose-admin:compose-admin-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+        expect(res.status).toBe(200);
+        expect(api.log()).not.toContain('migrations applied');
+      } finally {
+        await api.kill('SIGTERM');
+      }
+    } finally {
+      await fresh.drop();
+    }
   });
 });
 
