@@ -73,6 +73,15 @@ describe('first run, as pasted', () => {
     await late.close();
   });
 
+  it("the read guide's token line needs nothing but curl and node", async () => {
+    const block = shBlock('docs/read-api.md', '/api/oauth/token');
+    expect(block).not.toMatch(/\bjq\b/);
+    const exported = Object.fromEntries([...snippet.matchAll(/(BULKSYNC_ADMIN_CLIENT_(?:ID|SECRET))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    const script = onPort(block.replace('<client id>', exported.BULKSYNC_ADMIN_CLIENT_ID!).replace('<secret>', exported.BULKSYNC_ADMIN_CLIENT_SECRET!));
+    const { stdout } = await run('sh', ['-e', '-c', `${script}\necho "$TOKEN"`], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
   it("the indexing guide's queued sync of examples/products.json", async () => {
     const readme = snippet.replace(/^npm start &\n/m, '').replace(/^curl -s http:\/\/127\.0\.0\.1:8000\/api\/_action\/sync[\s\S]*$/m, '');
     const block = shBlock('docs/indexing.md', '@examples/products.json');
