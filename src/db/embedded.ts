@@ -4,8 +4,9 @@ import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import pg from 'pg';
 import type { Logger } from '../logger';
+import { EmbeddedPostgresError } from './embedded-error';
 
-export class EmbeddedPostgresError extends Error {}
+export { EmbeddedPostgresError };
 
 export interface EmbeddedServer {
   url: string;

@@ -119,8 +119,14 @@ export function registryFromTexts(files: readonly { file: string; text: string }
   }
   for (const e of built.values()) {
     for (const f of e.fieldList) {
-      if (f.kind === 'fk' && !built.has(f.references!)) {
-        throw new DefinitionError(`${e.file}: at fields.${f.name}.references: entity "${f.references}" is not defined`);
+      if (f.kind !== 'fk') continue;
+      const target = built.get(f.references!);
+      if (!target) throw new DefinitionError(`${e.file}: at fields.${f.name}.references: entity "${f.references}" is not defined`);
+      // An fk is one uuid column: it can only point at a record known by one id.
+      if (target.primaryKey.length !== 1) {
+        throw new DefinitionError(
+          `${e.file}: at fields.${f.name}.references: "${f.references}" has a composite key (${target.primaryKey.join(', ')}) and no single id an fk could hold`,
+        );
       }
     }
   }

@@ -2,10 +2,17 @@ import express, { Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Integrations } from '../auth/integrations';
 import type { Tokens } from '../auth/tokens';
+import { clientCredentials } from './client-credentials';
 import { sendProblems } from './errors';
 
+/** The client id a failed attempt counts against, wherever the client sent it. */
+function attemptedClientId(req: express.Request): string {
+  return clientCredentials(req).clientId;
+}
+
 /**
- * POST /api/oauth/token, grant_type=client_credentials, as JSON or form-encoded. Failed attempts are limited per
+ * POST /api/oauth/token, grant_type=client_credentials, as JSON or form-encoded, the client's credentials in the
+ * body or in an HTTP Basic header (client_secret_basic). Failed attempts are limited per
  * client id and address (successful ones are not counted), so a secret cannot be guessed at speed.
  */
 export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresPer15Minutes: number): Router {
@@ -16,9 +23,9 @@ export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresP
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${typeof req.body?.client_id === 'string' ? req.body.client_id : ''}`,
+    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${attemptedClientId(req)}`,
     handler: (req, res, _next, options) => {
-      req.log.warn('token attempts limited', { clientId: typeof req.body?.client_id === 'string' ? req.body.client_id : undefined });
+      req.log.warn('token attempts limited', { clientId: attemptedClientId(req) || undefined });
       res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));
       sendProblems(res, 429, [{ code: 'RATE_LIMITED', detail: 'too many failed token requests; wait before trying again' }]);
     },
@@ -34,8 +41,13 @@ export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresP
         sendProblems(res, 400, [{ code: 'VALUE_INVALID', detail: 'grant_type must be client_credentials', pointer: '/grant_type' }]);
         return;
       }
-      const clientId = typeof body.client_id === 'string' ? body.client_id : '';
-      const secret = typeof body.client_secret === 'string' ? body.client_secret : '';
+      const credentials = clientCredentials(req);
+      if (!credentials.ok) {
+        if (credentials.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="bulksync"');
+        sendProblems(res, credentials.status, [credentials.problem]);
+        return;
+      }
+      const { clientId, secret } = credentials;
       // A NUL cannot be in any stored client id (PostgreSQL text cannot hold it): no such client.
       const usable = clientId && secret && !clientId.includes('\u0000') && !secret.includes('\u0000');
       const integration = usable ? await integrations.authenticate(clientId, secret) : undefined;

@@ -96,6 +96,9 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
     pollInterval: 1000,
     logger: graphileLogger(logger),
     taskList: { [INDEX_TASK]: index, [FULL_INDEX_TASK]: fullIndex },
+    // No cron: without this, graphile-worker looks for a ./crontab file at every start (logging at info that it
+    // found none, and running whatever one a working directory happened to hold).
+    parsedCronItems: [],
   });
 
   const beat = async () => {

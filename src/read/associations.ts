@@ -37,10 +37,12 @@ async function loadOne(
   nodes: readonly RecordNode[],
   name: string,
 ): Promise<RecordNode[]> {
-  const targetId = idColumn(target);
+  // The target of a one-to-many may be keyed by several columns (a mapping entity such as product_category): a
+  // record is known by all of them.
+  const keyColumns = target.primaryKey.map((k) => target.fields[k]!.column);
   const byId = new Map<string, RecordNode>();
   const remember = (row: Record<string, unknown>): RecordNode => {
-    const id = String(row[targetId]);
+    const id = keyColumns.map((c) => String(row[c])).join('|');
     let node = byId.get(id);
     if (!node) byId.set(id, (node = newNode(row)));
     return node;
@@ -51,7 +53,7 @@ async function loadOne(
     const ids = distinct(nodes.map((n) => n.row[via]));
     if (ids.length) {
       const { rows } = await sql.query(
-        `SELECT ${select(sub, 't')} FROM ${ident(target.table)} t WHERE t.${ident(targetId)} = ANY($1::uuid[])`,
+        `SELECT ${select(sub, 't')} FROM ${ident(target.table)} t WHERE t.${ident(idColumn(target))} = ANY($1::uuid[])`,
         [ids],
       );
       rows.forEach(remember);
@@ -69,7 +71,7 @@ async function loadOne(
     const fk = target.fields[association.foreignKey]!.column;
     const { rows } = await sql.query(
       `SELECT ${select(sub, 't')}, t.${ident(fk)} AS __owner FROM ${ident(target.table)} t
-        WHERE t.${ident(fk)} = ANY($1::uuid[]) ORDER BY t.${ident(targetId)}`,
+        WHERE t.${ident(fk)} = ANY($1::uuid[]) ORDER BY ${keyColumns.map((c) => `t.${ident(c)}`).join(', ')}`,
       [ownerIds],
     );
     for (const row of rows) push(groups, String(row.__owner), remember(row));
@@ -79,8 +81,8 @@ async function loadOne(
     const remote = mapping.fields[association.targetKey]!.column;
     const { rows } = await sql.query(
       `SELECT ${select(sub, 't')}, m.${ident(local)} AS __owner FROM ${ident(mapping.table)} m
-         JOIN ${ident(target.table)} t ON t.${ident(targetId)} = m.${ident(remote)}
-        WHERE m.${ident(local)} = ANY($1::uuid[]) ORDER BY t.${ident(targetId)}`,
+         JOIN ${ident(target.table)} t ON t.${ident(idColumn(target))} = m.${ident(remote)}
+        WHERE m.${ident(local)} = ANY($1::uuid[]) ORDER BY t.${ident(idColumn(target))}`,
       [ownerIds],
     );
     for (const row of rows) push(groups, String(row.__owner), remember(row));

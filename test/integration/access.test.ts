@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
@@ -47,6 +49,42 @@ describe('tokens', () => {
       .send({ grant_type: 'client_credentials', client_id: i.clientId, client_secret: secret })
       .expect(200);
     await sync(t.bare, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'by form token', taxRate: 1 }] } }, as(form.body.access_token)).expect(200);
+  });
+
+  it('accepts client_secret_basic: HTTP Basic with the url-encoded client id and secret (RFC 6749 §2.3.1)', async () => {
+    // An id and a secret with the characters that url-encoding changes (":" would otherwise split the pair).
+    const clientId = 'ops:basic+1';
+    const secret = 'p@ss:w rd%+é';
+    await new Integrations(t.knex).ensureAdmin(clientId, secret);
+    const basic = (id: string, s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
+    const form = await request(t.bare).post('/api/oauth/token').set('authorization', basic(clientId, secret)).type('form').send({ grant_type: 'client_credentials' }).expect(200);
+    expect(form.body).toEqual({ token_type: 'Bearer', expires_in: 600, access_token: expect.any(String) });
+    await sync(t.bare, { t: { entity: 'tax', action: 'upsert', payload: [{ name: 'by basic token', taxRate: 2 }] } }, as(form.body.access_token)).expect(200);
+    // "+" stands for a space in form-encoding, as the RFC's encoding asks.
+    const plus = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret).replace(/%20/g, '+')}`).toString('base64');
+    await request(t.bare).post('/api/oauth/token').set('authorization', `Basic ${plus}`).send({ grant_type: 'client_credentials' }).expect(200);
+    // The same client id in the body is allowed; a different one, or the secret in both places, is not.
+    await request(t.bare).post('/api/oauth/token').set('authorization', basic(clientId, secret)).send({ grant_type: 'client_credentials', client_id: clientId }).expect(200);
+    const other = await request(t.bare).post('/api/oauth/token').set('authorization', basic(clientId, secret)).send({ grant_type: 'client_credentials', client_id: 'someone' }).expect(400);
+    expect(other.body.errors[0].source.pointer).toBe('/client_id');
+    const both = await request(t.bare).post('/api/oauth/token').set('authorization', basic(clientId, secret)).send({ grant_type: 'client_credentials', client_secret: secret }).expect(400);
+    expect(both.body.errors[0].source.pointer).toBe('/client_secret');
+    // A wrong secret, and a header that is not base64 of "id:secret", are 401s with the Basic challenge.
+    const wrong = await request(t.bare).post('/api/oauth/token').set('authorization', basic(clientId, 'wrong')).send({ grant_type: 'client_credentials' }).expect(401);
+    expect(wrong.headers['www-authenticate']).toBe('Basic realm="bulksync"');
+    const garbled = await request(t.bare).post('/api/oauth/token').set('authorization', `Basic ${Buffer.from('no-colon').toString('base64')}`).send({ grant_type: 'client_credentials' }).expect(401);
+    expect(garbled.body.errors[0].code).toBe('UNAUTHENTICATED');
+    const badEncoding = await request(t.bare).post('/api/oauth/token').set('authorization', `Basic ${Buffer.from('a%zz:b').toString('base64')}`).send({ grant_type: 'client_credentials' }).expect(401);
+    expect(badEncoding.body.errors[0].code).toBe('UNAUTHENTICATED');
+  });
+
+  it('counts failed Basic attempts against the client id in the header', async () => {
+    const { integration: i, secret } = await new Integrations(t.knex).create({ name: 'basic guessed', privileges: ['tax:read'] });
+    const basic = (s: string) => `Basic ${Buffer.from(`${encodeURIComponent(i.clientId)}:${encodeURIComponent(s)}`).toString('base64')}`;
+    for (let n = 0; n < 3; n++) await request(t.bare).post('/api/oauth/token').set('authorization', basic('wrong')).send({ grant_type: 'client_credentials' }).expect(401);
+    await request(t.bare).post('/api/oauth/token').set('authorization', basic(secret)).send({ grant_type: 'client_credentials' }).expect(429);
+    // The same client through the body shares that count.
+    await tokenFor(i.clientId, secret).expect(429);
   });
 
   it('stores secrets hashed, never in clear', async () => {
@@ -281,8 +319,11 @@ describe('logs and metrics', () => {
 });
 
 describe('the integration command', () => {
-  it('creates an integration, printing its secret once, lists and revokes it', () => {
-    const env = { ...process.env, DATABASE_URL: t.url, SCHEMAS_DIR: path.join(ROOT, 'schemas'), MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'error' };
+  it('creates an integration, printing its secret once, lists and revokes it; it never migrates', () => {
+    // An empty migrations directory: had the command migrated, knex would call it "corrupt" (the database holds
+    // migrations it does not list), as it did for a server run with extra MIGRATIONS_DIR.
+    const noMigrations = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-no-migrations-'));
+    const env = { ...process.env, DATABASE_URL: t.url, SCHEMAS_DIR: path.join(ROOT, 'schemas'), MIGRATIONS_DIR: noMigrations, LOG_LEVEL: 'error' };
     const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/integration.ts'), ...args], { env, cwd: ROOT, encoding: 'utf8' });
     const created = run('create', '--name', 'ERP', '--privileges', 'product:upsert,product:delete');
     expect(created.status).toBe(0);
@@ -294,6 +335,7 @@ describe('the integration command', () => {
     expect(run('list').stdout).toContain(`${clientId}\tERP\tproduct:upsert,product:delete\tactive`);
     expect(run('revoke', clientId).status).toBe(0);
     expect(run('list').stdout).toMatch(new RegExp(`${clientId}\\tERP\\t.*\\trevoked`));
+    fs.rmSync(noMigrations, { recursive: true });
   });
 });
 

@@ -309,6 +309,7 @@ describe('GET /api/_info/openapi.json', () => {
     const good = { grant_type: 'client_credentials', client_id: 'test-admin', client_secret: 'test-admin-secret' };
     check(token, 'post', await request(t.bare).post(token).send(good).expect(200));
     check(token, 'post', await request(t.bare).post(token).type('form').send(good).expect(200));
+    check(token, 'post', await request(t.bare).post(token).auth('test-admin', 'test-admin-secret').type('form').send({ grant_type: 'client_credentials' }).expect(200));
     check(token, 'post', await request(t.bare).post(token).send({ ...good, grant_type: 'password' }).expect(400));
     check(token, 'post', await request(t.bare).post(token).send({ ...good, client_secret: 'wrong' }).expect(401));
     const limited = await request(t.bare).post(token).send({ ...good, client_secret: 'wrong' }).expect(429);

@@ -119,7 +119,7 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
       },
       oauth2: {
         type: 'oauth2',
-        description: 'The same token, fetched with the client credentials flow. client_id and client_secret go in the body (JSON or form-encoded); an HTTP Basic header is not read.',
+        description: 'The same token, fetched with the client credentials flow. client_id and client_secret go in the body (JSON or form-encoded) or in an HTTP Basic header (client_secret_basic: the url-encoded id and secret).',
         flows: { clientCredentials: { tokenUrl: '/api/oauth/token', scopes: {} } },
       },
     },

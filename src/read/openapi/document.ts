@@ -208,7 +208,7 @@ export function openApiDocument(registry: Registry, version: string): Schema {
       operationId: 'token',
       summary: 'An access token for an integration (client credentials)',
       description:
-        'The only route under /api that needs no token. Failed attempts are limited per client id and address (TOKEN_FAILURES_PER_15_MINUTES, 10 by default); successful ones do not count.',
+        'The only route under /api that needs no token. The client id and secret go in the body or in an HTTP Basic header (client_secret_basic, RFC 6749 §2.3.1: base64 of the url-encoded id, ":" and the url-encoded secret), not both. Failed attempts are limited per client id and address (TOKEN_FAILURES_PER_15_MINUTES, 10 by default); successful ones do not count.',
       tags: ['auth'],
       security: OPEN,
       parameters: common,
@@ -220,11 +220,11 @@ export function openApiDocument(registry: Registry, version: string): Schema {
             {
               schema: {
                 type: 'object',
-                required: ['grant_type', 'client_id', 'client_secret'],
+                required: ['grant_type'],
                 properties: {
                   grant_type: { const: 'client_credentials' },
-                  client_id: { type: 'string' },
-                  client_secret: { type: 'string', format: 'password' },
+                  client_id: { type: 'string', description: 'needed unless an HTTP Basic header carries it' },
+                  client_secret: { type: 'string', format: 'password', description: 'needed unless an HTTP Basic header carries it' },
                 },
               },
             },

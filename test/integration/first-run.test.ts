@@ -1,0 +1,151 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { ROOT } from '../support/app';
+import { createTestDatabase } from '../support/database';
+import { startServer, type ServerProcess } from '../support/reliability';
+
+/**
+ * What a new user pastes: README's first call and the indexing guide's queued sync, taken from the documents
+ * themselves (so that the test breaks when they change) and run with `sh` against a fresh server in a child
+ * process, on that server's port instead of 8000.
+ */
+const run = promisify(execFile);
+
+/** The ```sh block of `file` that contains `marker`. */
+function shBlock(file: string, marker: string): string {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const block = [...text.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1]!).find((b) => b.includes(marker));
+  if (!block) throw new Error(`${file} has no sh block with ${marker}`);
+  return block;
+}
+
+/** The answer a snippet documents in its last comment line, ids replaced by "any id". */
+function documented(block: string): string {
+  return block.trim().split('\n').at(-1)!.replace(/^# /, '');
+}
+
+const ID = /[0-9a-f]{32}/g;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let server: ServerProcess;
+let snippet: string;
+
+beforeAll(async () => {
+  snippet = shBlock('README.md', 'npm start &');
+  // The credentials the snippet exports are the ones the server gets, as `npm start` in that shell would.
+  const exported = Object.fromEntries([...snippet.matchAll(/(BULKSYNC_ADMIN_CLIENT_(?:ID|SECRET))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  expect(Object.keys(exported).sort()).toEqual(['BULKSYNC_ADMIN_CLIENT_ID', 'BULKSYNC_ADMIN_CLIENT_SECRET']);
+  db = await createTestDatabase();
+  server = await startServer({ url: db.url, tokenSecret: 'first-run-token-secret-of-at-least-32-chars', env: exported });
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await db?.drop();
+});
+
+const onPort = (script: string) => script.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${server.port}`);
+
+describe('first run, as pasted', () => {
+  it('starts without warnings or crontab noise: the worker logs that it started, graphile-worker nothing about cron', () => {
+    expect(server.log()).toContain('indexing worker started');
+    expect(server.log()).not.toMatch(/crontab/i);
+    expect(server.log()).not.toMatch(/"level":"(warn|error)"/);
+  });
+
+  it("README's first call: waits for /health, gets a token, syncs a tax", async () => {
+    // The server is the test's child process: the snippet's own `npm start &` is the one line left out.
+    expect(snippet).toContain('/health');
+    const script = onPort(snippet.replace(/^npm start &\n/m, ''));
+    const { stdout } = await run('sh', ['-e', '-c', script], { cwd: ROOT, timeout: 60_000 });
+    const answer = stdout.trim().split('\n').at(-1)!;
+    expect(answer.replace(ID, '<id>')).toBe(documented(snippet).replace(ID, '<id>'));
+  });
+
+  it("README's first call waits when the server is not up yet", async () => {
+    // The wait loop, against a port nobody serves for the first seconds: it must not give up or go on early.
+    const waitLine = snippet.split('\n').find((l) => l.includes('/health'))!;
+    const late = await startLater();
+    const { stdout } = await run('sh', ['-e', '-c', `${waitLine.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${late.port}`)}\necho up`], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout.trim()).toBe('up');
+    expect(late.startedBeforeAnswer()).toBe(true);
+    await late.close();
+  });
+
+  it("the read guide's token line needs nothing but curl and node", async () => {
+    const block = shBlock('docs/read-api.md', '/api/oauth/token');
+    expect(block).not.toMatch(/\bjq\b/);
+    const exported = Object.fromEntries([...snippet.matchAll(/(BULKSYNC_ADMIN_CLIENT_(?:ID|SECRET))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    const script = onPort(block.replace('<client id>', exported.BULKSYNC_ADMIN_CLIENT_ID!).replace('<secret>', exported.BULKSYNC_ADMIN_CLIENT_SECRET!));
+    const { stdout } = await run('sh', ['-e', '-c', `${script}\necho "$TOKEN"`], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  it("the indexing guide's queued sync of examples/products.json", async () => {
+    const readme = snippet.replace(/^npm start &\n/m, '').replace(/^curl -s http:\/\/127\.0\.0\.1:8000\/api\/_action\/sync[\s\S]*$/m, '');
+    const block = shBlock('docs/indexing.md', '@examples/products.json');
+    const { stdout } = await run('sh', ['-e', '-c', onPort(`${readme}\n${block}`)], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout.trim()).toBe(documented(block));
+  });
+});
+
+describe('npm run migrate, the one-shot step before several processes start (compose)', () => {
+  it('migrates, installs the queue schema and ensures the admin, so processes can start with MIGRATE_ON_START=false', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const env = { ...process.env, DATABASE_URL: fresh.url, BULKSYNC_ADMIN_CLIENT_ID: 'compose-admin', BULKSYNC_ADMIN_CLIENT_SECRET: 'compose-admin-secret', LOG_LEVEL: 'warn' };
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/migrate.ts')], { cwd: ROOT, env, timeout: 60_000 });
+      expect(stdout).toContain('migrations are up to date');
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      try {
+        const queue = await client.query(`SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = 'graphile_worker'`);
+        expect(queue.rows[0].n).toBe(1);
+        const admin = await client.query(`SELECT privileges FROM bulksync_integration WHERE client_id = 'compose-admin' AND revoked_at IS NULL`);
+        expect(admin.rows).toEqual([{ privileges: ['*:*'] }]);
+      } finally {
+        await client.end();
+      }
+      // An API process that migrates nothing serves on that database, and the admin gets a token by HTTP Basic.
+      const api = await startServer({ url: fresh.url, tokenSecret: 'first-run-token-secret-of-at-least-32-chars', env: { MIGRATE_ON_START: 'false', WORKER: 'off' } });
+      try {
+        const res = await fetch(`${api.base}/api/oauth/token`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from('compose-admin:compose-admin-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+        expect(res.status).toBe(200);
+        expect(api.log()).not.toContain('migrations applied');
+      } finally {
+        await api.kill('SIGTERM');
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+/** A /health that starts answering only after its first requests were refused. */
+async function startLater(): Promise<{ port: number; startedBeforeAnswer(): boolean; close(): Promise<void> }> {
+  const http = await import('node:http');
+  const net = await import('node:net');
+  const probe = net.createServer();
+  const port: number = await new Promise((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as import('node:net').AddressInfo).port)));
+  await new Promise((r) => probe.close(r));
+  let listening = false;
+  let answered = false;
+  const srv = http.createServer((_req, res) => {
+    answered = true;
+    res.end('{"status":"ok"}');
+  });
+  const timer = setTimeout(() => srv.listen(port, '127.0.0.1', () => (listening = true)), 2500);
+  return {
+    port,
+    startedBeforeAnswer: () => listening && answered,
+    close: async () => {
+      clearTimeout(timer);
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
