@@ -4,6 +4,7 @@ import { tokenSecret } from './auth/token-secret';
 import type { Config } from './config';
 import type { StatementCounter } from './db/connection';
 import { openDatabase, type Database } from './db/database';
+import { FieldCipher } from './definitions/field-cipher';
 import { loadRegistry, type Registry } from './definitions/registry';
 import { migrateQueue } from './indexing/queue';
 import { buildIndexers, type IndexerSet } from './indexing/registry';
@@ -23,7 +24,9 @@ export interface Core {
  * them), the queue's schema and the indexers.
  */
 export async function boot(config: Config, logger: Logger, counter?: StatementCounter): Promise<Core> {
-  const registry = loadRegistry(config.SCHEMAS_DIR);
+  const registry = loadRegistry(config.SCHEMAS_DIR, {
+    outbound: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+  });
   const indexers = buildIndexers(registry);
   const db = await openDatabase(config, registry, logger, counter);
   try {
@@ -40,7 +43,9 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
     throw e;
   }
   const secretFile = path.join(path.dirname(path.resolve(config.EMBEDDED_PG_DIR)), 'token-secret');
-  return { db, registry, indexers, tokenSecret: tokenSecret(config.BULKSYNC_TOKEN_SECRET, secretFile) };
+  const secret = tokenSecret(config.BULKSYNC_TOKEN_SECRET, secretFile);
+  registry.useFieldCipher(new FieldCipher(secret));
+  return { db, registry, indexers, tokenSecret: secret };
 }
 
 export function startIndexWorker(core: Core, config: Config, logger: Logger): Promise<IndexWorker> {
@@ -52,5 +57,15 @@ export function startIndexWorker(core: Core, config: Config, logger: Logger): Pr
     logger,
     maxAttempts: config.INDEXING_MAX_ATTEMPTS,
     heartbeatSeconds: config.WORKER_HEARTBEAT_SECONDS,
+    webhooks: {
+      cipher: core.registry.fieldCipher(),
+      config: {
+        policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+        timeoutSeconds: config.WEBHOOK_TIMEOUT_SECONDS,
+        retryBaseSeconds: config.WEBHOOK_RETRY_BASE_SECONDS,
+        retryHours: config.WEBHOOK_RETRY_HOURS,
+        maxConsecutiveFailures: config.WEBHOOK_MAX_CONSECUTIVE_FAILURES,
+      },
+    },
   });
 }

@@ -62,6 +62,16 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   INDEXING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** https only unless true (docs/webhooks.md). */
+  WEBHOOK_ALLOW_HTTP: bool.default(false),
+  /** Loopback, private, link-local and metadata addresses refused unless true. */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
+  /** First retry after this long; each next one waits about twice as long (with jitter). */
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().max(86400).default(60),
+  /** A delivery not delivered this long after its event is given up. */
+  WEBHOOK_RETRY_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  WEBHOOK_MAX_CONSECUTIVE_FAILURES: z.coerce.number().int().min(1).max(100000).default(10),
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
 });
 

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
   OPERATION_INVALID: { status: 400, title: 'Invalid operation' },
   ENTITY_UNKNOWN: { status: 400, title: 'Unknown entity' },
+  ENTITY_READ_ONLY: { status: 400, title: 'Entity is read-only' },
   ACTION_UNKNOWN: { status: 400, title: 'Unknown action' },
   PAYLOAD_AND_CRITERIA: { status: 400, title: 'Payload and criteria given together' },
   FIELD_UNKNOWN: { status: 400, title: 'Unknown field' },

@@ -21,7 +21,9 @@ export const fieldFileSchema = z
     maxLength: z.number().int().min(1).optional(),
     pattern: z.string().optional(),
     enum: z.array(z.string()).min(1).optional(),
-    format: z.enum(['email', 'url']).optional(),
+    format: z.enum(['email', 'url', 'publicUrl']).optional(),
+    /** Stored encrypted at rest (AES-256-GCM); combine with "read": false for a write-only secret. */
+    encrypted: z.boolean().optional(),
     jsonSchema: z.record(z.string(), z.json()).optional(),
     references: name.optional(),
     onDelete: z.enum(['cascade', 'set null', 'restrict']).optional(),
@@ -36,6 +38,12 @@ export const fieldFileSchema = z
     }
     if (f.kind !== 'fk' && (f.references || f.onDelete)) {
       ctx.addIssue({ code: 'custom', path: ['references'], message: '"references"/"onDelete" only apply to kind fk' });
+    }
+    if (f.encrypted && f.kind !== 'string' && f.kind !== 'text') {
+      ctx.addIssue({ code: 'custom', path: ['encrypted'], message: 'only string and text fields can be encrypted' });
+    }
+    if (f.encrypted && (f.unique || f.pattern || f.enum || f.format)) {
+      ctx.addIssue({ code: 'custom', path: ['encrypted'], message: 'an encrypted field cannot be unique or have a pattern, enum or format checked in the database' });
     }
     if (f.aliases && !f.unique) {
       ctx.addIssue({ code: 'custom', path: ['aliases'], message: 'aliases name a reference resolver; only unique fields have one' });
@@ -93,6 +101,8 @@ export const definitionFileSchema = z
     table: name.optional(),
     description: z.string().optional(),
     primaryKey: z.array(apiName).min(1).optional(),
+    /** Written by the service only: the sync API refuses to write or delete it; the read API reads it. */
+    readOnly: z.boolean().optional(),
     fields: z.record(apiName, fieldFileSchema).refine((f) => Object.keys(f).length > 0, 'at least one field'),
     unique: z.array(z.array(apiName).min(1)).optional(),
     /** Unique keys that find an existing record when a record comes without id (default: those with externalId). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isId, toApiId, toDbId } from './ids';
+import { outboundUrlProblem, STRICT_OUTBOUND } from './public-url';
 import type { FieldDef } from './types';
 
 /**
@@ -45,6 +46,13 @@ function stringValidator(field: FieldDef): z.ZodType {
   let out: z.ZodType = s;
   if (field.format === 'email') out = s.pipe(z.email('expected an email address'));
   if (field.format === 'url') out = s.pipe(z.url({ message: 'expected a URL', protocol: /^https?$/ }));
+  if (field.format === 'publicUrl') {
+    const policy = field.outbound ?? STRICT_OUTBOUND;
+    out = s.superRefine((v, ctx) => {
+      const problem = outboundUrlProblem(v, policy);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+  }
   if (field.enum) out = z.enum(field.enum as [string, ...string[]], `expected one of ${field.enum.join(', ')}`);
   return out;
 }

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { definitionFileSchema, type DefinitionFile } from './definition-file';
 import { fastCheck, type Check } from './fast-checks';
 import { kindOf } from './kinds';
+import { STRICT_OUTBOUND, type OutboundUrlPolicy } from './public-url';
 import type { AssociationDef, EntityDef, FieldDef, IndexerDef } from './types';
 
 export class DefinitionError extends Error {}
@@ -35,16 +36,21 @@ export function parseDefinitionFile(file: string, text: string): DefinitionFile 
 const IMPLICIT_TIMESTAMPS: Record<string, FieldDef> = {
   createdAt: {
     name: 'createdAt', column: 'created_at', kind: 'datetime', required: false, unique: false, nullable: false,
-    writeProtected: 'writer', readable: true,
+    writeProtected: 'writer', readable: true, encrypted: false,
   },
   updatedAt: {
     name: 'updatedAt', column: 'updated_at', kind: 'datetime', required: false, unique: false, nullable: true,
-    writeProtected: 'writer', readable: true,
+    writeProtected: 'writer', readable: true, encrypted: false,
   },
 };
 
 /** Turns a validated file into an entity (defaults applied, columns named, validators built once). */
-export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 'associations' | 'indexers'> & {
+export interface LoadOptions {
+  /** Policy of fields of format publicUrl (default: https only, no private addresses). */
+  outbound?: OutboundUrlPolicy;
+}
+
+export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions = {}): Omit<EntityDef, 'associations' | 'indexers'> & {
   rawAssociations: DefinitionFile['associations'];
   rawIndexers: DefinitionFile['indexers'];
 } {
@@ -53,7 +59,7 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
   for (const [fieldName, f] of Object.entries(def.fields)) {
     const required = f.required ?? false;
     const writeProtected =
-      f.writeProtected === true ? 'definition' : f.writeProtected === false || f.writeProtected === undefined ? false : f.writeProtected;
+      f.writeProtected === true ? 'definition' : typeof f.writeProtected === 'string' ? f.writeProtected : def.readOnly ? 'read-only entity' : false;
     fields[fieldName] = {
       name: fieldName,
       column: f.column ?? snakeCase(fieldName),
@@ -71,6 +77,8 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
       pattern: f.pattern,
       enum: f.enum,
       format: f.format,
+      outbound: f.format === 'publicUrl' ? (opts.outbound ?? STRICT_OUTBOUND) : undefined,
+      encrypted: f.encrypted ?? false,
       jsonSchema: f.jsonSchema as Record<string, unknown> | undefined,
       references: f.references,
       onDelete: f.kind === 'fk' ? (f.onDelete ?? 'restrict') : undefined,
@@ -126,6 +134,7 @@ export function buildEntity(file: string, def: DefinitionFile): Omit<EntityDef, 
     uniqueKeys,
     matchKeys,
     isMapping,
+    readOnly: def.readOnly ?? false,
     validators,
     checks,
     rawAssociations: def.associations,

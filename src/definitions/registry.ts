@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { buildEntity, DefinitionError, linkAssociations, linkIndexers, listDefinitionFiles, parseDefinitionFile } from './loader';
+import type { FieldCipher } from './field-cipher';
+import { buildEntity, DefinitionError, type LoadOptions, linkAssociations, linkIndexers, listDefinitionFiles, parseDefinitionFile } from './loader';
 import type { EntityDef, IncomingReference, ResolverDef } from './types';
 
 /** All registered entities, their association graph and the order in which foreign keys are satisfied. */
@@ -9,6 +10,7 @@ export class Registry {
   readonly order: readonly string[];
   private readonly incoming: ReadonlyMap<string, readonly IncomingReference[]>;
   private readonly resolvers: ReadonlyMap<string, ResolverDef>;
+  private cipher?: FieldCipher;
 
   constructor(entities: readonly EntityDef[]) {
     this.byName = new Map(entities.map((e) => [e.name, e]));
@@ -36,6 +38,17 @@ export class Registry {
       }
     }
     this.resolvers = resolvers;
+  }
+
+  /** Gives the registry the key of encrypted fields (derived from the token secret, known once the service booted). */
+  useFieldCipher(cipher: FieldCipher): void {
+    this.cipher = cipher;
+  }
+
+  /** The key of encrypted fields; throws when the service did not set one (a programming error, not bad input). */
+  fieldCipher(): FieldCipher {
+    if (!this.cipher) throw new Error('no key for encrypted fields: call useFieldCipher at startup');
+    return this.cipher;
   }
 
   /** The reference resolver of that name (`product.productNumber`, `country.iso`, …). */
@@ -105,11 +118,11 @@ export function topologicalOrder(entities: readonly EntityDef[]): string[] {
 }
 
 /** Builds a registry from definition texts; every cross-reference is checked. */
-export function registryFromTexts(files: readonly { file: string; text: string }[]): Registry {
+export function registryFromTexts(files: readonly { file: string; text: string }[], opts: LoadOptions = {}): Registry {
   const built = new Map<string, ReturnType<typeof buildEntity>>();
   const tables = new Map<string, string>();
   for (const { file, text } of files) {
-    const e = buildEntity(file, parseDefinitionFile(file, text));
+    const e = buildEntity(file, parseDefinitionFile(file, text), opts);
     const dup = built.get(e.name);
     if (dup) throw new DefinitionError(`${file}: at entity: "${e.name}" is already defined in ${dup.file}`);
     const tableOwner = tables.get(e.table);
@@ -139,8 +152,8 @@ export function registryFromTexts(files: readonly { file: string; text: string }
   return new Registry(entities);
 }
 
-export function loadRegistry(dirs: readonly string[]): Registry {
+export function loadRegistry(dirs: readonly string[], opts: LoadOptions = {}): Registry {
   const files = listDefinitionFiles(dirs).map((file) => ({ file, text: fs.readFileSync(file, 'utf8') }));
   if (!files.length) throw new DefinitionError(`No entity definitions (*.json) found in ${dirs.join(', ')}`);
-  return registryFromTexts(files);
+  return registryFromTexts(files, opts);
 }

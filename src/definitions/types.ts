@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { KindName } from './kinds';
+import type { OutboundUrlPolicy } from './public-url';
 
 export type DeleteRule = 'cascade' | 'set null' | 'restrict';
 
@@ -21,7 +22,11 @@ export interface FieldDef {
   maxLength?: number;
   pattern?: string;
   enum?: string[];
-  format?: 'email' | 'url';
+  format?: 'email' | 'url' | 'publicUrl';
+  /** format publicUrl: which URLs the service may call (set from the configuration at load time). */
+  outbound?: OutboundUrlPolicy;
+  /** Stored encrypted (AES-256-GCM, key from the token secret); see field-cipher.ts. */
+  encrypted: boolean;
   jsonSchema?: Record<string, unknown>;
   references?: string;
   onDelete?: DeleteRule;
@@ -64,6 +69,8 @@ export interface EntityDef {
   indexers: readonly IndexerDef[];
   /** A mapping entity has a composite primary key made of foreign keys only (e.g. product_category). */
   isMapping: boolean;
+  /** Written by the service only (e.g. webhook_delivery): the sync refuses to write or delete it. */
+  readOnly: boolean;
   /** Built once at load time: validator of a non-null value per writable field. */
   validators: ReadonlyMap<string, z.ZodType>;
   /** Plain checks of the scalar fields (same verdicts and messages as `validators`, cheaper). */

@@ -29,7 +29,7 @@ export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Met
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     // The request lets go of its body: the service frees it once planned.
-    const input = { body: req.body as unknown };
+    const input = { body: req.body as unknown, requestId: req.id };
     req.body = undefined;
     const outcome = await sync.sync(input, req.headers, req.principal?.privileges ?? []).catch((e: unknown) => {
       metrics.sync(undefined, seconds(), 'error');

@@ -2,7 +2,10 @@ import { EventEmitter } from 'node:events';
 import { run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { withConnection, withTransaction } from '../db/sql';
+import { deliver, type DeliveryConfig, type DeliveryPayload } from '../events/deliver';
+import type { FieldCipher } from '../definitions/field-cipher';
 import type { Logger } from '../logger';
+import { WEBHOOK_TASK } from '../write/event-outbox';
 import { drain } from './drain';
 import { graphileLogger } from './graphile-logger';
 import { markPending } from './pending';
@@ -22,6 +25,8 @@ export interface WorkerOptions {
   heartbeatSeconds: number;
   /** Ids recomputed per transaction. */
   batchSize?: number;
+  /** Webhook deliveries run on the same queue and workers (src/events/deliver.ts). */
+  webhooks?: { cipher: FieldCipher; config: DeliveryConfig };
 }
 
 export interface IndexWorker {
@@ -80,6 +85,11 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
     }
   };
 
+  const hooks = opts.webhooks;
+  const webhookTasks: Record<string, Task> = hooks
+    ? { [WEBHOOK_TASK]: (payload) => deliver({ knex, logger, ...hooks }, payload as DeliveryPayload) }
+    : {};
+
   // Heartbeats: graphile-worker keeps a job locked by a worker that was killed (SIGKILL, OOM, lost machine) for
   // hours; a live worker releases the jobs and queues of workers that stopped beating. The emitter is ours so
   // that no worker is created before we listen.
@@ -95,7 +105,7 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
     noHandleSignals: true,
     pollInterval: 1000,
     logger: graphileLogger(logger),
-    taskList: { [INDEX_TASK]: index, [FULL_INDEX_TASK]: fullIndex },
+    taskList: { [INDEX_TASK]: index, [FULL_INDEX_TASK]: fullIndex, ...webhookTasks },
     // No cron: without this, graphile-worker looks for a ./crontab file at every start (logging at info that it
     // found none, and running whatever one a working directory happened to hold).
     parsedCronItems: [],

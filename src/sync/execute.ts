@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { isRetryable, withTransaction } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { emitEvents } from '../events/emit';
 import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
 import { IndexMarks } from '../indexing/marks';
 import type { IndexerSet } from '../indexing/registry';
@@ -25,6 +26,8 @@ export interface ExecuteOptions {
   /** Attempts of a queued indexing job before it is dead-lettered. */
   indexingMaxAttempts: number;
   onRetry?: (attempt: number, error: unknown) => void;
+  /** What the request's events (webhooks) need: its id, and whether sw-skip-trigger-flow turned them off. */
+  events: { requestId?: string; skip: boolean };
 }
 
 export interface ExecuteOutcome {
@@ -78,6 +81,8 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
       }
       if (opts.failOnError && errors.length) throw new ApiError(errors);
       const indexing = await applyIndexing(sql, known.marks, opts.indexing, opts.indexers, opts.indexingMaxAttempts);
+      // In the data transaction: a committed write never loses its event, a rolled-back one never has one.
+      await emitEvents({ sql, result, requestId: opts.events.requestId, skip: opts.events.skip });
       return { result, errors: errors.slice(0, MAX_REPORTED_ERRORS), indexing };
     },
     opts,

@@ -23,7 +23,7 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   const check = entity.checks.get(name);
   if (check) {
     const wrong = check(raw);
-    return wrong ? report(code, `${name}: ${wrong}, got ${showValue(raw)}`, name) : kindOf(field).toDb(raw);
+    return wrong ? report(code, `${name}: ${wrong}, got ${showValue(raw)}`, name) : stored(ctx, field, kindOf(field).toDb(raw));
   }
   if (field.kind === 'json') {
     const deep = tooDeep(raw, MAX_JSON_DEPTH);
@@ -53,7 +53,12 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     if (field.kind === 'json' && more > 0) report(code, `${name}: ${more} more problem(s) in this value, not listed`, name);
     return undefined;
   }
-  return kindOf(field).toDb(parsed.data);
+  return stored(ctx, field, kindOf(field).toDb(parsed.data));
+}
+
+/** An encrypted field is sealed as soon as it is validated: nothing after planning sees it in clear. */
+function stored(ctx: PlanContext, field: FieldDef, value: unknown): unknown {
+  return field.encrypted ? ctx.registry.fieldCipher().seal(value as string) : value;
 }
 
 /**

@@ -73,6 +73,14 @@ export function parseSyncRequest(
       }
     }
     const entity = typeof raw.entity === 'string' ? registry.find(raw.entity) : undefined;
+    if (entity?.readOnly) {
+      problems.push({
+        code: 'ENTITY_READ_ONLY',
+        detail: `${entity.name} is written by the service only; it can be read (GET /api/${entity.name}, search) but not written or deleted`,
+        pointer: at + pointer('entity'),
+        meta,
+      });
+    }
     if (!entity) {
       problems.push({
         code: 'ENTITY_UNKNOWN',
@@ -122,7 +130,10 @@ export function parseSyncRequest(
     };
   }
   if (problems.length) return { ok: false, problems };
-  return { ok: true, request: { operations, options: { failOnError } } };
+  // Shopware's switch for its flows: here it means "emit no events (webhooks) for this request".
+  const skip = headers['sw-skip-trigger-flow'];
+  const skipEvents = skip !== undefined && ['1', 'true'].includes(String(skip).trim().toLowerCase());
+  return { ok: true, request: { operations, options: { failOnError, skipEvents } } };
 }
 
 /** The extensions of an upsert operation: mode, matchBy and missing (see docs/sync-api.md, "Write modes"). */

@@ -41,7 +41,7 @@ export class SyncService {
    * `privileges`: what the calling integration may do; the request is refused (403, nothing written) if it needs
    * more.
    */
-  async sync(input: { body: unknown }, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
+  async sync(input: { body: unknown; requestId?: string }, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
     const parsed = parseSyncRequest(input.body, headers, this.registry, { maxRecords: this.limits.maxRecords });
     const indexing = parseIndexingHeaders(headers, this.indexers);
     if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
@@ -86,6 +86,7 @@ export class SyncService {
       indexing: indexing.value,
       indexingMaxAttempts: this.limits.indexingMaxAttempts,
       onRetry: this.onRetry,
+      events: { requestId: input.requestId, skip: parsed.request.options.skipEvents },
     });
     const { result, errors } = outcome;
     return {

@@ -29,6 +29,8 @@ export interface Operation {
 
 export interface SyncOptions {
   failOnError: boolean;
+  /** sw-skip-trigger-flow: 1|true — the request emits no events. */
+  skipEvents: boolean;
 }
 
 export interface SyncRequest {

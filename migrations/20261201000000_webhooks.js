@@ -1,0 +1,49 @@
+/**
+ * Webhooks (docs/webhooks.md): subscribers of the events a committed sync emits, and the delivery log. A sync that
+ * emits events writes its deliveries here in its own transaction (with one graphile-worker job each), so a committed
+ * write never loses its delivery and a rolled-back one never has one.
+ */
+exports.up = async function up(knex) {
+  await knex.raw(`
+    CREATE TABLE webhook (
+      id uuid PRIMARY KEY,
+      name text NOT NULL,
+      event_name text NOT NULL,
+      url text NOT NULL,
+      -- AES-256-GCM ciphertext (see src/definitions/field-cipher.ts), never the secret itself.
+      secret text NOT NULL,
+      active boolean NOT NULL DEFAULT true,
+      -- Given-up deliveries in a row; a delivered one resets it.
+      error_count integer NOT NULL DEFAULT 0,
+      last_error text,
+      last_delivered_at timestamptz,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz
+    );
+    CREATE INDEX webhook_active_idx ON webhook (event_name) WHERE active;
+
+    CREATE TABLE webhook_delivery (
+      id uuid PRIMARY KEY,
+      webhook_id uuid NOT NULL REFERENCES webhook (id) ON DELETE CASCADE,
+      event_name text NOT NULL,
+      entity text NOT NULL,
+      request_id text,
+      part integer NOT NULL,
+      keys jsonb NOT NULL,
+      occurred_at timestamptz NOT NULL,
+      status text NOT NULL CHECK (status IN ('queued', 'retrying', 'delivered', 'failed')),
+      attempts integer NOT NULL DEFAULT 0,
+      response_status integer,
+      last_error text,
+      delivered_at timestamptz,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz
+    );
+    CREATE INDEX webhook_delivery_webhook_idx ON webhook_delivery (webhook_id, created_at);
+  `);
+  await knex.raw('SELECT bulksync_track_changes(?, ?, ?::text[])', ['webhook', 'webhook', ['id']]);
+};
+
+exports.down = async function down(knex) {
+  await knex.raw('DROP TABLE IF EXISTS webhook_delivery; DROP TABLE IF EXISTS webhook;');
+};
