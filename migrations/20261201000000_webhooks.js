@@ -41,7 +41,8 @@ exports.up = async function up(knex) {
     );
     CREATE INDEX webhook_delivery_webhook_idx ON webhook_delivery (webhook_id, created_at);
   `);
-  await knex.raw('SELECT bulksync_track_changes(?, ?, ?::text[])', ['webhook', 'webhook', ['id']]);
+  // In the change feed like every entity (a delivery's status changes are entries too).
+  for (const table of ['webhook', 'webhook_delivery']) await knex.raw('SELECT bulksync_track_changes(?, ?, ?::text[])', [table, table, ['id']]);
 };
 
 exports.down = async function down(knex) {

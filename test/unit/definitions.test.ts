@@ -11,10 +11,10 @@ function file(name: string, def: unknown) {
 }
 
 describe('the catalog definitions', () => {
-  it('registers the 11 catalog entities', () => {
+  it('registers the 11 catalog entities and the 2 of webhooks', () => {
     expect(catalog.names()).toEqual([
       'category', 'country', 'customer', 'customer_address', 'product', 'product_category', 'product_manufacturer',
-      'product_property', 'property_group', 'property_group_option', 'tax',
+      'product_property', 'property_group', 'property_group_option', 'tax', 'webhook', 'webhook_delivery',
     ]);
   });
 
