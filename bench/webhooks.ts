@@ -60,6 +60,9 @@ async function main(): Promise<void> {
         `with one product.written webhook ${b.toFixed(0)} ms (${Math.round((records / b) * 1000)} records/s), ` +
         `${(((b - a) / a) * 100).toFixed(1)} % slower; ${deliveries} deliveries queued per request\n`,
     );
+  } catch (e) {
+    if (server.stderrTail.length) log(`the server's last log lines:\n${server.stderrTail.slice(-15).join('\n')}`);
+    throw e;
   } finally {
     await client?.end().catch(() => undefined);
     await server.stop();

@@ -40,6 +40,7 @@ exports.up = async function up(knex) {
       updated_at timestamptz
     );
     CREATE INDEX webhook_delivery_webhook_idx ON webhook_delivery (webhook_id, created_at);
+    CREATE INDEX webhook_delivery_status_idx ON webhook_delivery (status, occurred_at);
   `);
   // In the change feed like every entity (a delivery's status changes are entries too).
   for (const table of ['webhook', 'webhook_delivery']) await knex.raw('SELECT bulksync_track_changes(?, ?, ?::text[])', [table, table, ['id']]);

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { withConnection } from '../db/sql';
 import { countIds } from '../indexing/status';
+import { deliveryStats, type DeliveryStats } from '../write/webhook-deliveries';
 import type { SyncResult } from '../sync/result';
 
 interface PoolLike {
@@ -77,6 +79,41 @@ export class Metrics {
         if (!ids) return;
         this.set({ state: 'pending' }, ids.pending);
         this.set({ state: 'dead' }, ids.dead);
+      },
+    });
+    // Read from the delivery log, so that the numbers hold whichever process (API or worker) sent the deliveries.
+    let stats: Promise<DeliveryStats | undefined> | undefined;
+    const fresh = () => (stats ??= withConnection(knex, deliveryStats).catch(() => undefined).finally(() => void setTimeout(() => (stats = undefined), 1000).unref()));
+    new Gauge({
+      name: 'bulksync_webhook_deliveries',
+      help: 'Webhook deliveries in the log by status (queued, retrying, delivered, failed)',
+      labelNames: ['status'],
+      registers: [this.registry],
+      async collect() {
+        const s = await fresh();
+        if (!s) return;
+        for (const status of ['queued', 'retrying', 'delivered', 'failed']) this.set({ status }, s.byStatus[status] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'bulksync_webhook_queue_lag_seconds',
+      help: 'Age of the oldest webhook event not delivered yet (0 when none waits)',
+      registers: [this.registry],
+      async collect() {
+        const s = await fresh();
+        if (s) this.set(s.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'bulksync_webhook_delivery_latency_seconds',
+      help: 'From event to delivery, over the deliveries of the last five minutes',
+      labelNames: ['stat'],
+      registers: [this.registry],
+      async collect() {
+        const s = await fresh();
+        if (!s) return;
+        this.set({ stat: 'mean' }, s.latencyMeanSeconds);
+        this.set({ stat: 'max' }, s.latencyMaxSeconds);
       },
     });
     new Gauge({

@@ -81,3 +81,26 @@ export async function recordGivenUp(sql: Sql, o: AttemptOutcome, countsAttempt: 
 export async function recordSkipped(sql: Sql, id: string, reason: string): Promise<void> {
   await sql.query(`UPDATE webhook_delivery SET status = 'failed', last_error = $2, updated_at = now() WHERE id = $1::uuid`, [id, reason]);
 }
+
+export interface DeliveryStats {
+  /** Deliveries in the log by status. */
+  byStatus: Record<string, number>;
+  /** Age of the oldest event not delivered yet (queued or retrying), 0 when none waits. */
+  lagSeconds: number;
+  /** From event to delivery, over the deliveries of the last five minutes: mean and maximum. */
+  latencyMeanSeconds: number;
+  latencyMaxSeconds: number;
+}
+
+export async function deliveryStats(sql: Sql): Promise<DeliveryStats> {
+  const { rows } = await sql.query<{ by_status: Record<string, number> | null; lag: number; mean: number; max: number }>(
+    `SELECT (SELECT json_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM webhook_delivery GROUP BY status) s) AS by_status,
+            (SELECT coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 FROM webhook_delivery
+              WHERE status IN ('queued', 'retrying')) AS lag,
+            coalesce(extract(epoch FROM avg(delivered_at - occurred_at)), 0)::float8 AS mean,
+            coalesce(extract(epoch FROM max(delivered_at - occurred_at)), 0)::float8 AS max
+       FROM webhook_delivery WHERE status = 'delivered' AND delivered_at > now() - interval '5 minutes'`,
+  );
+  const r = rows[0]!;
+  return { byStatus: r.by_status ?? {}, lagSeconds: r.lag, latencyMeanSeconds: r.mean, latencyMaxSeconds: r.max };
+}

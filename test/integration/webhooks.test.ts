@@ -141,6 +141,14 @@ describe('webhooks with a receiver on 127.0.0.1 (WEBHOOK_ALLOW_HTTP and WEBHOOK_
     expect(search.status).toBe(200);
     expect(search.body.data.length).toBeGreaterThan(0);
   });
+
+  it('exposes deliveries by status, the queue lag and the delivery latency on /metrics', async () => {
+    const delivered = await t.knex('webhook_delivery').where({ status: 'delivered' }).count<{ count: string }[]>('* as count');
+    const res = await request(t.bare).get('/metrics').expect(200);
+    expect(res.text).toContain(`bulksync_webhook_deliveries{status="delivered"} ${delivered[0]!.count}`);
+    expect(res.text).toMatch(/bulksync_webhook_queue_lag_seconds \d/);
+    expect(res.text).toMatch(/bulksync_webhook_delivery_latency_seconds\{stat="max"\} \d/);
+  });
 });
 
 describe('giving up', () => {
