@@ -108,7 +108,7 @@ export async function deliver(ctx: DeliveryContext, payload: DeliveryPayload): P
     await withTransaction(ctx.knex, (sql) => recordRetry(sql, outcome, delay), tx);
     return;
   }
-  const webhook = await withTransaction(ctx.knex, (sql) => recordGivenUp(sql, outcome, true, ctx.config.maxConsecutiveFailures), tx);
+  const webhook = await withTransaction(ctx.knex, (sql) => recordGivenUp(sql, outcome, ctx.config.maxConsecutiveFailures), tx);
   ctx.logger.warn('webhook delivery given up', {
     webhookId: toApiId(d.webhookId),
     deliveryId: toApiId(d.id),

@@ -63,11 +63,11 @@ export async function recordRetry(sql: Sql, o: AttemptOutcome, delaySeconds: num
  * Given up: the delivery failed for good, the webhook counts one more given-up delivery in a row and keeps the
  * error, and is set inactive at `maxFailures`. Returns the webhook's count and whether it is still active.
  */
-export async function recordGivenUp(sql: Sql, o: AttemptOutcome, countsAttempt: boolean, maxFailures: number): Promise<{ errorCount: number; active: boolean }> {
+export async function recordGivenUp(sql: Sql, o: AttemptOutcome, maxFailures: number): Promise<{ errorCount: number; active: boolean }> {
   await sql.query(
-    `UPDATE webhook_delivery SET status = 'failed', attempts = attempts + $4::int, response_status = coalesce($2, response_status),
-            last_error = $3, updated_at = now() WHERE id = $1::uuid`,
-    [o.id, o.responseStatus, o.error, countsAttempt ? 1 : 0],
+    `UPDATE webhook_delivery SET status = 'failed', attempts = attempts + 1, response_status = $2, last_error = $3, updated_at = now()
+      WHERE id = $1::uuid`,
+    [o.id, o.responseStatus, o.error],
   );
   const { rows } = await sql.query<{ errorCount: number; active: boolean }>(
     `UPDATE webhook SET error_count = error_count + 1, last_error = $2, active = active AND error_count + 1 < $3, updated_at = now()
