@@ -212,6 +212,18 @@ describe('URL safety with the switches off (the defaults)', () => {
     expect(res.body.errors[0].detail).toMatch(why);
   });
 
+  it('describes both entities in the OpenAPI document: the secret write-only, the delivery log not writable', async () => {
+    const doc = (await request(t.app).get('/api/_info/openapi.json').expect(200)).body;
+    const schemas = doc.components.schemas;
+    expect(Object.keys(schemas.webhook.properties)).toEqual(expect.arrayContaining(['name', 'eventName', 'url', 'active', 'errorCount', 'lastError']));
+    expect(schemas.webhook.properties.secret).toBeUndefined();
+    expect(schemas['webhook.write'].properties.secret).toMatchObject({ writeOnly: true });
+    expect(schemas.webhook_delivery.properties.status).toBeDefined();
+    const operations = JSON.stringify(schemas.SyncOperation.oneOf);
+    expect(operations).toContain('webhook.upsert');
+    expect(operations).not.toContain('webhook_delivery');
+  });
+
   it('accepts a public https URL, and refuses a short secret', async () => {
     const ok = await sync(t.app, { w: { entity: 'webhook', action: 'upsert', payload: [{ name: 'x', eventName: 'product.written', url: 'https://hooks.example.com/in', secret: SECRET }] } });
     expect(ok.status).toBe(200);

@@ -16,7 +16,8 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
     SyncKeys: syncKeys(registry),
     SyncResult: SYNC_RESULT,
     SyncOperation: {
-      oneOf: registry.all().flatMap((e) => [ref(`${e.name}.upsert`), ref(`${e.name}.delete`)]),
+      // A read-only entity (webhook_delivery) is refused by the sync: no operation of it.
+      oneOf: registry.all().filter((e) => !e.readOnly).flatMap((e) => [ref(`${e.name}.upsert`), ref(`${e.name}.delete`)]),
       description: 'one operation: an entity, an action (upsert or delete) and its records, keys or criteria; see docs/sync-api.md',
     },
     IndexerStatus: INDEXER_STATUS,

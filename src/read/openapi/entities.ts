@@ -174,7 +174,11 @@ export function writeFieldSchema(e: EntityDef, f: FieldDef, resolvers: Map<strin
 export function writeSchema(registry: Registry, e: EntityDef, resolvers: Map<string, unknown>): Schema {
   const properties: Record<string, Schema> = {};
   const writable = e.fieldList.filter((f) => !f.writeProtected);
-  for (const f of writable) properties[f.name] = writeFieldSchema(e, f, resolvers);
+  for (const f of writable) {
+    properties[f.name] = writeFieldSchema(e, f, resolvers);
+    // A field no read answers (a secret): written, never read back.
+    if (!f.readable) properties[f.name] = { ...properties[f.name], writeOnly: true };
+  }
   for (const a of Object.values(e.associations)) {
     const target = ref(`${a.entity}.write`);
     if (a.type === 'manyToOne') {
