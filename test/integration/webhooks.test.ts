@@ -124,6 +124,30 @@ describe('webhooks with a receiver on 127.0.0.1 (WEBHOOK_ALLOW_HTTP and WEBHOOK_
     expect(sent.sort()).toEqual(written.map((w) => w.id).sort());
   });
 
+  it('reports nested records and mapping rows as written, cascades as deleted, mapping keys as objects', async () => {
+    const webhookId = await subscribe(t, '*', '/nested');
+    const [taxId, productId, categoryId] = [hexId(), hexId(), hexId()];
+    await sync(t.app, {
+      t: { entity: 'tax', action: 'upsert', payload: [{ id: taxId, name: 'Nested', taxRate: 7 }] },
+      p: {
+        entity: 'product',
+        action: 'upsert',
+        payload: [{ id: productId, productNumber: 'N-1', name: 'n', stock: 1, taxId, price: [{ currencyId: hexId(), gross: 1, net: 1, linked: true }], categories: [{ id: categoryId, name: 'Shirts' }] }],
+      },
+    }).expect(200);
+    await sync(t.app, { d: { entity: 'product', action: 'delete', payload: [{ id: productId }] } }).expect(200);
+    const rows = await until(() => deliveries(t, webhookId), (r) => r.length === 6 && r.every((d) => d.status === 'delivered'));
+    const byEvent = Object.fromEntries(rows.map((r) => [r.event_name, r.keys]));
+    expect(byEvent).toEqual({
+      'tax.written': [taxId],
+      'product.written': [productId],
+      'category.written': [categoryId],
+      'product_category.written': [{ productId, categoryId }],
+      'product.deleted': [productId],
+      'product_category.deleted': [{ productId, categoryId }],
+    });
+  });
+
   it('reports the events of what was written under fail-on-error: false', async () => {
     const webhookId = await subscribe(t, 'tax.written', '/partial');
     const good = taxes(2);
@@ -210,6 +234,23 @@ describe('URL safety with the switches off (the defaults)', () => {
     expect(res.body.errors).toHaveLength(1);
     expect(res.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/w/0/url' } });
     expect(res.body.errors[0].detail).toMatch(why);
+  });
+
+  it('checks the address again at delivery: a webhook that points at a private address by now is not called', async () => {
+    const hooks = await startTestApp({ WEBHOOK_ALLOW_HTTP: 'true' });
+    try {
+      await hooks.startWorker();
+      const id = hexId();
+      // Written past the API (as by an older version, or before the switch was turned off).
+      await hooks.knex('webhook').insert({ id: toDbId(id), name: 'old', event_name: 'tax.written', url: `${base}/private`, secret: hooks.registry.fieldCipher().seal(SECRET) });
+      await sync(hooks.app, { t: { entity: 'tax', action: 'upsert', payload: taxes(1) } }).expect(200);
+      const rows = await until(() => deliveries(hooks, id), (r) => r[0]?.status === 'retrying');
+      expect(rows[0]).toMatchObject({ status: 'retrying', attempts: 1, response_status: null });
+      expect(rows[0].last_error).toMatch(/^address refused: 127\.0\.0\.1 is a loopback, private/);
+      expect(receiver.at('/private')).toEqual([]);
+    } finally {
+      await hooks.close();
+    }
   });
 
   it('describes both entities in the OpenAPI document: the secret write-only, the delivery log not writable', async () => {
