@@ -37,7 +37,7 @@ export async function emitEvents(ctx: EmitContext): Promise<number> {
   for (const e of wanted) {
     const keys = distinct(e.keys);
     for (let i = 0; i * KEYS_PER_PART < keys.length; i++) {
-      parts.push({ event: e.event, entity: e.entity, part: i + 1, keys: JSON.stringify(keys.slice(i * KEYS_PER_PART, (i + 1) * KEYS_PER_PART)) });
+      parts.push({ event: e.event, entity: e.entity, part: i + 1, keys: keys.slice(i * KEYS_PER_PART, (i + 1) * KEYS_PER_PART) });
     }
   }
   return enqueueDeliveries(ctx.sql, parts, ctx.requestId);
