@@ -40,17 +40,18 @@ export interface AppDeps {
   logger: Logger;
   /** The key that signs access tokens. */
   tokenSecret: string;
+  /** The process's metrics, when something else (an in-process worker) reports to them too; default: the app's own. */
+  metrics?: Metrics;
 }
 
 /** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
-export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret }: AppDeps): express.Express {
+export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret, metrics = new Metrics(knex, indexers.names()) }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const metrics = new Metrics(knex);
   const tokens = new Tokens(tokenSecret, config.TOKEN_TTL_SECONDS);
   const integrations = new Integrations(knex);
-  app.use(requestContext(logger, (method, route, status) => metrics.request(method, route, status)));
+  app.use(requestContext({ logger, router: () => app.router, onFinish: (r) => metrics.request(r) }));
   app.use(helmet());
   // CORS is off unless origins are configured: the API is for servers, not browsers.
   if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors'] }));

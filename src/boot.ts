@@ -8,6 +8,7 @@ import { loadRegistry, type Registry } from './definitions/registry';
 import { migrateQueue } from './indexing/queue';
 import { buildIndexers, type IndexerSet } from './indexing/registry';
 import { startWorker, type IndexWorker } from './indexing/worker';
+import type { JobObserver } from './http/metrics';
 import type { Logger } from './logger';
 
 export interface Core {
@@ -43,7 +44,7 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
   return { db, registry, indexers, tokenSecret: tokenSecret(config.BULKSYNC_TOKEN_SECRET, secretFile) };
 }
 
-export function startIndexWorker(core: Core, config: Config, logger: Logger): Promise<IndexWorker> {
+export function startIndexWorker(core: Core, config: Config, logger: Logger, observer?: JobObserver): Promise<IndexWorker> {
   return startWorker({
     connectionString: core.db.url,
     knex: core.db.knex,
@@ -52,5 +53,6 @@ export function startIndexWorker(core: Core, config: Config, logger: Logger): Pr
     logger,
     maxAttempts: config.INDEXING_MAX_ATTEMPTS,
     heartbeatSeconds: config.WORKER_HEARTBEAT_SECONDS,
+    observer,
   });
 }
