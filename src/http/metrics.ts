@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
-import { countIds, lagByIndexer } from '../indexing/status';
+import { countIds, lagByIndexer, type IndexerLag } from '../indexing/status';
 import type { SyncResult } from '../sync/result';
 import type { FinishedRequest } from './request-context';
 
@@ -130,19 +130,15 @@ export class Metrics implements JobObserver {
         this.set({ state: 'dead' }, ids.dead);
       },
     });
-    // One scrape reads both lag gauges: the second reuses the first's rows when they are fresh.
-    let lag: { at: number; rows: Promise<Map<string, { pending: number; oldestSeconds: number }> | undefined> } | undefined;
+    // Both lag gauges are collected in one scrape: the second shares the first's query while it is in flight.
+    let lagInFlight: Promise<Map<string, IndexerLag> | undefined> | undefined;
     const readLag = () => {
-      if (!lag || Date.now() - lag.at > 500) {
-        lag = {
-          at: Date.now(),
-          rows: lagByIndexer(knex).then(
-            (rows) => new Map(rows.map((r) => [r.indexer, r])),
-            () => undefined,
-          ),
-        };
-      }
-      return lag.rows;
+      lagInFlight ??= lagByIndexer(knex)
+        .then((rows) => new Map(rows.map((r) => [r.indexer, r])), () => undefined)
+        .finally(() => {
+          lagInFlight = undefined;
+        });
+      return lagInFlight;
     };
     new Gauge({
       name: 'bulksync_indexing_queue_depth',
