@@ -6,6 +6,7 @@ import { Integrations } from './auth/integrations';
 import { Tokens } from './auth/tokens';
 import type { Config } from './config';
 import type { Registry } from './definitions/registry';
+import { PostgresRateLimitStore } from './db/rate-limit-store';
 import { requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
 import { indexingRoutes } from './http/indexing-routes';
@@ -28,6 +29,7 @@ export interface AppDeps {
     | 'INDEXING_MAX_ATTEMPTS'
     | 'TOKEN_TTL_SECONDS'
     | 'RATE_LIMIT_PER_MINUTE'
+    | 'RATE_LIMIT_STORE'
     | 'TOKEN_FAILURES_PER_15_MINUTES'
     | 'CORS_ORIGINS'
     | 'CHANGES_RETENTION_DAYS'
@@ -69,7 +71,8 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));
   app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES));
-  app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE));
+  const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
+  app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
   app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
   // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).

@@ -47,6 +47,8 @@ const envSchema = z.object({
   BULKSYNC_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86400).default(600),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /** Where the per-integration limit counts: `database` (shared by every API process) or `memory` (per process). */
+  RATE_LIMIT_STORE: z.enum(['database', 'memory']).default('database'),
   TOKEN_FAILURES_PER_15_MINUTES: z.coerce.number().int().min(1).default(10),
   CORS_ORIGINS: z
     .string()
