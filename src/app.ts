@@ -11,6 +11,7 @@ import { requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
 import { indexingRoutes } from './http/indexing-routes';
 import { Metrics } from './http/metrics';
+import { openApiRoutes } from './http/openapi-routes';
 import { perIntegrationLimit } from './http/rate-limit';
 import { readRoutes } from './http/read-routes';
 import { requestContext } from './http/request-context';
@@ -33,6 +34,7 @@ export interface AppDeps {
     | 'TOKEN_FAILURES_PER_15_MINUTES'
     | 'CORS_ORIGINS'
     | 'CHANGES_RETENTION_DAYS'
+    | 'OPENAPI_PUBLIC'
   >;
   knex: Knex;
   /** Pool of DATABASE_READ_URL: GET and search read there (see readRoutes); absent: they read `knex`. */
@@ -71,8 +73,12 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));
   app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES));
+  const docs = openApiRoutes({ registry, publicDocs: config.OPENAPI_PUBLIC });
+  // OPENAPI_PUBLIC: the document and its viewer before the token check; otherwise behind it like any /api route.
+  if (config.OPENAPI_PUBLIC) app.use(docs);
   const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
+  if (!config.OPENAPI_PUBLIC) app.use(docs);
   app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
   // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).

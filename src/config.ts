@@ -64,6 +64,8 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   INDEXING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   WORKER_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** GET /api/_info/openapi.json and the viewer /api/_info/docs without a token. */
+  OPENAPI_PUBLIC: bool.default(false),
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
 });
 
