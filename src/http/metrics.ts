@@ -75,6 +75,8 @@ export class Metrics implements JobObserver {
       labelNames: ['reason'],
       registers,
     });
+    // Present from the start at 0, so that a rate() over them is 0 rather than "no data" until the first retry.
+    for (const reason of ['deadlock', 'serialization', 'other']) this.retries.inc({ reason }, 0);
     this.syncDuration = new Histogram({
       name: 'bulksync_sync_duration_seconds',
       help: 'Duration of sync requests',

@@ -1,12 +1,15 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
-import { startTestApp, type TestApp } from '../support/app';
+import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { createTax, sync } from '../support/sync';
 import { products } from '../fixtures/catalog';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp();
+  // One failed token request per window: a second one is a 429 (a rejection to count) without limiting other calls.
+  t = await startTestApp({ TOKEN_FAILURES_PER_15_MINUTES: '1' });
 });
 afterAll(() => t.close());
 
@@ -56,5 +59,37 @@ describe('GET /metrics', () => {
     expect(sample(text, 'bulksync_indexing_records_total', 'indexer="product.search"')).toBe(50);
     expect(sample(text, 'bulksync_indexing_job_duration_seconds_count', 'task="bulksync_index",indexer="product.search",outcome="ok"')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'bulksync_indexing_oldest_pending_seconds', 'indexer="product.search"')).toBe(0);
+  });
+});
+
+describe('docs/grafana-dashboard.json', () => {
+  it('queries only metrics that GET /metrics exposes, with labels they have', async () => {
+    const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/grafana-dashboard.json'), 'utf8'));
+    const exprs: string[] = dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((x) => x.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const status of [401, 429]) await request(t.bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'wrong-secret' }).expect(status);
+    const text = await scrape();
+    expect(sample(text, 'bulksync_rate_limit_rejections_total', 'route="/api/oauth/token"')).toBe(1);
+    const families = new Map<string, Set<string>>();
+    for (const line of text.split('\n')) {
+      const m = /^(bulksync_\w+?)(?:_bucket|_sum|_count)?\{(.*)\} /.exec(line) ?? /^(bulksync_\w+) /.exec(line);
+      if (!m) continue;
+      const labels = families.get(m[1]!) ?? new Set<string>();
+      for (const l of (m[2] ?? '').matchAll(/(\w+)="/g)) labels.add(l[1]!);
+      families.set(m[1]!, labels);
+    }
+    const typed = new Set([...text.matchAll(/^# TYPE (bulksync_\w+) /gm)].map((m) => m[1]!));
+    for (const expr of exprs) {
+      for (const [, name] of expr.matchAll(/\b(bulksync_\w+)/g)) {
+        const family = name!.replace(/_(bucket|sum|count)$/, '');
+        expect({ expr, family, exposed: typed.has(family) }).toEqual({ expr, family, exposed: true });
+      }
+      // Every label a query groups or filters by is one its metric has (le and instance come from Prometheus).
+      const metric = /\b(bulksync_\w+)/.exec(expr)![1]!.replace(/_(bucket|sum|count)$/, '');
+      const used = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()));
+      for (const label of used.filter((l) => l !== 'le' && l !== 'instance')) {
+        expect({ expr, label, known: families.get(metric)?.has(label) ?? false }).toEqual({ expr, label, known: true });
+      }
+    }
   });
 });
