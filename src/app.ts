@@ -6,10 +6,12 @@ import { Integrations } from './auth/integrations';
 import { Tokens } from './auth/tokens';
 import type { Config } from './config';
 import type { Registry } from './definitions/registry';
+import { PostgresRateLimitStore } from './db/rate-limit-store';
 import { requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
 import { indexingRoutes } from './http/indexing-routes';
 import { Metrics } from './http/metrics';
+import { openApiRoutes } from './http/openapi-routes';
 import { perIntegrationLimit } from './http/rate-limit';
 import { readRoutes } from './http/read-routes';
 import { requestContext } from './http/request-context';
@@ -28,9 +30,11 @@ export interface AppDeps {
     | 'INDEXING_MAX_ATTEMPTS'
     | 'TOKEN_TTL_SECONDS'
     | 'RATE_LIMIT_PER_MINUTE'
+    | 'RATE_LIMIT_STORE'
     | 'TOKEN_FAILURES_PER_15_MINUTES'
     | 'CORS_ORIGINS'
     | 'CHANGES_RETENTION_DAYS'
+    | 'OPENAPI_PUBLIC'
   >;
   knex: Knex;
   /** Pool of DATABASE_READ_URL: GET and search read there (see readRoutes); absent: they read `knex`. */
@@ -40,17 +44,18 @@ export interface AppDeps {
   logger: Logger;
   /** The key that signs access tokens. */
   tokenSecret: string;
+  /** The process's metrics, when something else (an in-process worker) reports to them too; default: the app's own. */
+  metrics?: Metrics;
 }
 
 /** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
-export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret }: AppDeps): express.Express {
+export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret, metrics = new Metrics(knex, indexers.names()) }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const metrics = new Metrics(knex);
   const tokens = new Tokens(tokenSecret, config.TOKEN_TTL_SECONDS);
   const integrations = new Integrations(knex);
-  app.use(requestContext(logger, (method, route, status) => metrics.request(method, route, status)));
+  app.use(requestContext({ logger, router: () => app.router, onFinish: (r) => metrics.request(r) }));
   app.use(helmet());
   // CORS is off unless origins are configured: the API is for servers, not browsers.
   if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors'] }));
@@ -68,7 +73,12 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));
   app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES));
-  app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE));
+  const docs = openApiRoutes({ registry, publicDocs: config.OPENAPI_PUBLIC });
+  // OPENAPI_PUBLIC: the document and its viewer before the token check; otherwise behind it like any /api route.
+  if (config.OPENAPI_PUBLIC) app.use(docs);
+  const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
+  app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
+  if (!config.OPENAPI_PUBLIC) app.use(docs);
   app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
   // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).

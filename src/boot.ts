@@ -9,6 +9,7 @@ import { loadRegistry, type Registry } from './definitions/registry';
 import { migrateQueue } from './indexing/queue';
 import { buildIndexers, type IndexerSet } from './indexing/registry';
 import { startWorker, type IndexWorker } from './indexing/worker';
+import type { JobObserver } from './http/metrics';
 import type { Logger } from './logger';
 
 export interface Core {
@@ -48,7 +49,7 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
   return { db, registry, indexers, tokenSecret: secret };
 }
 
-export function startIndexWorker(core: Core, config: Config, logger: Logger): Promise<IndexWorker> {
+export function startIndexWorker(core: Core, config: Config, logger: Logger, observer?: JobObserver): Promise<IndexWorker> {
   return startWorker({
     connectionString: core.db.url,
     knex: core.db.knex,
@@ -67,5 +68,6 @@ export function startIndexWorker(core: Core, config: Config, logger: Logger): Pr
         maxConsecutiveFailures: config.WEBHOOK_MAX_CONSECUTIVE_FAILURES,
       },
     },
+    observer,
   });
 }

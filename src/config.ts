@@ -47,6 +47,8 @@ const envSchema = z.object({
   BULKSYNC_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86400).default(600),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /** Where the per-integration limit counts: `database` (shared by every API process) or `memory` (per process). */
+  RATE_LIMIT_STORE: z.enum(['database', 'memory']).default('database'),
   TOKEN_FAILURES_PER_15_MINUTES: z.coerce.number().int().min(1).default(10),
   CORS_ORIGINS: z
     .string()
@@ -72,6 +74,8 @@ const envSchema = z.object({
   /** A delivery not delivered this long after its event is given up. */
   WEBHOOK_RETRY_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   WEBHOOK_MAX_CONSECUTIVE_FAILURES: z.coerce.number().int().min(1).max(100000).default(10),
+  /** GET /api/_info/openapi.json and the viewer /api/_info/docs without a token. */
+  OPENAPI_PUBLIC: bool.default(false),
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
 });
 

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import { withConnection } from '../db/sql';
-import { countIds } from '../indexing/status';
 import { deliveryStats, type DeliveryStats } from '../write/webhook-deliveries';
+import { countIds, lagByIndexer, type IndexerLag } from '../indexing/status';
 import type { SyncResult } from '../sync/result';
+import type { FinishedRequest } from './request-context';
 
 interface PoolLike {
   numUsed(): number;
@@ -11,46 +12,98 @@ interface PoolLike {
   numPendingAcquires(): number;
 }
 
-/** The service's Prometheus metrics (GET /metrics); one registry per app, so tests can build many apps. */
-export class Metrics {
+/** What an indexing worker reports about each job it ran (see IndexWorker). */
+export interface JobObserver {
+  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const COUNTS = [1, 10, 100, 1000, 10_000, 100_000];
+
+/**
+ * The service's Prometheus metrics (GET /metrics); one registry per app, so tests can build many apps. Queue and
+ * pending-list gauges are read from the database at scrape time, so any API process shows the whole service's.
+ */
+export class Metrics implements JobObserver {
   readonly registry = new PromRegistry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly requestDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly rateLimited: Counter<'route'>;
   private readonly records: Counter<'entity' | 'action'>;
+  private readonly recordsPerRequest: Histogram<'entity' | 'action'>;
   private readonly syncDuration: Histogram<'outcome'>;
   private readonly retries: Counter<'reason'>;
+  private readonly jobDuration: Histogram<'task' | 'indexer' | 'outcome'>;
+  private readonly jobRecords: Counter<'indexer'>;
 
-  constructor(knex: Knex) {
+  constructor(knex: Knex, indexerNames: readonly string[] = []) {
+    const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'bulksync_' });
     this.requests = new Counter({
       name: 'bulksync_http_requests_total',
       help: 'HTTP requests by route and status',
       labelNames: ['method', 'route', 'status'],
-      registers: [this.registry],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'bulksync_http_request_duration_seconds',
+      help: 'Time from the request to the end of its response, by route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'bulksync_rate_limit_rejections_total',
+      help: 'Requests refused with 429 by a rate limit (per integration on /api, failed attempts on the token route)',
+      labelNames: ['route'],
+      registers,
     });
     this.records = new Counter({
       name: 'bulksync_sync_records_total',
       help: 'Records written or deleted by syncs, by entity and action (nested and cascaded ones included)',
       labelNames: ['entity', 'action'],
-      registers: [this.registry],
+      registers,
+    });
+    this.recordsPerRequest = new Histogram({
+      name: 'bulksync_sync_records_per_request',
+      help: 'Records of one sync request, by entity and action (nested and cascaded ones included)',
+      labelNames: ['entity', 'action'],
+      buckets: COUNTS,
+      registers,
     });
     this.retries = new Counter({
       name: 'bulksync_sync_retries_total',
       help: 'Sync transactions re-run after a deadlock or serialization failure, by reason',
       labelNames: ['reason'],
-      registers: [this.registry],
+      registers,
     });
+    // Present from the start at 0, so that a rate() over them is 0 rather than "no data" until the first retry.
+    for (const reason of ['deadlock', 'serialization', 'other']) this.retries.inc({ reason }, 0);
     this.syncDuration = new Histogram({
       name: 'bulksync_sync_duration_seconds',
       help: 'Duration of sync requests',
       labelNames: ['outcome'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [this.registry],
+      registers,
+    });
+    this.jobDuration = new Histogram({
+      name: 'bulksync_indexing_job_duration_seconds',
+      help: 'Indexing jobs run by the worker of this process (WORKER=on), by task, indexer and outcome',
+      labelNames: ['task', 'indexer', 'outcome'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.jobRecords = new Counter({
+      name: 'bulksync_indexing_records_total',
+      help: 'Records re-derived by the worker of this process, by indexer',
+      labelNames: ['indexer'],
+      registers,
     });
     new Gauge({
       name: 'bulksync_indexing_jobs',
       help: 'Indexing jobs in the queue by state',
       labelNames: ['state'],
-      registers: [this.registry],
+      registers,
       async collect() {
         const r = await knex
           .raw<{ rows: { queued: number; running: number; retrying: number; dead: number }[] }>(
@@ -73,7 +126,7 @@ export class Metrics {
       name: 'bulksync_indexing_ids',
       help: 'Records whose derived fields wait for a worker (pending) or failed INDEXING_MAX_ATTEMPTS times (dead)',
       labelNames: ['state'],
-      registers: [this.registry],
+      registers,
       async collect() {
         const ids = await countIds(knex).catch(() => undefined);
         if (!ids) return;
@@ -88,7 +141,7 @@ export class Metrics {
       name: 'bulksync_webhook_deliveries',
       help: 'Webhook deliveries in the log by status (queued, retrying, delivered, failed)',
       labelNames: ['status'],
-      registers: [this.registry],
+      registers,
       async collect() {
         const s = await fresh();
         if (!s) return;
@@ -98,7 +151,7 @@ export class Metrics {
     new Gauge({
       name: 'bulksync_webhook_queue_lag_seconds',
       help: 'Age of the oldest webhook event not delivered yet (0 when none waits)',
-      registers: [this.registry],
+      registers,
       async collect() {
         const s = await fresh();
         if (s) this.set(s.lagSeconds);
@@ -108,7 +161,7 @@ export class Metrics {
       name: 'bulksync_webhook_delivery_latency_seconds',
       help: 'From event to delivery, over the deliveries of the last five minutes',
       labelNames: ['stat'],
-      registers: [this.registry],
+      registers,
       async collect() {
         const s = await fresh();
         if (!s) return;
@@ -116,11 +169,43 @@ export class Metrics {
         this.set({ stat: 'max' }, s.latencyMaxSeconds);
       },
     });
+    // Both lag gauges are collected in one scrape: the second shares the first's query while it is in flight.
+    let lagInFlight: Promise<Map<string, IndexerLag> | undefined> | undefined;
+    const readLag = () => {
+      lagInFlight ??= lagByIndexer(knex)
+        .then((rows) => new Map(rows.map((r) => [r.indexer, r])), () => undefined)
+        .finally(() => {
+          lagInFlight = undefined;
+        });
+      return lagInFlight;
+    };
+    new Gauge({
+      name: 'bulksync_indexing_queue_depth',
+      help: 'Records waiting for a worker, per indexer (the pending list; failing ids included, dead ones not)',
+      labelNames: ['indexer'],
+      registers,
+      async collect() {
+        const rows = await readLag();
+        if (!rows) return;
+        for (const name of new Set([...indexerNames, ...rows.keys()])) this.set({ indexer: name }, rows.get(name)?.pending ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'bulksync_indexing_oldest_pending_seconds',
+      help: 'Age of the oldest record waiting for a worker, per indexer (0 when none waits): the indexing lag',
+      labelNames: ['indexer'],
+      registers,
+      async collect() {
+        const rows = await readLag();
+        if (!rows) return;
+        for (const name of new Set([...indexerNames, ...rows.keys()])) this.set({ indexer: name }, rows.get(name)?.oldestSeconds ?? 0);
+      },
+    });
     new Gauge({
       name: 'bulksync_db_pool_connections',
       help: 'Database pool connections by state',
       labelNames: ['state'],
-      registers: [this.registry],
+      registers,
       collect() {
         const pool = (knex.client as { pool?: PoolLike }).pool;
         if (!pool) return;
@@ -136,14 +221,27 @@ export class Metrics {
     this.retries.inc({ reason: pgCode === '40P01' ? 'deadlock' : pgCode === '40001' ? 'serialization' : 'other' });
   }
 
-  request(method: string, route: string, status: number): void {
-    this.requests.inc({ method, route, status: String(status) });
+  request({ method, route, status, seconds }: FinishedRequest): void {
+    const labels = { method, route, status: String(status) };
+    this.requests.inc(labels);
+    this.requestDuration.observe(labels, seconds);
+    if (status === 429) this.rateLimited.inc({ route });
   }
 
   sync(result: SyncResult | undefined, seconds: number, outcome: 'ok' | 'partial' | 'error'): void {
     this.syncDuration.observe({ outcome }, seconds);
     if (!result) return;
-    for (const [entity, keys] of result.data) this.records.inc({ entity, action: 'upsert' }, keys.length);
-    for (const [entity, keys] of result.deleted) this.records.inc({ entity, action: 'delete' }, keys.length);
+    for (const [entity, keys] of result.data) this.recorded(entity, 'upsert', keys.length);
+    for (const [entity, keys] of result.deleted) this.recorded(entity, 'delete', keys.length);
+  }
+
+  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void {
+    this.jobDuration.observe({ task, indexer, outcome }, seconds);
+    if (records) this.jobRecords.inc({ indexer }, records);
+  }
+
+  private recorded(entity: string, action: 'upsert' | 'delete', n: number): void {
+    this.records.inc({ entity, action }, n);
+    this.recordsPerRequest.observe({ entity, action }, n);
   }
 }

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { allows } from '../auth/privileges';
@@ -8,7 +6,6 @@ import type { Registry } from '../definitions/registry';
 import { ApiError, showValue } from '../errors';
 import type { Logger } from '../logger';
 import type { ReadAccess } from '../read/access';
-import { openApiDocument } from '../read/openapi/document';
 import { ReadService } from '../read/service';
 import { jsonBody } from './json-body';
 
@@ -41,15 +38,6 @@ export function privilegeAccess(req: Request): ReadAccess {
   return (entity) => allows(privileges, entity, 'read');
 }
 
-/** The service's version for the OpenAPI document; a build copied without package.json still starts. */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
 /** A POST without a body (no content type, no length) searches with empty criteria, as Shopware does. */
 function hasBody(req: Request): boolean {
   return Boolean(req.get('content-type')) || Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
@@ -69,8 +57,8 @@ function wantsPrimary(req: Request): boolean {
 }
 
 /**
- * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>, and the OpenAPI
- * document of the whole service (GET /api/_info/openapi.json).
+ * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>. (The OpenAPI document
+ * is served by openApiRoutes.)
  * Privileges come in through `access` (see ReadRouteDeps).
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
  * with other /api/_… routes does not matter.
@@ -83,14 +71,6 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
   const readsFor = (req: Request) => (wantsPrimary(req) ? reads : replicaReads);
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
-
-  // Built once: the definitions do not change while the process runs. (package.json sits two levels up from
-  // both src/http and dist/http.)
-  const version = packageVersion();
-  const openApi = openApiDocument(registry, version);
-  r.get('/api/_info/openapi.json', (_req, res) => {
-    res.json(openApi);
-  });
 
   r.get('/api/_action/changes', async (req, res) => {
     const result = await reads.changes(req.query as Record<string, unknown>, access(req));

@@ -159,3 +159,21 @@ export async function countIds(knex: Knex): Promise<{ pending: number; dead: num
   );
   return r.rows[0]!;
 }
+
+export interface IndexerLag {
+  indexer: string;
+  /** Ids waiting for a worker (failing ones included, dead ones not). */
+  pending: number;
+  /** Age of the oldest of them (since it was last marked), 0 when none waits. */
+  oldestSeconds: number;
+}
+
+/** Per indexer with pending ids: how many wait and for how long (for the metrics; one grouped scan). */
+export async function lagByIndexer(knex: Knex): Promise<IndexerLag[]> {
+  const r = await knex.raw<{ rows: IndexerLag[] }>(
+    `SELECT indexer, count(*)::int AS pending,
+            coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS "oldestSeconds"
+       FROM bulksync_index_pending WHERE dead_at IS NULL GROUP BY indexer`,
+  );
+  return r.rows;
+}

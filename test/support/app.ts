@@ -10,6 +10,7 @@ import { boot, startIndexWorker } from '../../src/boot';
 import type { Registry } from '../../src/definitions/registry';
 import type { IndexerSet } from '../../src/indexing/registry';
 import type { IndexWorker } from '../../src/indexing/worker';
+import { Metrics } from '../../src/http/metrics';
 import { createLogger, type Logger } from '../../src/logger';
 import { createTestDatabase, withDatabase } from './database';
 
@@ -65,7 +66,9 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   const counter = new StatementCounter();
   const core = await boot(config, logger, counter);
   const { db, registry, indexers } = core;
-  const bare = createApp({ config, knex: db.knex, replica: db.replica, registry, indexers, logger, tokenSecret: core.tokenSecret });
+  // One set of metrics for the app and the workers it starts, as in a process of the service.
+  const metrics = new Metrics(db.knex, indexers.names());
+  const bare = createApp({ config, knex: db.knex, replica: db.replica, registry, indexers, logger, tokenSecret: core.tokenSecret, metrics });
   // A real token from the real token route; `app` sends it on every request that brings no Authorization of its own.
   const res = await request(bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.secret });
   if (res.status !== 200) throw new Error(`test admin token refused: ${JSON.stringify(res.body)}`);
@@ -89,7 +92,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     logger,
     url: db.url,
     startWorker: async () => {
-      const w = await startIndexWorker(core, config, logger);
+      const w = await startIndexWorker(core, config, logger, metrics);
       workers.push(w);
       return w;
     },

@@ -104,6 +104,12 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         },
         content: { [JSON_API]: { schema: ref('Errors') } },
       },
+      ClientError: {
+        description:
+          'Any other client error, as JSON:API errors with a stable code: 404 NOT_FOUND for a path or method no route takes, 400 for a malformed request, 405/406/415 where the method or media type does not fit',
+        headers: { 'x-request-id': header('XRequestId') },
+        content: { [JSON_API]: { schema: ref('Errors') } },
+      },
       Internal: {
         description: 'INTERNAL: a fault of the service; the detail quotes the request id, the log has the rest',
         headers: { 'x-request-id': header('XRequestId') },

@@ -6,7 +6,45 @@ import { type Schema, ref, param, header, response, BEARER, OPEN } from './commo
 import { COMMON_RESPONSES, criteriaSchema, errorResponse, jsonResponse } from './operations';
 import { components } from './components';
 
-export function openApiDocument(registry: Registry, version: string): Schema {
+/** What the document says about the service itself. */
+export interface DocumentInfo {
+  /** package.json's version. */
+  version: string;
+  /** package.json's license: an SPDX id, or UNLICENSED for a proprietary service. */
+  license: string;
+  /** OPENAPI_PUBLIC: this document and its viewer are served without a token. */
+  publicDocs: boolean;
+}
+
+/** Every operation answers a range of client errors besides the ones it names (a generated client types them all). */
+function withClientErrors(paths: Record<string, Schema>): void {
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item) as { responses: Record<string, unknown> }[]) op.responses['4XX'] ??= response('ClientError');
+  }
+}
+
+/**
+ * A property with a `default` is one a client may leave out, but code generators (openapi-typescript with its default
+ * options, among others) take `default` as "always present" and make it required in the types they generate. Request
+ * schemas therefore state their defaults in the description (and `x-default`), not in `default`.
+ */
+function defaultsToDescriptions(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const n of node) defaultsToDescriptions(n);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const o = node as Schema;
+  if ('default' in o && !('$ref' in o)) {
+    const shown = JSON.stringify(o.default);
+    o.description = typeof o.description === 'string' ? `${o.description} (default: ${shown})` : `default: ${shown}`;
+    o['x-default'] = o.default;
+    delete o.default;
+  }
+  for (const v of Object.values(o)) defaultsToDescriptions(v);
+}
+
+export function openApiDocument(registry: Registry, { version, license, publicDocs }: DocumentInfo): Schema {
   const indexerNames = registry
     .all()
     .flatMap((e) => e.indexers.map((i) => i.name))
@@ -261,14 +299,28 @@ export function openApiDocument(registry: Registry, version: string): Schema {
     },
   };
 
+  // With OPENAPI_PUBLIC the document and its viewer are open (and no rate limit applies to them).
+  const docsSecurity = publicDocs ? OPEN : BEARER;
+  const docsResponses = publicDocs ? { 500: response('Internal') } : COMMON_RESPONSES;
   paths['/api/_info/openapi.json'] = {
     get: {
       operationId: 'openapi',
-      summary: 'This document',
+      summary: publicDocs ? 'This document (no token: OPENAPI_PUBLIC=true)' : 'This document',
       tags: ['info'],
-      security: BEARER,
+      security: docsSecurity,
       parameters: common,
-      responses: { 200: jsonResponse('the OpenAPI 3.1 document of the service, derived from the entity definitions', { type: 'object' }), ...COMMON_RESPONSES },
+      responses: { 200: jsonResponse('the OpenAPI 3.1 document of the service, derived from the entity definitions', { type: 'object' }), ...docsResponses },
+    },
+  };
+  paths['/api/_info/docs'] = {
+    get: {
+      operationId: 'apiViewer',
+      summary: publicDocs ? 'A browsable viewer of this document (Swagger UI, served by the service; no token: OPENAPI_PUBLIC=true)' : 'A browsable viewer of this document (Swagger UI, served by the service)',
+      description: 'Without OPENAPI_PUBLIC=true it needs a token like every /api route, which a browser does not send by itself: set OPENAPI_PUBLIC=true to browse it.',
+      tags: ['info'],
+      security: docsSecurity,
+      parameters: common,
+      responses: { 200: { description: 'the viewer page', content: { 'text/html': { schema: { type: 'string' } } } }, ...docsResponses },
     },
   };
 
@@ -296,24 +348,32 @@ export function openApiDocument(registry: Registry, version: string): Schema {
     },
   };
 
+  withClientErrors(paths);
+  const componentSet = components(registry, indexerNames) as { schemas?: unknown };
+  defaultsToDescriptions(componentSet.schemas);
+  for (const item of Object.values(paths)) for (const op of Object.values(item) as { requestBody?: unknown }[]) defaultsToDescriptions(op.requestBody);
   return {
     openapi: '3.1.0',
     info: {
       title: 'bulksync',
       version,
+      // UNLICENSED is npm's word for "no license granted", not an SPDX id: it goes in the name only.
+      license: license === 'UNLICENSED' ? { name: 'UNLICENSED (proprietary: no license granted)' } : { name: license, identifier: license },
       description:
-        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (<entity>) and a write schema (<entity>.write). Guides: docs/sync-api.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
+        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
     },
+    // Relative: the paths are answered by whichever host served this document.
+    servers: [{ url: '/', description: 'the service that served this document' }],
     tags: [
       { name: 'sync', description: 'POST /api/_action/sync' },
       { name: 'changes', description: 'the change feed' },
       { name: 'indexing', description: 'derived fields: full re-index and status' },
       { name: 'auth', description: 'access tokens' },
-      { name: 'info', description: 'this document' },
+      { name: 'info', description: 'this document and its viewer' },
       { name: 'operations', description: 'health, readiness and metrics (no token)' },
       ...registry.names().map((name) => ({ name, description: `read and search ${name}` })),
     ],
-    components: components(registry, indexerNames),
+    components: componentSet,
     paths,
   };
 }
