@@ -16,7 +16,7 @@ export async function buildServer(log: (line: string) => void): Promise<string> 
   fs.rmSync(BUILD_DIR, { recursive: true, force: true });
   const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
   const output = await new Promise<string>((resolve) => {
-    execFile(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR], { cwd: ROOT }, (err, stdout, stderr) => {
+    execFile(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--tsBuildInfoFile', path.join(BUILD_DIR, '.tsbuildinfo')], { cwd: ROOT }, (err, stdout, stderr) => {
       resolve(err ? `${stdout}${stderr}`.trim() || err.message : '');
     });
   });
