@@ -72,7 +72,8 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   );
   app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));
-  app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES));
+  const tokenStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'token:') : undefined;
+  app.use(tokenRoute(tokens, integrations, config.TOKEN_FAILURES_PER_15_MINUTES, tokenStore));
   const docs = openApiRoutes({ registry, publicDocs: config.OPENAPI_PUBLIC });
   // OPENAPI_PUBLIC: the document and its viewer before the token check; otherwise behind it like any /api route.
   if (config.OPENAPI_PUBLIC) app.use(docs);

@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { Integrations } from '../auth/integrations';
 import type { Tokens } from '../auth/tokens';
 import { clientCredentials } from './client-credentials';
@@ -15,7 +15,7 @@ function attemptedClientId(req: express.Request): string {
  * body or in an HTTP Basic header (client_secret_basic). Failed attempts are limited per
  * client id and address (successful ones are not counted), so a secret cannot be guessed at speed.
  */
-export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresPer15Minutes: number): Router {
+export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresPer15Minutes: number, store?: Store): Router {
   const r = Router();
   const limiter = rateLimit({
     windowMs: 15 * 60 * 1000,
@@ -24,6 +24,10 @@ export function tokenRoute(tokens: Tokens, integrations: Integrations, failuresP
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${attemptedClientId(req)}`,
+    // Shared by every API process on the database (RATE_LIMIT_STORE=database), so that more processes do not allow
+    // more guesses; a store that does not answer lets the attempt through (the credentials are still checked).
+    ...(store ? { store } : {}),
+    passOnStoreError: true,
     handler: (req, res, _next, options) => {
       req.log.warn('token attempts limited', { clientId: attemptedClientId(req) || undefined });
       res.setHeader('Retry-After', String(Math.ceil(options.windowMs / 1000)));

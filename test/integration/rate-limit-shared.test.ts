@@ -27,6 +27,27 @@ async function statuses(t: TestApp, other: Express, n: number): Promise<number[]
   return out;
 }
 
+describe('failed token attempts across API processes', () => {
+  it('are counted together by two app instances on one database', async () => {
+    const t = await startTestApp({ TOKEN_FAILURES_PER_15_MINUTES: '3' });
+    const b = await secondInstance(t);
+    try {
+      const out: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await request(i % 2 === 0 ? t.bare : b.app)
+          .post('/api/oauth/token')
+          .send({ grant_type: 'client_credentials', client_id: 'test-admin', client_secret: `wrong-${i}` });
+        out.push(res.status);
+      }
+      // Three failures in all, whichever process answered them; then both refuse.
+      expect(out).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await b.core.db.close();
+      await t.close();
+    }
+  });
+});
+
 describe('the per-integration rate limit across API processes', () => {
   it('is shared by two app instances on one database (RATE_LIMIT_STORE=database, the default)', async () => {
     const t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '4' });
@@ -39,7 +60,7 @@ describe('the per-integration rate limit across API processes', () => {
       expect(refused.body.errors[0].code).toBe('RATE_LIMITED');
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(refused.headers['ratelimit']).toMatch(/; r=0;/);
-      const rows = await t.knex.raw(`SELECT key, hits FROM bulksync_rate_limit`);
+      const rows = await t.knex.raw(`SELECT key, hits FROM bulksync_rate_limit WHERE key LIKE 'api:%'`);
       expect(rows.rows).toHaveLength(1);
       expect(rows.rows[0].hits).toBe(7);
       // Each process counts the rejections it answered.
