@@ -39,7 +39,7 @@ const PROBES = new Set(['/health', '/ready', '/metrics']);
  */
 function lookupRoute(stack: readonly LayerLike[], method: string, path: string): string | undefined {
   for (const layer of stack) {
-    const m = layer.match(path);
+    const m = matchLayer(layer, path);
     if (!m) continue;
     if (layer.route) {
       if (typeof layer.route.path === 'string' && layer.route._handlesMethod(method)) return layer.route.path;
@@ -49,6 +49,15 @@ function lookupRoute(stack: readonly LayerLike[], method: string, path: string):
     }
   }
   return undefined;
+}
+
+/** A layer's match, or none when the path cannot be decoded (`%E0%A4%A`): the router throws a URIError for it. */
+function matchLayer(layer: LayerLike, path: string): false | { path: string } {
+  try {
+    return layer.match(path);
+  } catch {
+    return false;
+  }
 }
 
 function routeOf(req: Request, stack: () => readonly LayerLike[]): string {

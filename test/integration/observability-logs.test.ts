@@ -60,6 +60,17 @@ describe('request log lines', () => {
     expect(requestLine('req-404-none')).toMatchObject({ route: 'unmatched', status: 404 });
   });
 
+  it('a path that cannot be percent-decoded gets a 4xx and a request line; the server keeps serving', async () => {
+    // The fuzzer's '%E0%A4%A': the route lookup for the log line threw a URIError in the response's finish handler.
+    await request(t.bare).post('/api/search/%E0%A4%A').set('x-request-id', 'req-bad-path-401').send({}).expect(401);
+    const authed = await request(t.app).post('/api/search/%E0%A4%A').set('x-request-id', 'req-bad-path').send({});
+    expect(authed.status).toBeGreaterThanOrEqual(400);
+    expect(authed.status).toBeLessThan(500);
+    expect(requestLine('req-bad-path-401')).toMatchObject({ route: 'unmatched', status: 401 });
+    expect(requestLine('req-bad-path')).toMatchObject({ status: authed.status });
+    await request(t.app).get('/api/product/0123456789abcdef0123456789abcdef').expect(404);
+  });
+
   it('probes (/health, /ready, /metrics) are logged at debug', async () => {
     await request(t.bare).get('/health').set('x-request-id', 'probe-health').expect(200);
     await request(t.bare).get('/ready').set('x-request-id', 'probe-ready').expect(200);
