@@ -26,6 +26,8 @@ export interface AppDeps {
     Config,
     | 'SYNC_MAX_BODY_BYTES'
     | 'SYNC_MAX_RECORDS'
+    | 'SYNC_CHUNK_RECORDS'
+    | 'SYNC_RETRY_WINDOW_ROWS'
     | 'SYNC_MAX_RETRIES'
     | 'INDEXING_MAX_ATTEMPTS'
     | 'TOKEN_TTL_SECONDS'
@@ -58,12 +60,18 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   app.use(requestContext({ logger, router: () => app.router, onFinish: (r) => metrics.request(r) }));
   app.use(helmet());
   // CORS is off unless origins are configured: the API is for servers, not browsers.
-  if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors'] }));
+  if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors', 'preference-applied'] }));
   const sync = new SyncService(
     knex,
     registry,
     indexers,
-    { maxRecords: config.SYNC_MAX_RECORDS, retries: config.SYNC_MAX_RETRIES, indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS },
+    {
+      maxRecords: config.SYNC_MAX_RECORDS,
+      retries: config.SYNC_MAX_RETRIES,
+      indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
+      chunkRecords: config.SYNC_CHUNK_RECORDS,
+      retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
+    },
     (attempt, error) => {
       const pgCode = (error as { code?: string }).code;
       metrics.retry(pgCode);
@@ -80,7 +88,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
   if (!config.OPENAPI_PUBLIC) app.use(docs);
-  app.use(syncRoutes(sync, config.SYNC_MAX_BODY_BYTES, metrics));
+  app.use(syncRoutes({ sync, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics }));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
   // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).
   app.use(readRoutes({ knex, replica, registry, config, logger }));

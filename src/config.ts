@@ -56,8 +56,12 @@ const envSchema = z.object({
     .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
   SCHEMAS_DIR: pathList.default(['schemas']),
   MIGRATIONS_DIR: pathList.default(['migrations']),
-  SYNC_MAX_BODY_BYTES: bytes.default(64 * 1024 * 1024),
-  SYNC_MAX_RECORDS: z.coerce.number().int().min(1).default(100_000),
+  SYNC_MAX_BODY_BYTES: bytes.default(1024 * 1024 * 1024),
+  SYNC_MAX_RECORDS: z.coerce.number().int().min(1).default(1_000_000),
+  /** Payload records planned and written together: the unit of the pipeline's overlap and of its memory. */
+  SYNC_CHUNK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  /** Planned rows kept to re-run a transaction after a deadlock; a bigger request that loses one is answered 503. */
+  SYNC_RETRY_WINDOW_ROWS: z.coerce.number().int().min(0).default(20_000),
   SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
   MIGRATE_ON_START: bool.default(true),
   WORKER: z.enum(['on', 'off']).default('on'),

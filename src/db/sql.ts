@@ -44,6 +44,43 @@ export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>
   }
 }
 
+/** A transaction held open across several steps (a streamed request's chunks); `end` commits or rolls back. */
+export interface Transaction {
+  sql: Sql;
+  end(commit: boolean): Promise<void>;
+}
+
+/** Takes a pooled connection and begins a transaction on it; the connection goes back to the pool at `end`. */
+export async function openTransaction(knex: Knex): Promise<Transaction> {
+  const conn = (await knex.client.acquireConnection()) as PooledClient;
+  const sql: Sql = {
+    query: async (text, params) => {
+      const r = await conn.query(text, params as unknown[]);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+  };
+  try {
+    await sql.query('BEGIN');
+  } catch (e) {
+    await knex.client.releaseConnection(conn);
+    throw e;
+  }
+  let open = true;
+  return {
+    sql,
+    end: async (commit) => {
+      if (!open) return;
+      open = false;
+      try {
+        if (commit) await sql.query('COMMIT');
+        else await sql.query('ROLLBACK').catch(() => undefined);
+      } finally {
+        await knex.client.releaseConnection(conn);
+      }
+    },
+  };
+}
+
 /**
  * Runs `fn` in one transaction (`begin` is its first statement). A deadlock or serialization failure re-runs the
  * whole function after a jittered backoff.

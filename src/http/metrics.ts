@@ -231,8 +231,8 @@ export class Metrics implements JobObserver {
   sync(result: SyncResult | undefined, seconds: number, outcome: 'ok' | 'partial' | 'error'): void {
     this.syncDuration.observe({ outcome }, seconds);
     if (!result) return;
-    for (const [entity, keys] of result.data) this.recorded(entity, 'upsert', keys.length);
-    for (const [entity, keys] of result.deleted) this.recorded(entity, 'delete', keys.length);
+    for (const [entity, n] of result.countsOf('data')) this.recorded(entity, 'upsert', n);
+    for (const [entity, n] of result.countsOf('deleted')) this.recorded(entity, 'delete', n);
   }
 
   job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void {

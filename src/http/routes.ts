@@ -1,9 +1,11 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { ping } from '../db/connection';
 import type { SyncService } from '../sync/service';
-import { toJsonApi } from '../errors';
-import { jsonBody } from './json-body';
+import { ApiError, toJsonApi } from '../errors';
+import type { IndexerSet } from '../indexing/registry';
+import { syncBody } from './sync-body';
+import { syncOptions } from './sync-options';
 import type { Metrics } from './metrics';
 
 /**
@@ -23,23 +25,47 @@ export function healthRoutes(knex: Knex, replica?: Knex): Router {
   return r;
 }
 
-export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Metrics): Router {
+export interface SyncRouteDeps {
+  sync: SyncService;
+  indexers: IndexerSet;
+  maxBodyBytes: number;
+  metrics: Metrics;
+}
+
+/** The client closed the connection before its answer: the request is rolled back and nobody is left to answer. */
+function clientGone(req: Request, e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e instanceof Error && e.message === 'aborted');
+}
+
+export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteDeps): Router {
   const r = Router();
-  r.post('/api/_action/sync', jsonBody(maxBodyBytes), async (req, res) => {
+  r.post('/api/_action/sync', async (req, res) => {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    // The request lets go of its body: the service frees it once planned.
-    const input = { body: req.body as unknown, requestId: req.id };
-    req.body = undefined;
-    const outcome = await sync.sync(input, req.headers, req.principal?.privileges ?? []).catch((e: unknown) => {
+    const parsed = syncOptions(req.headers, indexers);
+    const body = syncBody(req, maxBodyBytes);
+    if (!parsed.ok || !body.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(body.ok ? [] : [body.problem])]);
+    const { options } = parsed;
+    let answer;
+    try {
+      answer = await sync.sync({ body: body.bytes, format: body.format, options, privileges: req.principal?.privileges ?? [], requestId: req.id });
+    } catch (e) {
       metrics.sync(undefined, seconds(), 'error');
-      throw e;
-    });
-    const { result, errors, records, partial, indexing } = outcome;
-    metrics.sync(result, seconds(), partial && errors.length ? 'partial' : 'ok');
-    res.locals.records = records;
+      if (!clientGone(req, e)) throw e;
+      req.log.info('client disconnected during the sync; rolled back, nothing written');
+      return;
+    }
+    res.locals.records = answer.records;
+    if (!answer.ok) {
+      metrics.sync(undefined, seconds(), 'error');
+      throw new ApiError(answer.problems);
+    }
+    const { result, errors, indexing } = answer;
+    metrics.sync(result, seconds(), !options.failOnError && errors.length ? 'partial' : 'ok');
     res.setHeader('x-indexing', indexing);
-    if (!partial) {
+    if (options.minimal) res.setHeader('Preference-Applied', 'return=minimal');
+    if (options.failOnError) {
       res.json(result);
       return;
     }

@@ -8,38 +8,44 @@ import type { OperationPlan } from './types';
 
 const MAX_ATTEMPTS = 20;
 
+/** What a part of an operation runs against: the transaction, the request's state so far, where results go. */
+export interface PartialRun {
+  sql: Sql;
+  registry: Registry;
+  known: RequestState;
+  state: OperationState;
+  result: SyncResult;
+}
+
 /**
- * Partial success for one operation: its records are written set-wise; records that fail are dropped (with
- * everything nested in them) and the rest is written again. `failedBefore` counts the records planning dropped.
- * The operation's `missing` clause runs last, and only if no record of the operation failed: a record that failed
- * is not written, yet the payload named it, so the records inside `within` that the payload did not name can no
- * longer be told apart. Clearing them anyway would clear (or delete) records the client sent.
+ * Partial success for a chunk of one operation's records: they are written set-wise; records that fail are dropped
+ * (with everything nested in them) and the rest is written again. The failures are counted in the operation's state.
  */
-export async function runPartially(
-  sql: Sql,
-  registry: Registry,
-  plan: OperationPlan,
-  known: RequestState,
-  state: OperationState,
-  result: SyncResult,
-  failedBefore: number,
-): Promise<Problem[]> {
-  const missing = plan.commands.filter((c) => c.kind === 'missing');
-  const records: OperationPlan = { operation: plan.operation, commands: plan.commands.filter((c) => c.kind !== 'missing') };
-  const errors = await runRecords(sql, registry, records, known, state, result);
-  if (!missing.length) return errors;
-  const failed = failedBefore + new Set(errors.map((e) => e.meta?.index).filter((i) => typeof i === 'number')).size;
-  if (failed > 0 || errors.length) {
-    errors.push({
-      code: 'MISSING_SKIPPED',
-      detail: `${failed || 'some'} record(s) of this operation failed, so the records it did not name cannot be told from those it could not write; nothing was cleared. Resend the snapshot once they are fixed.`,
-      pointer: pointer(plan.operation.key, 'missing'),
-      meta: { operation: plan.operation.key, entity: plan.operation.entity.name },
-    });
-    return errors;
-  }
-  errors.push(...(await underSavepoint(sql, 'bulksync_missing', registry, { operation: plan.operation, commands: missing }, known, state, result)));
+export async function runRecordsPartially(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
+  const errors = await runRecords(run.sql, run.registry, plan, run.known, run.state, run.result);
+  run.state.failed += new Set(errors.map((e) => e.meta?.index).filter((i) => typeof i === 'number')).size || (errors.length ? 1 : 0);
   return errors;
+}
+
+/**
+ * What partial success runs after an operation's records: a delete by criteria, or the snapshot clear. The clear runs
+ * only if no record of the operation failed: a record that failed is not written, yet the payload named it, so the
+ * records inside `within` that the payload did not name can no longer be told apart. Clearing them anyway would
+ * clear (or delete) records the client sent.
+ */
+export async function runEndPartially(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
+  const missing = plan.commands.some((c) => c.kind === 'missing');
+  if (missing && run.state.failed > 0) {
+    return [
+      {
+        code: 'MISSING_SKIPPED',
+        detail: `${run.state.failed} record(s) of this operation failed, so the records it did not name cannot be told from those it could not write; nothing was cleared. Resend the snapshot once they are fixed.`,
+        pointer: pointer(plan.operation.key, 'missing'),
+        meta: { operation: plan.operation.key, entity: plan.operation.entity.name },
+      },
+    ];
+  }
+  return underSavepoint(run.sql, missing ? 'bulksync_missing' : 'bulksync_op', run.registry, plan, run.known, run.state, run.result);
 }
 
 async function runRecords(

@@ -6,11 +6,11 @@ import { type PlanContext, type Problems, type Report } from './plan-context';
 import { planField } from './plan-field';
 import type { Command, Key, Operation, RowRef } from './types';
 
-export function planDeleteKeys(op: Operation, problems: Problems): Command {
+export function planDeleteKeys(op: Operation, items: readonly unknown[], firstIndex: number, problems: Problems): Command {
   const entity = op.entity;
   const keys: { ref: RowRef; key: Key }[] = [];
-  op.payload!.forEach((item, index) => {
-    const ref: RowRef = { op: op.key, index, path: [] };
+  items.forEach((item, i) => {
+    const ref: RowRef = { op: op.key, index: firstIndex + i, path: [] };
     if (!isObject(item)) {
       problems.add('VALUE_INVALID', `a delete payload item must be an object with the key of ${entity.name}`, ref, entity);
       return;

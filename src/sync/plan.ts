@@ -61,8 +61,12 @@ function planRecord(
 
   // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
   const single = entity.primaryKey.length === 1 ? entity.fields[entity.primaryKey[0]!]! : undefined;
+  // A record with neither key nor match key is certainly new: its required fields are checked here, with the rest
+  // of its problems, instead of after the lookups that a failing request never gets to.
+  let certainlyNew = false;
   if (single && single.kind === 'id' && values.get(single.name) == null) {
     const candidates = matchCandidates(entity, values, root ? ctx.op.matchBy : []);
+    certainlyNew = !candidates.length && !(single.name in record);
     values.set(single.name, candidates.length ? new PendingRef(entity, candidates, true, ref, single.name, true) : newDbId());
   }
   const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
@@ -116,7 +120,14 @@ function planRecord(
     });
   }
   const reference = !root && Object.keys(record).every((k) => entity.primaryKey.includes(k));
-  ctx.rows.add(entity, { ref, values, root, reference });
+  if (certainlyNew) {
+    for (const f of entity.fieldList) {
+      if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && record[f.name] === undefined) {
+        report('FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name);
+      }
+    }
+  }
+  ctx.rows.add(entity, { ref, values, root, reference, requiredChecked: certainlyNew });
   return key;
 }
 
@@ -127,38 +138,44 @@ export interface PlanResult {
 }
 
 /**
- * Plans every operation; no database. All problems of the request are collected (up to the cap). The upsert
- * payloads are consumed: each record is replaced by undefined once planned.
+ * Plans one chunk of an operation's payload (records numbered from `firstIndex`); no database. Each record is let
+ * go once planned: the plan holds what it needs, and parsed records (several times their JSON) need not stay alive
+ * next to it.
  */
+export function planChunk(registry: Registry, op: Operation, records: unknown[], firstIndex: number, problems: Problems): Command[] {
+  if (op.action === 'delete') return [planDeleteKeys(op, records, firstIndex, problems)];
+  const ctx: PlanContext = { registry, op, rows: new RowSet(), problems };
+  for (let i = 0; i < records.length; i++) {
+    if (!problems.full) planRecord(ctx, op.entity, records[i], { op: op.key, index: firstIndex + i, path: ROOT_PATH }, 0, true);
+    records[i] = undefined;
+  }
+  return ctx.rows.commands(op, registry);
+}
+
+/** What an operation runs after its payload: the snapshot clear of an upsert, or a delete by criteria. */
+export function planOperationEnd(registry: Registry, op: Operation, problems: Problems): Command[] {
+  if (op.action === 'upsert') {
+    if (!op.missing) return [];
+    const m = planMissing({ registry, op, rows: new RowSet(), problems });
+    return m ? [m] : [];
+  }
+  if (op.criteria === undefined) return [];
+  const parsed = parseCriteria(op.entity, op.criteria, pointer(op.key, 'criteria'));
+  if (!parsed.ok) {
+    for (const p of parsed.problems) problems.addAt(p.code, p.detail, p.pointer ?? '', { operation: op.key, entity: op.entity.name });
+    return [];
+  }
+  return [{ kind: 'deleteWhere', op: op.key, entity: op.entity, filters: parsed.filters }];
+}
+
+/** Plans whole operations at once (tests and tools; the endpoint plans chunk by chunk). */
 export function planRequest(registry: Registry, operations: readonly Operation[]): PlanResult {
   const problems = new Problems();
   const plans: OperationPlan[] = [];
   for (const op of operations) {
-    const ctx: PlanContext = { registry, op, rows: new RowSet(), problems };
-    if (op.action === 'upsert') {
-      // Each record is let go once planned: the plan holds what it needs, and a large request's parsed records
-      // (several times its JSON) need not all stay alive next to the plan.
-      const payload = op.payload!;
-      for (let index = 0; index < payload.length; index++) {
-        if (!problems.full) planRecord(ctx, op.entity, payload[index], { op: op.key, index, path: ROOT_PATH }, 0, true);
-        payload[index] = undefined;
-      }
-      const commands: Command[] = ctx.rows.commands(op, registry);
-      if (op.missing) {
-        const m = planMissing(ctx);
-        if (m) commands.push(m);
-      }
-      plans.push({ operation: op, commands });
-    } else if (op.criteria !== undefined) {
-      const parsed = parseCriteria(op.entity, op.criteria, pointer(op.key, 'criteria'));
-      if (!parsed.ok) {
-        for (const p of parsed.problems) problems.addAt(p.code, p.detail, p.pointer ?? '', { operation: op.key, entity: op.entity.name });
-        continue;
-      }
-      plans.push({ operation: op, commands: [{ kind: 'deleteWhere', op: op.key, entity: op.entity, filters: parsed.filters }] });
-    } else {
-      plans.push({ operation: op, commands: [planDeleteKeys(op, problems)] });
-    }
+    const commands = op.payload ? planChunk(registry, op, op.payload, 0, problems) : [];
+    commands.push(...planOperationEnd(registry, op, problems));
+    plans.push({ operation: op, commands });
   }
   return { plans, problems: problems.list };
 }

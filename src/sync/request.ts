@@ -2,7 +2,7 @@ import { pointer, showValue, type Problem } from '../errors';
 import { isObject } from '../definitions/json';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
-import type { Action, MissingClause, Operation, SyncRequest, WriteMode } from './types';
+import type { MissingClause, Operation, SyncOptions, SyncRequest, WriteMode } from './types';
 
 const OPERATION_KEYS = new Set(['key', 'entity', 'action', 'payload', 'criteria', 'mode', 'matchBy', 'missing']);
 const MODES = ['merge', 'replace', 'create-only'] as const;
@@ -14,24 +14,12 @@ export interface RequestLimits {
 
 type Parsed = { ok: true; request: SyncRequest } | { ok: false; problems: Problem[] };
 
-/** Body and headers → typed operations. Records are not looked at here, only the operations' shape. */
-export function parseSyncRequest(
-  body: unknown,
-  headers: Record<string, string | string[] | undefined>,
-  registry: Registry,
-  limits: RequestLimits,
-): Parsed {
+/**
+ * A whole body already parsed (tests and tools; the endpoint streams its body through `SyncPipeline`) → typed
+ * operations. Records are not looked at here, only the operations' shape.
+ */
+export function parseSyncRequest(body: unknown, registry: Registry, limits: RequestLimits, options: SyncOptions = { failOnError: true, skipEvents: false }): Parsed {
   const problems: Problem[] = [];
-  const failOnErrorHeader = headers['fail-on-error'];
-  let failOnError = true;
-  if (failOnErrorHeader !== undefined) {
-    const v = String(failOnErrorHeader).trim().toLowerCase();
-    if (v === 'false' || v === '0') failOnError = false;
-    else if (v !== 'true' && v !== '1') {
-      problems.push({ code: 'HEADER_INVALID', detail: `fail-on-error must be "true" or "false", got ${showValue(failOnErrorHeader)}`, pointer: '' });
-    }
-  }
-
   let entries: [string, unknown][];
   if (Array.isArray(body)) {
     entries = body.map((op, i) => {
@@ -56,72 +44,15 @@ export function parseSyncRequest(
   const operations: Operation[] = [];
   let records = 0;
   for (const [key, raw] of entries) {
-    const at = pointer(key);
-    const meta = { operation: key };
     if (seen.has(key)) {
-      problems.push({ code: 'OPERATION_INVALID', detail: `operation key "${key}" is used twice`, pointer: at, meta });
+      problems.push({ code: 'OPERATION_INVALID', detail: `operation key "${key}" is used twice`, pointer: pointer(key), meta: { operation: key } });
       continue;
     }
     seen.add(key);
-    if (!isObject(raw)) {
-      problems.push({ code: 'OPERATION_INVALID', detail: 'an operation must be an object with entity, action and payload', pointer: at, meta });
-      continue;
-    }
-    for (const k of Object.keys(raw)) {
-      if (!OPERATION_KEYS.has(k)) {
-        problems.push({ code: 'OPERATION_INVALID', detail: `unknown operation property "${k}"`, pointer: at + pointer(k), meta });
-      }
-    }
-    const entity = typeof raw.entity === 'string' ? registry.find(raw.entity) : undefined;
-    if (entity?.readOnly) {
-      problems.push({
-        code: 'ENTITY_READ_ONLY',
-        detail: `${entity.name} is written by the service only; it can be read (GET /api/${entity.name}, search) but not written or deleted`,
-        pointer: at + pointer('entity'),
-        meta,
-      });
-    }
-    if (!entity) {
-      problems.push({
-        code: 'ENTITY_UNKNOWN',
-        detail: raw.entity === undefined ? 'the operation names no entity' : `unknown entity ${showValue(raw.entity)}`,
-        pointer: at + pointer('entity'),
-        meta,
-      });
-    }
-    const action = typeof raw.action === 'string' ? raw.action.toLowerCase() : undefined;
-    if (action !== 'upsert' && action !== 'delete') {
-      problems.push({ code: 'ACTION_UNKNOWN', detail: `action must be "upsert" or "delete", got ${showValue(raw.action)}`, pointer: at + pointer('action'), meta });
-    }
-    const hasPayload = raw.payload !== undefined;
-    const hasCriteria = raw.criteria !== undefined;
-    if (hasPayload && !Array.isArray(raw.payload)) {
-      problems.push({ code: 'OPERATION_INVALID', detail: 'payload must be a list', pointer: at + pointer('payload'), meta });
-    }
-    if (hasCriteria && action === 'upsert') {
-      problems.push({ code: 'OPERATION_INVALID', detail: 'criteria are only allowed with action delete', pointer: at + pointer('criteria'), meta });
-    } else if (hasPayload && hasCriteria) {
-      problems.push({ code: 'PAYLOAD_AND_CRITERIA', detail: 'give either payload or criteria, not both', pointer: at + pointer('criteria'), meta });
-    } else if (!hasPayload && !hasCriteria) {
-      problems.push({
-        code: 'OPERATION_INVALID',
-        detail: action === 'delete' ? 'a delete needs payload (keys) or criteria' : 'an upsert needs payload',
-        pointer: at + pointer('payload'),
-        meta,
-      });
-    }
-    if (Array.isArray(raw.payload)) records += raw.payload.length;
-    const extensions = parseExtensions(raw, action, entity, at, meta, problems);
-    if (entity && (action === 'upsert' || action === 'delete')) {
-      operations.push({
-        key,
-        entity,
-        action: action as Action,
-        payload: Array.isArray(raw.payload) ? raw.payload : undefined,
-        criteria: hasCriteria ? (raw.criteria as unknown[]) : undefined,
-        ...extensions,
-      });
-    }
+    const parsed = parseOperation(key, raw, registry);
+    problems.push(...parsed.problems);
+    if (parsed.operation) operations.push(parsed.operation);
+    if (isObject(raw) && Array.isArray(raw.payload)) records += raw.payload.length;
   }
   if (records > limits.maxRecords) {
     return {
@@ -130,10 +61,77 @@ export function parseSyncRequest(
     };
   }
   if (problems.length) return { ok: false, problems };
-  // Shopware's switch for its flows: here it means "emit no events (webhooks) for this request".
-  const skip = headers['sw-skip-trigger-flow'];
-  const skipEvents = skip !== undefined && ['1', 'true'].includes(String(skip).trim().toLowerCase());
-  return { ok: true, request: { operations, options: { failOnError, skipEvents } } };
+  return { ok: true, request: { operations, options } };
+}
+
+/**
+ * One operation's header (everything but its records) → a typed operation, or its problems. `raw.payload` is the
+ * payload list when it is known whole, or an empty list standing for a payload that streams in.
+ */
+export function parseOperation(key: string, raw: unknown, registry: Registry): { operation?: Operation; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const at = pointer(key);
+  const meta = { operation: key };
+  if (!isObject(raw)) {
+    problems.push({ code: 'OPERATION_INVALID', detail: 'an operation must be an object with entity, action and payload', pointer: at, meta });
+    return { problems };
+  }
+  for (const k of Object.keys(raw)) {
+    if (!OPERATION_KEYS.has(k)) {
+      problems.push({ code: 'OPERATION_INVALID', detail: `unknown operation property "${k}"`, pointer: at + pointer(k), meta });
+    }
+  }
+  const entity = typeof raw.entity === 'string' ? registry.find(raw.entity) : undefined;
+  if (entity?.readOnly) {
+    problems.push({
+      code: 'ENTITY_READ_ONLY',
+      detail: `${entity.name} is written by the service only; it can be read (GET /api/${entity.name}, search) but not written or deleted`,
+      pointer: at + pointer('entity'),
+      meta,
+    });
+  }
+  if (!entity) {
+    problems.push({
+      code: 'ENTITY_UNKNOWN',
+      detail: raw.entity === undefined ? 'the operation names no entity' : `unknown entity ${showValue(raw.entity)}`,
+      pointer: at + pointer('entity'),
+      meta,
+    });
+  }
+  const action = typeof raw.action === 'string' ? raw.action.toLowerCase() : undefined;
+  if (action !== 'upsert' && action !== 'delete') {
+    problems.push({ code: 'ACTION_UNKNOWN', detail: `action must be "upsert" or "delete", got ${showValue(raw.action)}`, pointer: at + pointer('action'), meta });
+  }
+  const hasPayload = raw.payload !== undefined;
+  const hasCriteria = raw.criteria !== undefined;
+  if (hasPayload && !Array.isArray(raw.payload)) {
+    problems.push({ code: 'OPERATION_INVALID', detail: 'payload must be a list', pointer: at + pointer('payload'), meta });
+  }
+  if (hasCriteria && action === 'upsert') {
+    problems.push({ code: 'OPERATION_INVALID', detail: 'criteria are only allowed with action delete', pointer: at + pointer('criteria'), meta });
+  } else if (hasPayload && hasCriteria) {
+    problems.push({ code: 'PAYLOAD_AND_CRITERIA', detail: 'give either payload or criteria, not both', pointer: at + pointer('criteria'), meta });
+  } else if (!hasPayload && !hasCriteria) {
+    problems.push({
+      code: 'OPERATION_INVALID',
+      detail: action === 'delete' ? 'a delete needs payload (keys) or criteria' : 'an upsert needs payload',
+      pointer: at + pointer('payload'),
+      meta,
+    });
+  }
+  const extensions = parseExtensions(raw, action, entity, at, meta, problems);
+  if (problems.length || !entity || (action !== 'upsert' && action !== 'delete')) return { problems };
+  return {
+    operation: {
+      key,
+      entity,
+      action,
+      payload: Array.isArray(raw.payload) ? raw.payload : undefined,
+      criteria: hasCriteria ? (raw.criteria as unknown[]) : undefined,
+      ...extensions,
+    },
+    problems,
+  };
 }
 
 /** The extensions of an upsert operation: mode, matchBy and missing (see docs/sync-api.md, "Write modes"). */

@@ -116,6 +116,7 @@ export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCom
       problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `no ${entity.name} with ${id} ${toApiId(String(r.key[id]))}`, id));
       continue;
     }
+    if (r.row.requiredChecked) continue;
     for (const f of required) {
       if (!r.row.values.has(f.name)) problems.push(problem(cmd, r.row, 'FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name));
     }

@@ -18,13 +18,17 @@ export function apiKey(entity: EntityDef, key: Key): ApiKey {
 type KeyMap = Map<string, ApiKey[]>;
 type KeyMapName = 'data' | 'deleted' | 'notFound' | 'skipped';
 
-/** What a sync did, per entity: written, deleted, not found. */
+/** What a sync did, per entity: written, deleted, not found, skipped; ids, or only counts (`Prefer: return=minimal`). */
 export class SyncResult {
   readonly data: KeyMap = new Map();
   readonly deleted: KeyMap = new Map();
   readonly notFound: KeyMap = new Map();
   readonly skipped: KeyMap = new Map();
+  private readonly counts: Record<KeyMapName, Map<string, number>> = { data: new Map(), deleted: new Map(), notFound: new Map(), skipped: new Map() };
   private withSkipped = false;
+
+  /** `minimal`: counts only; a request of a million records does not keep a million ids to answer. */
+  constructor(readonly minimal = false) {}
 
   /** The response carries `skipped` (possibly empty) once an operation used mode create-only. */
   reportSkipped(): void {
@@ -33,6 +37,8 @@ export class SyncResult {
 
   add(map: KeyMapName, entity: EntityDef, keys: readonly Key[]): void {
     if (!keys.length) return;
+    this.counts[map].set(entity.name, (this.counts[map].get(entity.name) ?? 0) + keys.length);
+    if (this.minimal) return;
     const list = this[map].get(entity.name) ?? [];
     for (const k of keys) list.push(apiKey(entity, k));
     this[map].set(entity.name, list);
@@ -41,18 +47,36 @@ export class SyncResult {
   /** Adds what another (committed) part of the request did. */
   merge(other: SyncResult): void {
     for (const name of ['data', 'deleted', 'notFound', 'skipped'] as const) {
-      for (const [entity, keys] of other[name]) this[name].set(entity, [...(this[name].get(entity) ?? []), ...keys]);
+      for (const [entity, n] of other.counts[name]) this.counts[name].set(entity, (this.counts[name].get(entity) ?? 0) + n);
+      if (this.minimal) continue;
+      for (const [entity, keys] of other[name]) {
+        const list = this[name].get(entity);
+        if (list) for (const k of keys) list.push(k);
+        else this[name].set(entity, [...keys]);
+      }
     }
     this.withSkipped ||= other.withSkipped;
   }
 
   count(map: KeyMapName): number {
     let n = 0;
-    for (const l of this[map].values()) n += l.length;
+    for (const c of this.counts[map].values()) n += c;
     return n;
   }
 
+  /** Entity → number of keys, per map. */
+  countsOf(map: KeyMapName): ReadonlyMap<string, number> {
+    return this.counts[map];
+  }
+
   toJSON(): Record<string, unknown> {
+    if (this.minimal) {
+      const counts = (m: Map<string, number>) => Object.fromEntries([...m.keys()].sort().map((k) => [k, m.get(k)!]));
+      return {
+        extensions: [],
+        counts: { data: counts(this.counts.data), deleted: counts(this.counts.deleted), notFound: counts(this.counts.notFound), skipped: counts(this.counts.skipped) },
+      };
+    }
     return {
       extensions: [],
       data: render(this.data),

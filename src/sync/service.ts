@@ -1,33 +1,51 @@
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
-import { missing } from '../auth/privileges';
-import { parseIndexingHeaders } from '../indexing/behavior';
+import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
-import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
-import { executePlans, withoutRecords } from './execute';
-import { planRequest } from './plan';
-import { forbidden, requiredPrivileges } from './privileges';
-import { parseSyncRequest } from './request';
+import { bodyEvents, type BodyFormat } from './body/read';
+import { SyncExecution, type ExecutionContext, type ExecutionOptions } from './executor';
+import { SyncPipeline } from './pipeline';
 import type { SyncResult } from './result';
 
 export interface SyncLimits {
   maxRecords: number;
   retries: number;
   indexingMaxAttempts: number;
+  /** Payload records planned and written together (SYNC_CHUNK_RECORDS). */
+  chunkRecords: number;
+  /** Planned rows kept so that a deadlock can re-run the transaction; past it, a deadlock is answered 503. */
+  retryWindowRows: number;
 }
 
-export interface SyncOutcome {
-  result: SyncResult;
-  /** Records rolled back alone under fail-on-error: false. */
-  errors: Problem[];
-  records: number;
-  /** fail-on-error: false was asked for. */
-  partial: boolean;
-  /** x-indexing: inline, queued <n>, disabled. */
-  indexing: string;
+/** One sync request as the core sees it: bytes, their format, and typed options (the HTTP edge parsed the headers). */
+export interface SyncCall {
+  body: AsyncIterable<Buffer | string>;
+  format: BodyFormat;
+  options: ExecutionOptions;
+  /** What the calling integration may do; a request needing more is refused and nothing is written. */
+  privileges: readonly string[];
+  requestId?: string;
+  onProgress?: (progress: { records: number; done: number }) => void;
+  beforeCommit?: ExecutionContext['beforeCommit'];
 }
 
-/** The sync pipeline: request → plan (pure, every problem collected) → resolve + write in one transaction → result. */
+export type SyncAnswer =
+  | {
+      ok: true;
+      result: SyncResult;
+      /** Records rolled back alone under fail-on-error: false. */
+      errors: Problem[];
+      /** Payload records read. */
+      records: number;
+      /** x-indexing: inline, queued <n>, disabled. */
+      indexing: string;
+    }
+  | { ok: false; problems: Problem[]; records: number };
+
+/**
+ * The sync pipeline: streamed body → operations → planned chunks → one transaction (chunk n written while chunk n+1
+ * is read and planned) → indexing, events, commit → result. Expected failures come back as problems, never thrown.
+ */
 export class SyncService {
   constructor(
     private readonly knex: Knex,
@@ -37,64 +55,49 @@ export class SyncService {
     private readonly onRetry?: (attempt: number, error: unknown) => void,
   ) {}
 
-  /**
-   * `privileges`: what the calling integration may do; the request is refused (403, nothing written) if it needs
-   * more.
-   */
-  async sync(input: { body: unknown; requestId?: string }, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
-    const parsed = parseSyncRequest(input.body, headers, this.registry, { maxRecords: this.limits.maxRecords });
-    const indexing = parseIndexingHeaders(headers, this.indexers);
-    if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
-    const { failOnError } = parsed.request.options;
-    const planned = planRequest(this.registry, parsed.request.operations);
-    const records = parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0);
-    // The limit counts what will be written: nested records and mapping links too, not only the payloads' length.
-    const plannedRows = planned.plans.reduce(
-      (n, p) => n + p.commands.reduce((m, c) => m + (c.kind === 'upsert' ? c.rows.length : c.kind === 'delete' ? c.keys.length : 0), 0),
-      0,
-    );
-    if (plannedRows > this.limits.maxRecords) {
-      throw new ApiError({
-        code: 'PAYLOAD_TOO_MANY_RECORDS',
-        detail: `the request holds ${plannedRows} records, nested records and links included; the limit is ${this.limits.maxRecords} per request`,
-        pointer: '',
-      });
-    }
-    // The plan holds what it needs; let the parsed body (several times the size of its JSON) go before the writes.
-    input.body = undefined;
-    for (const op of parsed.request.operations) op.payload = undefined;
-    // A problem that names no record (criteria, missing, an operation) fails the request even in partial mode.
-    const recordLevel = (p: Problem) => typeof p.meta?.index === 'number' && p.meta.index >= 0;
-    if (planned.problems.length && (failOnError || !planned.problems.every(recordLevel))) throw new ApiError(planned.problems);
-    const needed = requiredPrivileges(this.registry, planned.plans);
-    const lacking = missing(privileges, needed.keys());
-    if (lacking.length) throw new ApiError(forbidden(lacking, needed));
-    const failed = new Map<string, Set<number>>();
-    for (const p of planned.problems) {
-      const set = failed.get(p.meta!.operation!) ?? new Set<number>();
-      set.add(p.meta!.index as number);
-      failed.set(p.meta!.operation!, set);
-    }
-    const plans = planned.plans.map((plan) => {
-      const dropped = failed.get(plan.operation.key);
-      return dropped ? { ...withoutRecords(plan, dropped), failedRecords: dropped.size } : plan;
-    });
-    const outcome = await executePlans(this.knex, this.registry, plans, {
-      retries: this.limits.retries,
-      failOnError,
+  async sync(call: SyncCall): Promise<SyncAnswer> {
+    const execution = new SyncExecution({
+      knex: this.knex,
+      registry: this.registry,
       indexers: this.indexers,
-      indexing: indexing.value,
+      options: call.options,
+      retries: this.limits.retries,
       indexingMaxAttempts: this.limits.indexingMaxAttempts,
+      retryWindowRows: this.limits.retryWindowRows,
+      requestId: call.requestId,
       onRetry: this.onRetry,
-      events: { requestId: input.requestId, skip: parsed.request.options.skipEvents },
+      beforeCommit: call.beforeCommit,
     });
-    const { result, errors } = outcome;
-    return {
-      result,
-      errors: [...planned.problems, ...errors].slice(0, MAX_REPORTED_ERRORS),
-      records,
-      partial: !failOnError,
-      indexing: outcome.indexing,
-    };
+    const pipeline = new SyncPipeline({
+      registry: this.registry,
+      limits: { maxRecords: this.limits.maxRecords, chunkRecords: this.limits.chunkRecords },
+      privileges: call.privileges,
+      failOnError: call.options.failOnError,
+      execution,
+      onProgress: call.onProgress,
+    });
+    let planned;
+    try {
+      planned = await pipeline.run(bodyEvents(call.body, call.format));
+    } catch (e) {
+      // The client went away, the connection broke, or a bug: nothing of the request may stay.
+      await execution.abort();
+      throw e;
+    }
+    const { records } = planned;
+    if (planned.stopped) {
+      await execution.abort();
+      return { ok: false, problems: planned.problems, records };
+    }
+    const failsRequest = (p: Problem) => call.options.failOnError || !(typeof p.meta?.index === 'number' && p.meta.index >= 0);
+    if (planned.problems.some(failsRequest)) {
+      // Lookups of the chunks ran for their problems; nothing is kept.
+      const found = execution.problems;
+      await execution.abort();
+      return { ok: false, problems: [...planned.problems, ...found].slice(0, MAX_REPORTED_ERRORS), records };
+    }
+    const done = await execution.finish();
+    if ('problems' in done) return { ok: false, problems: [...planned.problems, ...done.problems].slice(0, MAX_REPORTED_ERRORS), records };
+    return { ok: true, result: done.result, errors: [...planned.problems, ...done.errors].slice(0, MAX_REPORTED_ERRORS), records, indexing: done.indexing };
   }
 }

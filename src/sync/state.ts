@@ -24,6 +24,8 @@ export interface OperationState {
   named: Set<string>;
   /** create-only: payload records that existed and were left alone; what is nested below them is left out too. */
   skipped: Set<number>;
+  /** Records of the operation that failed so far (planning or writing), under fail-on-error: false. */
+  failed: number;
 }
 
 export interface Attempt {

@@ -27,6 +27,7 @@ export interface Operation {
   missing?: MissingClause;
 }
 
+/** What the request's headers asked for, parsed at the HTTP edge. */
 export interface SyncOptions {
   failOnError: boolean;
   /** sw-skip-trigger-flow: 1|true — the request emits no events. */
@@ -56,6 +57,8 @@ export interface UpsertRow {
   root: boolean;
   /** A nested record that gave nothing but its key: a reference to an existing record, never one to create. */
   reference?: boolean;
+  /** Planning knew the record is new and checked its required fields already. */
+  requiredChecked?: boolean;
 }
 
 export interface UpsertCommand {

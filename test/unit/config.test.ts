@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 describe('configuration', () => {
   it('has the documented defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 8000, HOST: '127.0.0.1', LOG_LEVEL: 'info', SYNC_MAX_RECORDS: 100000, SYNC_MAX_BODY_BYTES: 64 * 1024 * 1024 });
+    expect(c).toMatchObject({ PORT: 8000, HOST: '127.0.0.1', LOG_LEVEL: 'info', SYNC_MAX_RECORDS: 1_000_000, SYNC_MAX_BODY_BYTES: 1024 * 1024 * 1024, SYNC_CHUNK_RECORDS: 2000 });
     expect(c.DATABASE_URL).toBeUndefined();
   });
 

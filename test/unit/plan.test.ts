@@ -8,7 +8,7 @@ const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
 const TAX = '2fbb5fe2e29a4d70aa5854ce7ce3e20b';
 
 function plan(body: unknown) {
-  const parsed = parseSyncRequest(body, {}, registry, { maxRecords: 1000 });
+  const parsed = parseSyncRequest(body, registry, { maxRecords: 1000 });
   if (!parsed.ok) return { problems: parsed.problems };
   const planned = planRequest(registry, parsed.request.operations);
   return planned.problems.length ? { problems: planned.problems } : { plans: planned.plans };
@@ -40,7 +40,7 @@ describe('request parsing', () => {
   });
 
   it('counts records against the limit', () => {
-    const parsed = parseSyncRequest({ a: { entity: 'tax', action: 'upsert', payload: new Array(1001).fill({}) } }, {}, registry, {
+    const parsed = parseSyncRequest({ a: { entity: 'tax', action: 'upsert', payload: new Array(1001).fill({}) } }, registry, {
       maxRecords: 1000,
     });
     expect(parsed.ok).toBe(false);
@@ -115,7 +115,7 @@ describe('json values without a schema', () => {
     const own = registryFromTexts([{ file: 'doc.json', text: JSON.stringify({ entity: 'doc', fields: { id: { kind: 'id' }, data: { kind: 'json' } } }) }]);
     let deep: unknown = 1;
     for (let i = 0; i < 20000; i++) deep = [deep];
-    const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data: deep }] } }, {}, own, { maxRecords: 10 });
+    const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data: deep }] } }, own, { maxRecords: 10 });
     if (!parsed.ok) throw new Error('request refused');
     const planned = planRequest(own, parsed.request.operations);
     expect(planned.problems.map((p) => [p.code, p.pointer, p.detail])).toEqual([
@@ -131,7 +131,7 @@ describe('json values without a schema', () => {
       return v;
     };
     const run = (data: unknown) => {
-      const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data }] } }, {}, own, { maxRecords: 10 });
+      const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data }] } }, own, { maxRecords: 10 });
       if (!parsed.ok) throw new Error('request refused');
       return planRequest(own, parsed.request.operations).problems;
     };
@@ -148,7 +148,7 @@ describe('date-time values', () => {
   it('refuses what PostgreSQL\'s timestamptz cannot hold as VALUE_INVALID at the field', () => {
     const own = registryFromTexts([{ file: 'event.json', text: JSON.stringify({ entity: 'event', fields: { id: { kind: 'id' }, at: { kind: 'datetime' } } }) }]);
     const run = (at: unknown) => {
-      const parsed = parseSyncRequest({ e: { entity: 'event', action: 'upsert', payload: [{ at }] } }, {}, own, { maxRecords: 10 });
+      const parsed = parseSyncRequest({ e: { entity: 'event', action: 'upsert', payload: [{ at }] } }, own, { maxRecords: 10 });
       if (!parsed.ok) throw new Error('request refused');
       return planRequest(own, parsed.request.operations).problems.map((p) => [p.code, p.pointer]);
     };

@@ -1,0 +1,58 @@
+import type { Request } from 'express';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import type { Problem } from '../errors';
+import { BodyReadError } from '../sync/body/events';
+import type { BodyFormat } from '../sync/body/read';
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
+const NDJSON_TYPE = /^application\/(x-ndjson|ndjson|jsonl|x-jsonlines)\b/i;
+
+export type SyncBody = { ok: true; format: BodyFormat; bytes: AsyncIterable<Buffer> } | { ok: false; problem: Problem };
+
+/**
+ * The request's body as a stream of (decompressed) bytes, checked for type, encoding and size as it is read: a
+ * body over the limit stops at the limit, it is never held whole. Content-Length over the limit is refused before
+ * a byte is read.
+ */
+export function syncBody(req: Request, limitBytes: number): SyncBody {
+  const type = req.get('content-type') ?? '';
+  const format: BodyFormat | undefined = NDJSON_TYPE.test(type) ? 'ndjson' : JSON_TYPE.test(type) ? 'json' : undefined;
+  if (!format) {
+    return {
+      ok: false,
+      problem: { code: 'BODY_NOT_JSON', detail: `expected Content-Type application/json or application/x-ndjson, got ${type ? `"${type.slice(0, 80)}"` : 'none'}`, pointer: '' },
+    };
+  }
+  const length = Number(req.get('content-length'));
+  const tooLarge: Problem = { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${limitBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
+  if (length > limitBytes) return { ok: false, problem: tooLarge };
+  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  let inflate: Transform | undefined;
+  if (encoding === 'gzip' || encoding === 'x-gzip') inflate = createGunzip();
+  else if (encoding === 'deflate') inflate = createInflate();
+  else if (encoding === 'br') inflate = createBrotliDecompress();
+  else if (encoding !== 'identity') {
+    return { ok: false, problem: { code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' } };
+  }
+  // Not destroyed when the reading stops early (an error answered before the end): the response still goes out on
+  // the same connection, and node discards the rest of the body.
+  const source: AsyncIterable<Buffer> = inflate ? req.pipe(inflate) : req.iterator({ destroyOnReturn: false });
+  return { ok: true, format, bytes: limited(source, limitBytes, tooLarge, Boolean(inflate)) };
+}
+
+async function* limited(source: AsyncIterable<Buffer>, limit: number, tooLarge: Problem, compressed: boolean): AsyncGenerator<Buffer> {
+  let read = 0;
+  try {
+    for await (const chunk of source) {
+      read += chunk.length;
+      if (read > limit) throw new BodyReadError(tooLarge);
+      yield chunk;
+    }
+  } catch (e) {
+    if (compressed && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('Z_')) {
+      throw new BodyReadError({ code: 'BODY_NOT_JSON', detail: 'the body could not be decompressed (corrupt compression)', pointer: '' });
+    }
+    throw e;
+  }
+}

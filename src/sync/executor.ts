@@ -1,0 +1,281 @@
+import type { Knex } from 'knex';
+import { isRetryable, openTransaction, type Transaction } from '../db/sql';
+import type { Registry } from '../definitions/registry';
+import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { emitEvents } from '../events/emit';
+import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
+import { IndexMarks } from '../indexing/marks';
+import type { IndexerSet } from '../indexing/registry';
+import { lockNames, type NamedLock } from '../write/locks';
+import { indexerLocks } from './indexer-locks';
+import { runOperation } from './operation';
+import { runEndPartially, runRecordsPartially, type PartialRun } from './partial';
+import { PendingRef } from './pending';
+import { RequestKeys } from './resolve';
+import { SyncResult } from './result';
+import { RequestState, type OperationState } from './state';
+import type { OperationPlan } from './types';
+
+/** What the request asked for, typed (the HTTP edge parses the headers). */
+export interface ExecutionOptions {
+  failOnError: boolean;
+  indexing: IndexingRequest;
+  /** sw-skip-trigger-flow: no events. */
+  skipEvents: boolean;
+  /** Prefer: return=minimal: counts instead of id lists. */
+  minimal: boolean;
+  /** Everything runs, then the transaction is rolled back (`dry-run: true`). */
+  dryRun?: boolean;
+}
+
+export interface ExecutionContext {
+  knex: Knex;
+  registry: Registry;
+  indexers: IndexerSet;
+  options: ExecutionOptions;
+  /** Re-runs of the transaction after a deadlock or serialization failure. */
+  retries: number;
+  indexingMaxAttempts: number;
+  /** Planned rows kept for such a re-run; a request past it that loses to a deadlock is answered 503. */
+  retryWindowRows: number;
+  requestId?: string;
+  onRetry?: (attempt: number, error: unknown) => void;
+  /** Last step inside the transaction of a request that succeeds (e.g. storing its answer with its writes). */
+  beforeCommit?: (sql: Transaction['sql'], execution: Execution) => Promise<void>;
+}
+
+/** A planned chunk of one operation: records (`records`), or what runs after them (`end`: missing, criteria). */
+export interface Chunk {
+  plan: OperationPlan;
+  kind: 'records' | 'end';
+  /** Payload records of the chunk planning refused (partial success goes on without them). */
+  failedRecords: number;
+  /** Rows the chunk writes, for the retry window. */
+  rows: number;
+  /** The body line of a record (NDJSON), for `meta.line`. */
+  lineOf?: (index: number) => number | undefined;
+}
+
+export interface Execution {
+  result: SyncResult;
+  /** Problems of records rolled back under fail-on-error: false. */
+  errors: Problem[];
+  /** inline, queued <n>, disabled. */
+  indexing: string;
+}
+
+/**
+ * The request's one transaction, fed chunk after chunk. Under the default (fail on error) a chunk with problems
+ * makes the request fail: later chunks are still looked up (to report their problems too) but nothing more is
+ * written, and the transaction is rolled back at the end. Chunks must be given one at a time (the pipeline's queue
+ * does that).
+ */
+export class SyncExecution {
+  private tx: Transaction | undefined;
+  private result: SyncResult;
+  private known: RequestState;
+  private operations = new Map<string, OperationState>();
+  private held = new Map<string, NamedLock['mode']>();
+  /** Chunks run so far, kept for a re-run while they fit the retry window. */
+  private retained: Chunk[] | undefined = [];
+  private retainedRows = 0;
+  /** Problems the transaction found (a re-run finds them again). */
+  private executed: Problem[] = [];
+  /** A stage before this one (planning) failed the request: lookups go on, writes stop. */
+  private stopped = false;
+  /** Payload records planning refused per operation (partial success). */
+  private readonly refusedByOperation = new Map<string, number>();
+  /** The transaction can take no more statements (a statement failed in it). */
+  private aborted = false;
+
+  constructor(private readonly ctx: ExecutionContext) {
+    this.result = new SyncResult(ctx.options.minimal);
+    this.known = this.freshState();
+  }
+
+  /** The problems the transaction found: failed records (partial), or why the request fails. */
+  get problems(): Problem[] {
+    return this.executed;
+  }
+
+  /** Fail on error and a problem was found, or planning failed the request: nothing more is written. */
+  get failing(): boolean {
+    return this.stopped || (this.ctx.options.failOnError && this.executed.length > 0);
+  }
+
+  /** Planning failed the request: from now on chunks are only looked up (to report their problems), not written. */
+  stopWriting(): void {
+    this.stopped = true;
+  }
+
+  /** Counts records that planning refused under partial success (the snapshot clear then skips). */
+  refused(operation: string, count: number): void {
+    if (!count) return;
+    this.refusedByOperation.set(operation, (this.refusedByOperation.get(operation) ?? 0) + count);
+    const s = this.operations.get(operation);
+    if (s) s.failed += count;
+  }
+
+  private found(problems: readonly Problem[]): void {
+    for (const p of problems) if (this.executed.length < MAX_REPORTED_ERRORS) this.executed.push(p);
+  }
+
+  async run(chunk: Chunk): Promise<void> {
+    if (this.aborted || this.executed.length >= MAX_REPORTED_ERRORS) return;
+    if (this.retained) {
+      this.retained.push(chunk);
+      this.retainedRows += chunk.rows;
+      if (this.retainedRows > this.ctx.retryWindowRows) this.retained = undefined;
+    }
+    await this.withRetries(() => this.execute(chunk), 'before-last');
+  }
+
+  /** After the last chunk: indexing and events in the transaction, then commit; or roll back if the request failed. */
+  async finish(): Promise<Execution | { problems: Problem[] }> {
+    if (this.failing || this.aborted) {
+      await this.close(false);
+      return { problems: this.problems };
+    }
+    const execution = await this.withRetries(async () => {
+      const tx = await this.transaction();
+      const indexing = await applyIndexing(tx.sql, this.known.marks, this.ctx.options.indexing, this.ctx.indexers, this.ctx.indexingMaxAttempts);
+      const done: Execution = { result: this.result, errors: this.problems, indexing };
+      if (!this.ctx.options.dryRun) await this.ctx.beforeCommit?.(tx.sql, done);
+      return done;
+    }, 'all');
+    if (!execution || this.aborted) {
+      await this.close(false);
+      return { problems: this.problems };
+    }
+    await this.close(!this.ctx.options.dryRun);
+    return execution;
+  }
+
+  /** Rolls back and gives the connection back (a failed or abandoned request). */
+  async abort(): Promise<void> {
+    await this.close(false);
+  }
+
+  private async close(commit: boolean): Promise<void> {
+    const tx = this.tx;
+    this.tx = undefined;
+    if (tx) await tx.end(commit);
+  }
+
+  private async transaction(): Promise<Transaction> {
+    this.tx ??= await openTransaction(this.ctx.knex);
+    return this.tx;
+  }
+
+  private operationState(key: string): OperationState {
+    let s = this.operations.get(key);
+    if (!s) {
+      s = { named: new Set(), skipped: new Set(), failed: this.refusedByOperation.get(key) ?? 0 };
+      this.operations.set(key, s);
+    }
+    return s;
+  }
+
+  private freshState(): RequestState {
+    return new RequestState(new RequestKeys(), new IndexMarks(this.ctx.indexers, this.ctx.options.indexing.skip));
+  }
+
+  /**
+   * Runs `step`; a deadlock or serialization failure rolls the transaction back and runs every retained chunk again
+   * in a new one (resolving their references anew against what is committed by then), then `step` again.
+   */
+  private async withRetries<T>(step: () => Promise<T>, replaying: 'before-last' | 'all'): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (attempt > 0) await this.replay(replaying);
+        return await step();
+      } catch (e) {
+        if (e instanceof ApiError) {
+          // A database fault pinned to a record or operation: the transaction took a failed statement.
+          this.found(e.problems);
+          this.aborted = true;
+          return undefined;
+        }
+        if (!isRetryable(e)) throw e;
+        await this.close(false);
+        if (!this.retained || attempt >= this.ctx.retries) {
+          this.aborted = true;
+          this.found([
+            {
+              code: 'CONFLICT_RETRY_EXHAUSTED',
+              detail: `the request collided with concurrent writes (deadlock or serialization failure) ${attempt + 1} time(s) and was rolled back; nothing was written, send it again`,
+              pointer: '',
+            },
+          ]);
+          return undefined;
+        }
+        this.ctx.onRetry?.(attempt + 1, e);
+        await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** A new transaction that has done again what the rolled-back one had done, minus the chunk being retried. */
+  private async replay(replaying: 'before-last' | 'all'): Promise<void> {
+    this.result = new SyncResult(this.ctx.options.minimal);
+    this.known = this.freshState();
+    this.operations.clear();
+    this.held.clear();
+    this.executed = [];
+    const chunks = this.retained!;
+    for (const c of chunks) forgetResolutions(c.plan);
+    for (const c of replaying === 'all' ? chunks : chunks.slice(0, -1)) await this.execute(c);
+  }
+
+  private async execute(chunk: Chunk): Promise<void> {
+    const tx = await this.transaction();
+    const { sql } = tx;
+    const { registry, options } = this.ctx;
+    const writable = !this.failing;
+    if (writable) await this.lock(sql, chunk);
+    const { operation } = chunk.plan;
+    const state = this.operationState(operation.key);
+    const result = new SyncResult();
+    if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
+    let problems: Problem[];
+    if (options.failOnError) {
+      const attempt = await runOperation(sql, registry, chunk.plan, this.known, state, !writable);
+      problems = attempt.problems;
+      result.merge(attempt.result);
+    } else {
+      const run: PartialRun = { sql, registry, known: this.known, state, result };
+      problems = chunk.kind === 'records' ? await runRecordsPartially(run, chunk.plan) : await runEndPartially(run, chunk.plan);
+    }
+    this.found(chunk.lineOf ? problems.map((p) => withLine(p, chunk.lineOf!)) : problems);
+    if (this.failing) return;
+    // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
+    // so that a request answered with counts only need not keep every id for its events.
+    await emitEvents({ sql, result, requestId: this.ctx.requestId, skip: options.skipEvents });
+    this.result.merge(result);
+  }
+
+  /** The indexer locks this chunk needs that the transaction does not hold yet (name order within the chunk). */
+  private async lock(sql: Transaction['sql'], chunk: Chunk): Promise<void> {
+    const wanted = indexerLocks(this.ctx.registry, [chunk.plan], this.ctx.indexers, this.ctx.options.indexing).filter((l) => {
+      const held = this.held.get(l.name);
+      return held === undefined || (held === 'shared' && l.mode === 'exclusive');
+    });
+    if (!wanted.length) return;
+    await lockNames(sql, wanted);
+    for (const l of wanted) this.held.set(l.name, l.mode);
+  }
+}
+
+function withLine(p: Problem, lineOf: (index: number) => number | undefined): Problem {
+  const index = p.meta?.index;
+  const line = typeof index === 'number' ? lineOf(index) : undefined;
+  return line === undefined ? p : { ...p, meta: { ...p.meta, line } };
+}
+
+/** Before a re-run every reference is looked up again, against what is committed by then. */
+function forgetResolutions(plan: OperationPlan): void {
+  for (const c of plan.commands) {
+    if (c.kind !== 'upsert') continue;
+    for (const r of c.rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
+  }
+}

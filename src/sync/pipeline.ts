@@ -1,0 +1,330 @@
+import PQueue from 'p-queue';
+import { missing as lackedPrivileges } from '../auth/privileges';
+import type { Registry } from '../definitions/registry';
+import { MAX_REPORTED_ERRORS, pointer, showValue, type Problem } from '../errors';
+import type { BodyEvent } from './body/events';
+import type { Chunk, SyncExecution } from './executor';
+import { withoutRecords } from './partial';
+import { planChunk, planOperationEnd } from './plan';
+import { Problems } from './plan-context';
+import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
+import { parseOperation } from './request';
+import type { Command, Operation, OperationPlan } from './types';
+
+export interface PipelineLimits {
+  /** Payload records per request (nested records and links are not counted here). */
+  maxRecords: number;
+  /** Payload records planned and written together. */
+  chunkRecords: number;
+}
+
+export interface PipelineContext {
+  registry: Registry;
+  limits: PipelineLimits;
+  privileges: readonly string[];
+  failOnError: boolean;
+  execution: SyncExecution;
+  /** Payload records read so far, and written so far (progress of a long request). */
+  onProgress?: (progress: { records: number; done: number }) => void;
+}
+
+export interface PipelineOutcome {
+  /** Payload records read. */
+  records: number;
+  /** Problems that fail the request before or beside the transaction (body, operations, privileges, planning). */
+  problems: Problem[];
+  /** The request cannot go on (body unreadable, forbidden, too big): answer with `problems` at once. */
+  stopped: boolean;
+}
+
+/** Chunks that may wait for PostgreSQL while the next one is planned: the overlap, and the bound on memory. */
+const WAITING_CHUNKS = 1;
+
+/** An operation while its events arrive. */
+interface OpenOperation {
+  key: string;
+  position: number;
+  line?: number;
+  /** The body is NDJSON: its header is complete at once, and an upsert's payload is its record lines. */
+  ndjson: boolean;
+  notAnObject: boolean;
+  props: Record<string, unknown>;
+  payloadSeen: boolean;
+  /** Properties that arrived after records of the operation were already planned. */
+  late: string[];
+  operation?: Operation;
+  /** The header was refused: its records are read and counted, not planned. */
+  refused: boolean;
+  records: unknown[];
+  lines: number[];
+  /** Index of the next payload item. */
+  next: number;
+  /** Index of the first record in `records`. */
+  first: number;
+}
+
+/**
+ * Events of a body → operations → planned chunks → the transaction. While PostgreSQL runs one chunk, the next is
+ * read and planned; the queue holds at most WAITING_CHUNKS more, and reading stops while it is full (so the socket
+ * stops too). Every problem is collected (up to the cap); after the first, nothing more is written.
+ */
+export class SyncPipeline {
+  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly planning = new Problems();
+  private readonly outcome: PipelineOutcome = { records: 0, problems: [], stopped: false };
+  private readonly keys = new Set<string>();
+  private current: OpenOperation | undefined;
+  private operations = 0;
+  private done = 0;
+  private plannedRows = 0;
+  private crash: unknown;
+
+  constructor(private readonly ctx: PipelineContext) {}
+
+  async run(events: AsyncIterable<BodyEvent[]>): Promise<PipelineOutcome> {
+    for await (const batch of events) {
+      for (const ev of batch) {
+        await this.onEvent(ev);
+        if (this.outcome.stopped || this.crash) break;
+      }
+      if (this.outcome.stopped || this.crash || this.full) break;
+    }
+    if (!this.outcome.stopped && !this.crash && !this.full) {
+      if (this.current) await this.closeOperation();
+      if (!this.operations) this.stop({ code: 'OPERATION_INVALID', detail: 'the request holds no operation', pointer: '' });
+    }
+    await this.queue.onIdle();
+    if (this.crash) throw this.crash;
+    this.outcome.problems = this.planning.list;
+    return this.outcome;
+  }
+
+  private get full(): boolean {
+    return this.planning.list.length + this.ctx.execution.problems.length >= MAX_REPORTED_ERRORS;
+  }
+
+  /** Whether a problem fails the whole request: any under fail on error, else one that names no record. */
+  private failsRequest(p: Problem): boolean {
+    return this.ctx.failOnError || !(typeof p.meta?.index === 'number' && p.meta.index >= 0);
+  }
+
+  /** Problems planning just added: the ones that fail the request stop the writes. */
+  private planned(problems: readonly Problem[]): void {
+    if (problems.some((p) => this.failsRequest(p))) this.ctx.execution.stopWriting();
+  }
+
+  private stop(...problems: Problem[]): void {
+    this.outcome.stopped = true;
+    this.planning.list.length = 0;
+    this.planning.list.push(...problems);
+  }
+
+  private report(p: Problem): void {
+    this.planning.addAt(p.code, p.detail, p.pointer ?? '', p.meta ?? {});
+    this.planned([p]);
+  }
+
+  private async onEvent(ev: BodyEvent): Promise<void> {
+    switch (ev.type) {
+      case 'operation':
+        if (this.current) await this.closeOperation();
+        this.operations++;
+        this.current = {
+          key: ev.key ?? String(ev.position),
+          position: ev.position,
+          line: ev.line,
+          ndjson: ev.line !== undefined,
+          notAnObject: Boolean(ev.notAnObject),
+          props: {},
+          payloadSeen: false,
+          late: [],
+          refused: false,
+          records: [],
+          lines: [],
+          next: 0,
+          first: 0,
+        };
+        return;
+      case 'property': {
+        const op = this.current!;
+        if (op.operation || op.refused) op.late.push(ev.name);
+        op.props[ev.name] = ev.value;
+        return;
+      }
+      case 'payload':
+        this.current!.payloadSeen = true;
+        return;
+      case 'record': {
+        const op = this.current!;
+        if (++this.outcome.records > this.ctx.limits.maxRecords) {
+          this.stop({ code: 'PAYLOAD_TOO_MANY_RECORDS', detail: `the request holds more than ${this.ctx.limits.maxRecords} records; the limit is ${this.ctx.limits.maxRecords} per request (SYNC_MAX_RECORDS)`, pointer: '' });
+          return;
+        }
+        op.records.push(ev.value);
+        if (ev.line !== undefined) op.lines.push(ev.line);
+        op.next++;
+        if (op.records.length >= this.ctx.limits.chunkRecords) await this.flush(op, false);
+        return;
+      }
+      case 'end':
+        await this.closeOperation();
+        return;
+      case 'invalid':
+        if (ev.fatal) return this.stop(ev.problem);
+        return await this.invalidLine(ev.problem);
+    }
+  }
+
+  /** An NDJSON line that is not JSON (or a record before any header): a failed record of the open operation. */
+  private async invalidLine(p: Problem): Promise<void> {
+    const op = this.current;
+    if (!op || p.code === 'OPERATION_INVALID') return this.report(p);
+    // The line takes a payload position, so that the records after it keep the pointers their lines suggest.
+    if (op.records.length) await this.flush(op, false);
+    const index = op.next++;
+    op.first = op.next;
+    this.report({ ...p, pointer: pointer(op.key, index), meta: { ...p.meta, operation: op.key, index } });
+    if (!this.ctx.failOnError) this.ctx.execution.refused(op.key, 1);
+  }
+
+  /** The operation's header, checked once: when its first chunk is planned, or when it ends. */
+  private seal(op: OpenOperation): Operation | undefined {
+    if (op.operation || op.refused) return op.operation;
+    const listKey = op.props.key;
+    if (!op.key.match(/\D/) && op.position === Number(op.key) && listKey !== undefined) {
+      if (typeof listKey === 'string' && listKey !== '') op.key = listKey;
+      else this.report({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(listKey)}`, pointer: pointer(op.key, 'key'), meta: { operation: op.key } });
+    }
+    const at = { operation: op.key, ...(op.line !== undefined ? { line: op.line } : {}) };
+    if (this.keys.has(op.key)) {
+      op.refused = true;
+      this.report({ code: 'OPERATION_INVALID', detail: `operation key "${op.key}" is used twice`, pointer: pointer(op.key), meta: at });
+      return undefined;
+    }
+    this.keys.add(op.key);
+    const raw = op.notAnObject ? op.props[''] : { ...op.props, ...(op.payloadSeen || (op.ndjson && op.props.action === 'upsert') ? { payload: [] } : {}) };
+    const parsed = parseOperation(op.key, op.notAnObject ? 'not an object' : raw, this.ctx.registry);
+    for (const p of parsed.problems) this.report({ ...p, meta: { ...p.meta, ...at } });
+    if (!parsed.operation) {
+      op.refused = true;
+      return undefined;
+    }
+    // What the operation itself needs is checked before its first record is planned; what nested records need,
+    // chunk by chunk. Either way before anything of the request commits.
+    const e = parsed.operation.entity.name;
+    const needed = new Map((parsed.operation.action === 'upsert' ? [`${e}:upsert`] : deletePrivileges(this.ctx.registry, e)).map((p) => [p, op.key] as const));
+    const lacking = lackedPrivileges(this.ctx.privileges, needed.keys());
+    if (lacking.length) {
+      this.stop(...forbidden(lacking, needed));
+      return undefined;
+    }
+    op.operation = parsed.operation;
+    return op.operation;
+  }
+
+  private async closeOperation(): Promise<void> {
+    const op = this.current;
+    if (!op) return;
+    this.current = undefined;
+    await this.flush(op, true);
+  }
+
+  /** Plans the records gathered so far (and, at the operation's end, what runs after them) and queues the chunk. */
+  private async flush(op: OpenOperation, last: boolean): Promise<void> {
+    const operation = this.seal(op);
+    if (this.outcome.stopped) return;
+    const records = op.records;
+    const lines = op.lines;
+    const first = op.first;
+    op.records = [];
+    op.lines = [];
+    op.first = op.next;
+    if (!operation) return;
+    if (op.late.length && !(last && op.late.every((p) => p === 'missing') && this.lateMissing(op, operation))) {
+      for (const name of op.late.filter((p) => p !== 'missing' || !last)) {
+        this.report({
+          code: 'OPERATION_INVALID',
+          detail: `"${name}" comes after more than ${this.ctx.limits.chunkRecords} payload records, which were already planned without it; put it before "payload"`,
+          pointer: pointer(op.key, name),
+          meta: { operation: op.key },
+        });
+      }
+      op.late = [];
+    }
+    const lineOf = lines.length ? (index: number) => lines[index - first] : op.line !== undefined ? () => op.line : undefined;
+    if (records.length) {
+      const before = this.planning.list.length;
+      const commands = planChunk(this.ctx.registry, operation, records, first, this.planning);
+      const problems = this.planning.list.slice(before);
+      if (lineOf) for (const p of problems) p.meta = { ...p.meta, line: typeof p.meta?.index === 'number' ? lineOf(p.meta.index) : op.line };
+      this.planned(problems);
+      await this.dispatch(operation, commands, 'records', problems, lineOf, records.length);
+    }
+    if (last) {
+      const before = this.planning.list.length;
+      const commands = planOperationEnd(this.ctx.registry, operation, this.planning);
+      const problems = this.planning.list.slice(before);
+      if (op.line !== undefined) for (const p of problems) p.meta = { ...p.meta, line: op.line };
+      this.planned(problems);
+      if (commands.length) await this.dispatch(operation, commands, 'end', [], lineOf, 0);
+    }
+  }
+
+  /** `missing` given after a long payload: it runs after the payload anyway, so it is taken as it comes. */
+  private lateMissing(op: OpenOperation, operation: Operation): boolean {
+    const parsed = parseOperation(op.key, { ...op.props, payload: [] }, this.ctx.registry);
+    if (!parsed.operation) {
+      for (const p of parsed.problems) this.report(p);
+      return true;
+    }
+    operation.missing = parsed.operation.missing;
+    op.late = [];
+    return true;
+  }
+
+  private async dispatch(
+    operation: Operation,
+    commands: Command[],
+    kind: Chunk['kind'],
+    problems: readonly Problem[],
+    lineOf: Chunk['lineOf'],
+    records: number,
+  ): Promise<void> {
+    let plan: OperationPlan = { operation, commands };
+    let failedRecords = 0;
+    if (problems.length) {
+      const failed = new Set<number>();
+      for (const p of problems) if (typeof p.meta?.index === 'number' && p.meta.index >= 0) failed.add(p.meta.index);
+      plan = withoutRecords(plan, failed);
+      failedRecords = failed.size;
+      if (!this.ctx.failOnError) this.ctx.execution.refused(operation.key, failedRecords);
+    }
+    const needed = requiredPrivileges(this.ctx.registry, [plan]);
+    const lacking = lackedPrivileges(this.ctx.privileges, needed.keys());
+    if (lacking.length) return this.stop(...forbidden(lacking, needed));
+    const rows = plan.commands.reduce((n, c) => n + (c.kind === 'upsert' ? c.rows.length : c.kind === 'delete' ? c.keys.length : 0), 0);
+    // The limit counts what will be written: nested records and mapping links too, not only the payloads' length.
+    this.plannedRows += rows;
+    if (this.plannedRows > this.ctx.limits.maxRecords) {
+      return this.stop({
+        code: 'PAYLOAD_TOO_MANY_RECORDS',
+        detail: `the request holds at least ${this.plannedRows} records, nested records and links included; the limit is ${this.ctx.limits.maxRecords} per request (SYNC_MAX_RECORDS)`,
+        pointer: '',
+      });
+    }
+    const chunk: Chunk = { plan, kind, failedRecords, rows, lineOf };
+    // Backpressure: wait while a chunk already waits for PostgreSQL; meanwhile nothing more is read.
+    await this.queue.onSizeLessThan(WAITING_CHUNKS);
+    if (this.crash) return;
+    const { execution } = this.ctx;
+    this.queue
+      .add(async () => {
+        await execution.run(chunk);
+        this.done += records;
+        this.ctx.onProgress?.({ records: this.outcome.records, done: this.done });
+      })
+      .catch((e: unknown) => {
+        this.crash ??= e;
+      });
+  }
+}
