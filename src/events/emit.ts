@@ -5,14 +5,6 @@ import { enqueueDeliveries, subscribedEventNames, type EventPart } from '../writ
 /** Keys per delivery: a bigger event is split into parts. */
 export const KEYS_PER_PART = 1000;
 
-export interface EmitContext {
-  sql: Sql;
-  result: SyncResult;
-  requestId?: string;
-  /** sw-skip-trigger-flow */
-  skip: boolean;
-}
-
 /** Does a webhook's eventName (`product.written`, `*.written`, `*`) cover this event? */
 export function subscribes(pattern: string, event: string): boolean {
   return pattern === '*' || pattern === event || pattern === `*.${event.slice(event.lastIndexOf('.') + 1)}`;
@@ -21,37 +13,57 @@ export function subscribes(pattern: string, event: string): boolean {
 /**
  * The events of a sync, stored in its transaction (an outbox): `<entity>.written` for the keys it wrote and
  * `<entity>.deleted` for those it deleted, a delivery per subscribed webhook and part of at most KEYS_PER_PART keys.
- * Without an active webhook this costs one cheap statement; with them, one more whatever the number of keys.
- * Returns the number of deliveries queued.
+ * Fed chunk by chunk: a part is stored as soon as it is full, the rest at the end, so that a streamed request
+ * never holds more than a part's keys per event. Without an active webhook this costs one cheap statement per
+ * request. A key written by two chunks of one request may appear in two parts.
  */
-export async function emitEvents(ctx: EmitContext): Promise<number> {
-  if (ctx.skip) return 0;
-  const events: { event: string; entity: string; keys: readonly ApiKey[] }[] = [];
-  for (const [entity, keys] of ctx.result.data) events.push({ event: `${entity}.written`, entity, keys });
-  for (const [entity, keys] of ctx.result.deleted) events.push({ event: `${entity}.deleted`, entity, keys });
-  if (!events.some((e) => e.keys.length)) return 0;
-  const patterns = await subscribedEventNames(ctx.sql);
-  const wanted = events.filter((e) => e.keys.length && patterns.some((p) => subscribes(p, e.event)));
-  if (!wanted.length) return 0;
-  const parts: EventPart[] = [];
-  for (const e of wanted) {
-    const keys = distinct(e.keys);
-    for (let i = 0; i * KEYS_PER_PART < keys.length; i++) {
-      parts.push({ event: e.event, entity: e.entity, part: i + 1, keys: keys.slice(i * KEYS_PER_PART, (i + 1) * KEYS_PER_PART) });
-    }
-  }
-  return enqueueDeliveries(ctx.sql, parts, ctx.requestId);
-}
+export class RequestEvents {
+  private readonly open = new Map<string, { entity: string; keys: ApiKey[]; seen: Set<string>; part: number }>();
+  private patterns: string[] | undefined;
 
-/** A key written by two operations of one request is sent once. */
-function distinct(keys: readonly ApiKey[]): ApiKey[] {
-  const seen = new Set<string>();
-  const out: ApiKey[] = [];
-  for (const k of keys) {
-    const id = typeof k === 'string' ? k : JSON.stringify(k);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push(k);
+  constructor(
+    private readonly requestId: string | undefined,
+    /** sw-skip-trigger-flow */
+    private readonly skip: boolean,
+  ) {}
+
+  /** What a chunk wrote and deleted; parts that are full are stored. Returns the number of deliveries queued. */
+  async add(sql: Sql, result: SyncResult): Promise<number> {
+    if (this.skip || (!result.data.size && !result.deleted.size)) return 0;
+    this.patterns ??= await subscribedEventNames(sql);
+    if (!this.patterns.length) return 0;
+    const full: EventPart[] = [];
+    const collect = (kind: 'written' | 'deleted', map: ReadonlyMap<string, readonly ApiKey[]>) => {
+      for (const [entity, keys] of map) {
+        const event = `${entity}.${kind}`;
+        if (!keys.length || !this.patterns!.some((p) => subscribes(p, event))) continue;
+        let open = this.open.get(event);
+        if (!open) this.open.set(event, (open = { entity, keys: [], seen: new Set(), part: 0 }));
+        for (const k of keys) {
+          const id = typeof k === 'string' ? k : JSON.stringify(k);
+          if (open.seen.has(id)) continue;
+          open.seen.add(id);
+          open.keys.push(k);
+          if (open.keys.length === KEYS_PER_PART) full.push(this.take(event));
+        }
+      }
+    };
+    collect('written', result.data);
+    collect('deleted', result.deleted);
+    return full.length ? enqueueDeliveries(sql, full, this.requestId) : 0;
   }
-  return out;
+
+  /** The parts not full yet, at the end of the request. */
+  async flush(sql: Sql): Promise<number> {
+    const rest = [...this.open.keys()].filter((e) => this.open.get(e)!.keys.length).map((e) => this.take(e));
+    return rest.length ? enqueueDeliveries(sql, rest, this.requestId) : 0;
+  }
+
+  private take(event: string): EventPart {
+    const open = this.open.get(event)!;
+    const part: EventPart = { event, entity: open.entity, part: ++open.part, keys: open.keys };
+    open.keys = [];
+    open.seen = new Set();
+    return part;
+  }
 }

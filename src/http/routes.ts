@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { ping } from '../db/connection';
 import type { SyncService } from '../sync/service';
@@ -41,6 +41,20 @@ function clientGone(req: Request, e: unknown): boolean {
 export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteDeps): Router {
   const r = Router();
   r.post('/api/_action/sync', async (req, res) => {
+    try {
+      await handleSync(req, res);
+    } finally {
+      // Answered before the body's end (refused, too large, too many problems): the rest is discarded, not parsed,
+      // and the connection is not reused.
+      if (!req.complete && !req.destroyed) {
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+        req.resume();
+      }
+    }
+  });
+  return r;
+
+  async function handleSync(req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     const parsed = syncOptions(req.headers, indexers);
@@ -72,8 +86,7 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteD
     // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
     res.setHeader('x-sync-errors', String(errors.length));
     res.json({ ...result.toJSON(), errors: errors.map(toJsonApi) });
-  });
-  return r;
+  }
 }
 
 export function metricsRoute(metrics: Metrics): Router {

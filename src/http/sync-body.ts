@@ -28,20 +28,25 @@ export function syncBody(req: Request, limitBytes: number): SyncBody {
   const tooLarge: Problem = { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${limitBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
   if (length > limitBytes) return { ok: false, problem: tooLarge };
   const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  let inflate: Transform | undefined;
-  if (encoding === 'gzip' || encoding === 'x-gzip') inflate = createGunzip();
-  else if (encoding === 'deflate') inflate = createInflate();
-  else if (encoding === 'br') inflate = createBrotliDecompress();
-  else if (encoding !== 'identity') {
+  const inflaters: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+  const inflater = inflaters[encoding];
+  if (!inflater && encoding !== 'identity') {
     return { ok: false, problem: { code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' } };
   }
-  // Not destroyed when the reading stops early (an error answered before the end): the response still goes out on
-  // the same connection, and node discards the rest of the body.
-  const source: AsyncIterable<Buffer> = inflate ? req.pipe(inflate) : req.iterator({ destroyOnReturn: false });
-  return { ok: true, format, bytes: limited(source, limitBytes, tooLarge, Boolean(inflate)) };
+  return { ok: true, format, bytes: limited(req, inflater, limitBytes, tooLarge) };
 }
 
-async function* limited(source: AsyncIterable<Buffer>, limit: number, tooLarge: Problem, compressed: boolean): AsyncGenerator<Buffer> {
+/**
+ * The bytes, counted against the limit. Nothing is read (or piped into a decompressor) until the first pull, so a
+ * request refused before its body is read leaves the body to node, which discards it once the answer is sent.
+ */
+async function* limited(req: Request, inflater: (() => Transform) | undefined, limit: number, tooLarge: Problem): AsyncGenerator<Buffer> {
+  const inflate = inflater?.();
+  // Errors reach the iterator below; this keeps one that comes after the reading stopped from being unhandled.
+  inflate?.on('error', () => undefined);
+  // Not destroyed when the reading stops early (an error answered before the end): the answer still goes out on the
+  // same connection.
+  const source: AsyncIterable<Buffer> = inflate ? req.pipe(inflate) : req.iterator({ destroyOnReturn: false });
   let read = 0;
   try {
     for await (const chunk of source) {
@@ -50,9 +55,11 @@ async function* limited(source: AsyncIterable<Buffer>, limit: number, tooLarge: 
       yield chunk;
     }
   } catch (e) {
-    if (compressed && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('Z_')) {
+    if (inflate && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('Z_')) {
       throw new BodyReadError({ code: 'BODY_NOT_JSON', detail: 'the body could not be decompressed (corrupt compression)', pointer: '' });
     }
     throw e;
+  } finally {
+    if (inflate) req.unpipe(inflate);
   }
 }

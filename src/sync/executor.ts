@@ -2,12 +2,13 @@ import type { Knex } from 'knex';
 import { isRetryable, openTransaction, type Transaction } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
-import { emitEvents } from '../events/emit';
+import { RequestEvents } from '../events/emit';
 import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
 import { IndexMarks } from '../indexing/marks';
 import type { IndexerSet } from '../indexing/registry';
 import { lockNames, type NamedLock } from '../write/locks';
 import { indexerLocks } from './indexer-locks';
+import { settleDeferredReferences } from './deferred-references';
 import { runOperation } from './operation';
 import { runEndPartially, runRecordsPartially, type PartialRun } from './partial';
 import { PendingRef } from './pending';
@@ -74,8 +75,13 @@ export class SyncExecution {
   private tx: Transaction | undefined;
   private result: SyncResult;
   private known: RequestState;
+  private events: RequestEvents;
   private operations = new Map<string, OperationState>();
   private held = new Map<string, NamedLock['mode']>();
+  /** The chunks whose locks were taken ahead (taken again, first, when the transaction is re-run). */
+  private ahead: readonly Chunk[] = [];
+  /** Operation → its entity, for operations whose references may wait for later chunks. */
+  private readonly deferFor = new Map<string, string>();
   /** Chunks run so far, kept for a re-run while they fit the retry window. */
   private retained: Chunk[] | undefined = [];
   private retainedRows = 0;
@@ -91,6 +97,7 @@ export class SyncExecution {
   constructor(private readonly ctx: ExecutionContext) {
     this.result = new SyncResult(ctx.options.minimal);
     this.known = this.freshState();
+    this.events = new RequestEvents(ctx.requestId, ctx.options.skipEvents);
   }
 
   /** The problems the transaction found: failed records (partial), or why the request fails. */
@@ -120,6 +127,21 @@ export class SyncExecution {
     for (const p of problems) if (this.executed.length < MAX_REPORTED_ERRORS) this.executed.push(p);
   }
 
+  /**
+   * Takes the locks of the chunks known before the first write all at once, in name order (a lock taken later, by a
+   * chunk of a long body, could invert the order against another request: PostgreSQL then reports a deadlock).
+   */
+  async lockAhead(chunks: readonly Chunk[]): Promise<void> {
+    if (!chunks.length) return;
+    await this.withRetries(async () => {
+      const tx = await this.transaction();
+      const wanted = indexerLocks(this.ctx.registry, chunks.map((c) => c.plan), this.ctx.indexers, this.ctx.options.indexing);
+      await lockNames(tx.sql, wanted);
+      for (const l of wanted) this.held.set(l.name, l.mode);
+      this.ahead = chunks;
+    }, 'before-last');
+  }
+
   async run(chunk: Chunk): Promise<void> {
     if (this.aborted || this.executed.length >= MAX_REPORTED_ERRORS) return;
     if (this.retained) {
@@ -139,6 +161,7 @@ export class SyncExecution {
     const execution = await this.withRetries(async () => {
       const tx = await this.transaction();
       const indexing = await applyIndexing(tx.sql, this.known.marks, this.ctx.options.indexing, this.ctx.indexers, this.ctx.indexingMaxAttempts);
+      await this.events.flush(tx.sql);
       const done: Execution = { result: this.result, errors: this.problems, indexing };
       if (!this.ctx.options.dryRun) await this.ctx.beforeCommit?.(tx.sql, done);
       return done;
@@ -170,7 +193,7 @@ export class SyncExecution {
   private operationState(key: string): OperationState {
     let s = this.operations.get(key);
     if (!s) {
-      s = { named: new Set(), skipped: new Set(), failed: this.refusedByOperation.get(key) ?? 0 };
+      s = { named: new Set(), skipped: new Set(), failed: this.refusedByOperation.get(key) ?? 0, deferred: [], deferFor: this.deferFor.get(key) };
       this.operations.set(key, s);
     }
     return s;
@@ -219,11 +242,17 @@ export class SyncExecution {
   private async replay(replaying: 'before-last' | 'all'): Promise<void> {
     this.result = new SyncResult(this.ctx.options.minimal);
     this.known = this.freshState();
+    this.events = new RequestEvents(this.ctx.requestId, this.ctx.options.skipEvents);
     this.operations.clear();
     this.held.clear();
     this.executed = [];
     const chunks = this.retained!;
     for (const c of chunks) forgetResolutions(c.plan);
+    if (this.ahead.length) {
+      const wanted = indexerLocks(this.ctx.registry, this.ahead.map((c) => c.plan), this.ctx.indexers, this.ctx.options.indexing);
+      await lockNames((await this.transaction()).sql, wanted);
+      for (const l of wanted) this.held.set(l.name, l.mode);
+    }
     for (const c of replaying === 'all' ? chunks : chunks.slice(0, -1)) await this.execute(c);
   }
 
@@ -234,7 +263,14 @@ export class SyncExecution {
     const writable = !this.failing;
     if (writable) await this.lock(sql, chunk);
     const { operation } = chunk.plan;
+    // Forward references between chunks wait for the operation's end; under partial success a record is written
+    // whole or not at all, so there they are refused at once, as before.
+    if (options.failOnError && operation.action === 'upsert') this.deferFor.set(operation.key, operation.entity.name);
     const state = this.operationState(operation.key);
+    if (chunk.kind === 'end' && state.deferred.length) {
+      this.found(await settleDeferredReferences(sql, registry, this.known, state, writable));
+      if (this.failing) return;
+    }
     const result = new SyncResult();
     if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
     let problems: Problem[];
@@ -250,7 +286,7 @@ export class SyncExecution {
     if (this.failing) return;
     // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
     // so that a request answered with counts only need not keep every id for its events.
-    await emitEvents({ sql, result, requestId: this.ctx.requestId, skip: options.skipEvents });
+    await this.events.add(sql, result);
     this.result.merge(result);
   }
 

@@ -93,6 +93,7 @@ export class SyncPipeline {
       if (this.current) await this.closeOperation();
       if (!this.operations) this.stop({ code: 'OPERATION_INVALID', detail: 'the request holds no operation', pointer: '' });
     }
+    if (!this.outcome.stopped && !this.crash) await this.startWriting();
     await this.queue.onIdle();
     if (this.crash) throw this.crash;
     this.outcome.problems = this.planning.list;
@@ -266,7 +267,8 @@ export class SyncPipeline {
       const problems = this.planning.list.slice(before);
       if (op.line !== undefined) for (const p of problems) p.meta = { ...p.meta, line: op.line };
       this.planned(problems);
-      if (commands.length) await this.dispatch(operation, commands, 'end', [], lineOf, 0);
+      // Upserts always end with a chunk of their own: references to their records that waited are settled there.
+      if (commands.length || (operation.action === 'upsert' && this.ctx.failOnError)) await this.dispatch(operation, commands, 'end', [], lineOf, 0);
     }
   }
 
@@ -313,6 +315,34 @@ export class SyncPipeline {
       });
     }
     const chunk: Chunk = { plan, kind, failedRecords, rows, lineOf };
+    if (this.head) {
+      // The request's head is gathered before the first write, so that the locks it needs are taken together, in
+      // order: a request that fits in it (most do) locks exactly as a request planned whole.
+      this.head.push({ chunk, records });
+      this.headRows += rows;
+      if (this.headRows < this.ctx.limits.chunkRecords) return;
+      await this.startWriting();
+      return;
+    }
+    await this.enqueue(chunk, records);
+  }
+
+  private head: { chunk: Chunk; records: number }[] | undefined = [];
+  private headRows = 0;
+
+  /** The head's locks in one go, then its chunks. */
+  private async startWriting(): Promise<void> {
+    const head = this.head;
+    if (!head) return;
+    this.head = undefined;
+    const { execution } = this.ctx;
+    this.queue.add(() => execution.lockAhead(head.map((h) => h.chunk))).catch((e: unknown) => {
+      this.crash ??= e;
+    });
+    for (const h of head) await this.enqueue(h.chunk, h.records);
+  }
+
+  private async enqueue(chunk: Chunk, records: number): Promise<void> {
     // Backpressure: wait while a chunk already waits for PostgreSQL; meanwhile nothing more is read.
     await this.queue.onSizeLessThan(WAITING_CHUNKS);
     if (this.crash) return;

@@ -2,7 +2,7 @@ import { ident, type Sql } from '../db/sql';
 import { toApiId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { Registry } from '../definitions/registry';
-import type { EntityDef } from '../definitions/types';
+import type { EntityDef, FieldDef } from '../definitions/types';
 import type { Problem } from '../errors';
 import { CHUNK_SIZE, chunks, keyColumns, keyFromRow, keyString, type Key } from '../write/keys';
 import { lockExisting } from '../write/delete';
@@ -44,6 +44,17 @@ export interface ResolvedRow {
 export interface ResolvedUpsert {
   rows: ResolvedRow[];
   problems: Problem[];
+  /** References to records not written yet that a later chunk of the operation may write (see deferred-references.ts). */
+  deferred: DeferredReference[];
+}
+
+/** A nullable reference to a record of the operation's own entity that is not there yet: written as null, set at the operation's end. */
+export interface DeferredReference {
+  entity: EntityDef;
+  key: Key;
+  field: FieldDef;
+  value: string;
+  row: UpsertRow;
 }
 
 function rowKey(entity: EntityDef, row: UpsertRow): Key {
@@ -84,7 +95,14 @@ function problem(cmd: UpsertCommand, row: UpsertRow, code: Problem['code'], deta
  * order), whether new records carry their required fields, whether references point at records that exist
  * (or are written by this request), and whether unique values are free.
  */
-export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCommand, known: RequestKeys): Promise<ResolvedUpsert> {
+export async function resolveUpsert(
+  sql: Sql,
+  registry: Registry,
+  cmd: UpsertCommand,
+  known: RequestKeys,
+  /** The operation's entity when references to its records may wait for later chunks (fail on error only). */
+  deferFor?: string,
+): Promise<ResolvedUpsert> {
   const { entity } = cmd;
   const problems: Problem[] = [];
   const keyed = mergeSameKey(entity, await resolveReferences(sql, cmd, problems)).map((row) => ({ row, key: rowKey(entity, row) }));
@@ -121,9 +139,10 @@ export async function resolveUpsert(sql: Sql, registry: Registry, cmd: UpsertCom
       if (!r.row.values.has(f.name)) problems.push(problem(cmd, r.row, 'FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name));
     }
   }
-  await checkReferences(sql, registry, cmd, rows, known, problems);
+  const deferred: DeferredReference[] = [];
+  await checkReferences(sql, registry, cmd, rows, known, problems, deferFor ? { entity: deferFor, into: deferred } : undefined);
   await checkUnique(sql, cmd, rows, problems);
-  return { rows, problems };
+  return { rows, problems, deferred };
 }
 
 async function checkReferences(
@@ -133,6 +152,7 @@ async function checkReferences(
   rows: readonly ResolvedRow[],
   known: RequestKeys,
   problems: Problem[],
+  defer?: { entity: string; into: DeferredReference[] },
 ): Promise<void> {
   for (const f of cmd.entity.fieldList) {
     if (f.kind !== 'fk' || f.writeProtected) continue;
@@ -156,6 +176,10 @@ async function checkReferences(
     for (const r of rows) {
       const v = r.row.values.get(f.name);
       if (typeof v === 'string' && wanted.has(v) && !found.has(v)) {
+        if (defer && defer.entity === target.name && f.nullable && !f.required) {
+          defer.into.push({ entity: cmd.entity, key: r.key, field: f, value: v, row: r.row });
+          continue;
+        }
         problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `${f.name}: no ${target.name} with id ${kindOf(f).fromDb(v)}`, f.name));
       }
     }

@@ -45,7 +45,7 @@ export async function runUpsert(
     // it as existing and locking it in order with the others.
     const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
     if (guarded) await sql.query('SAVEPOINT bulksync_cmd');
-    const resolved = await resolveUpsert(sql, registry, cmd, state.keys);
+    const resolved = await resolveUpsert(sql, registry, cmd, state.keys, op.deferFor);
     if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
     // A unique value that another request committed between this command's lookups (its record looked new, then
     // its value looked taken): once or twice, run again rather than report a conflict the client did not cause.
@@ -57,6 +57,8 @@ export async function runUpsert(
     if (resolved.problems.length || !writable) {
       if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
       problems.push(...resolved.problems);
+      // Still checked at the operation's end, so that a failing request reports them too.
+      op.deferred.push(...resolved.deferred);
       return;
     }
     const hasData = (r: ResolvedRow) => [...r.row.values.keys()].some((f) => !pk.has(f));
@@ -67,9 +69,18 @@ export async function runUpsert(
     // Children of the same entity as a skipped record (a category's subcategories) are in this very command.
     if (cmd.mode === 'create-only' && op.skipped.size) fresh = fresh.filter((r) => r.row.root || !op.skipped.has(r.row.ref.index));
     if (cmd.mode === 'create-only') existing = [];
-    const toWrite = (r: ResolvedRow): WriteRow => ({ key: r.key, values: r.row.values });
+    // A reference that waits for a later chunk is written as null for now (the plan's own values stay as planned).
+    const waiting = new Map<UpsertRow, string[]>();
+    for (const d of resolved.deferred) waiting.set(d.row, [...(waiting.get(d.row) ?? []), d.field.name]);
+    const toWrite = (r: ResolvedRow): WriteRow => {
+      const fields = waiting.get(r.row);
+      if (!fields) return { key: r.key, values: r.row.values };
+      const values = new Map(r.row.values);
+      for (const f of fields) values.set(f, null);
+      return { key: r.key, values };
+    };
     const changed = existing.filter((r) => !r.reference);
-    const updates = cmd.mode === 'replace' && cmd.isRootEntity ? changed.map((r) => replaced(cmd, r)) : changed.map(toWrite);
+    const updates = cmd.mode === 'replace' && cmd.isRootEntity ? changed.map((r) => replaced(cmd, toWrite(r))) : changed.map(toWrite);
     try {
       const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
       if (guarded && inserted < fresh.length) {
@@ -88,6 +99,7 @@ export async function runUpsert(
       throw dbProblem(e, cmd, resolved.rows);
     }
     if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+    op.deferred.push(...resolved.deferred.filter((d) => !skipped.some((r) => r.row === d.row)));
     result.add('skipped', entity, skipped.map((r) => r.key));
     const written = [...fresh, ...existing];
     await state.marks.after(sql, entity, [...fresh, ...changed].map((r) => r.key));
@@ -122,8 +134,8 @@ function isConcurrentUniqueConflict(e: unknown): boolean {
 }
 
 /** mode replace: every writable field the record leaves out goes back to its default, or null. */
-function replaced(cmd: UpsertCommand, r: ResolvedRow): WriteRow {
-  const values = new Map(r.row.values);
+function replaced(cmd: UpsertCommand, r: WriteRow): WriteRow {
+  const values = new Map(r.values);
   for (const f of cmd.entity.fieldList) {
     if (f.writeProtected || cmd.entity.primaryKey.includes(f.name) || values.has(f.name)) continue;
     values.set(f.name, f.default === undefined ? null : kindOf(f).toDb(f.default));

@@ -1,6 +1,6 @@
 import type { IndexMarks } from '../indexing/marks';
 import type { Problem } from '../errors';
-import type { RequestKeys } from './resolve';
+import type { DeferredReference, RequestKeys } from './resolve';
 import type { SyncResult } from './result';
 
 /** What the request has done so far that later operations build on; copied per attempt in partial mode. */
@@ -26,6 +26,10 @@ export interface OperationState {
   skipped: Set<number>;
   /** Records of the operation that failed so far (planning or writing), under fail-on-error: false. */
   failed: number;
+  /** References to the operation's own records that were not written yet, set at the operation's end. */
+  deferred: DeferredReference[];
+  /** The operation's entity, when its references may wait for later chunks (fail on error only). */
+  deferFor?: string;
 }
 
 export interface Attempt {
