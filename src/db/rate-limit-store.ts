@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 
@@ -28,6 +29,14 @@ export class PostgresRateLimitStore implements Store {
     this.windowMs = options.windowMs;
   }
 
+  /**
+   * Keys carry what a client sent (the client id of a failed token attempt): a NUL byte, which PostgreSQL text cannot
+   * hold, would make the store fail and the limiter let the request pass. Such keys are stored by their hash.
+   */
+  private rowKey(key: string): string {
+    return this.prefix + (key.includes('\u0000') ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key);
+  }
+
   async increment(key: string): Promise<ClientRateLimitInfo> {
     if (++this.increments % PRUNE_EVERY === 0) void this.prune();
     const r = await this.knex.raw<{ rows: Row[] }>(
@@ -37,7 +46,7 @@ export class PostgresRateLimitStore implements Store {
           SET hits = CASE WHEN l.reset_at <= clock_timestamp() THEN 1 ELSE l.hits + 1 END,
               reset_at = CASE WHEN l.reset_at <= clock_timestamp() THEN EXCLUDED.reset_at ELSE l.reset_at END
        RETURNING hits, reset_at`,
-      [this.prefix + key, this.windowMs],
+      [this.rowKey(key), this.windowMs],
     );
     const row = r.rows[0]!;
     return { totalHits: row.hits, resetTime: row.reset_at };
@@ -46,18 +55,18 @@ export class PostgresRateLimitStore implements Store {
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
     const r = await this.knex.raw<{ rows: Row[] }>(
       `SELECT hits, reset_at FROM bulksync_rate_limit WHERE key = ? AND reset_at > clock_timestamp()`,
-      [this.prefix + key],
+      [this.rowKey(key)],
     );
     const row = r.rows[0];
     return row ? { totalHits: row.hits, resetTime: row.reset_at } : undefined;
   }
 
   async decrement(key: string): Promise<void> {
-    await this.knex.raw(`UPDATE bulksync_rate_limit SET hits = greatest(hits - 1, 0) WHERE key = ? AND reset_at > clock_timestamp()`, [this.prefix + key]);
+    await this.knex.raw(`UPDATE bulksync_rate_limit SET hits = greatest(hits - 1, 0) WHERE key = ? AND reset_at > clock_timestamp()`, [this.rowKey(key)]);
   }
 
   async resetKey(key: string): Promise<void> {
-    await this.knex.raw(`DELETE FROM bulksync_rate_limit WHERE key = ?`, [this.prefix + key]);
+    await this.knex.raw(`DELETE FROM bulksync_rate_limit WHERE key = ?`, [this.rowKey(key)]);
   }
 
   private async prune(): Promise<void> {

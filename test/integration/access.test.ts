@@ -87,6 +87,12 @@ describe('tokens', () => {
     await tokenFor(i.clientId, secret).expect(429);
   });
 
+  it('counts failed attempts with a NUL byte in the client id too (the shared store refused such keys and let them pass)', async () => {
+    const attempt = () => tokenFor('nul\u0000client', 'wrong');
+    for (let n = 0; n < 3; n++) await attempt().expect(401);
+    await attempt().expect(429);
+  });
+
   it('stores secrets hashed, never in clear', async () => {
     const { integration: i, secret } = await new Integrations(t.knex).create({ name: 'hashed', privileges: ['tax:read'] });
     const row = await t.knex('bulksync_integration').where({ client_id: i.clientId }).first();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import request from 'supertest';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { readDocExamples } from '../support/doc-examples';
 import { sync } from '../support/sync';
@@ -25,7 +26,10 @@ describe('docs/sync-api.md examples', () => {
 
   // Sequential on purpose: each example builds on the state the previous ones left.
   it.each(examples.map((e) => [`line ${e.line}`, e] as const))('%s answers as documented', async (_name, example) => {
-    const res = await sync(t.app, example.request, example.headers);
+    const res =
+      example.ndjson === undefined
+        ? await sync(t.app, example.request, example.headers)
+        : await request(t.app).post('/api/_action/sync').set('content-type', 'application/x-ndjson').set(example.headers).send(example.ndjson);
     expect({ status: res.status, body: res.body }).toEqual({ status: example.status, body: withPlaceholders(example.response) });
   });
 });

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 export interface DocExample {
   line: number;
   request: unknown;
+  /** An ```ndjson request block: the body as written, sent as application/x-ndjson. */
+  ndjson?: string;
   headers: Record<string, string>;
   status: number;
   response: unknown;
@@ -14,7 +16,10 @@ export interface DocExample {
  */
 export function readDocExamples(file: string): DocExample[] {
   const text = fs.readFileSync(file, 'utf8');
-  const blocks = [...text.matchAll(/^```json (request|response)([^\n]*)\n([\s\S]*?)^```/gm)];
+  const blocks = [...text.matchAll(/^```(json|ndjson) (request|response)([^\n]*)\n([\s\S]*?)^```/gm)].map((m) => {
+    const [whole, format, kind, rest, body] = m;
+    return Object.assign([whole, kind, rest, body] as string[], { index: m.index, format });
+  });
   const out: DocExample[] = [];
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;
@@ -24,7 +29,8 @@ export function readDocExamples(file: string): DocExample[] {
     if (!next || next[1] !== 'response') throw new Error(`${file}:${line}: a request block needs a response block after it`);
     const headers: Record<string, string> = {};
     for (const m of b[2]!.matchAll(/([\w-]+)=(\S+)/g)) headers[m[1]!] = m[2]!;
-    out.push({ line, request: JSON.parse(b[3]!), headers, status: Number(next[2]!.trim()), response: JSON.parse(next[3]!) });
+    const ndjson = b.format === 'ndjson' ? b[3]! : undefined;
+    out.push({ line, request: ndjson === undefined ? JSON.parse(b[3]!) : undefined, ndjson, headers, status: Number(next[2]!.trim()), response: JSON.parse(next[3]!) });
   }
   return out;
 }

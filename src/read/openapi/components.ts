@@ -2,7 +2,7 @@
 import type { Registry } from '../../definitions/registry';
 import { type Schema, ref, header, ID, ID_INPUT, REQUEST_ID_PATTERN, JSON_API } from './common';
 import { entitySchema, resolversByEntity, resolverSchema, writeSchema, keySchema } from './entities';
-import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, INDEXER_STATUS } from './operations';
+import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, SYNC_COUNTS, INDEXER_STATUS } from './operations';
 
 export function components(registry: Registry, indexerNames: string[]): Schema {
   const resolvers = resolversByEntity(registry);
@@ -15,6 +15,7 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
     Changes: CHANGES,
     SyncKeys: syncKeys(registry),
     SyncResult: SYNC_RESULT,
+    SyncCounts: SYNC_COUNTS,
     SyncOperation: {
       // A read-only entity (webhook_delivery) is refused by the sync: no operation of it.
       oneOf: registry.all().filter((e) => !e.readOnly).flatMap((e) => [ref(`${e.name}.upsert`), ref(`${e.name}.delete`)]),
@@ -65,6 +66,13 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description:
           'with DATABASE_READ_URL set, GET and search read a streaming replica, which may lag behind a sync that just returned; primary reads the primary instead (read-your-writes). Without a replica both read the primary. Another value is HEADER_INVALID. See docs/read-api.md.',
       },
+      Prefer: {
+        name: 'prefer',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', examples: ['return=minimal'] },
+        description: 'return=minimal: the answer counts the records per entity (counts) instead of listing their ids; answered with Preference-Applied. Other preferences are ignored.',
+      },
       FailOnError: {
         name: 'fail-on-error',
         in: 'header',
@@ -81,6 +89,7 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description: 'with fail-on-error: false only: how many errors the answer lists (records rolled back), 0 included',
         schema: { type: 'string', pattern: '^[0-9]+$' },
       },
+      PreferenceApplied: { description: 'return=minimal when the answer carries counts instead of ids', schema: { type: 'string', enum: ['return=minimal'] } },
       RetryAfter: { description: 'seconds to wait before trying again', schema: { type: 'string', pattern: '^[0-9]+$' } },
       RateLimit: { description: 'the remaining quota (IETF draft 8 RateLimit header)', schema: { type: 'string' } },
       RateLimitPolicy: { description: 'the quota policy (IETF draft 8 RateLimit-Policy header)', schema: { type: 'string' } },

@@ -109,7 +109,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         `Validation reports every error it finds (up to ${MAX_REPORTED_ERRORS}) before anything is written. See docs/sync-api.md.`,
       tags: ['sync'],
       security: BEARER,
-      parameters: [param('IndexingBehavior'), param('IndexingSkip'), param('FailOnError'), ...common],
+      parameters: [param('IndexingBehavior'), param('IndexingSkip'), param('FailOnError'), param('Prefer'), ...common],
       requestBody: {
         required: true,
         content: {
@@ -121,12 +121,16 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
               ],
             },
           },
+          'application/x-ndjson': {
+            schema: { type: 'string', description: 'one JSON value per line: {"operation": {…header without payload…}}, then its records (or keys), one per line' },
+          },
         },
       },
       responses: {
-        200: jsonResponse('written (data), deleted, not found and skipped keys per entity; with fail-on-error: false also the errors of the records rolled back', ref('SyncResult'), {
+        200: jsonResponse('written (data), deleted, not found and skipped keys per entity (counts with Prefer: return=minimal); with fail-on-error: false also the errors of the records rolled back', { oneOf: [ref('SyncResult'), ref('SyncCounts')] }, {
           'x-indexing': header('XIndexing'),
           'x-sync-errors': header('XSyncErrors'),
+          'preference-applied': header('PreferenceApplied'),
         }),
         400: errorResponse(400, 'an invalid request: every error found, each with a pointer; errors of several classes together answer 400 too'),
         403: errorResponse(403, 'the integration lacks privileges the request needs: one error per privilege (meta.privilege); nothing was written'),

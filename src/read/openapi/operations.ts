@@ -223,6 +223,25 @@ export const SYNC_RESULT: Schema = {
   },
 };
 
+const COUNTS: Schema = { type: 'object', additionalProperties: { type: 'integer', minimum: 1 }, description: 'entity → number of records' };
+
+/** The answer with Prefer: return=minimal. */
+export const SYNC_COUNTS: Schema = {
+  type: 'object',
+  required: ['extensions', 'counts'],
+  additionalProperties: false,
+  properties: {
+    extensions: { type: 'array', maxItems: 0, description: 'always empty (Shopware compatibility)' },
+    counts: {
+      type: 'object',
+      required: ['data', 'deleted', 'notFound', 'skipped'],
+      additionalProperties: false,
+      properties: { data: COUNTS, deleted: COUNTS, notFound: COUNTS, skipped: COUNTS },
+    },
+    errors: { type: 'array', items: ref('Error'), description: 'present with fail-on-error: false, as with ids' },
+  },
+};
+
 export const INDEXER_STATUS: Schema = {
   type: 'object',
   required: [
