@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { isRetryable, openTransaction, type Transaction } from '../db/sql';
 import type { Registry } from '../definitions/registry';
-import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { RequestEvents } from '../events/emit';
 import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
 import { IndexMarks } from '../indexing/marks';
@@ -213,12 +213,6 @@ export class SyncExecution {
         if (attempt > 0) await this.replay(replaying);
         return await step();
       } catch (e) {
-        if (e instanceof ApiError) {
-          // A database fault pinned to a record or operation: the transaction took a failed statement.
-          this.found(e.problems);
-          this.aborted = true;
-          return undefined;
-        }
         if (!isRetryable(e)) throw e;
         await this.close(false);
         if (!this.retained || attempt >= this.ctx.retries) {
@@ -278,6 +272,7 @@ export class SyncExecution {
       const attempt = await runOperation(sql, registry, chunk.plan, this.known, state, !writable);
       problems = attempt.problems;
       result.merge(attempt.result);
+      if (attempt.aborted) this.aborted = true;
     } else {
       const run: PartialRun = { sql, registry, known: this.known, state, result };
       problems = chunk.kind === 'records' ? await runRecordsPartially(run, chunk.plan) : await runEndPartially(run, chunk.plan);

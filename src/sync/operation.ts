@@ -3,7 +3,7 @@ import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { SyncResult } from './result';
 import { runDelete, runMissing } from './run-delete';
-import { runUpsert } from './run-upsert';
+import { runUpsert, type CommandOutcome } from './run-upsert';
 import type { Attempt, OperationState, RequestState } from './state';
 import type { OperationPlan } from './types';
 
@@ -21,10 +21,12 @@ export async function runOperation(
   for (const cmd of plan.commands) {
     if (problems.length >= MAX_REPORTED_ERRORS) break;
     const writable = !alreadyFailing && !problems.length;
-    if (cmd.kind === 'upsert') await runUpsert(sql, registry, cmd, known, state, result, problems, writable);
+    let outcome: CommandOutcome = 'ok';
+    if (cmd.kind === 'upsert') outcome = await runUpsert(sql, registry, cmd, known, state, result, problems, writable);
     else if (cmd.kind === 'missing') {
-      if (writable) await runMissing(sql, registry, cmd, known, state, result, problems);
-    } else await runDelete(sql, registry, cmd, known, result, problems, writable);
+      if (writable) outcome = await runMissing(sql, registry, cmd, known, state, result, problems);
+    } else outcome = await runDelete(sql, registry, cmd, known, result, problems, writable);
+    if (outcome === 'aborted') return { result, problems, aborted: true };
   }
   return { result, problems };
 }

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/sql';
 import type { Registry } from '../definitions/registry';
-import { ApiError, pointer, type Problem } from '../errors';
+import { pointer, type Problem } from '../errors';
+import { savepoints } from '../write/savepoints';
 import { runOperation } from './operation';
 import { SyncResult } from './result';
 import type { OperationState, RequestState } from './state';
@@ -134,16 +135,14 @@ async function underSavepoint(
   result: SyncResult,
 ): Promise<Problem[]> {
   const keys = known.clone();
-  await sql.query(`SAVEPOINT ${savepoint}`);
-  const out = await runOperation(sql, registry, plan, keys, state, false).catch((e: unknown) => {
-    if (e instanceof ApiError) return { result: new SyncResult(), problems: e.problems };
-    throw e;
-  });
+  await savepoints.begin(sql, savepoint);
+  const out = await runOperation(sql, registry, plan, keys, state, false);
   if (out.problems.length) {
-    await sql.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+    // Also after a failed statement: rolling back to the savepoint makes the transaction usable again.
+    await savepoints.undo(sql, savepoint);
     return out.problems;
   }
-  await sql.query(`RELEASE SAVEPOINT ${savepoint}`);
+  await savepoints.keep(sql, savepoint);
   known.adopt(keys);
   result.merge(out.result);
   return [];

@@ -1,8 +1,7 @@
-import { ident, type Sql } from '../db/sql';
+import type { Sql } from '../db/sql';
 import { newDbId } from '../definitions/ids';
-import { kindOf } from '../definitions/kinds';
 import type { Problem } from '../errors';
-import { CHUNK_SIZE, chunks } from '../write/keys';
+import { rowsMatching } from '../write/lookups';
 import { candidateKey, PendingRef, type MatchCandidate } from './pending';
 import { refPointer } from './plan';
 import type { UpsertCommand, UpsertRow } from './types';
@@ -113,18 +112,9 @@ async function lookup(sql: Sql, cmd: UpsertCommand, refs: readonly PendingRef[],
     if (k === undefined || found.has(k) || wanted.has(k)) continue;
     wanted.set(k, c.values.map((v) => (v instanceof PendingRef ? v.id : v)));
   }
-  const cols = fields.map((f) => ident(f.column));
-  const arrays = fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`);
-  const cond = fields.length === 1 ? `${cols[0]} = ANY(${arrays[0]})` : `(${cols.join(', ')}) IN (SELECT * FROM unnest(${arrays.join(', ')}))`;
-  for (const part of chunks([...wanted.values()], CHUNK_SIZE)) {
-    const { rows } = await sql.query<Record<string, unknown>>(
-      `SELECT ${ident(pkField.column)} AS __id, ${cols.join(', ')} FROM ${ident(target.table)} WHERE ${cond}`,
-      fields.map((_, i) => part.map((vals) => vals[i])),
-    );
-    for (const r of rows) {
-      const k = candidateKey({ fields, values: fields.map((f) => r[f.column]) });
-      if (k !== undefined) found.set(k, String(r.__id));
-    }
+  for (const row of await rowsMatching(sql, target, fields, [...wanted.values()])) {
+    const k = candidateKey({ fields, values: row.values });
+    if (k !== undefined) found.set(k, String(row.key[pkField.name]));
   }
   return found;
 }

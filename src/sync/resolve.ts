@@ -1,10 +1,11 @@
-import { ident, type Sql } from '../db/sql';
+import type { Sql } from '../db/sql';
 import { toApiId } from '../definitions/ids';
 import { kindOf } from '../definitions/kinds';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import type { Problem } from '../errors';
-import { CHUNK_SIZE, chunks, keyColumns, keyFromRow, keyString, type Key } from '../write/keys';
+import { keyString, type Key } from '../write/keys';
+import { lockReferenced, rowsMatching } from '../write/lookups';
 import { lockExisting } from '../write/delete';
 import { refPointer } from './plan';
 import { resolveReferences } from './resolve-references';
@@ -163,16 +164,7 @@ async function checkReferences(
       if (typeof v === 'string' && !known.has(target.name, v)) wanted.add(v);
     }
     if (!wanted.size) continue;
-    const found = new Set<string>();
-    const col = ident(target.fields[target.primaryKey[0]!]!.column);
-    for (const ids of chunks([...wanted].sort(), CHUNK_SIZE)) {
-      // FOR KEY SHARE: the referenced record cannot be deleted before this transaction commits.
-      const { rows: hits } = await sql.query<{ id: string }>(
-        `SELECT ${col} AS id FROM ${ident(target.table)} WHERE ${col} = ANY($1::uuid[]) ORDER BY 1 FOR KEY SHARE`,
-        [ids],
-      );
-      for (const h of hits) found.add(String(h.id));
-    }
+    const found = await lockReferenced(sql, target, [...wanted]);
     for (const r of rows) {
       const v = r.row.values.get(f.name);
       if (typeof v === 'string' && wanted.has(v) && !found.has(v)) {
@@ -212,18 +204,10 @@ async function checkUnique(sql: Sql, cmd: UpsertCommand, rows: readonly Resolved
       } else owner.set(c.tuple, c.owner);
     }
     // Values held by other records in the table: one query per chunk of distinct values.
-    const cols = fields.map((f) => ident(f.column));
-    const cond =
-      fields.length === 1
-        ? `${cols[0]} = ANY($1::${kindOf(fields[0]!).paramType}[])`
-        : `(${cols.join(', ')}) IN (SELECT * FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}))`;
     const distinct = [...new Map(candidates.map((c) => [c.tuple, c.r])).values()];
     const taken = new Map<string, string>();
-    for (const part of chunks(distinct, CHUNK_SIZE)) {
-      const params = fields.map((f) => part.map((r) => r.row.values.get(f.name)));
-      const { rows: hits } = await sql.query(`SELECT ${keyColumns(entity)}, ${cols.join(', ')} FROM ${ident(entity.table)} WHERE ${cond}`, params);
-      for (const h of hits) taken.set(tupleOf(fields.map((f) => h[f.column])), keyString(entity, keyFromRow(entity, h)));
-    }
+    const held = await rowsMatching(sql, entity, fields, distinct.map((r) => fields.map((f) => r.row.values.get(f.name))));
+    for (const h of held) taken.set(tupleOf(h.values), keyString(entity, h.key));
     if (!taken.size) continue;
     for (const c of candidates) {
       const holder = taken.get(c.tuple);

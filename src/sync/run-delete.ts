@@ -1,7 +1,8 @@
 import type { Sql } from '../db/sql';
 import { toApiId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
-import { ApiError, pointer, type Problem } from '../errors';
+import { pointer, type Problem } from '../errors';
+import type { CommandOutcome } from './run-upsert';
 import { classifyDbError } from '../write/db-errors';
 import { deleteKeys, lockExisting, lockMatching, planCascade } from '../write/delete';
 import { keyString, type Key } from '../write/keys';
@@ -19,7 +20,7 @@ export async function runDelete(
   result: SyncResult,
   problems: Problem[],
   writable: boolean,
-): Promise<void> {
+): Promise<CommandOutcome> {
   const { entity } = cmd;
   let roots: { key: Key; index: number }[];
   if (cmd.kind === 'delete') {
@@ -39,7 +40,7 @@ export async function runDelete(
     roots = (await lockMatching(sql, entity, cmd.filters)).map((key) => ({ key, index: -1 }));
   }
   const at = (index: number) => (index >= 0 ? pointer(cmd.op, index) : pointer(cmd.op, 'criteria'));
-  await deleteWithRules(sql, registry, state, cmd.op, entity.name, roots, at, result, problems, writable);
+  return deleteWithRules(sql, registry, state, cmd.op, entity.name, roots, at, result, problems, writable);
 }
 
 /** Deletes roots after checking the delete rules: restrict → FK_RESTRICT per blocked root, cascades reported. */
@@ -54,8 +55,8 @@ async function deleteWithRules(
   result: SyncResult,
   problems: Problem[],
   writable: boolean,
-): Promise<void> {
-  if (!roots.length) return;
+): Promise<CommandOutcome> {
+  if (!roots.length) return 'ok';
   const entity = registry.get(entityName);
   const cascade = await planCascade(sql, registry, entity, roots);
   // One error per blocked record and referencing field, however many records hold the reference.
@@ -74,7 +75,7 @@ async function deleteWithRules(
       meta: { operation: op, entity: entity.name, ...(r.rootIndex >= 0 ? { index: r.rootIndex } : {}), referencedBy: r.entity },
     });
   }
-  if (cascade.restricted.length || problems.length || !writable) return;
+  if (cascade.restricted.length || problems.length || !writable) return 'ok';
   const gone: [string, Key[]][] = [[entity.name, roots.map((r) => r.key)], ...cascade.cascaded];
   for (const [name, keys] of gone) await state.marks.before(sql, registry.get(name), keys);
   try {
@@ -82,11 +83,13 @@ async function deleteWithRules(
   } catch (e) {
     const fault = classifyDbError(e, 'delete');
     if (!fault) throw e;
-    throw new ApiError({ code: fault.code, detail: fault.detail, pointer: pointer(op), meta: { operation: op, entity: entity.name, unattributed: true } });
+    problems.push({ code: fault.code, detail: fault.detail, pointer: pointer(op), meta: { operation: op, entity: entity.name, unattributed: true } });
+    return 'aborted';
   }
   for (const [name, keys] of gone) await state.marks.after(sql, registry.get(name), keys);
   result.add('deleted', entity, roots.map((r) => r.key));
   for (const [name, keys] of cascade.cascaded) result.add('deleted', registry.get(name), keys);
+  return 'ok';
 }
 
 /** The snapshot clear: records inside `within` that the payload did not name get `set`, or are deleted. */
@@ -98,14 +101,13 @@ export async function runMissing(
   op: OperationState,
   result: SyncResult,
   problems: Problem[],
-): Promise<void> {
+): Promise<CommandOutcome> {
   const { entity } = cmd;
   const inside = await lockMatching(sql, entity, cmd.filters);
   const unnamed = inside.filter((k) => !op.named.has(keyString(entity, k)));
   if (cmd.delete) {
     const at = () => pointer(cmd.op, 'missing');
-    await deleteWithRules(sql, registry, state, cmd.op, entity.name, unnamed.map((key) => ({ key, index: -1 })), at, result, problems, true);
-    return;
+    return deleteWithRules(sql, registry, state, cmd.op, entity.name, unnamed.map((key) => ({ key, index: -1 })), at, result, problems, true);
   }
   await state.marks.before(sql, entity, unnamed);
   try {
@@ -117,8 +119,10 @@ export async function runMissing(
     const field = entity.fieldList.find((f) => f.column === fault.column);
     const detail = field ? fault.detail.replace(field.column, field.name) : fault.detail;
     const at = field && cmd.set!.has(field.name) ? pointer(cmd.op, 'missing', 'set', field.name) : pointer(cmd.op, 'missing', 'set');
-    throw new ApiError({ code: fault.code, detail, pointer: at, meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
+    problems.push({ code: fault.code, detail, pointer: at, meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
+    return 'aborted';
   }
   await state.marks.after(sql, entity, unnamed);
   result.add('data', entity, unnamed);
+  return 'ok';
 }

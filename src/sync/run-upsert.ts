@@ -1,7 +1,8 @@
 import type { Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { Registry } from '../definitions/registry';
-import { ApiError, pointer, type Problem } from '../errors';
+import { pointer, type Problem } from '../errors';
+import { savepoints } from '../write/savepoints';
 import { classifyDbError } from '../write/db-errors';
 import { keyString } from '../write/keys';
 import { insertRows, updateRows, type WriteRow } from '../write/upsert';
@@ -11,6 +12,11 @@ import type { SyncResult } from './result';
 import type { OperationState, RequestState } from './state';
 import { PendingRef } from './pending';
 import type { UpsertCommand, UpsertRow } from './types';
+
+const SAVEPOINT = 'bulksync_cmd';
+
+/** After a statement failed outside a savepoint, the transaction takes no more statements. */
+export type CommandOutcome = 'ok' | 'aborted';
 
 /** Re-runs of a command whose new keys another transaction committed meanwhile, before falling back to DO UPDATE. */
 const NEW_KEY_RETRIES = 10;
@@ -24,7 +30,7 @@ export async function runUpsert(
   result: SyncResult,
   problems: Problem[],
   writable: boolean,
-): Promise<void> {
+): Promise<CommandOutcome> {
   // create-only: what is nested in a payload record found existing is left out (the record itself is looked up
   // again, so that it is reported under skipped whatever attempt succeeds).
   const planned = op.skipped.size ? cmd.rows.filter((r) => r.root || !op.skipped.has(r.ref.index)) : cmd.rows;
@@ -44,22 +50,22 @@ export async function runUpsert(
     // in with DO NOTHING, and when a key turned up meanwhile the command runs again from this savepoint, now seeing
     // it as existing and locking it in order with the others.
     const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
-    if (guarded) await sql.query('SAVEPOINT bulksync_cmd');
+    if (guarded) await savepoints.begin(sql, SAVEPOINT);
     const resolved = await resolveUpsert(sql, registry, cmd, state.keys, op.deferFor);
     if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
     // A unique value that another request committed between this command's lookups (its record looked new, then
     // its value looked taken): once or twice, run again rather than report a conflict the client did not cause.
     if (guarded && uniqueRetries < 2 && resolved.problems.some((p) => p.code === 'UNIQUE_VIOLATION') && madeUpKeys(planned)) {
       uniqueRetries++;
-      await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+      await savepoints.undo(sql, SAVEPOINT);
       continue;
     }
     if (resolved.problems.length || !writable) {
-      if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+      if (guarded) await savepoints.keep(sql, SAVEPOINT);
       problems.push(...resolved.problems);
       // Still checked at the operation's end, so that a failing request reports them too.
       op.deferred.push(...resolved.deferred);
-      return;
+      return 'ok';
     }
     const hasData = (r: ResolvedRow) => [...r.row.values.keys()].some((f) => !pk.has(f));
     let fresh = resolved.rows.filter((r) => !r.exists);
@@ -84,7 +90,7 @@ export async function runUpsert(
     try {
       const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
       if (guarded && inserted < fresh.length) {
-        await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+        await savepoints.undo(sql, SAVEPOINT);
         continue;
       }
       await state.marks.before(sql, entity, updates.map((u) => u.key));
@@ -93,12 +99,20 @@ export async function runUpsert(
       // Another request created a record with the same external id (or matchBy value, or another unique value)
       // after this one looked: run again, and find it (or report the conflict).
       if (guarded && isConcurrentUniqueConflict(e)) {
-        await sql.query('ROLLBACK TO SAVEPOINT bulksync_cmd');
+        await savepoints.undo(sql, SAVEPOINT);
         continue;
       }
-      throw dbProblem(e, cmd, resolved.rows);
+      const problem = dbProblem(e, cmd, resolved.rows);
+      if (!problem) throw e;
+      problems.push(problem);
+      // Under the command's savepoint the transaction goes on (later chunks are still checked); without one, the
+      // failed statement ended it.
+      if (!guarded) return 'aborted';
+      await savepoints.undo(sql, SAVEPOINT);
+      await savepoints.keep(sql, SAVEPOINT);
+      return 'ok';
     }
-    if (guarded) await sql.query('RELEASE SAVEPOINT bulksync_cmd');
+    if (guarded) await savepoints.keep(sql, SAVEPOINT);
     op.deferred.push(...resolved.deferred.filter((d) => !skipped.some((r) => r.row === d.row)));
     result.add('skipped', entity, skipped.map((r) => r.key));
     const written = [...fresh, ...existing];
@@ -106,7 +120,7 @@ export async function runUpsert(
     const order = new Map(resolved.rows.map((r, i) => [r, i]));
     written.sort((a, b) => order.get(a)! - order.get(b)!);
     result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
-    return;
+    return 'ok';
   }
 }
 
@@ -144,17 +158,17 @@ function replaced(cmd: UpsertCommand, r: WriteRow): WriteRow {
 }
 
 /** A database error during a write, pinned to the record carrying the offending value when it can be found. */
-function dbProblem(e: unknown, cmd: UpsertCommand, rows: readonly ResolvedRow[]): unknown {
+function dbProblem(e: unknown, cmd: UpsertCommand, rows: readonly ResolvedRow[]): Problem | undefined {
   const fault = classifyDbError(e, 'write');
-  if (!fault) return e;
+  if (!fault) return undefined;
   const field = cmd.entity.fieldList.find((f) => f.column === fault.column);
   const culprit = field && fault.value !== undefined ? rows.find((r) => String(r.row.values.get(field.name)) === fault.value) : undefined;
-  return new ApiError({
+  return {
     code: fault.code,
     detail: field ? fault.detail.replace(field.column, field.name) : fault.detail,
     pointer: culprit ? refPointer(culprit.row.ref, ...(field ? [field.name] : [])) : pointer(cmd.op),
     meta: culprit
       ? { operation: cmd.op, entity: cmd.entity.name, index: culprit.row.ref.index }
       : { operation: cmd.op, entity: cmd.entity.name, unattributed: true },
-  });
+  };
 }

@@ -35,4 +35,6 @@ export interface OperationState {
 export interface Attempt {
   result: SyncResult;
   problems: Problem[];
+  /** A statement failed outside a savepoint: the transaction takes no more statements. */
+  aborted?: boolean;
 }
