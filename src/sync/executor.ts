@@ -200,7 +200,10 @@ export class SyncExecution {
   }
 
   private freshState(): RequestState {
-    return new RequestState(new RequestKeys(), new IndexMarks(this.ctx.indexers, this.ctx.options.indexing.skip));
+    const { indexing } = this.ctx.options;
+    // With indexing disabled no indexer runs, so none needs to learn what changed.
+    const skip = indexing.mode === 'disabled' ? new Set(this.ctx.indexers.names()) : indexing.skip;
+    return new RequestState(new RequestKeys(), new IndexMarks(this.ctx.indexers, skip));
   }
 
   /**
@@ -261,6 +264,7 @@ export class SyncExecution {
     // whole or not at all, so there they are refused at once, as before.
     if (options.failOnError && operation.action === 'upsert') this.deferFor.set(operation.key, operation.entity.name);
     const state = this.operationState(operation.key);
+    if (chunk.kind === 'records') this.known.keys.clear();
     if (chunk.kind === 'end' && state.deferred.length) {
       this.found(await settleDeferredReferences(sql, registry, this.known, state, writable));
       if (this.failing) return;

@@ -82,13 +82,22 @@ export class SyncPipeline {
   constructor(private readonly ctx: PipelineContext) {}
 
   async run(events: AsyncIterable<BodyEvent[]>): Promise<PipelineOutcome> {
-    for await (const batch of events) {
-      for (const ev of batch) {
-        await this.onEvent(ev);
-        if (this.outcome.stopped || this.crash) break;
+    try {
+      for await (const batch of events) {
+        for (const ev of batch) {
+          await this.onEvent(ev);
+          if (this.outcome.stopped || this.crash) break;
+        }
+        if (this.outcome.stopped || this.crash || this.full) break;
       }
-      if (this.outcome.stopped || this.crash || this.full) break;
+    } catch (e) {
+      // The body broke off (a client gone): the chunk PostgreSQL is writing must finish before the transaction
+      // is rolled back and its connection returned, or the connection would go back to the pool mid-statement.
+      this.queue.clear();
+      await this.queue.onIdle();
+      throw e;
     }
+    if (this.outcome.stopped) this.queue.clear();
     if (!this.outcome.stopped && !this.crash && !this.full) {
       if (this.current) await this.closeOperation();
       if (!this.operations) this.stop({ code: 'OPERATION_INVALID', detail: 'the request holds no operation', pointer: '' });

@@ -22,6 +22,13 @@ export class RequestKeys {
   has(entity: string, keyStr: string): boolean {
     return this.byEntity.get(entity)?.has(keyStr) ?? false;
   }
+  /**
+   * Forgets the keys of earlier chunks: the lookups see them in the transaction anyway, and a million-record
+   * request must not keep a million keys here.
+   */
+  clear(): void {
+    this.byEntity.clear();
+  }
   /** A copy to try an operation with; adopt() it when the attempt commits. */
   clone(): RequestKeys {
     const c = new RequestKeys();
