@@ -273,7 +273,7 @@ export class SyncExecution {
     if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
     let problems: Problem[];
     if (options.failOnError) {
-      const attempt = await runOperation(sql, registry, chunk.plan, this.known, state, !writable);
+      const attempt = await runOperation({ sql, registry, known: this.known, state }, chunk.plan, !writable);
       problems = attempt.problems;
       result.merge(attempt.result);
       if (attempt.aborted) this.aborted = true;

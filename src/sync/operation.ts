@@ -4,28 +4,29 @@ import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { SyncResult } from './result';
 import { runDelete, runMissing } from './run-delete';
 import { runUpsert, type CommandOutcome } from './run-upsert';
-import type { Attempt, OperationState, RequestState } from './state';
+import type { Attempt, CommandRun, OperationState, RequestState } from './state';
 import type { OperationPlan } from './types';
 
+/** What an operation (or a part of one) runs against. */
+export interface OperationRun {
+  sql: Sql;
+  registry: Registry;
+  known: RequestState;
+  state: OperationState;
+}
+
 /** One operation: its commands in order. After a problem, later commands are still resolved but not written. */
-export async function runOperation(
-  sql: Sql,
-  registry: Registry,
-  plan: OperationPlan,
-  known: RequestState,
-  state: OperationState,
-  alreadyFailing: boolean,
-): Promise<Attempt> {
+export async function runOperation({ sql, registry, known, state }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
   const result = new SyncResult();
   const problems: Problem[] = [];
   for (const cmd of plan.commands) {
     if (problems.length >= MAX_REPORTED_ERRORS) break;
-    const writable = !alreadyFailing && !problems.length;
+    const run: CommandRun = { sql, registry, known, op: state, result, problems, writable: !alreadyFailing && !problems.length };
     let outcome: CommandOutcome = 'ok';
-    if (cmd.kind === 'upsert') outcome = await runUpsert(sql, registry, cmd, known, state, result, problems, writable);
+    if (cmd.kind === 'upsert') outcome = await runUpsert(run, cmd);
     else if (cmd.kind === 'missing') {
-      if (writable) outcome = await runMissing(sql, registry, cmd, known, state, result, problems);
-    } else outcome = await runDelete(sql, registry, cmd, known, result, problems, writable);
+      if (run.writable) outcome = await runMissing(run, cmd);
+    } else outcome = await runDelete(run, cmd);
     if (outcome === 'aborted') return { result, problems, aborted: true };
   }
   return { result, problems };

@@ -23,7 +23,7 @@ export interface PartialRun {
  * (with everything nested in them) and the rest is written again. The failures are counted in the operation's state.
  */
 export async function runRecordsPartially(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
-  const errors = await runRecords(run.sql, run.registry, plan, run.known, run.state, run.result);
+  const errors = await runRecords(run, plan);
   run.state.failed += new Set(errors.map((e) => e.meta?.index).filter((i) => typeof i === 'number')).size || (errors.length ? 1 : 0);
   return errors;
 }
@@ -46,27 +46,20 @@ export async function runEndPartially(run: PartialRun, plan: OperationPlan): Pro
       },
     ];
   }
-  return underSavepoint(run.sql, missing ? 'bulksync_missing' : 'bulksync_op', run.registry, plan, run.known, run.state, run.result);
+  return underSavepoint(run, missing ? 'bulksync_missing' : 'bulksync_op', plan);
 }
 
-async function runRecords(
-  sql: Sql,
-  registry: Registry,
-  plan: OperationPlan,
-  known: RequestState,
-  state: OperationState,
-  result: SyncResult,
-): Promise<Problem[]> {
+async function runRecords(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
   const errors: Problem[] = [];
   const failed = new Set<number>();
   let current = plan;
   for (let attempt = 0; ; attempt++) {
-    const problems = await underSavepoint(sql, 'bulksync_op', registry, current, known, state, result);
+    const problems = await underSavepoint(run, 'bulksync_op', current);
     if (!problems.length) return errors;
     const out = { problems };
     if (out.problems.every((p) => p.meta?.unattributed === true)) {
       // The database refused something no record can be blamed for by value: go record by record.
-      errors.push(...(await runOneByOne(sql, registry, current, known, state, result)));
+      errors.push(...(await runOneByOne(run, current)));
       return errors;
     }
     const newly = new Set(out.problems.filter((p) => p.meta?.operation === plan.operation.key && typeof p.meta.index === 'number' && p.meta.index >= 0).map((p) => p.meta!.index as number));
@@ -85,14 +78,7 @@ async function runRecords(
 }
 
 /** The slow path of partial success: each payload record alone under its own savepoint. */
-async function runOneByOne(
-  sql: Sql,
-  registry: Registry,
-  plan: OperationPlan,
-  known: RequestState,
-  state: OperationState,
-  result: SyncResult,
-): Promise<Problem[]> {
+async function runOneByOne(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
   const errors: Problem[] = [];
   const indexes = new Set<number>();
   for (const c of plan.commands) {
@@ -107,7 +93,7 @@ async function runOneByOne(
   });
   if (tail.length) parts.push({ operation: plan.operation, commands: tail });
   for (const part of parts) {
-    const problems = await underSavepoint(sql, 'bulksync_record', registry, part, known, state, result);
+    const problems = await underSavepoint(run, 'bulksync_record', part);
     if (problems.length) {
       const out = { problems };
       const index = part.commands.flatMap((c) => (c.kind === 'upsert' ? c.rows.map((r) => r.ref.index) : c.kind === 'delete' ? c.keys.map((k) => k.ref.index) : []))[0];
@@ -125,18 +111,11 @@ async function runOneByOne(
  * One try of (part of) an operation under a savepoint: without problems it is kept, and what it did joins the
  * request's state and result; with problems it is rolled back and they are returned.
  */
-async function underSavepoint(
-  sql: Sql,
-  savepoint: string,
-  registry: Registry,
-  plan: OperationPlan,
-  known: RequestState,
-  state: OperationState,
-  result: SyncResult,
-): Promise<Problem[]> {
+async function underSavepoint(run: PartialRun, savepoint: string, plan: OperationPlan): Promise<Problem[]> {
+  const { sql, registry, known, state, result } = run;
   const keys = known.clone();
   await savepoints.begin(sql, savepoint);
-  const out = await runOperation(sql, registry, plan, keys, state, false);
+  const out = await runOperation({ sql, registry, known: keys, state }, plan, false);
   if (out.problems.length) {
     // Also after a failed statement: rolling back to the savepoint makes the transaction usable again.
     await savepoints.undo(sql, savepoint);

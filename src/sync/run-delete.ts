@@ -1,26 +1,17 @@
-import type { Sql } from '../db/sql';
 import { toApiId } from '../definitions/ids';
-import type { Registry } from '../definitions/registry';
 import { pointer, type Problem } from '../errors';
 import type { CommandOutcome } from './run-upsert';
 import { classifyDbError } from '../write/db-errors';
 import { deleteKeys, lockExisting, lockMatching, planCascade } from '../write/delete';
 import { keyString, type Key } from '../write/keys';
 import { updateRows } from '../write/upsert';
-import type { SyncResult } from './result';
-import type { OperationState, RequestState } from './state';
+import type { CommandRun } from './state';
+import type { EntityDef } from '../definitions/types';
 import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand } from './types';
 
 /** A delete by keys or by criteria: missing keys to notFound, delete rules checked, cascades reported. */
-export async function runDelete(
-  sql: Sql,
-  registry: Registry,
-  cmd: DeleteByKeysCommand | DeleteByCriteriaCommand,
-  state: RequestState,
-  result: SyncResult,
-  problems: Problem[],
-  writable: boolean,
-): Promise<CommandOutcome> {
+export async function runDelete(run: CommandRun, cmd: DeleteByKeysCommand | DeleteByCriteriaCommand): Promise<CommandOutcome> {
+  const { sql, result } = run;
   const { entity } = cmd;
   let roots: { key: Key; index: number }[];
   if (cmd.kind === 'delete') {
@@ -40,24 +31,21 @@ export async function runDelete(
     roots = (await lockMatching(sql, entity, cmd.filters)).map((key) => ({ key, index: -1 }));
   }
   const at = (index: number) => (index >= 0 ? pointer(cmd.op, index) : pointer(cmd.op, 'criteria'));
-  return deleteWithRules(sql, registry, state, cmd.op, entity.name, roots, at, result, problems, writable);
+  return deleteWithRules(run, { op: cmd.op, entity, roots, at });
+}
+
+/** What a delete takes: its operation, entity, the records to delete (with their payload index), and their pointers. */
+interface DeleteTarget {
+  op: string;
+  entity: EntityDef;
+  roots: { key: Key; index: number }[];
+  at: (index: number) => string;
 }
 
 /** Deletes roots after checking the delete rules: restrict → FK_RESTRICT per blocked root, cascades reported. */
-async function deleteWithRules(
-  sql: Sql,
-  registry: Registry,
-  state: RequestState,
-  op: string,
-  entityName: string,
-  roots: { key: Key; index: number }[],
-  at: (index: number) => string,
-  result: SyncResult,
-  problems: Problem[],
-  writable: boolean,
-): Promise<CommandOutcome> {
+async function deleteWithRules(run: CommandRun, { op, entity, roots, at }: DeleteTarget): Promise<CommandOutcome> {
+  const { sql, registry, known: state, result, problems, writable } = run;
   if (!roots.length) return 'ok';
-  const entity = registry.get(entityName);
   const cascade = await planCascade(sql, registry, entity, roots);
   // One error per blocked record and referencing field, however many records hold the reference.
   const blocked = new Map<string, { r: (typeof cascade.restricted)[number]; count: number }>();
@@ -93,21 +81,14 @@ async function deleteWithRules(
 }
 
 /** The snapshot clear: records inside `within` that the payload did not name get `set`, or are deleted. */
-export async function runMissing(
-  sql: Sql,
-  registry: Registry,
-  cmd: MissingCommand,
-  state: RequestState,
-  op: OperationState,
-  result: SyncResult,
-  problems: Problem[],
-): Promise<CommandOutcome> {
+export async function runMissing(run: CommandRun, cmd: MissingCommand): Promise<CommandOutcome> {
+  const { sql, known: state, op, result, problems } = run;
   const { entity } = cmd;
   const inside = await lockMatching(sql, entity, cmd.filters);
   const unnamed = inside.filter((k) => !op.named.has(keyString(entity, k)));
   if (cmd.delete) {
     const at = () => pointer(cmd.op, 'missing');
-    return deleteWithRules(sql, registry, state, cmd.op, entity.name, unnamed.map((key) => ({ key, index: -1 })), at, result, problems, true);
+    return deleteWithRules({ ...run, writable: true }, { op: cmd.op, entity, roots: unnamed.map((key) => ({ key, index: -1 })), at });
   }
   await state.marks.before(sql, entity, unnamed);
   try {

@@ -1,6 +1,4 @@
-import type { Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
-import type { Registry } from '../definitions/registry';
 import { pointer, type Problem } from '../errors';
 import { savepoints } from '../write/savepoints';
 import { classifyDbError } from '../write/db-errors';
@@ -8,8 +6,7 @@ import { keyString } from '../write/keys';
 import { insertRows, updateRows, type WriteRow } from '../write/upsert';
 import { refPointer } from './plan';
 import { resolveUpsert, type ResolvedRow } from './resolve';
-import type { SyncResult } from './result';
-import type { OperationState, RequestState } from './state';
+import type { CommandRun } from './state';
 import { PendingRef } from './pending';
 import type { UpsertCommand, UpsertRow } from './types';
 
@@ -21,16 +18,8 @@ export type CommandOutcome = 'ok' | 'aborted';
 /** Re-runs of a command whose new keys another transaction committed meanwhile, before falling back to DO UPDATE. */
 const NEW_KEY_RETRIES = 10;
 
-export async function runUpsert(
-  sql: Sql,
-  registry: Registry,
-  cmd: UpsertCommand,
-  state: RequestState,
-  op: OperationState,
-  result: SyncResult,
-  problems: Problem[],
-  writable: boolean,
-): Promise<CommandOutcome> {
+export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<CommandOutcome> {
+  const { sql, registry, known: state, op, result, problems, writable } = run;
   // create-only: what is nested in a payload record found existing is left out (the record itself is looked up
   // again, so that it is reported under skipped whatever attempt succeeds).
   const planned = op.skipped.size ? cmd.rows.filter((r) => r.root || !op.skipped.has(r.ref.index)) : cmd.rows;

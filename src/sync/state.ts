@@ -1,3 +1,5 @@
+import type { Sql } from '../db/sql';
+import type { Registry } from '../definitions/registry';
 import type { IndexMarks } from '../indexing/marks';
 import type { Problem } from '../errors';
 import type { DeferredReference, RequestKeys } from './resolve';
@@ -30,6 +32,22 @@ export interface OperationState {
   deferred: DeferredReference[];
   /** The operation's entity, when its references may wait for later chunks (fail on error only). */
   deferFor?: string;
+}
+
+/** What a command runs against, in one object. */
+export interface CommandRun {
+  sql: Sql;
+  registry: Registry;
+  /** What the request has done so far. */
+  known: RequestState;
+  /** The state of the command's operation. */
+  op: OperationState;
+  /** Where what the command did goes. */
+  result: SyncResult;
+  /** Where its problems go. */
+  problems: Problem[];
+  /** False once the request fails: lookups only, no writes. */
+  writable: boolean;
 }
 
 export interface Attempt {
