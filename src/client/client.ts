@@ -103,7 +103,8 @@ export class BulksyncClient {
         this.ndjson = 'yes';
         return answer;
       } catch (e) {
-        if (!(this.ndjson === 'unknown' && e instanceof ApiProblem && refusesNdjson(e))) throw e;
+        // Batches sent together may all meet the refusal: each falls back.
+        if (!(this.ndjson !== 'yes' && e instanceof ApiProblem && refusesNdjson(e))) throw e;
         this.ndjson = 'no';
       }
     }
