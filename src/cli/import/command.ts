@@ -185,7 +185,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
       for (const f of failures) problem(f);
       totals.failed += new Set(failures.map((f) => f.line)).size;
       totals.notWritten += rolledBack;
-    }, converter);
+    }, converter, (line) => progress.note(line));
     totals.written += counts.written;
     totals.skipped += counts.skipped;
     // A batch rolled back as a whole is not done: a resume (after the cause is fixed) sends it again.
@@ -312,6 +312,7 @@ async function sendWithSplit(
   key: string,
   failed: (problems: LineProblem[], rolledBack: number) => void,
   converter: RowConverter | undefined,
+  note: (line: string) => void,
 ): Promise<BatchCounts> {
   try {
     const { result } = await client.syncRecords({ ...operation, payload: batch.records }, { ...opts, idempotencyKey: key });
@@ -323,9 +324,10 @@ async function sendWithSplit(
   } catch (e) {
     if (e instanceof ApiProblem && e.status === 413 && batch.records.length > 1) {
       const half = Math.ceil(batch.records.length / 2);
+      note(`lines ${batch.lines[0]}–${batch.lines.at(-1)}: too large for the service (413), sent in two halves`);
       const parts = [0, half].map((from) => ({ number: batch.number, records: batch.records.slice(from, from + half), lines: batch.lines.slice(from, from + half) }));
-      const a = await sendWithSplit(client, parts[0]!, operation, opts, `${key}a`, failed, converter);
-      const b = await sendWithSplit(client, parts[1]!, operation, opts, `${key}b`, failed, converter);
+      const a = await sendWithSplit(client, parts[0]!, operation, opts, `${key}a`, failed, converter, note);
+      const b = await sendWithSplit(client, parts[1]!, operation, opts, `${key}b`, failed, converter, note);
       return { written: a.written + b.written, skipped: a.skipped + b.skipped, failed: a.failed + b.failed, rolledBack: a.rolledBack || b.rolledBack };
     }
     if (e instanceof ApiProblem && (e.status === 400 || e.status === 409 || e.status === 413 || e.status === 422) && e.errors.some((x) => recordIndex(x) !== undefined || e.status === 413)) {
