@@ -12,6 +12,8 @@ let dir: string;
 beforeAll(async () => {
   t = await startTestApp();
   server = await listen(t.bare);
+  const tax = await request(t.app).post('/api/_action/sync').send({ t: { entity: 'tax', action: 'upsert', payload: [{ id: TAX, name: 'Standard rate', taxRate: 19 }] } });
+  expect(tax.status).toBe(200);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-cli-'));
 });
 afterAll(async () => {
@@ -117,6 +119,39 @@ describe('bulksync import: failed records', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('rolled back with a failed record 1');
     expect((await countPrefix('S')).total).toBe(0);
+  });
+});
+
+describe('bulksync import of NDJSON and JSON files', () => {
+  const price = [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: 10, net: 8.4, linked: true }];
+  const product = (n: string, stock: number) => ({ productNumber: n, name: n, stock, price, taxId: TAX });
+
+  it('reads NDJSON line by line: a line that is not JSON and a refused record are reported at their lines', async () => {
+    const file = write(
+      'in.ndjson',
+      [JSON.stringify(product('J-1', 1)), '', '{"productNumber": "J-2", oops', JSON.stringify(product('J-3', -3)), JSON.stringify(product('J-4', 4))].join('\n') + '\n',
+    );
+    const errors = path.join(dir, 'ndjson-errors.csv');
+    const run = await runCli(['import', file, '--entity', 'product', '--fail-on-error', 'false', '--errors', errors], server.base);
+    expect(run.code).toBe(1);
+    const rows = fs.readFileSync(errors, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    expect(rows.map((r) => [r[0], r[2], r[3]])).toEqual([
+      ['3', '', 'BODY_NOT_JSON'],
+      ['4', 'stock', 'VALUE_INVALID'],
+    ]);
+    expect((await countPrefix('J')).numbers.sort()).toEqual(['J-1', 'J-4']);
+  });
+
+  it('streams a JSON array, each record reported at the line it starts on', async () => {
+    const text = JSON.stringify([product('K-1', 1), product('K-2', -2), product('K-3', 3)], null, 2);
+    const file = write('in.json', text);
+    const line = text.split('\n').findIndex((l) => l.includes('"K-2"')); // 0-based line of its productNumber = 1-based line of its "{"
+    const errors = path.join(dir, 'json-errors.csv');
+    const run = await runCli(['import', file, '--entity', 'product', '--fail-on-error', 'false', '--errors', errors], server.base);
+    expect(run.code).toBe(1);
+    const rows = fs.readFileSync(errors, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    expect(rows.map((r) => [r[0], r[2], r[3]])).toEqual([[String(line), 'stock', 'VALUE_INVALID']]);
+    expect((await countPrefix('K')).numbers.sort()).toEqual(['K-1', 'K-3']);
   });
 });
 
@@ -227,10 +262,11 @@ describe('bulksync import: bad input', () => {
   });
 
   it('--help on every command exits 0', async () => {
-    for (const command of ['import', 'export', 'serve', 'worker', 'migrate', 'integration', 'definition-schema']) {
-      const run = await runCli([command, '--help'], server.base);
-      expect({ command, code: run.code }).toEqual({ command, code: 0 });
-      expect(run.stdout).toContain('usage:');
-    }
+    const commands = ['import', 'export', 'serve', 'worker', 'migrate', 'integration', 'definition-schema'];
+    const runs = await Promise.all(commands.map((command) => runCli([command, '--help'], server.base)));
+    runs.forEach((run, i) => {
+      expect({ command: commands[i], code: run.code }).toEqual({ command: commands[i], code: 0 });
+      expect(run.stdout).toContain(`bulksync ${commands[i]}`);
+    });
   });
 });
