@@ -1,11 +1,11 @@
 import { ApiProblem, AuthenticationError, ConnectionError } from '../client';
 import { EXIT, UsageError } from './args';
-import { definitionSchemaCommand } from './definition-schema';
 import { exportCommand } from './export';
 import { importCommand } from './import/command';
-import { integrationCommand } from './integration';
-import { migrateCommand } from './migrate';
-import { workerCommand } from './worker';
+// The service commands load the whole service (database, queue, express): required only when run, so that the
+// client commands start quickly. require, not import(): under tsx's CommonJS hook import() would not find .ts files.
+type ServiceCommands = typeof import('./integration') & typeof import('./migrate') & typeof import('./worker') & typeof import('./definition-schema');
+const service = <K extends keyof ServiceCommands>(file: string, name: K): ServiceCommands[K] => (require(file) as ServiceCommands)[name];
 
 export const USAGE = `usage: bulksync <command> [options]   (bulksync <command> --help for its options)
 
@@ -52,15 +52,15 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv = proces
       require('../main');
       return forever();
     case 'worker':
-      await workerCommand();
+      await service('./worker', 'workerCommand')();
       return forever();
     case 'migrate':
-      await migrateCommand();
+      await service('./migrate', 'migrateCommand')();
       return EXIT.ok;
     case 'integration':
-      return integrationCommand(args);
+      return service('./integration', 'integrationCommand')(args);
     case 'definition-schema':
-      definitionSchemaCommand(args);
+      service('./definition-schema', 'definitionSchemaCommand')(args);
       return EXIT.ok;
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);

@@ -57,7 +57,12 @@ export class BulksyncClient {
     return this.tokens.get();
   }
 
-  /** Whether NDJSON bodies are used: 'unknown' until the first syncRecords(). */
+  /** Say up front whether the service takes NDJSON bodies (e.g. from its OpenAPI document), instead of probing. */
+  assumeNdjson(supported: boolean): void {
+    this.ndjson = supported ? 'yes' : 'no';
+  }
+
+  /** Whether NDJSON bodies are used: 'unknown' until the first syncRecords() (or assumeNdjson). */
   get ndjsonSupport(): 'unknown' | 'yes' | 'no' {
     return this.ndjson;
   }
@@ -210,7 +215,19 @@ export class BulksyncClient {
 
 /** The parts of the OpenAPI document the CLI reads. */
 export interface OpenApiDocument {
-  components: { schemas: Record<string, JsonRecord> };
+  paths?: Record<string, Record<string, { parameters?: ({ $ref?: string; name?: string; in?: string })[]; requestBody?: { content?: Record<string, unknown> } }>>;
+  components: { schemas: Record<string, JsonRecord>; parameters?: Record<string, { name?: string; in?: string }> };
+}
+
+/** What the document says the sync endpoint takes: its request headers (lower case) and body content types. */
+export function syncCapabilities(doc: OpenApiDocument): { headers: Set<string>; contentTypes: Set<string> } {
+  const op = doc.paths?.['/api/_action/sync']?.post;
+  const headers = new Set<string>();
+  for (const p of op?.parameters ?? []) {
+    const param = p.$ref ? doc.components.parameters?.[p.$ref.replace('#/components/parameters/', '')] : p;
+    if (param?.in === 'header' && param.name) headers.add(param.name.toLowerCase());
+  }
+  return { headers, contentTypes: new Set(Object.keys(op?.requestBody?.content ?? {})) };
 }
 
 function syncHeaders(opts: SyncOptions): Record<string, string> {

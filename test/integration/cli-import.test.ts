@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { startTestApp, type TestApp } from '../support/app';
+import { ROOT, startTestApp, type TestApp } from '../support/app';
 import type { NextFunction, Request, Response } from 'express';
 import { listen, runCli, spawnCli } from '../support/cli';
 
@@ -83,6 +83,29 @@ async function countPrefix(prefix: string): Promise<{ total: number; numbers: st
   } while (after);
   return { total: numbers.length, numbers };
 }
+
+describe('docs/import.md', () => {
+  it('imports the sample files of examples/import/ as the guide shows, and a second run (--match-by) creates nothing new', async () => {
+    const guide = fs.readFileSync(path.join(ROOT, 'docs/import.md'), 'utf8');
+    const commands = [...guide.matchAll(/^npx bulksync (import examples\/import\/.+)$/gm)].map((m) => m[1]!.split(' '));
+    expect(commands).toHaveLength(2);
+    for (const args of commands) {
+      const run = await runCli(args, server.base);
+      expect({ args, code: run.code, stderr: run.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('written 3, skipped 0, failed 0') });
+    }
+    const again = await runCli(commands[1]!, server.base);
+    expect(again.code).toBe(0);
+    const products = await request(t.app)
+      .post('/api/search/product')
+      .send({ filter: [{ type: 'prefix', field: 'productNumber', value: 'SW-2000' }], associations: ['categories', 'tax'], sort: [{ field: 'productNumber' }] });
+    expect(products.body.data.map((p: { productNumber: string; name: string; active: boolean; tax: { taxRate: number } }) => [p.productNumber, p.name, p.active, p.tax.taxRate])).toEqual([
+      ['SW-20001', 'Linen shirt', true, 19],
+      ['SW-20002', 'Linen trousers', false, 19],
+      ['SW-20003', 'Cotton shirt, short sleeves', true, 19],
+    ]);
+    expect(products.body.data[2].categories.map((c: { name: string }) => c.name).sort()).toEqual(['Clothing', 'Shirts']);
+  });
+});
 
 describe('bulksync import: failed records', () => {
   it('writes every failed record to --errors with its input line, column and code, and imports the rest under --fail-on-error false', async () => {
@@ -241,6 +264,9 @@ describe('bulksync import: bad input', () => {
     const column = await runCli(['import', csv, '--entity', 'product'], server.base);
     expect(column.code).toBe(2);
     expect(column.stderr).toContain('colour: product has no field "colour"');
+    const dry = await runCli(['import', write('dry.csv', productRows('U', 2)), '--entity', 'product', '--dry-run'], server.base);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('does not document the dry-run header (it would write): nothing was sent');
     const missing = await runCli(['import', path.join(dir, 'nope.csv'), '--entity', 'product'], server.base);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no such file');

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import PQueue from 'p-queue';
-import { ApiProblem, AuthenticationError, ConnectionError, type ApiError, type BulksyncClient, type JsonRecord, type SyncOptions } from '../../client';
+import { ApiProblem, AuthenticationError, ConnectionError, syncCapabilities, type ApiError, type BulksyncClient, type JsonRecord, type SyncOptions } from '../../client';
 import { bool, choice, clientFrom, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parse, positiveInt, str, UsageError } from '../args';
 import { Checkpoint, fileIdentity, idempotencyKey, runIdOf } from './checkpoint';
 import { rowConverter, type RowConverter } from './convert';
@@ -119,7 +119,15 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   });
 
   // Field kinds from the service: also checks the credentials and the connection before reading the file.
-  const shapes = new FieldShapes(await client.openApi());
+  const doc = await client.openApi();
+  const shapes = new FieldShapes(doc);
+  const capabilities = syncCapabilities(doc);
+  // NDJSON bodies where the service documents them; otherwise JSON from the first batch on (no refused probe).
+  client.assumeNdjson(capabilities.contentTypes.has('application/x-ndjson'));
+  if (dryRun && !capabilities.headers.has('dry-run')) {
+    // A service without it would ignore the header and commit every batch.
+    throw new UsageError(`the service at ${client.url} does not document the dry-run header (it would write): nothing was sent`);
+  }
   if (!shapes.has(entity)) throw new UsageError(`unknown entity "${entity}"; the service has: ${shapes.entities().join(', ')}`);
   if (matchBy) for (const f of matchBy) if (!shapes.of(entity).fields.has(f)) throw new UsageError(`--match-by: ${entity} has no field "${f}"`);
 
