@@ -75,6 +75,11 @@ export async function exportCommand(args: string[], env: NodeJS.ProcessEnv = pro
           deleted++;
           if (deletions) await writeLine(deletions, JSON.stringify(typeof c.id === 'string' ? { id: c.id } : c.id));
         } else if (typeof c.id === 'string') upserted.add(c.id);
+        else {
+          // A mapping entity's record is its key (product_category: productId + categoryId).
+          await writeLine(out, JSON.stringify(importable(c.id)));
+          count++;
+        }
       }
       const ids = [...upserted];
       for (let i = 0; i < ids.length; i += 500) {

@@ -155,8 +155,10 @@ describe('bulksync import of NDJSON and JSON files', () => {
       [JSON.stringify(product('J-1', 1)), '', '{"productNumber": "J-2", oops', JSON.stringify(product('J-3', -3)), JSON.stringify(product('J-4', 4))].join('\n') + '\n',
     );
     const errors = path.join(dir, 'ndjson-errors.csv');
-    const run = await runCli(['import', file, '--entity', 'product', '--fail-on-error', 'false', '--errors', errors], server.base);
+    const run = await runCli(['import', file, '--entity', 'product', '--fail-on-error', 'false', '--errors', errors, '--indexing', 'disabled'], server.base);
     expect(run.code).toBe(1);
+    // disable-indexing per batch, then one full re-index, as Shopware's sync command does.
+    expect(run.stderr).toMatch(/full re-index queued \(.*product\.search.*\)/);
     const rows = fs.readFileSync(errors, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
     expect(rows.map((r) => [r[0], r[2], r[3]])).toEqual([
       ['3', '', 'BODY_NOT_JSON'],
@@ -224,6 +226,34 @@ describe('bulksync import: robustness', () => {
     }
   });
 
+  it('on SIGINT finishes the batches in flight, keeps the checkpoint and exits 130; --resume completes the import', async () => {
+    const csv = write('interrupt.csv', productRows('I', 1500));
+    const checkpoint = `${csv}.bulksync-checkpoint.json`;
+    const slow = (req: Request, _res: Response, next: NextFunction) => (req.path === '/api/_action/sync' ? setTimeout(next, 60) : next());
+    const front = await listen(t.bare, slow);
+    try {
+      const args = ['import', csv, '--entity', 'product', '--batch', '100', '--match-by', 'productNumber'];
+      const first = spawnCli(args, front.base);
+      first.child.stdin!.end();
+      for (let i = 0; i < 600; i++) {
+        if (fs.existsSync(checkpoint) && JSON.parse(fs.readFileSync(checkpoint, 'utf8')).doneBelow >= 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      first.child.kill('SIGINT');
+      expect(await first.exited).toBe(130);
+      expect(first.stderr()).toContain('interrupted: finishing the requests in flight');
+      expect(first.stderr()).toContain('continue with the same command and --resume');
+      const state = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
+      // Every batch that was sent finished and is recorded: what is in the database is exactly what the checkpoint says.
+      expect((await countPrefix('I')).total).toBe((state.doneBelow + state.done.length) * 100);
+      const second = await runCli([...args, '--resume'], front.base);
+      expect(second.code).toBe(0);
+      expect((await countPrefix('I')).total).toBe(1500);
+    } finally {
+      await front.close();
+    }
+  });
+
   it('survives a storm of 429 and 503 answers, honouring Retry-After', async () => {
     const csv = write('storm.csv', productRows('T', 400));
     let syncs = 0;
@@ -243,8 +273,10 @@ describe('bulksync import: robustness', () => {
     };
     const front = await listen(t.bare, storm);
     try {
-      const run = await runCli(['import', csv, '--entity', 'product', '--batch', '50', '--concurrency', '2'], front.base);
+      const run = await runCli(['import', csv, '--entity', 'product', '--batch', '50', '--concurrency', '2', '--progress-interval', '500'], front.base);
       expect(run.stderr).toContain('retrying /api/_action/sync in 1.0 s (HTTP 429 RATE_LIMITED');
+      // Without a terminal: plain progress lines.
+      expect(run.stderr).toMatch(/\d+ records written, 0 failed \(\d+% of the file read\), \d+ records\/s/);
       expect(run.stderr).toContain('HTTP 503 CONFLICT_RETRY_EXHAUSTED');
       expect(run.code).toBe(0);
       expect(refused).toBeGreaterThanOrEqual(8);

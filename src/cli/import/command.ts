@@ -33,6 +33,7 @@ options:
   --checkpoint <file>      where the checkpoint is kept (default <file>.bulksync-checkpoint.json)
   --retries <n>            attempts per request on 429/503/network errors (default 8)
   --quiet                  no progress output
+  --progress-interval <ms> without a terminal: a progress line this often (default 5000)
 ${CONNECTION_HELP}
 
 exit codes: 0 all written, 1 records failed, 2 usage or connection error, 130 interrupted`;
@@ -156,7 +157,8 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const errorFile = str(values.errors) ? new ErrorFile(str(values.errors)!) : undefined;
   const totals: Totals = { written: checkpoint?.counts.written ?? 0, skipped: checkpoint?.counts.skipped ?? 0, failed: 0, notWritten: 0, resumedBatches: checkpoint?.doneCount ?? 0 };
   const started = Date.now();
-  const syncOptions: SyncOptions = { failOnError, indexing, dryRun };
+  // return=minimal: counts instead of id lists, which the import does not read (ignored by a service without it).
+  const syncOptions: SyncOptions = { failOnError, indexing, dryRun, minimal: true };
   const operation = { key: 'import', entity, action: 'upsert' as const, ...(mode !== 'merge' ? { mode } : {}), ...(matchBy?.length ? { matchBy } : {}) };
 
   const input = openInput(file);
@@ -327,7 +329,7 @@ async function sendWithSplit(
     const problems = (result.errors ?? []).map((e) => lineProblem(e, batch, converter));
     const failedIndexes = new Set(problems.map((p) => p.line));
     if (problems.length) failed(problems, 0);
-    const skipped = Array.isArray(result.skipped) ? 0 : (result.skipped?.[operation.entity]?.length ?? 0);
+    const skipped = countOf(result.counts?.skipped, operation.entity) ?? (Array.isArray(result.skipped) ? 0 : (result.skipped?.[operation.entity]?.length ?? 0));
     return { written: batch.records.length - failedIndexes.size - skipped, skipped, failed: failedIndexes.size, rolledBack: false };
   } catch (e) {
     if (e instanceof ApiProblem && e.status === 413 && batch.records.length > 1) {
@@ -347,6 +349,12 @@ async function sendWithSplit(
     }
     throw e;
   }
+}
+
+/** An entity's number in a `counts` map of a minimal answer (`[]` when empty, as every map of the answer). */
+function countOf(map: Record<string, number> | [] | undefined, entity: string): number | undefined {
+  if (map === undefined) return undefined;
+  return Array.isArray(map) ? 0 : (map[entity] ?? 0);
 }
 
 interface BatchCounts {
