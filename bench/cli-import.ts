@@ -113,11 +113,12 @@ async function main(): Promise<void> {
   } finally {
     await svc.dispose();
   }
-  const median = (m: string) => {
-    const v = results.filter((r) => r.method === m).map((r) => r.ms).sort((a, b) => a - b);
-    return v[Math.floor(v.length / 2)]!;
-  };
-  log(`median: client ${(median('client') / 1000).toFixed(1)} s, cli ${(median('cli') / 1000).toFixed(1)} s; cli speed = ${(median('client') / median('cli')).toFixed(2)} x the client's`);
+  const total = (m: string) => results.filter((r) => r.method === m).reduce((sum, r) => sum + r.ms, 0);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const ms = (m: string) => results.find((r) => r.round === round && r.method === m)!.ms;
+    log(`round ${round}: cli speed = ${(ms('client') / ms('cli')).toFixed(2)} x the client's`);
+  }
+  log(`all rounds: client ${(total('client') / 1000).toFixed(1)} s, cli ${(total('cli') / 1000).toFixed(1)} s; cli speed = ${(total('client') / total('cli')).toFixed(2)} x the client's`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
