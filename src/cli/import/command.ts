@@ -163,8 +163,8 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
 
   const input = openInput(file);
   const bytesTotal = file === '-' ? 0 : fs.statSync(file).size;
+  // How far the reader got, from the items it hands on (not the read-ahead of the stream).
   let bytesRead = 0;
-  input.on('data', (chunk: Buffer | string) => (bytesRead += chunk.length));
   const report = () => progress.update({ bytesRead, bytesTotal, written: totals.written, failed: totals.failed });
 
   let stop: Stop | undefined;
@@ -219,6 +219,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
     const items: AsyncIterable<SourceItem> = format === 'csv' ? csvRows(input, delimiter) : format === 'ndjson' ? ndjsonRecords(input) : jsonArrayRecords(input);
     for await (const item of items) {
       if (stop) break;
+      if (item.offset !== undefined) bytesRead = item.offset;
       if (item.cells) {
         if (!converter) {
           converter = rowConverter(item.cells, entity, shapes, { map, empty });
@@ -278,6 +279,11 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   process.stderr.write(`${summary}\n`);
   if (errorFile && totals.failed) process.stderr.write(`failed records listed in ${errorFile.path}\n`);
   if (stop) {
+    // Stopped before anything was done (a column the entity lacks, say): no checkpoint to resume from.
+    if (checkpoint && checkpoint.doneCount === 0 && totals.resumedBatches === 0) {
+      checkpoint.remove();
+      checkpoint = undefined;
+    }
     process.stderr.write(`bulksync import: ${stop.message}\n`);
     if (checkpoint && stop.exitCode !== EXIT.usage) process.stderr.write(`continue with the same command and --resume (checkpoint ${checkpoint.path})\n`);
     return stop.exitCode;

@@ -14,6 +14,15 @@ export interface Progress {
   stop(): void;
 }
 
+/** Time left at the average pace so far, by bytes read (the number of rows of a file is not known up front). */
+function eta(s: ProgressState, origin: { at: number; bytes: number }): string {
+  const elapsed = (Date.now() - origin.at) / 1000;
+  const done = s.bytesRead - origin.bytes;
+  if (!s.bytesTotal || done <= 0 || elapsed < 1) return '…';
+  const left = Math.max(0, Math.round(((s.bytesTotal - s.bytesRead) * elapsed) / done));
+  return left >= 3600 ? `${Math.floor(left / 3600)}h${String(Math.floor((left % 3600) / 60)).padStart(2, '0')}m` : left >= 60 ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s` : `${left}s`;
+}
+
 /**
  * A bar with records/s and ETA on a terminal (cli-progress, on stderr), a plain line every `intervalMs` otherwise
  * (logs, CI), nothing with --quiet. The ETA is by bytes read: the number of rows of a file is not known up front.
@@ -43,13 +52,14 @@ export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000
       },
     };
   }
-  const bar = new SingleBar(
-    { format: '{bar} {percentage}% | {written} written, {failed} failed | {rate} records/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
-  );
+  const bar = new SingleBar({ format: '{bar} {percentage}% | {written} written, {failed} failed | {rate} records/s | ETA {etaText}', stream: process.stderr, hideCursor: true });
   let begun = false;
+  // The pace is measured from the first update (after the command's start-up requests).
+  let origin: { at: number; bytes: number } | undefined;
   return {
     update: (s) => {
-      const payload = { written: s.written, failed: s.failed, rate: rate(s) };
+      origin ??= { at: Date.now(), bytes: s.bytesRead };
+      const payload = { written: s.written, failed: s.failed, rate: rate(s), etaText: eta(s, origin) };
       if (!begun) {
         bar.start(Math.max(1, s.bytesTotal), 0, payload);
         begun = true;

@@ -13,8 +13,15 @@ export interface LineProblem {
   field?: string;
 }
 
-/** What a reader hands on: a record (or CSV cells) with the line it starts on, or a problem of a line. */
-export type SourceItem = { line: number; record: JsonRecord; cells?: undefined } | { line: number; cells: string[]; record?: undefined } | { line: number; problem: LineProblem; record?: undefined; cells?: undefined };
+/**
+ * What a reader hands on: a record (or CSV cells) with the line it starts on, or a problem of a line; `offset` is how
+ * far into the input the reader is (bytes, or characters where that is cheaper), for the progress bar.
+ */
+export type SourceItem = { offset?: number } & (
+  | { line: number; record: JsonRecord; cells?: undefined }
+  | { line: number; cells: string[]; record?: undefined }
+  | { line: number; problem: LineProblem; record?: undefined; cells?: undefined }
+);
 
 export type InputFormat = 'csv' | 'ndjson' | 'json';
 
@@ -50,7 +57,7 @@ export async function* csvRows(input: Readable, delimiter = ','): AsyncGenerator
       const p = skipped.shift()!;
       yield { line: p.line, problem: p };
     }
-    yield { line, cells: row.record };
+    yield { line, cells: row.record, offset: row.info.bytes };
   }
   for (const p of skipped) yield { line: p.line, problem: p };
 }
@@ -65,10 +72,12 @@ function countNewlines(s: string): number {
 export async function* ndjsonRecords(input: Readable): AsyncGenerator<SourceItem> {
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
   let line = 0;
+  let offset = 0;
   for await (const text of lines) {
     line++;
+    offset += text.length + 1;
     if (!text.trim()) continue;
-    yield parseRecord(text, line);
+    yield { ...parseRecord(text, line), offset };
   }
 }
 
@@ -96,6 +105,7 @@ export async function* jsonArrayRecords(input: Readable): AsyncGenerator<SourceI
   let line = 1;
   let startLine = 1;
   let parts: string[] = [];
+  let before = 0;
   input.setEncoding('utf8');
   for await (const chunk of input as AsyncIterable<string>) {
     // Where the element being read starts in this chunk (0 when it began in an earlier one).
@@ -130,10 +140,11 @@ export async function* jsonArrayRecords(input: Readable): AsyncGenerator<SourceI
           parts.push(chunk.slice(from, i + 1));
           const text = parts.join('');
           parts = [];
-          yield parseRecord(text, startLine);
+          yield { ...parseRecord(text, startLine), offset: before + i };
         }
       }
     }
+    before += chunk.length;
     if (depth > 0) parts.push(chunk.slice(from));
   }
   if (!closed) throw new SyntaxError(`line ${line}: the JSON array is not closed`);
