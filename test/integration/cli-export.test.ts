@@ -86,4 +86,15 @@ describe('bulksync export → import', () => {
     expect(fs.readFileSync(deletions, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ id: '0189bf2a627a7296adbc83527ba9ac31' }]);
     expect(out.stderr).toMatch(/next cursor: \S+/);
   });
+
+  it('exports only what --criteria selects', async () => {
+    const criteria = path.join(dir, 'criteria.json');
+    fs.writeFileSync(criteria, JSON.stringify({ filter: [{ type: 'range', field: 'stock', parameters: { gte: 100 } }], sort: [{ field: 'stock', order: 'DESC' }] }));
+    const out = await runCli(['export', 'product', '--criteria', criteria], from.base);
+    expect(out.code).toBe(0);
+    expect(out.stdout.trim().split('\n').map((l) => JSON.parse(l).stock)).toEqual(Array.from({ length: 20 }, (_, i) => 119 - i));
+    const bad = await runCli(['export', 'product', '--criteria', path.join(dir, 'nope.json')], from.base);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--criteria');
+  });
 });

@@ -98,7 +98,7 @@ function compile(segments: string[], entity: string, shapes: FieldShapes, column
         return undefined;
       };
     }
-    return `"${name}" is a ${shape.kind} field, not an association: "${rest.join('.')}" cannot be set inside it`;
+    return `"${name}" is a field of kind ${shape.kind}, not an association: "${rest.join('.')}" cannot be set inside it`;
   }
   const value = converter(shape, nullable);
   return (record, cell) => {
