@@ -244,8 +244,8 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
       if (batch.records.length >= batchSize) {
         await enqueue(batch);
         batch = { number: batch.number + 1, records: [], lines: [] };
+        report();
       }
-      report();
     }
     if (!stop && batch.records.length) await enqueue(batch);
   } catch (e) {
