@@ -85,11 +85,15 @@ export class BulksyncClient {
    * body is never whole in memory. `operations` is a function so that a retry can produce the body again.
    */
   async syncNdjson(operations: () => Iterable<NdjsonOperation> | AsyncIterable<NdjsonOperation>, opts: SyncOptions = {}): Promise<SyncResponse> {
+    return this.sendNdjson(() => streamOf(ndjsonChunks(operations())), opts);
+  }
+
+  private async sendNdjson(body: () => string | ReadableStream<Uint8Array>, opts: SyncOptions): Promise<SyncResponse> {
     const res = await this.send({
       method: 'POST',
       path: '/api/_action/sync',
       headers: { ...syncHeaders(opts), 'content-type': NDJSON },
-      body: () => streamOf(ndjsonChunks(operations())),
+      body,
       retry: opts.idempotencyKey !== undefined,
     });
     return { result: (await res.json()) as SyncResult, headers: res.headers, format: 'ndjson' };
@@ -103,8 +107,11 @@ export class BulksyncClient {
   async syncRecords(operation: SyncOperation & { payload: JsonRecord[] }, opts: SyncOptions = {}): Promise<SyncResponse> {
     if (this.ndjson !== 'no') {
       const { payload, ...header } = operation;
+      // The records are in memory already: one string with a known length, not a stream (a service that refuses
+      // the content type may answer before reading a streamed body, and the refusal must come back as an answer).
+      const text = [JSON.stringify({ operation: header }), ...payload.map((r) => JSON.stringify(r)), ''].join('\n');
       try {
-        const answer = await this.syncNdjson(() => [{ header, records: payload }], opts);
+        const answer = await this.sendNdjson(() => text, opts);
         this.ndjson = 'yes';
         return answer;
       } catch (e) {

@@ -59,6 +59,44 @@ describe('BulksyncClient', () => {
     expect(seen.filter((s) => s.path === '/api/_action/sync')).toEqual([{ path: '/api/_action/sync', type: 'application/json', key: 'batch-2', dryRun: 'true' }]);
   });
 
+  it('falls back to JSON against the service itself, whose JSON-only parser refuses a large NDJSON batch before reading it', async () => {
+    const plain = await listen(t.bare);
+    try {
+      const c = new BulksyncClient({ url: plain.base, clientId: ADMIN.clientId, clientSecret: ADMIN.secret });
+      const payload = Array.from({ length: 1000 }, (_, i) => ({ name: `Bulk ${i} ${'x'.repeat(200)}`, taxRate: i % 100 }));
+      const answer = await c.syncRecords({ entity: 'tax', action: 'upsert', payload }, { idempotencyKey: 'big-1' });
+      expect(answer.format).toBe('json');
+      expect(c.ndjsonSupport).toBe('no');
+      expect((answer.result.data as Record<string, string[]>).tax).toHaveLength(1000);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('streams syncNdjson bodies from lazy operations, several operations in one body', async () => {
+    const c = client();
+    async function* keys() {
+      yield { id: '0189bf2a627a7296adbc83527ba9ac29' };
+      yield { id: '0189bf2a627a7296adbc83527ba9ac30' };
+    }
+    const refused = await c.syncNdjson(() => [
+      { header: { entity: 'tax', action: 'upsert' }, records: [{ name: 'Lazy', taxRate: 5 }] },
+      { header: { key: 'drop', entity: 'tax', action: 'delete' }, records: keys() },
+    ]).catch((e: unknown) => e);
+    // This service takes JSON only (the spy answers 415 after reading the body).
+    expect(refused).toMatchObject({ status: 415 });
+    expect(seen.find((s) => s.type === 'application/x-ndjson')!.body).toBe(
+      [
+        '{"operation":{"entity":"tax","action":"upsert"}}',
+        '{"name":"Lazy","taxRate":5}',
+        '{"operation":{"key":"drop","entity":"tax","action":"delete"}}',
+        '{"id":"0189bf2a627a7296adbc83527ba9ac29"}',
+        '{"id":"0189bf2a627a7296adbc83527ba9ac30"}',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('renews the token before it expires, and shares one token request between concurrent calls', async () => {
     let clock = Date.now();
     const c = client({ now: () => clock });
