@@ -18,7 +18,7 @@ options:
   --format csv|ndjson|json default: from the file's extension (.csv, .ndjson/.jsonl, .json), else csv
   --map <file.json>        CSV column → field: {"Tax": "tax.name", "Notes": null}; nested fields with dots,
                            lists (categories, categories.name) split on |
-  --delimiter <char>       CSV delimiter (default ,)
+  --delimiter <char>       CSV delimiter (default , or a tab for .tsv files)
   --empty omit|null        an empty CSV cell leaves the field out (default) or sets it to null
   --mode merge|replace|create-only   the operation's write mode (default merge)
   --match-by <f1,f2>       match existing records by these unique fields when a row has no id
@@ -109,7 +109,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const failOnError = bool(values['fail-on-error'], 'fail-on-error', true);
   const dryRun = Boolean(values['dry-run']);
   const matchBy = str(values['match-by'])?.split(',').map((s) => s.trim()).filter(Boolean);
-  const delimiter = str(values.delimiter) ?? ',';
+  const delimiter = str(values.delimiter) ?? (/\.tsv$/i.test(file) ? '\t' : ',');
   const quiet = Boolean(values.quiet);
   const interval = positiveInt(values['progress-interval'], 'progress-interval', 5000);
 
