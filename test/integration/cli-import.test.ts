@@ -246,6 +246,10 @@ describe('bulksync import: robustness', () => {
       const state = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
       // Every batch that was sent finished and is recorded: what is in the database is exactly what the checkpoint says.
       expect((await countPrefix('I')).total).toBe((state.doneBelow + state.done.length) * 100);
+      // Other batches would get other keys: a resume with another batch size is refused, the checkpoint kept.
+      const other = await runCli([...args, '--batch', '50', '--resume'], front.base);
+      expect(other.code).toBe(2);
+      expect(other.stderr).toContain('belongs to another run');
       const second = await runCli([...args, '--resume'], front.base);
       expect(second.code).toBe(0);
       expect((await countPrefix('I')).total).toBe(1500);

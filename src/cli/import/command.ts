@@ -285,7 +285,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
       checkpoint = undefined;
     }
     process.stderr.write(`bulksync import: ${stop.message}\n`);
-    if (checkpoint && stop.exitCode !== EXIT.usage) process.stderr.write(`continue with the same command and --resume (checkpoint ${checkpoint.path})\n`);
+    if (checkpoint) process.stderr.write(`continue with the same command and --resume (checkpoint ${checkpoint.path})\n`);
     return stop.exitCode;
   }
   if (totals.failed) return EXIT.failedRecords;
