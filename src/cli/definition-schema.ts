@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { definitionJsonSchema } from '../definitions/json-schema';
 
-/** `npm run definition-schema`: rewrites schemas/definition.schema.json from the loader's zod schema. */
-const target = path.resolve(process.argv[2] ?? 'schemas/definition.schema.json');
-fs.writeFileSync(target, JSON.stringify(definitionJsonSchema(), null, 2) + '\n');
-process.stdout.write(`wrote ${target}\n`);
+/** `bulksync definition-schema [file]`: rewrites schemas/definition.schema.json from the loader's zod schema. */
+export function definitionSchemaCommand(args: string[]): void {
+  const target = path.resolve(args[0] ?? 'schemas/definition.schema.json');
+  fs.writeFileSync(target, JSON.stringify(definitionJsonSchema(), null, 2) + '\n');
+  process.stdout.write(`wrote ${target}\n`);
+}
+
+if (require.main === module) definitionSchemaCommand(process.argv.slice(2));

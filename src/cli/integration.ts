@@ -5,18 +5,25 @@ import { openDatabase } from '../db/database';
 import { loadRegistry } from '../definitions/registry';
 import { createLogger } from '../logger';
 
-const USAGE = `usage:
-  npm run integration -- create --name <name> --privileges <entity:action,...>
-  npm run integration -- list
-  npm run integration -- revoke <client id>`;
+export const INTEGRATION_USAGE = `usage:
+  bulksync integration create --name <name> --privileges <entity:action,...>
+  bulksync integration list
+  bulksync integration revoke <client id>
+(npm run integration -- … is the same command.) Works on the database of DATABASE_URL (or the embedded one);
+the secret of a new integration is printed once and stored hashed.`;
+const USAGE = INTEGRATION_USAGE;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
-/** `npm run integration -- create|list|revoke`: manages API clients; a new secret is printed once, never stored in clear. */
-async function run(args: string[]): Promise<number> {
+/** `bulksync integration create|list|revoke`: manages API clients; a new secret is printed once, never stored in clear. */
+export async function integrationCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h') || args.length === 0) {
+    process.stdout.write(USAGE + '\n');
+    return args.length === 0 ? 2 : 0;
+  }
   const config = loadConfig();
   const registry = loadRegistry(config.SCHEMAS_DIR);
   // Never migrates: the server owns the schema, and this command may run with other MIGRATIONS_DIR settings than the
@@ -58,10 +65,12 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`bulksync integration: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  integrationCommand(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`bulksync integration: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

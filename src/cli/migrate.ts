@@ -10,7 +10,7 @@ import { createLogger } from '../logger';
  * every process would do at start, done once, so that several processes can then start with MIGRATE_ON_START=false
  * without racing for the migration lock.
  */
-async function run(): Promise<void> {
+export async function migrateCommand(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const db = await openDatabase({ ...config, MIGRATE_ON_START: true }, undefined, logger);
@@ -25,7 +25,9 @@ async function run(): Promise<void> {
   process.stdout.write('migrations are up to date\n');
 }
 
-run().catch((e: unknown) => {
-  process.stderr.write(`bulksync migrate: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  migrateCommand().catch((e: unknown) => {
+    process.stderr.write(`bulksync migrate: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 
 /** `npm run worker`: a process that only works the indexing queue (scale it apart from the API). */
-async function run(): Promise<void> {
+export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
@@ -21,7 +21,9 @@ async function run(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-run().catch((e: unknown) => {
-  process.stderr.write(`bulksync worker: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  workerCommand().catch((e: unknown) => {
+    process.stderr.write(`bulksync worker: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

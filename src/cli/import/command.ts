@@ -1,0 +1,388 @@
+import fs from 'node:fs';
+import PQueue from 'p-queue';
+import { ApiProblem, AuthenticationError, ConnectionError, syncCapabilities, type ApiError, type BulksyncClient, type JsonRecord, type SyncOptions } from '../../client';
+import { bool, choice, clientFrom, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parse, positiveInt, str, UsageError } from '../args';
+import { Checkpoint, fileIdentity, idempotencyKey, runIdOf } from './checkpoint';
+import { rowConverter, type RowConverter } from './convert';
+import { ErrorFile } from './error-file';
+import { FieldShapes } from './field-shapes';
+import { createProgress, type Progress } from './progress';
+import { csvRows, formatOf, jsonArrayRecords, ndjsonRecords, openInput, type LineProblem, type SourceItem } from './sources';
+
+export const IMPORT_USAGE = `usage: bulksync import <file|-> --entity <name> [options]
+
+Imports a CSV, NDJSON or JSON-array file through POST /api/_action/sync, in batches (docs/import.md).
+
+options:
+  --entity <name>          the entity to write (required)
+  --format csv|ndjson|json default: from the file's extension (.csv, .ndjson/.jsonl, .json), else csv
+  --map <file.json>        CSV column → field: {"Tax": "tax.name", "Notes": null}; nested fields with dots,
+                           lists (categories, categories.name) split on |
+  --delimiter <char>       CSV delimiter (default , or a tab for .tsv files)
+  --empty omit|null        an empty CSV cell leaves the field out (default) or sets it to null
+  --mode merge|replace|create-only   the operation's write mode (default merge)
+  --match-by <f1,f2>       match existing records by these unique fields when a row has no id
+  --batch <n>              records per request (default 1000)
+  --concurrency <n>        requests in flight (default 2); reading pauses while they are all busy
+  --indexing inline|queue|disabled   indexing-behavior; disabled: one full re-index at the end
+  --fail-on-error true|false         true (default): a batch is all or nothing and the import stops at the
+                           first failure; false: failing records are rolled back alone, the rest goes on
+  --dry-run                send dry-run: true (nothing committed, once the service supports it)
+  --errors <file.csv>      every failed record: line,column,field,code,message
+  --resume                 continue an interrupted import from its checkpoint
+  --checkpoint <file>      where the checkpoint is kept (default <file>.bulksync-checkpoint.json)
+  --retries <n>            attempts per request on 429/503/network errors (default 8)
+  --quiet                  no progress output
+  --progress-interval <ms> without a terminal: a progress line this often (default 5000)
+${CONNECTION_HELP}
+
+exit codes: 0 all written, 1 records failed, 2 usage or connection error, 130 interrupted`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  entity: { type: 'string' },
+  format: { type: 'string' },
+  map: { type: 'string' },
+  delimiter: { type: 'string' },
+  empty: { type: 'string' },
+  mode: { type: 'string' },
+  'match-by': { type: 'string' },
+  batch: { type: 'string' },
+  concurrency: { type: 'string' },
+  indexing: { type: 'string' },
+  'fail-on-error': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  errors: { type: 'string' },
+  resume: { type: 'boolean' },
+  checkpoint: { type: 'string' },
+  retries: { type: 'string' },
+  quiet: { type: 'boolean' },
+  'progress-interval': { type: 'string' },
+} as const;
+
+/** A batch: records with the lines they came from, numbered in reading order (the same numbers on a resume). */
+interface Batch {
+  number: number;
+  records: JsonRecord[];
+  lines: number[];
+}
+
+interface Totals {
+  written: number;
+  skipped: number;
+  failed: number;
+  /** Records of a batch that was rolled back for another record's error. */
+  notWritten: number;
+  resumedBatches: number;
+}
+
+/** Something that ends the import early: its exit code and message. */
+class Stop extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function importCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals, help } = parse(args, OPTIONS, IMPORT_USAGE);
+  if (help) {
+    process.stdout.write(IMPORT_USAGE + '\n');
+    return EXIT.ok;
+  }
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError(`one input file (or - for stdin) is required\n\n${IMPORT_USAGE}`);
+  const entity = str(values.entity);
+  if (!entity) throw new UsageError(`--entity is required\n\n${IMPORT_USAGE}`);
+  if (file !== '-' && !fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  const format = formatOf(file, str(values.format));
+  if (values.format !== undefined && format !== values.format) throw new UsageError(`--format: expected csv, ndjson or json, got "${String(values.format)}"`);
+  const map = readMap(str(values.map));
+  const batchSize = positiveInt(values.batch, 'batch', 1000, 100_000);
+  const concurrency = positiveInt(values.concurrency, 'concurrency', 2, 64);
+  const retries = positiveInt(values.retries, 'retries', 8, 100);
+  const mode = choice(values.mode, 'mode', ['merge', 'replace', 'create-only'] as const, 'merge');
+  const indexing = choice(values.indexing, 'indexing', ['inline', 'queue', 'disabled'] as const, 'inline');
+  const empty = choice(values.empty, 'empty', ['omit', 'null'] as const, 'omit');
+  const failOnError = bool(values['fail-on-error'], 'fail-on-error', true);
+  const dryRun = Boolean(values['dry-run']);
+  const matchBy = str(values['match-by'])?.split(',').map((s) => s.trim()).filter(Boolean);
+  const delimiter = str(values.delimiter) ?? (/\.tsv$/i.test(file) ? '\t' : ',');
+  const quiet = Boolean(values.quiet);
+  const interval = positiveInt(values['progress-interval'], 'progress-interval', 5000);
+
+  const progress = createProgress(quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines', interval);
+  const client = clientFrom(values, env, {
+    retry: { attempts: retries },
+    onRetry: (r) => progress.note(`retrying ${r.path} in ${(r.waitMs / 1000).toFixed(1)} s (${r.reason}, attempt ${r.attempt})`),
+  });
+
+  // Field kinds from the service: also checks the credentials and the connection before reading the file.
+  const doc = await client.openApi();
+  const shapes = new FieldShapes(doc);
+  const capabilities = syncCapabilities(doc);
+  // NDJSON bodies where the service documents them; otherwise JSON from the first batch on (no refused probe).
+  client.assumeNdjson(capabilities.contentTypes.has('application/x-ndjson'));
+  if (dryRun && !capabilities.headers.has('dry-run')) {
+    // A service without it would ignore the header and commit every batch.
+    throw new UsageError(`the service at ${client.url} does not document the dry-run header (it would write): nothing was sent`);
+  }
+  if (!shapes.has(entity)) throw new UsageError(`unknown entity "${entity}"; the service has: ${shapes.entities().join(', ')}`);
+  if (matchBy) for (const f of matchBy) if (!shapes.of(entity).fields.has(f)) throw new UsageError(`--match-by: ${entity} has no field "${f}"`);
+
+  const settings = { entity, format, map, batchSize, mode, matchBy, empty, failOnError, dryRun, delimiter };
+  const fileId = fileIdentity(file);
+  const runId = runIdOf(fileId, settings);
+  const checkpointPath = str(values.checkpoint) ?? Checkpoint.defaultPath(file);
+  let checkpoint: Checkpoint | undefined;
+  if (!dryRun) {
+    if (values.resume) {
+      if (file === '-') throw new UsageError('--resume needs a file: standard input cannot be read again');
+      try {
+        checkpoint = Checkpoint.load(checkpointPath, runId);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      if (!checkpoint) progress.note(`no checkpoint at ${checkpointPath}: starting from the beginning`);
+      else progress.note(`resuming: ${checkpoint.doneCount} batches already imported`);
+    } else if (fs.existsSync(checkpointPath)) {
+      progress.note(`replacing the checkpoint of an earlier run (${checkpointPath}); --resume would have continued it`);
+    }
+    checkpoint ??= Checkpoint.fresh(file, runId, checkpointPath);
+    checkpoint.save();
+  }
+
+  const errorFile = str(values.errors) ? new ErrorFile(str(values.errors)!) : undefined;
+  const totals: Totals = { written: checkpoint?.counts.written ?? 0, skipped: checkpoint?.counts.skipped ?? 0, failed: 0, notWritten: 0, resumedBatches: checkpoint?.doneCount ?? 0 };
+  const started = Date.now();
+  // return=minimal: counts instead of id lists, which the import does not read (ignored by a service without it).
+  const syncOptions: SyncOptions = { failOnError, indexing, dryRun, minimal: true };
+  const operation = { key: 'import', entity, action: 'upsert' as const, ...(mode !== 'merge' ? { mode } : {}), ...(matchBy?.length ? { matchBy } : {}) };
+
+  const input = openInput(file);
+  const bytesTotal = file === '-' ? 0 : fs.statSync(file).size;
+  // How far the reader got, from the items it hands on (not the read-ahead of the stream).
+  let bytesRead = 0;
+  const report = () => progress.update({ bytesRead, bytesTotal, written: totals.written, failed: totals.failed });
+
+  let stop: Stop | undefined;
+  const halt = (s: Stop) => {
+    stop ??= s;
+  };
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    progress.note('interrupted: finishing the requests in flight (Ctrl-C again to quit at once)');
+    halt(new Stop(130, 'interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  /** A failed line: in the error file, and the end of the import unless --fail-on-error false. */
+  const problem = (p: LineProblem) => {
+    errorFile?.write(p);
+    if (failOnError) halt(new Stop(EXIT.failedRecords, `line ${p.line}: ${p.message}`));
+  };
+
+  let converter: RowConverter | undefined;
+  const queue = new PQueue({ concurrency });
+
+  const sendBatch = async (batch: Batch): Promise<void> => {
+    const counts = await sendWithSplit(client, batch, operation, syncOptions, idempotencyKey(runId, batch.number), (failures, rolledBack) => {
+      for (const f of failures) problem(f);
+      totals.failed += new Set(failures.map((f) => f.line)).size;
+      totals.notWritten += rolledBack;
+    }, converter, (line) => progress.note(line));
+    totals.written += counts.written;
+    totals.skipped += counts.skipped;
+    // A batch rolled back as a whole is not done: a resume (after the cause is fixed) sends it again.
+    if (!counts.rolledBack) checkpoint?.markDone(batch.number, counts);
+    report();
+  };
+
+  const enqueue = async (batch: Batch) => {
+    if (checkpoint?.isDone(batch.number)) return;
+    // Reading waits while every slot is busy and one batch is already waiting: memory stays at a few batches.
+    await queue.onSizeLessThan(1);
+    void queue.add(() =>
+      sendBatch(batch).catch((e: unknown) => {
+        halt(fatal(e));
+      }),
+    );
+  };
+
+  let batch: Batch = { number: 0, records: [], lines: [] };
+  try {
+    const items: AsyncIterable<SourceItem> = format === 'csv' ? csvRows(input, delimiter) : format === 'ndjson' ? ndjsonRecords(input) : jsonArrayRecords(input);
+    for await (const item of items) {
+      if (stop) break;
+      if (item.offset !== undefined) bytesRead = item.offset;
+      if (item.cells) {
+        if (!converter) {
+          converter = rowConverter(item.cells, entity, shapes, { map, empty });
+          continue;
+        }
+        const { record, problems } = converter.convert(item.cells);
+        if (problems.length) {
+          totals.failed++;
+          for (const p of problems) problem({ line: item.line, code: 'VALUE_INVALID', message: p.message, column: p.column, field: p.field });
+          continue;
+        }
+        batch.records.push(record);
+        batch.lines.push(item.line);
+      } else if (item.record) {
+        batch.records.push(item.record);
+        batch.lines.push(item.line);
+      } else {
+        totals.failed++;
+        problem(item.problem);
+        continue;
+      }
+      if (batch.records.length >= batchSize) {
+        await enqueue(batch);
+        batch = { number: batch.number + 1, records: [], lines: [] };
+        report();
+      }
+    }
+    if (!stop && batch.records.length) await enqueue(batch);
+  } catch (e) {
+    if (e instanceof UsageError) halt(new Stop(EXIT.usage, e.message));
+    else if (e instanceof SyntaxError || (e as { code?: string }).code?.startsWith?.('CSV_')) halt(new Stop(EXIT.failedRecords, `the file cannot be read further: ${(e as Error).message}`));
+    else halt(fatal(e));
+  } finally {
+    input.destroy();
+  }
+  await queue.onIdle();
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
+  report();
+  progress.stop();
+  errorFile?.close();
+
+  if (!stop && indexing === 'disabled' && !dryRun && totals.written > 0) {
+    const { queued } = await client.reindex();
+    process.stderr.write(`full re-index queued (${queued.join(', ')})\n`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const summary = [
+    `${dryRun ? 'dry run: would have written' : 'written'} ${totals.written}`,
+    `skipped ${totals.skipped}`,
+    `failed ${totals.failed}`,
+    ...(totals.notWritten ? [`rolled back with a failed record ${totals.notWritten}`] : []),
+    ...(totals.resumedBatches ? [`batches done before the resume ${totals.resumedBatches}`] : []),
+    `${seconds.toFixed(1)} s`,
+    `${Math.round(totals.written / Math.max(seconds, 0.001))} records/s`,
+  ].join(', ');
+  process.stderr.write(`${summary}\n`);
+  if (errorFile && totals.failed) process.stderr.write(`failed records listed in ${errorFile.path}\n`);
+  if (stop) {
+    // Stopped before anything was done (a column the entity lacks, say): no checkpoint to resume from.
+    if (checkpoint && checkpoint.doneCount === 0 && totals.resumedBatches === 0) {
+      checkpoint.remove();
+      checkpoint = undefined;
+    }
+    process.stderr.write(`bulksync import: ${stop.message}\n`);
+    if (checkpoint) process.stderr.write(`continue with the same command and --resume (checkpoint ${checkpoint.path})\n`);
+    return stop.exitCode;
+  }
+  if (totals.failed) return EXIT.failedRecords;
+  checkpoint?.remove();
+  return EXIT.ok;
+}
+
+function readMap(file: string | undefined): Record<string, string | null> {
+  if (!file) return {};
+  let map: unknown;
+  try {
+    map = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--map ${file}: ${(e as Error).message}`);
+  }
+  if (!map || typeof map !== 'object' || Array.isArray(map) || Object.values(map).some((v) => v !== null && typeof v !== 'string')) {
+    throw new UsageError(`--map ${file}: expected an object of column → field name (or null)`);
+  }
+  return map as Record<string, string | null>;
+}
+
+/** An error that ends the whole import: the service cannot be used (exit 2). */
+function fatal(e: unknown): Stop {
+  if (e instanceof ConnectionError) return new Stop(EXIT.usage, `${e.message} (after the retries)`);
+  if (e instanceof AuthenticationError) return new Stop(EXIT.usage, e.message);
+  if (e instanceof ApiProblem) return new Stop(EXIT.usage, `the service refused the request: ${e.message}`);
+  if (e instanceof Stop) return e;
+  return new Stop(EXIT.usage, e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * Sends one batch; a 413 splits it in two (each half with a key of its own) until it fits. Failed records (a 400
+ * with pointers, or the errors of a partial success) are handed to `failed` with their lines; other errors throw.
+ */
+async function sendWithSplit(
+  client: BulksyncClient,
+  batch: Batch,
+  operation: { key: string; entity: string; action: 'upsert' },
+  opts: SyncOptions,
+  key: string,
+  failed: (problems: LineProblem[], rolledBack: number) => void,
+  converter: RowConverter | undefined,
+  note: (line: string) => void,
+): Promise<BatchCounts> {
+  try {
+    const { result } = await client.syncRecords({ ...operation, payload: batch.records }, { ...opts, idempotencyKey: key });
+    const problems = (result.errors ?? []).map((e) => lineProblem(e, batch, converter));
+    const failedIndexes = new Set(problems.map((p) => p.line));
+    if (problems.length) failed(problems, 0);
+    const skipped = countOf(result.counts?.skipped, operation.entity) ?? (Array.isArray(result.skipped) ? 0 : (result.skipped?.[operation.entity]?.length ?? 0));
+    return { written: batch.records.length - failedIndexes.size - skipped, skipped, failed: failedIndexes.size, rolledBack: false };
+  } catch (e) {
+    if (e instanceof ApiProblem && e.status === 413 && batch.records.length > 1) {
+      const half = Math.ceil(batch.records.length / 2);
+      note(`lines ${batch.lines[0]}–${batch.lines.at(-1)}: too large for the service (413), sent in two halves`);
+      const parts = [0, half].map((from) => ({ number: batch.number, records: batch.records.slice(from, from + half), lines: batch.lines.slice(from, from + half) }));
+      const a = await sendWithSplit(client, parts[0]!, operation, opts, `${key}a`, failed, converter, note);
+      const b = await sendWithSplit(client, parts[1]!, operation, opts, `${key}b`, failed, converter, note);
+      return { written: a.written + b.written, skipped: a.skipped + b.skipped, failed: a.failed + b.failed, rolledBack: a.rolledBack || b.rolledBack };
+    }
+    if (e instanceof ApiProblem && (e.status === 400 || e.status === 409 || e.status === 413 || e.status === 422) && e.errors.some((x) => recordIndex(x) !== undefined || e.status === 413)) {
+      // All or nothing: the batch was rolled back; the records named failed, the others were not written.
+      const problems = e.status === 413 ? [{ line: batch.lines[0]!, code: e.code ?? 'BODY_TOO_LARGE', message: 'this record alone is larger than the service takes' }] : e.errors.map((x) => lineProblem(x, batch, converter));
+      const failedLines = new Set(problems.map((p) => p.line));
+      failed(problems, batch.records.length - failedLines.size);
+      return { written: 0, skipped: 0, failed: failedLines.size, rolledBack: true };
+    }
+    throw e;
+  }
+}
+
+/** An entity's number in a `counts` map of a minimal answer (`[]` when empty, as every map of the answer). */
+function countOf(map: Record<string, number> | [] | undefined, entity: string): number | undefined {
+  if (map === undefined) return undefined;
+  return Array.isArray(map) ? 0 : (map[entity] ?? 0);
+}
+
+interface BatchCounts {
+  written: number;
+  skipped: number;
+  failed: number;
+  /** The batch (or a part of it) was rolled back as a whole. */
+  rolledBack: boolean;
+}
+
+/** `/import/<index>/…` (or meta.index) → the record's position in the batch. */
+function recordIndex(e: ApiError): number | undefined {
+  const m = /^\/[^/]*\/(\d+)(\/|$)/.exec(e.source?.pointer ?? '');
+  if (m) return Number(m[1]);
+  return typeof e.meta?.index === 'number' ? e.meta.index : undefined;
+}
+
+function lineProblem(e: ApiError, batch: Batch, converter: RowConverter | undefined): LineProblem {
+  const index = recordIndex(e);
+  const line = index !== undefined ? (batch.lines[index] ?? batch.lines[0]!) : batch.lines[0]!;
+  const rest = (e.source?.pointer ?? '').split('/').slice(3);
+  const field = rest.filter((s) => !/^\d+$/.test(s)).join('.') || undefined;
+  const column = field ? converter?.columnOf(field) : undefined;
+  return { line, code: e.code, message: e.detail ?? e.title ?? e.code, ...(field ? { field } : {}), ...(column ? { column } : {}) };
+}

@@ -1,0 +1,78 @@
+import { SingleBar } from 'cli-progress';
+
+export interface ProgressState {
+  /** Input bytes read so far and in all (0 when unknown, e.g. stdin). */
+  bytesRead: number;
+  bytesTotal: number;
+  written: number;
+  failed: number;
+}
+
+export interface Progress {
+  update(state: ProgressState): void;
+  note(line: string): void;
+  stop(): void;
+}
+
+/** Time left at the average pace so far, by bytes read (the number of rows of a file is not known up front). */
+function eta(s: ProgressState, origin: { at: number; bytes: number }): string {
+  const elapsed = (Date.now() - origin.at) / 1000;
+  const done = s.bytesRead - origin.bytes;
+  if (!s.bytesTotal || done <= 0 || elapsed < 1) return '…';
+  const left = Math.max(0, Math.round(((s.bytesTotal - s.bytesRead) * elapsed) / done));
+  return left >= 3600 ? `${Math.floor(left / 3600)}h${String(Math.floor((left % 3600) / 60)).padStart(2, '0')}m` : left >= 60 ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s` : `${left}s`;
+}
+
+/**
+ * A bar with records/s and ETA on a terminal (cli-progress, on stderr), a plain line every `intervalMs` otherwise
+ * (logs, CI), nothing with --quiet. The ETA is by bytes read: the number of rows of a file is not known up front.
+ */
+export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000): Progress {
+  const started = Date.now();
+  const rate = (s: ProgressState) => Math.round(s.written / Math.max(0.001, (Date.now() - started) / 1000));
+  if (mode === 'none') return { update: () => undefined, note: () => undefined, stop: () => undefined };
+  if (mode === 'lines') {
+    let last = 0;
+    let latest: ProgressState | undefined;
+    const line = (s: ProgressState) => {
+      const pct = s.bytesTotal ? ` (${Math.floor((100 * s.bytesRead) / s.bytesTotal)}% of the file read)` : '';
+      process.stderr.write(`${s.written} records written, ${s.failed} failed${pct}, ${rate(s)} records/s\n`);
+    };
+    return {
+      update: (s) => {
+        latest = s;
+        if (Date.now() - last >= intervalMs) {
+          last = Date.now();
+          line(s);
+        }
+      },
+      note: (l) => process.stderr.write(`${l}\n`),
+      stop: () => {
+        if (latest && Date.now() - last > 0) line(latest);
+      },
+    };
+  }
+  const bar = new SingleBar({ format: '{bar} {percentage}% | {written} written, {failed} failed | {rate} records/s | ETA {etaText}', stream: process.stderr, hideCursor: true });
+  let begun = false;
+  // The pace is measured from the first update (after the command's start-up requests).
+  let origin: { at: number; bytes: number } | undefined;
+  return {
+    update: (s) => {
+      origin ??= { at: Date.now(), bytes: s.bytesRead };
+      const payload = { written: s.written, failed: s.failed, rate: rate(s), etaText: eta(s, origin) };
+      if (!begun) {
+        bar.start(Math.max(1, s.bytesTotal), 0, payload);
+        begun = true;
+      }
+      bar.update(s.bytesTotal ? s.bytesRead : 0, payload);
+    },
+    note: (l) => {
+      // Above the bar, without tearing it.
+      if (begun) process.stderr.write(`\r\x1b[K${l}\n`);
+      else process.stderr.write(`${l}\n`);
+    },
+    stop: () => {
+      if (begun) bar.stop();
+    },
+  };
+}
