@@ -59,15 +59,16 @@ describe('BulksyncClient', () => {
     expect(seen.filter((s) => s.path === '/api/_action/sync')).toEqual([{ path: '/api/_action/sync', type: 'application/json', key: 'batch-2', dryRun: 'true' }]);
   });
 
-  it('falls back to JSON against the service itself, whose JSON-only parser refuses a large NDJSON batch before reading it', async () => {
+  it('sends NDJSON to the service itself, which streams it: a large batch in one body', async () => {
     const plain = await listen(t.bare);
     try {
       const c = new BulksyncClient({ url: plain.base, clientId: ADMIN.clientId, clientSecret: ADMIN.secret });
       const payload = Array.from({ length: 1000 }, (_, i) => ({ name: `Bulk ${i} ${'x'.repeat(200)}`, taxRate: i % 100 }));
       const answer = await c.syncRecords({ entity: 'tax', action: 'upsert', payload }, { idempotencyKey: 'big-1' });
-      expect(answer.format).toBe('json');
-      expect(c.ndjsonSupport).toBe('no');
+      expect(answer.format).toBe('ndjson');
+      expect(c.ndjsonSupport).toBe('yes');
       expect((answer.result.data as Record<string, string[]>).tax).toHaveLength(1000);
+      expect(Number((await t.knex('tax').where('name', 'like', 'Bulk %').count<{ n: string }[]>('* as n'))[0]!.n)).toBe(1000);
     } finally {
       await plain.close();
     }
