@@ -2,9 +2,10 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import { ping } from '../db/connection';
 import type { SyncService } from '../sync/service';
-import { toJsonApi } from '../errors';
 import { jsonBody } from './json-body';
 import type { Metrics } from './metrics';
+import { sendAnswer, syncAnswer } from './sync-answer';
+import { syncRunOptions } from './sync-options';
 
 /**
  * /ready needs the primary and, when DATABASE_READ_URL is set, the replica too: without it GET and search fail, so
@@ -23,7 +24,7 @@ export function healthRoutes(knex: Knex, replica?: Knex): Router {
   return r;
 }
 
-export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Metrics): Router {
+export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Metrics, idempotencyTtlHours: number): Router {
   const r = Router();
   r.post('/api/_action/sync', jsonBody(maxBodyBytes), async (req, res) => {
     const started = process.hrtime.bigint();
@@ -31,21 +32,16 @@ export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Met
     // The request lets go of its body: the service frees it once planned.
     const input = { body: req.body as unknown, requestId: req.id };
     req.body = undefined;
-    const outcome = await sync.sync(input, req.headers, req.principal?.privileges ?? []).catch((e: unknown) => {
+    const options = syncRunOptions(req, res, idempotencyTtlHours);
+    const outcome = await sync.sync(input, req.headers, req.principal?.privileges ?? [], options).catch((e: unknown) => {
       metrics.sync(undefined, seconds(), 'error');
       throw e;
     });
-    const { result, errors, records, partial, indexing } = outcome;
-    metrics.sync(result, seconds(), partial && errors.length ? 'partial' : 'ok');
+    const { result, errors, records, partial } = outcome;
+    // A dry run wrote nothing: its records are not counted as written.
+    metrics.sync(options.dryRun ? undefined : result, seconds(), partial && errors.length ? 'partial' : 'ok');
     res.locals.records = records;
-    res.setHeader('x-indexing', indexing);
-    if (!partial) {
-      res.json(result);
-      return;
-    }
-    // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
-    res.setHeader('x-sync-errors', String(errors.length));
-    res.json({ ...result.toJSON(), errors: errors.map(toJsonApi) });
+    sendAnswer(res, syncAnswer(outcome));
   });
   return r;
 }

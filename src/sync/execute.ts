@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isRetryable, withTransaction } from '../db/sql';
+import { isRetryable, withTransaction, type Sql } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { emitEvents } from '../events/emit';
@@ -28,6 +28,18 @@ export interface ExecuteOptions {
   onRetry?: (attempt: number, error: unknown) => void;
   /** What the request's events (webhooks) need: its id, and whether sw-skip-trigger-flow turned them off. */
   events: { requestId?: string; skip: boolean };
+  /** Seams of the request's transaction for dry runs, idempotency keys and jobs (docs/imports.md). */
+  transaction?: TransactionHooks;
+}
+
+/** What a caller may add to the request's transaction without knowing how it writes. */
+export interface TransactionHooks {
+  /** dry-run: everything runs (writes, indexing marks and queue, events), then the transaction is rolled back. */
+  dryRun?: boolean;
+  /** First in the transaction (again on a re-run after a deadlock); may throw to refuse the request. */
+  onBegin?: (sql: Sql) => Promise<void>;
+  /** Last in the transaction, with its outcome, before COMMIT (never on a dry run); may throw to roll back. */
+  beforeCommit?: (sql: Sql, outcome: ExecuteOutcome) => Promise<void>;
 }
 
 export interface ExecuteOutcome {
@@ -54,6 +66,13 @@ function forgetResolutions(plans: readonly OperationPlan[]): void {
   }
 }
 
+/** Carries a dry run's outcome out of the transaction it rolls back. */
+class DryRunRollback extends Error {
+  constructor(readonly outcome: ExecuteOutcome) {
+    super('dry run rolled back');
+  }
+}
+
 export async function executePlans(knex: Knex, registry: Registry, plans: readonly OperationPlan[], opts: ExecuteOptions): Promise<ExecuteOutcome> {
   let runs = 0;
   const locks = indexerLocks(registry, plans, opts.indexers, opts.indexing);
@@ -63,6 +82,7 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
       // A re-run after a deadlock starts from the plan as planned: references resolve again against what is
       // committed by then.
       if (runs++ > 0) forgetResolutions(plans);
+      await opts.transaction?.onBegin?.(sql);
       await lockNames(sql, locks);
       const result = new SyncResult();
       const known = new RequestState(new RequestKeys(), new IndexMarks(opts.indexers, opts.indexing.skip));
@@ -83,10 +103,15 @@ export async function executePlans(knex: Knex, registry: Registry, plans: readon
       const indexing = await applyIndexing(sql, known.marks, opts.indexing, opts.indexers, opts.indexingMaxAttempts);
       // In the data transaction: a committed write never loses its event, a rolled-back one never has one.
       await emitEvents({ sql, result, requestId: opts.events.requestId, skip: opts.events.skip });
-      return { result, errors: errors.slice(0, MAX_REPORTED_ERRORS), indexing };
+      const outcome = { result, errors: errors.slice(0, MAX_REPORTED_ERRORS), indexing };
+      // Thrown, so that withTransaction rolls back what was written, queued and emitted.
+      if (opts.transaction?.dryRun) throw new DryRunRollback(outcome);
+      await opts.transaction?.beforeCommit?.(sql, outcome);
+      return outcome;
     },
     opts,
   ).catch((e: unknown) => {
+    if (e instanceof DryRunRollback) return e.outcome;
     if (!isRetryable(e)) throw e;
     // Rolled back: nothing of the request is written, and sending it again is the remedy.
     throw new ApiError({

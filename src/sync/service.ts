@@ -4,7 +4,8 @@ import { missing } from '../auth/privileges';
 import { parseIndexingHeaders } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
-import { executePlans, withoutRecords } from './execute';
+import { executePlans, withoutRecords, type ExecuteOutcome } from './execute';
+import type { Sql } from '../db/sql';
 import { planRequest } from './plan';
 import { forbidden, requiredPrivileges } from './privileges';
 import { parseSyncRequest } from './request';
@@ -27,6 +28,17 @@ export interface SyncOutcome {
   indexing: string;
 }
 
+/** How a caller runs one request beyond its headers: the seams of docs/imports.md (dry run, idempotency, jobs). */
+export interface SyncRunOptions {
+  dryRun?: boolean;
+  /** First in the request's transaction (see TransactionHooks). */
+  onBegin?: (sql: Sql) => Promise<void>;
+  /** Last in the request's transaction, with the request's outcome (not on a dry run). */
+  beforeCommit?: (sql: Sql, outcome: SyncOutcome) => Promise<void>;
+  /** Records read from the body and written so far; called as the request advances. */
+  onProgress?: (progress: { records: number; done: number }) => void;
+}
+
 /** The sync pipeline: request → plan (pure, every problem collected) → resolve + write in one transaction → result. */
 export class SyncService {
   constructor(
@@ -41,7 +53,12 @@ export class SyncService {
    * `privileges`: what the calling integration may do; the request is refused (403, nothing written) if it needs
    * more.
    */
-  async sync(input: { body: unknown; requestId?: string }, headers: Record<string, string | string[] | undefined>, privileges: readonly string[]): Promise<SyncOutcome> {
+  async sync(
+    input: { body: unknown; requestId?: string },
+    headers: Record<string, string | string[] | undefined>,
+    privileges: readonly string[],
+    run: SyncRunOptions = {},
+  ): Promise<SyncOutcome> {
     const parsed = parseSyncRequest(input.body, headers, this.registry, { maxRecords: this.limits.maxRecords });
     const indexing = parseIndexingHeaders(headers, this.indexers);
     if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
@@ -79,6 +96,15 @@ export class SyncService {
       const dropped = failed.get(plan.operation.key);
       return dropped ? { ...withoutRecords(plan, dropped), failedRecords: dropped.size } : plan;
     });
+    run.onProgress?.({ records, done: 0 });
+    const finish = (outcome: ExecuteOutcome): SyncOutcome => ({
+      result: outcome.result,
+      errors: [...planned.problems, ...outcome.errors].slice(0, MAX_REPORTED_ERRORS),
+      records,
+      partial: !failOnError,
+      indexing: outcome.indexing,
+    });
+    const { beforeCommit } = run;
     const outcome = await executePlans(this.knex, this.registry, plans, {
       retries: this.limits.retries,
       failOnError,
@@ -87,14 +113,12 @@ export class SyncService {
       indexingMaxAttempts: this.limits.indexingMaxAttempts,
       onRetry: this.onRetry,
       events: { requestId: input.requestId, skip: parsed.request.options.skipEvents },
+      transaction: {
+        dryRun: run.dryRun,
+        onBegin: run.onBegin,
+        beforeCommit: beforeCommit && ((sql, out) => beforeCommit(sql, finish(out))),
+      },
     });
-    const { result, errors } = outcome;
-    return {
-      result,
-      errors: [...planned.problems, ...errors].slice(0, MAX_REPORTED_ERRORS),
-      records,
-      partial: !failOnError,
-      indexing: outcome.indexing,
-    };
+    return finish(outcome);
   }
 }
