@@ -45,7 +45,9 @@ export function fingerprint(req: Request, bodyDigest: string): string {
   const headers = meaningfulHeaders(req.headers);
   // The body as sent: a compressed body is hashed compressed, so its encoding counts too.
   const encoding = req.get('content-encoding')?.trim().toLowerCase() ?? 'identity';
-  return createHash('sha256').update(JSON.stringify([req.method, req.path, bodyDigest, encoding, headers])).digest('hex');
+  // originalUrl: req.path is cut short inside a mounted middleware (the error path below).
+  const path = req.originalUrl.split('?')[0];
+  return createHash('sha256').update(JSON.stringify([req.method, path, bodyDigest, encoding, headers])).digest('hex');
 }
 
 /** An idempotency key being used by this request (res.locals.idempotency). */
