@@ -77,6 +77,8 @@ function decoded(req: Request): Readable {
   if (encoding !== 'identity' && !decoder) {
     throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' });
   }
+  // A corrupt stream fails the reading loop (BODY_NOT_JSON); the listener keeps it from being an unhandled error.
+  decoder?.on('error', () => undefined);
   return decoder ? req.pipe(decoder) : req;
 }
 
