@@ -2,6 +2,7 @@
 import type { Registry } from '../../definitions/registry';
 import { type Schema, ref, header, ID, ID_INPUT, REQUEST_ID_PATTERN, JSON_API } from './common';
 import { entitySchema, resolversByEntity, resolverSchema, writeSchema, keySchema } from './entities';
+import { importComponents } from './imports';
 import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, INDEXER_STATUS } from './operations';
 
 export function components(registry: Registry, indexerNames: string[]): Schema {
@@ -22,6 +23,8 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
     },
     IndexerStatus: INDEXER_STATUS,
   };
+  const imports = importComponents();
+  Object.assign(schemas, imports.schemas);
   for (const e of registry.all()) {
     schemas[e.name] = entitySchema(e);
     schemas[`${e.name}.write`] = writeSchema(registry, e, resolvers);
@@ -73,6 +76,7 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description:
           'true: all or nothing. false: each failing record is rolled back alone (with everything nested in it), the rest is committed, and the 200 answer lists the errors (x-sync-errors). 1 and 0 are accepted too, in any case; another value is HEADER_INVALID.',
       },
+      ...imports.parameters,
     },
     headers: {
       XRequestId: { description: 'the x-request-id sent, or a new one; quoted by INTERNAL errors and in the log', schema: { type: 'string', pattern: REQUEST_ID_PATTERN } },
@@ -84,6 +88,7 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
       RetryAfter: { description: 'seconds to wait before trying again', schema: { type: 'string', pattern: '^[0-9]+$' } },
       RateLimit: { description: 'the remaining quota (IETF draft 8 RateLimit header)', schema: { type: 'string' } },
       RateLimitPolicy: { description: 'the quota policy (IETF draft 8 RateLimit-Policy header)', schema: { type: 'string' } },
+      ...imports.headers,
     },
     responses: {
       Unauthenticated: {
