@@ -1,6 +1,6 @@
 import { Router, type Request, type Response, type NextFunction } from 'express';
 import type { Knex } from 'knex';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { withConnection, withTransaction } from '../db/sql';
 import { isId, newDbId, toApiId } from '../definitions/ids';
@@ -78,8 +78,10 @@ function decoded(req: Request): Readable {
     throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' });
   }
   // A corrupt stream fails the reading loop (BODY_NOT_JSON); the listener keeps it from being an unhandled error.
-  decoder?.on('error', () => undefined);
-  return decoder ? req.pipe(decoder) : req;
+  // Never the request itself: leaving a loop over it early would destroy its socket before the 413 is sent.
+  const through = decoder ?? new PassThrough();
+  through.on('error', () => undefined);
+  return req.pipe(through);
 }
 
 /** Reads and drops the rest of a refused body, so that the client gets its answer instead of a broken pipe. */

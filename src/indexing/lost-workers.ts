@@ -21,7 +21,7 @@ export async function releaseLostJobs(sql: Sql, silentSeconds: number): Promise<
      SELECT worker_id FROM silent
      UNION
      SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
-      WHERE (j.queue_name LIKE 'bulksync:%' OR j.task_identifier LIKE 'bulksync\_%') AND j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)
+      WHERE (j.queue_name LIKE 'bulksync:%' OR j.task_identifier LIKE 'bulksync\\_%') AND j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)
         AND NOT EXISTS (SELECT 1 FROM bulksync_worker w WHERE w.worker_id = j.locked_by)`,
     [silentSeconds],
   );

@@ -218,3 +218,39 @@ describe('with a worker', () => {
     expect(text).toMatch(/^bulksync_sync_job_duration_seconds_count\{outcome="failed"\} [1-9]/m);
   });
 });
+
+describe('a chunked body (no Content-Length) that grows past SYNC_MAX_BODY_BYTES', () => {
+  it('is answered 413 before any 202, and nothing is stored', async () => {
+    const http = await import('node:http');
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as { port: number };
+    const jobsBefore = await count(t.knex, 'bulksync_sync_job');
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/api/_action/sync', headers: { 'content-type': 'application/json', prefer: 'respond-async', 'transfer-encoding': 'chunked' } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        // 4 MB in 64 kB pieces against a 3 MB limit; the server may answer before the last piece.
+        const piece = Buffer.alloc(64 * 1024, ' ');
+        let sent = 0;
+        const more = () => {
+          while (sent < 64) {
+            sent++;
+            if (!req.write(piece)) return void req.once('drain', more);
+          }
+          req.end();
+        };
+        more();
+      });
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body).errors[0].code).toBe('BODY_TOO_LARGE');
+    } finally {
+      server.close();
+    }
+    expect(await count(t.knex, 'bulksync_sync_job')).toBe(jobsBefore);
+  });
+});
