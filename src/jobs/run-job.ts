@@ -1,6 +1,7 @@
 import type { JobHelpers, Task } from 'graphile-worker';
 import type { Knex } from 'knex';
 import type { Integrations } from '../auth/integrations';
+import { cancelTransaction, currentTransaction, type BackendTransaction } from '../db/backend';
 import { withConnection } from '../db/sql';
 import { ApiError, toJsonApi, type Problem } from '../errors';
 import type { JobObserver, SyncJobOutcome } from '../http/metrics';
@@ -22,6 +23,9 @@ export interface JobRunnerDeps {
 
 /** Progress is written at most this often while a job runs (a chunk may take milliseconds). */
 const PROGRESS_EVERY_MS = 500;
+
+/** How often a running job looks for its cancel while its transaction writes. */
+const CANCEL_POLL_MS = 1000;
 
 function succeeded(outcome: SyncOutcome): JobEnd {
   const failedRecords = outcome.partial ? outcome.errors.length : 0;
@@ -53,6 +57,20 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
     log.info('sync job started', { attempt: job.attempts, bodyBytes: job.bodyBytes });
     let outcome: SyncJobOutcome = 'failed';
     let records = 0;
+    // Cancel while the transaction writes: the job's own statement is cancelled (57014), so a long write does not
+    // run on to its commit only to be rolled back there.
+    let tx: BackendTransaction | undefined;
+    let cancelSeen = false;
+    const watch = setInterval(() => {
+      if (!tx || cancelSeen) return;
+      const running = tx;
+      void withConnection(knex, async (sql) => {
+        if ((await findJob(sql, jobId))?.status !== 'cancelled') return;
+        cancelSeen = true;
+        await cancelTransaction(sql, running);
+      }).catch(() => undefined);
+    }, CANCEL_POLL_MS);
+    watch.unref();
     const end = async (e: JobEnd) => {
       const ended = await withConnection(knex, (sql) => finishJob(sql, jobId, e));
       return ended ? e.status : 'cancelled';
@@ -70,6 +88,9 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
         { body: storedBody(knex, jobId, stillWanted), contentType: job.contentType, headers: job.headers, requestId: job.requestId ?? undefined, privileges: integration.privileges },
         {
           dryRun,
+          onBegin: async (sql) => {
+            tx = await currentTransaction(sql);
+          },
           onProgress: (p) => {
             records = p.records;
             const now = Date.now();
@@ -83,11 +104,14 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
           },
         },
       );
+      tx = undefined;
       // A dry run commits nothing, its end included: written on its own.
       outcome = dryRun ? await end(succeeded(result)) : 'succeeded';
       records = result.records;
     } catch (e) {
-      if (e instanceof JobCancelled) outcome = 'cancelled';
+      tx = undefined;
+      const cancelled = e instanceof JobCancelled || (await withConnection(knex, (sql) => findJob(sql, jobId)).catch(() => undefined))?.status === 'cancelled';
+      if (cancelled) outcome = 'cancelled';
       else if (e instanceof ApiError && e.status < 500) outcome = await end(failed(e.problems, records));
       else if (helpers.job.attempts >= helpers.job.max_attempts) {
         const problems: Problem[] = e instanceof ApiError ? e.problems : [{ code: 'INTERNAL', detail: `the job failed ${helpers.job.attempts} times; nothing was written; quote job id ${job.id} to the operator` }];
@@ -99,6 +123,7 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
         throw e;
       }
     } finally {
+      clearInterval(watch);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.observer?.syncJob?.(outcome, seconds);
       log.log(outcome === 'succeeded' || outcome === 'cancelled' ? 'info' : 'warn', 'sync job finished', {

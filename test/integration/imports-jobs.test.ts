@@ -28,6 +28,7 @@ afterAll(() => t.close());
 const ASYNC = { prefer: 'respond-async' };
 const taxes = (prefix: string, n: number) => ({ t: { entity: 'tax', action: 'upsert', payload: Array.from({ length: n }, (_, i) => ({ name: `${prefix} ${i}`, taxRate: 7 })) } });
 const named = async (prefix: string) => Number((await t.knex('tax').where('name', 'like', `${prefix} %`).count<{ n: string }[]>('* as n'))[0]!.n);
+const lockWaiters = async () => (await t.knex.raw(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'tax'::regclass`)).rows[0].n as number;
 const job = (id: string, app = t.app) => request(app).get(`/api/_action/sync/jobs/${id}`);
 const ended = (id: string) => until(async () => (await job(id)).body, (b) => ['succeeded', 'failed', 'cancelled'].includes(b.status), 60);
 
@@ -193,14 +194,16 @@ describe('with a worker', () => {
     const res = await sync(t.app, taxes('Running', 5), ASYNC).expect(202);
     const running = await until(async () => (await job(res.body.id)).body.status, (s) => s === 'running');
     expect(running).toBe('running');
-    await until(async () => (await t.knex.raw(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'tax'::regclass`)).rows[0].n, (n) => n > 0);
+    await until(lockWaiters, (n) => n > 0);
     // Progress while it runs: the records read from the body, none written (committed) yet.
     expect(await until(async () => (await job(res.body.id)).body.progress, (p) => p.records === 5)).toEqual({ records: 5, done: 0 });
     const cancel = await request(t.app).delete(`/api/_action/sync/jobs/${res.body.id}`);
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe('cancelled');
+    // The job's statement is cancelled while it still waits for the lock: it ends before the lock is released.
+    expect(await until(async () => logged().some((l) => l.jobId === res.body.id && l.message === 'sync job finished'), (x) => x)).toBe(true);
+    expect(await until(lockWaiters, (n) => n === 0)).toBe(0);
     await blocker.commit();
-    await until(async () => logged().some((l) => l.jobId === res.body.id && l.message === 'sync job finished'), (x) => x);
     expect(logged().find((l) => l.jobId === res.body.id && l.message === 'sync job finished')).toMatchObject({ outcome: 'cancelled' });
     expect((await job(res.body.id)).body.status).toBe('cancelled');
     expect(await named('Running')).toBe(0);
