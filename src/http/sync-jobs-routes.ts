@@ -2,7 +2,7 @@ import { Router, type Request, type Response, type NextFunction } from 'express'
 import type { Knex } from 'knex';
 import { PassThrough, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { withConnection, withTransaction } from '../db/sql';
+import { withConnection, withTransaction, type Sql } from '../db/sql';
 import { isId, newDbId, toApiId } from '../definitions/ids';
 import { ApiError, showValue, type Problem } from '../errors';
 import { parseIndexingHeaders } from '../indexing/behavior';
@@ -16,6 +16,7 @@ import { meaningfulHeaders, preferences } from './sync-headers';
 export const CHUNK_BYTES = 1024 * 1024;
 
 const JOBS_PATH = '/api/_action/sync/jobs';
+const ENCODINGS = ['identity', 'gzip', 'x-gzip', 'deflate', 'br'];
 const DEFAULT_PAGE_LIMIT = 25;
 const MAX_PAGE_LIMIT = 100;
 
@@ -56,6 +57,8 @@ function submissionProblems(req: Request, deps: SyncJobsDeps): Problem[] {
   if (failOnError !== undefined && !['true', 'false', '1', '0'].includes(failOnError.trim().toLowerCase())) {
     problems.push({ code: 'HEADER_INVALID', detail: `fail-on-error must be "true" or "false", got ${showValue(failOnError)}`, pointer: '' });
   }
+  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (!ENCODINGS.includes(encoding)) problems.push({ code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' });
   const indexing = parseIndexingHeaders(req.headers, deps.indexers);
   if (!indexing.ok) problems.push(...indexing.problems);
   return problems;
@@ -91,6 +94,42 @@ function discard(req: Request): void {
 }
 
 /**
+ * Streams the body into the job's chunk rows, in the submission's transaction; returns its size. Each chunk is
+ * stored before the next piece is read, so the socket is paused while PostgreSQL writes and memory stays at about
+ * two chunks whatever the body's size.
+ */
+async function storeBody(sql: Sql, jobId: string, req: Request, body: Readable, maxBytes: number): Promise<number> {
+  let seq = 0;
+  let total = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (!pendingBytes) return;
+    const data = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    await insertChunk(sql, jobId, seq++, data);
+  };
+  try {
+    for await (const piece of body) {
+      const buf = piece as Buffer;
+      total += buf.length;
+      if (total > maxBytes) throw tooLarge(maxBytes);
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes >= CHUNK_BYTES) await flush();
+    }
+  } catch (e) {
+    discard(req);
+    if (e instanceof ApiError) throw e;
+    throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body could not be read (corrupt compression or an incomplete upload)', pointer: '' });
+  }
+  await flush();
+  if (!total) throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' });
+  return total;
+}
+
+/**
  * POST /api/_action/sync with `Prefer: respond-async`: the body goes to PostgreSQL in chunks as it arrives, and the
  * job is queued in the same transaction; the 202 is sent only once both committed. Any other request goes on to
  * the synchronous route.
@@ -110,7 +149,6 @@ export function submitSyncJob(deps: SyncJobsDeps) {
     const declared = Number(req.get('content-length') ?? NaN);
     if (declared > deps.maxBodyBytes && !req.get('content-encoding')) throw tooLarge(deps.maxBodyBytes);
     if (declared === 0) throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' });
-    const body = decoded(req);
     const id = newDbId();
     const key = keyHooks(res, deps.idempotencyTtlHours);
     const headers = meaningfulHeaders(req.headers);
@@ -121,34 +159,8 @@ export function submitSyncJob(deps: SyncJobsDeps) {
       async (sql) => {
         await key?.onBegin(sql);
         await insertJob(sql, { id, integrationId: principal.id, requestId: req.id, headers, contentType: req.get('content-type')!, retentionDays: deps.retentionDays });
-        let seq = 0;
-        total = 0;
-        let pending: Buffer[] = [];
-        let pendingBytes = 0;
-        const flush = async () => {
-          if (!pendingBytes) return;
-          const data = Buffer.concat(pending, pendingBytes);
-          pending = [];
-          pendingBytes = 0;
-          await insertChunk(sql, id, seq++, data);
-        };
-        try {
-          for await (const piece of body) {
-            const buf = piece as Buffer;
-            total += buf.length;
-            if (total > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
-            pending.push(buf);
-            pendingBytes += buf.length;
-            // Awaited before the next piece is read: the socket is paused while PostgreSQL stores a chunk.
-            if (pendingBytes >= CHUNK_BYTES) await flush();
-          }
-        } catch (e) {
-          discard(req);
-          if (e instanceof ApiError) throw e;
-          throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body could not be read (corrupt compression or an incomplete upload)', pointer: '' });
-        }
-        await flush();
-        if (!total) throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' });
+        // Read only once the key is held: a replay or a 409 above reads the body its own way (or not at all).
+        total = await storeBody(sql, id, req, decoded(req), deps.maxBodyBytes);
         await queueJob(sql, id, total);
         const accepted: Answer = {
           status: 202,
