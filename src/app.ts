@@ -16,6 +16,9 @@ import { perIntegrationLimit } from './http/rate-limit';
 import { readRoutes } from './http/read-routes';
 import { requestContext } from './http/request-context';
 import { healthRoutes, metricsRoute, syncRoutes } from './http/routes';
+import { idempotency, idempotencyErrors } from './http/idempotency';
+import { submitSyncJob, syncJobRoutes } from './http/sync-jobs-routes';
+import { syncPreflight } from './http/sync-options';
 import { tokenRoute } from './http/token-route';
 import type { IndexerSet } from './indexing/registry';
 import type { Logger } from './logger';
@@ -37,6 +40,8 @@ export interface AppDeps {
     | 'CORS_ORIGINS'
     | 'CHANGES_RETENTION_DAYS'
     | 'OPENAPI_PUBLIC'
+    | 'IDEMPOTENCY_TTL_HOURS'
+    | 'SYNC_JOB_RETENTION_DAYS'
   >;
   knex: Knex;
   /** Pool of DATABASE_READ_URL: GET and search read there (see readRoutes); absent: they read `knex`. */
@@ -60,7 +65,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   app.use(requestContext({ logger, router: () => app.router, onFinish: (r) => metrics.request(r) }));
   app.use(helmet());
   // CORS is off unless origins are configured: the API is for servers, not browsers.
-  if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors', 'preference-applied'] }));
+  if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors', 'x-dry-run', 'idempotent-replayed', 'location', 'preference-applied', 'retry-after'] }));
   const sync = new SyncService(
     knex,
     registry,
@@ -88,7 +93,14 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
   if (!config.OPENAPI_PUBLIC) app.use(docs);
-  app.use(syncRoutes({ sync, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics }));
+  // Imports (docs/imports.md): headers checked first, then the Idempotency-Key, then Prefer: respond-async takes the
+  // request to the job queue; anything else goes on to the synchronous route.
+  const keys = { knex, ttlHours: config.IDEMPOTENCY_TTL_HOURS, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics };
+  const jobs = { knex, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, retentionDays: config.SYNC_JOB_RETENTION_DAYS, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS };
+  app.post('/api/_action/sync', syncPreflight, idempotency(keys), submitSyncJob(jobs));
+  app.use(syncRoutes({ sync, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS }));
+  app.use('/api/_action/sync', idempotencyErrors(keys));
+  app.use(syncJobRoutes(jobs));
   app.use(indexingRoutes(knex, indexers, config.INDEXING_MAX_ATTEMPTS));
   // Reads check <entity>:read of the integration themselves (entity, associations, feed entities).
   app.use(readRoutes({ knex, replica, registry, config, logger }));

@@ -10,6 +10,7 @@ import { migrateQueue } from './indexing/queue';
 import { buildIndexers, type IndexerSet } from './indexing/registry';
 import { startWorker, type IndexWorker } from './indexing/worker';
 import type { JobObserver } from './http/metrics';
+import { importTasks } from './jobs/tasks';
 import type { Logger } from './logger';
 
 export interface Core {
@@ -69,5 +70,19 @@ export function startIndexWorker(core: Core, config: Config, logger: Logger, obs
       },
     },
     observer,
+    extra: importTasks({
+      knex: core.db.knex,
+      registry: core.registry,
+      indexers: core.indexers,
+      limits: {
+        maxRecords: config.SYNC_MAX_RECORDS,
+        retries: config.SYNC_MAX_RETRIES,
+        indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
+        chunkRecords: config.SYNC_CHUNK_RECORDS,
+        retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
+      },
+      logger,
+      observer,
+    }),
   });
 }

@@ -60,7 +60,8 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   if (err instanceof ApiError) {
     req.log?.info('request rejected', { codes: [...new Set(err.problems.map((p) => p.code))], errors: err.problems.length });
     // Concurrent writes won every retry: the client may send the same request again shortly.
-    if (err.problems.some((p) => p.code === 'CONFLICT_RETRY_EXHAUSTED')) res.set('Retry-After', String(CONFLICT_RETRY_AFTER_SECONDS));
+    // The same for a request whose idempotency key is still being run by another: it may ask again shortly.
+    if (err.problems.some((p) => p.code === 'CONFLICT_RETRY_EXHAUSTED' || p.code === 'IDEMPOTENCY_IN_FLIGHT')) res.set('Retry-After', String(CONFLICT_RETRY_AFTER_SECONDS));
     sendProblems(res, err.status, err.problems);
     return;
   }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import { withConnection } from '../db/sql';
 import { deliveryStats, type DeliveryStats } from '../write/webhook-deliveries';
+import { jobCounts } from '../write/sync-jobs';
 import { countIds, lagByIndexer, type IndexerLag } from '../indexing/status';
 import type { SyncResult } from '../sync/result';
 import type { FinishedRequest } from './request-context';
@@ -15,7 +16,12 @@ interface PoolLike {
 /** What an indexing worker reports about each job it ran (see IndexWorker). */
 export interface JobObserver {
   job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void;
+  /** An async sync job a worker of this process ran (src/jobs/run-job.ts). */
+  syncJob?(outcome: SyncJobOutcome, seconds: number): void;
 }
+
+/** How a worker's run of a sync job ended; `retry`: lost to a transient failure, queued again. */
+export type SyncJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'retry';
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const COUNTS = [1, 10, 100, 1000, 10_000, 100_000];
@@ -35,6 +41,8 @@ export class Metrics implements JobObserver {
   private readonly retries: Counter<'reason'>;
   private readonly jobDuration: Histogram<'task' | 'indexer' | 'outcome'>;
   private readonly jobRecords: Counter<'indexer'>;
+  private readonly syncJobDuration: Histogram<'outcome'>;
+  private readonly replays: Counter;
 
   constructor(knex: Knex, indexerNames: readonly string[] = []) {
     const registers = [this.registry];
@@ -98,6 +106,29 @@ export class Metrics implements JobObserver {
       help: 'Records re-derived by the worker of this process, by indexer',
       labelNames: ['indexer'],
       registers,
+    });
+    this.syncJobDuration = new Histogram({
+      name: 'bulksync_sync_job_duration_seconds',
+      help: 'Runs of async sync jobs by the worker of this process, by outcome (succeeded, failed, cancelled, retry)',
+      labelNames: ['outcome'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.replays = new Counter({
+      name: 'bulksync_idempotent_replays_total',
+      help: 'Sync requests answered with the stored answer of their Idempotency-Key (Idempotent-Replayed: true)',
+      registers,
+    });
+    new Gauge({
+      name: 'bulksync_sync_jobs',
+      help: 'Async sync jobs by status (kept SYNC_JOB_RETENTION_DAYS)',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const counts = await withConnection(knex, jobCounts).catch(() => undefined);
+        if (!counts) return;
+        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+      },
     });
     new Gauge({
       name: 'bulksync_indexing_jobs',
@@ -238,6 +269,14 @@ export class Metrics implements JobObserver {
   job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void {
     this.jobDuration.observe({ task, indexer, outcome }, seconds);
     if (records) this.jobRecords.inc({ indexer }, records);
+  }
+
+  syncJob(outcome: SyncJobOutcome, seconds: number): void {
+    this.syncJobDuration.observe({ outcome }, seconds);
+  }
+
+  idempotentReplay(): void {
+    this.replays.inc();
   }
 
   private recorded(entity: string, action: 'upsert' | 'delete', n: number): void {

@@ -2,10 +2,11 @@ import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { ping } from '../db/connection';
 import type { SyncService } from '../sync/service';
-import { ApiError, toJsonApi } from '../errors';
+import { ApiError } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { syncBody } from './sync-body';
-import { syncOptions } from './sync-options';
+import { sendAnswer, syncAnswer } from './sync-answer';
+import { syncOptions, syncRunOptions } from './sync-options';
 import type { Metrics } from './metrics';
 
 /**
@@ -30,15 +31,17 @@ export interface SyncRouteDeps {
   indexers: IndexerSet;
   maxBodyBytes: number;
   metrics: Metrics;
+  idempotencyTtlHours: number;
 }
 
 /** The client closed the connection before its answer: the request is rolled back and nobody is left to answer. */
 function clientGone(req: Request, e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
-  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e instanceof Error && e.message === 'aborted');
+  // Not req.destroyed: a request stream destroys itself once its body was read to the end.
+  return req.readableAborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e instanceof Error && e.message === 'aborted');
 }
 
-export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteDeps): Router {
+export function syncRoutes({ sync, indexers, maxBodyBytes, metrics, idempotencyTtlHours }: SyncRouteDeps): Router {
   const r = Router();
   r.post('/api/_action/sync', async (req, res) => {
     try {
@@ -46,8 +49,9 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteD
     } finally {
       // Answered before the body's end (refused, too large, too many problems): the rest is discarded, not parsed,
       // and the connection is not reused.
-      if (!req.complete && !req.destroyed) {
-        if (!res.headersSent) res.setHeader('Connection', 'close');
+      if (!req.readableEnded && !req.destroyed) {
+        // Still arriving: the connection is not reused. Received but unread: discarded, the connection stays.
+        if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
         req.resume();
       }
     }
@@ -60,10 +64,19 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteD
     const parsed = syncOptions(req.headers, indexers);
     const body = syncBody(req, maxBodyBytes);
     if (!parsed.ok || !body.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(body.ok ? [] : [body.problem])]);
-    const { options } = parsed;
+    const run = syncRunOptions(req, res, idempotencyTtlHours);
+    const options = { ...parsed.options, dryRun: run.dryRun };
     let answer;
     try {
-      answer = await sync.sync({ body: body.bytes, format: body.format, options, privileges: req.principal?.privileges ?? [], requestId: req.id });
+      answer = await sync.sync({
+        body: body.bytes,
+        format: body.format,
+        options,
+        privileges: req.principal?.privileges ?? [],
+        requestId: req.id,
+        onBegin: run.onBegin,
+        beforeCommit: run.beforeCommit,
+      });
     } catch (e) {
       metrics.sync(undefined, seconds(), 'error');
       if (!clientGone(req, e)) throw e;
@@ -75,17 +88,9 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics }: SyncRouteD
       metrics.sync(undefined, seconds(), 'error');
       throw new ApiError(answer.problems);
     }
-    const { result, errors, indexing } = answer;
-    metrics.sync(result, seconds(), !options.failOnError && errors.length ? 'partial' : 'ok');
-    res.setHeader('x-indexing', indexing);
-    if (options.minimal) res.setHeader('Preference-Applied', 'return=minimal');
-    if (options.failOnError) {
-      res.json(result);
-      return;
-    }
-    // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
-    res.setHeader('x-sync-errors', String(errors.length));
-    res.json({ ...result.toJSON(), errors: errors.map(toJsonApi) });
+    // A dry run wrote nothing: its records are not counted as written.
+    metrics.sync(options.dryRun ? undefined : answer.result, seconds(), answer.partial && answer.errors.length ? 'partial' : 'ok');
+    sendAnswer(res, syncAnswer(answer));
   }
 }
 

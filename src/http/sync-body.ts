@@ -15,9 +15,14 @@ export type SyncBody = { ok: true; format: BodyFormat; bytes: AsyncIterable<Buff
  * body over the limit stops at the limit, it is never held whole. Content-Length over the limit is refused before
  * a byte is read.
  */
+/** The body format a content type names, if any. */
+export function bodyFormat(contentType: string): BodyFormat | undefined {
+  return NDJSON_TYPE.test(contentType) ? 'ndjson' : JSON_TYPE.test(contentType) ? 'json' : undefined;
+}
+
 export function syncBody(req: Request, limitBytes: number): SyncBody {
   const type = req.get('content-type') ?? '';
-  const format: BodyFormat | undefined = NDJSON_TYPE.test(type) ? 'ndjson' : JSON_TYPE.test(type) ? 'json' : undefined;
+  const format = bodyFormat(type);
   if (!format) {
     return {
       ok: false,

@@ -2,7 +2,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { showValue, type Problem } from '../errors';
 import { parseIndexingHeaders } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
+import type { Sql } from '../db/sql';
 import type { ExecutionOptions } from '../sync/executor';
+import type { SyncOutcome } from '../sync/service';
+import type { NextFunction, Request, Response } from 'express';
+import { keyHooks } from './idempotency';
+import { syncAnswer } from './sync-answer';
+import { parseDryRun, parseIdempotencyKey, preferences } from './sync-headers';
 
 /** A boolean header: true/1, false/0 (any case), or absent (the default). */
 function flag(headers: IncomingHttpHeaders, name: string, fallback: boolean, problems: Problem[]): boolean {
@@ -15,17 +21,6 @@ function flag(headers: IncomingHttpHeaders, name: string, fallback: boolean, pro
   return fallback;
 }
 
-/** RFC 7240 preferences: `Prefer: return=minimal, respond-async` → their names and values (lower case). */
-export function preferences(headers: IncomingHttpHeaders): Map<string, string> {
-  const out = new Map<string, string>();
-  const raw = headers.prefer;
-  for (const part of (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',')) {
-    const [name, value] = part.split(';')[0]!.split('=').map((s) => s.trim().toLowerCase().replace(/^"|"$/g, ''));
-    if (name) out.set(name, value ?? '');
-  }
-  return out;
-}
-
 /** The sync request's headers → the core's typed options, or HEADER_INVALID problems. */
 export function syncOptions(headers: IncomingHttpHeaders, indexers: IndexerSet): { ok: true; options: ExecutionOptions } | { ok: false; problems: Problem[] } {
   const problems: Problem[] = [];
@@ -36,7 +31,33 @@ export function syncOptions(headers: IncomingHttpHeaders, indexers: IndexerSet):
   // anything but 1/true leaves events on.
   const skip = headers['sw-skip-trigger-flow'];
   const skipEvents = skip !== undefined && ['1', 'true'].includes(String(skip).trim().toLowerCase());
-  const minimal = preferences(headers).get('return') === 'minimal';
+  const minimal = preferences(headers).has('return=minimal');
   if (problems.length || !indexing.ok) return { ok: false, problems };
   return { ok: true, options: { failOnError, indexing: indexing.value, skipEvents, minimal } };
+}
+
+/**
+ * In front of POST /api/_action/sync: the headers of docs/imports.md are checked before any body is read, and a dry
+ * run says so on every answer it gets (errors included).
+ */
+export function syncPreflight(req: Request, res: Response, next: NextFunction): void {
+  parseIdempotencyKey(req.headers);
+  if (parseDryRun(req.headers)) res.setHeader('x-dry-run', 'true');
+  next();
+}
+
+/** What the sync route hands the service beyond the body and options: the dry run and the idempotency key's hooks. */
+export interface SyncRunOptions {
+  dryRun: boolean;
+  onBegin?: (sql: Sql) => Promise<void>;
+  beforeCommit?: (sql: Sql, outcome: SyncOutcome) => Promise<void>;
+}
+
+export function syncRunOptions(req: Request, res: Response, idempotencyTtlHours: number): SyncRunOptions {
+  const key = keyHooks(res, idempotencyTtlHours);
+  return {
+    dryRun: parseDryRun(req.headers),
+    onBegin: key?.onBegin,
+    beforeCommit: key && ((sql, outcome) => key.store(sql, syncAnswer(outcome))),
+  };
 }

@@ -8,7 +8,7 @@ export interface Released {
 /**
  * Finds the workers taken for dead and gives their jobs back to the queue, in the caller's transaction: those whose
  * heartbeat is older than `silentSeconds`, and those holding an indexing job that long without ever having beaten
- * (killed between taking a job and their first heartbeat). graphile-worker counted the run as an attempt when the
+ * (killed between taking a job and their first heartbeat; indexing jobs and the other bulksync tasks: sync jobs). graphile-worker counted the run as an attempt when the
  * job was taken; a run lost with its worker is not a failure of the job, so the attempt is given back (otherwise a
  * job killed INDEXING_MAX_ATTEMPTS times would be dead with no error). Only graphile-worker's public functions are
  * used (force_unlock_workers, reschedule_jobs).
@@ -21,7 +21,7 @@ export async function releaseLostJobs(sql: Sql, silentSeconds: number): Promise<
      SELECT worker_id FROM silent
      UNION
      SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
-      WHERE j.queue_name LIKE 'bulksync:%' AND j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)
+      WHERE (j.queue_name LIKE 'bulksync:%' OR j.task_identifier LIKE 'bulksync\\_%') AND j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)
         AND NOT EXISTS (SELECT 1 FROM bulksync_worker w WHERE w.worker_id = j.locked_by)`,
     [silentSeconds],
   );

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { run, type JobHelpers, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
+import { run, type JobHelpers, type ParsedCronItem, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { withConnection, withTransaction } from '../db/sql';
 import { deliver, type DeliveryConfig, type DeliveryPayload } from '../events/deliver';
@@ -30,6 +30,8 @@ export interface WorkerOptions {
   webhooks?: { cipher: FieldCipher; config: DeliveryConfig };
   /** Told of every job this worker ran (the metrics of the process, when it serves /metrics). */
   observer?: JobObserver;
+  /** Other work on the same queue and workers (async sync jobs, src/jobs/tasks.ts), and its cron items. */
+  extra?: { taskList: TaskList; cron: ParsedCronItem[] };
 }
 
 export interface IndexWorker {
@@ -138,10 +140,10 @@ export async function startWorker(opts: WorkerOptions): Promise<IndexWorker> {
     noHandleSignals: true,
     pollInterval: 1000,
     logger: graphileLogger(logger),
-    taskList: { [INDEX_TASK]: index, [FULL_INDEX_TASK]: fullIndex, ...webhookTasks },
-    // No cron: without this, graphile-worker looks for a ./crontab file at every start (logging at info that it
-    // found none, and running whatever one a working directory happened to hold).
-    parsedCronItems: [],
+    taskList: { [INDEX_TASK]: index, [FULL_INDEX_TASK]: fullIndex, ...webhookTasks, ...opts.extra?.taskList },
+    // Our cron items only: without this, graphile-worker looks for a ./crontab file at every start (logging at info
+    // that it found none, and running whatever one a working directory happened to hold).
+    parsedCronItems: opts.extra?.cron ?? [],
   });
 
   const beat = async () => {

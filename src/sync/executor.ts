@@ -41,6 +41,8 @@ export interface ExecutionContext {
   retryWindowRows: number;
   requestId?: string;
   onRetry?: (attempt: number, error: unknown) => void;
+  /** First in every transaction the request opens (a re-run's too); may throw to refuse the request. */
+  onBegin?: (sql: Transaction['sql']) => Promise<void>;
   /** Last step inside the transaction of a request that succeeds (e.g. storing its answer with its writes). */
   beforeCommit?: (sql: Transaction['sql'], execution: Execution) => Promise<void>;
 }
@@ -186,7 +188,10 @@ export class SyncExecution {
   }
 
   private async transaction(): Promise<Transaction> {
-    this.tx ??= await openTransaction(this.ctx.knex);
+    if (!this.tx) {
+      this.tx = await openTransaction(this.ctx.knex);
+      await this.ctx.onBegin?.(this.tx.sql);
+    }
     return this.tx;
   }
 

@@ -356,6 +356,8 @@ export class SyncPipeline {
     await this.queue.onSizeLessThan(WAITING_CHUNKS);
     if (this.crash) return;
     const { execution } = this.ctx;
+    // Read and planned: a long request (a job) shows how far the reading got while PostgreSQL writes.
+    this.ctx.onProgress?.({ records: this.outcome.records, done: this.done });
     this.queue
       .add(async () => {
         await execution.run(chunk);

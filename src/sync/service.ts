@@ -3,7 +3,8 @@ import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { bodyEvents, type BodyFormat } from './body/read';
-import { SyncExecution, type ExecutionContext, type ExecutionOptions } from './executor';
+import type { Sql } from '../db/sql';
+import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './executor';
 import { SyncPipeline } from './pipeline';
 import type { SyncResult } from './result';
 
@@ -25,22 +26,28 @@ export interface SyncCall {
   /** What the calling integration may do; a request needing more is refused and nothing is written. */
   privileges: readonly string[];
   requestId?: string;
+  /** Payload records read so far and written so far, after every chunk. */
   onProgress?: (progress: { records: number; done: number }) => void;
-  beforeCommit?: ExecutionContext['beforeCommit'];
+  /** First in the request's transaction (again in a re-run after a deadlock); may throw to refuse the request. */
+  onBegin?: ExecutionContext['onBegin'];
+  /** Last in the transaction of a request that succeeds, with its outcome, before COMMIT (never on a dry run). */
+  beforeCommit?: (sql: Sql, outcome: SyncOutcome) => Promise<void>;
 }
 
-export type SyncAnswer =
-  | {
-      ok: true;
-      result: SyncResult;
-      /** Records rolled back alone under fail-on-error: false. */
-      errors: Problem[];
-      /** Payload records read. */
-      records: number;
-      /** x-indexing: inline, queued <n>, disabled. */
-      indexing: string;
-    }
-  | { ok: false; problems: Problem[]; records: number };
+/** What a request that went through did. */
+export interface SyncOutcome {
+  result: SyncResult;
+  /** Records rolled back alone under fail-on-error: false. */
+  errors: Problem[];
+  /** Payload records read. */
+  records: number;
+  /** fail-on-error: false was asked for. */
+  partial: boolean;
+  /** x-indexing: inline, queued <n>, disabled. */
+  indexing: string;
+}
+
+export type SyncAnswer = ({ ok: true } & SyncOutcome) | { ok: false; problems: Problem[]; records: number };
 
 /**
  * The sync pipeline: streamed body → operations → planned chunks → one transaction (chunk n written while chunk n+1
@@ -66,7 +73,19 @@ export class SyncService {
       retryWindowRows: this.limits.retryWindowRows,
       requestId: call.requestId,
       onRetry: this.onRetry,
-      beforeCommit: call.beforeCommit,
+      onBegin: call.onBegin,
+      beforeCommit: call.beforeCommit && ((sql, done) => call.beforeCommit!(sql, outcome(done))),
+    });
+    // Set once the body is planned: the outcome of a request that commits counts what planning refused too.
+    let planningProblems: Problem[] = [];
+    let records = 0;
+    const partial = !call.options.failOnError;
+    const outcome = (done: Execution): SyncOutcome => ({
+      result: done.result,
+      errors: [...planningProblems, ...done.errors].slice(0, MAX_REPORTED_ERRORS),
+      records,
+      partial,
+      indexing: done.indexing,
     });
     const pipeline = new SyncPipeline({
       registry: this.registry,
@@ -84,7 +103,8 @@ export class SyncService {
       await execution.abort();
       throw e;
     }
-    const { records } = planned;
+    records = planned.records;
+    planningProblems = planned.problems;
     if (planned.stopped) {
       await execution.abort();
       return { ok: false, problems: planned.problems, records };
@@ -98,6 +118,6 @@ export class SyncService {
     }
     const done = await execution.finish();
     if ('problems' in done) return { ok: false, problems: [...planned.problems, ...done.problems].slice(0, MAX_REPORTED_ERRORS), records };
-    return { ok: true, result: done.result, errors: [...planned.problems, ...done.errors].slice(0, MAX_REPORTED_ERRORS), records, indexing: done.indexing };
+    return { ok: true, ...outcome(done) };
   }
 }

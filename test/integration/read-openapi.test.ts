@@ -6,6 +6,7 @@ import { Integrations } from '../../src/auth/integrations';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { readDocExamples } from '../support/doc-examples';
 import { sync } from '../support/sync';
+import { until } from '../support/poll';
 import { hexId, price, product } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -223,8 +224,17 @@ describe('GET /api/_info/openapi.json', () => {
     expect(Object.keys(error.properties.source.properties)).toEqual(['pointer']);
 
     const params = (sync.parameters as Obj[]).map((p) => deref(doc, p)).map((p) => `${p.in}:${p.name}`);
-    expect(params.sort()).toEqual(['header:fail-on-error', 'header:indexing-behavior', 'header:indexing-skip', 'header:prefer', 'header:x-request-id']);
-    expect(Object.keys(sync.responses[200].headers).sort()).toEqual(['preference-applied', 'x-indexing', 'x-request-id', 'x-sync-errors']);
+    expect(params.sort()).toEqual([
+      'header:Idempotency-Key',
+      'header:Prefer',
+      'header:dry-run',
+      'header:fail-on-error',
+      'header:indexing-behavior',
+      'header:indexing-skip',
+      'header:x-request-id',
+    ]);
+    expect(Object.keys(sync.responses[200].headers).sort()).toEqual(['Idempotent-Replayed', 'Preference-Applied', 'x-dry-run', 'x-indexing', 'x-request-id', 'x-sync-errors']);
+    expect(Object.keys(sync.responses[202].headers).sort()).toEqual(['Idempotent-Replayed', 'Location', 'Preference-Applied', 'x-request-id']);
     expect(Object.keys(sync.requestBody.content).sort()).toEqual(['application/json', 'application/x-ndjson']);
     expect(deref(doc, doc.components.parameters.IndexingSkip).description).toContain('product.search');
   });
@@ -305,6 +315,33 @@ describe('GET /api/_info/openapi.json', () => {
     check(await sync(t.bare, {}).expect(401));
   });
 
+  it('matches what the imports answer: dry runs, idempotency keys, async jobs (docs/imports.md)', async () => {
+    const route = '/api/_action/sync';
+    const check = (r: string, method: string, res: request.Response) => expect(answerMisfits(doc, r, method, res)).toEqual([]);
+    const body = { w: { entity: 'tax', action: 'upsert', payload: [{ name: 'Imports', taxRate: 1 }] } };
+    check(route, 'post', await sync(t.app, body, { 'dry-run': 'true' }).expect(200));
+    check(route, 'post', await sync(t.app, body, { 'dry-run': 'maybe' }).expect(400));
+    check(route, 'post', await sync(t.app, body, { 'Idempotency-Key': 'openapi-1' }).expect(200));
+    const replayed = await sync(t.app, body, { 'Idempotency-Key': 'openapi-1' }).expect(200);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    check(route, 'post', replayed);
+    check(route, 'post', await sync(t.app, { ...body, x: body.w }, { 'Idempotency-Key': 'openapi-1' }).expect(422));
+    const accepted = await sync(t.app, body, { prefer: 'respond-async' }).expect(202);
+    check(route, 'post', accepted);
+    const jobs = '/api/_action/sync/jobs';
+    check(`${jobs}/{id}`, 'get', await request(t.app).get(accepted.headers.location).expect(200));
+    check(jobs, 'get', await request(t.app).get(jobs).expect(200));
+    check(jobs, 'get', await request(t.app).get(`${jobs}?limit=500`).expect(400));
+    check(`${jobs}/{id}`, 'delete', await request(t.app).delete(accepted.headers.location).expect(200));
+    check(`${jobs}/{id}`, 'delete', await request(t.app).delete(accepted.headers.location).expect(409));
+    check(`${jobs}/{id}`, 'get', await request(t.app).get(`${jobs}/nope`).expect(404));
+    // A finished job with its result fits too (run here by a worker).
+    const run = await sync(t.app, body, { prefer: 'respond-async' }).expect(202);
+    await t.startWorker();
+    const done = await until(() => request(t.app).get(run.headers.location), (r) => r.body.status === 'succeeded');
+    check(`${jobs}/{id}`, 'get', done);
+  });
+
   it('matches what the token, indexing and info routes answer', async () => {
     const token = '/api/oauth/token';
     const check = (route: string, method: string, res: request.Response) => expect(answerMisfits(doc, route, method, res)).toEqual([]);
@@ -336,7 +373,8 @@ describe('GET /api/_info/openapi.json', () => {
       const needsToken = route.startsWith('/api/') && route !== '/api/oauth/token';
       expect({ route, security: op.security }).toEqual({ route, security: needsToken ? [{ bearer: [] }, { oauth2: [] }] : [] });
       const url = route.replace('{id}', hexId());
-      const send = (app: typeof t.app) => (method === 'get' ? request(app).get(url) : request(app).post(url).set('content-type', 'text/plain').send('x'));
+      const send = (app: typeof t.app) =>
+        method === 'get' ? request(app).get(url) : method === 'delete' ? request(app).delete(url) : request(app).post(url).set('content-type', 'text/plain').send('x');
       // Without a token the app refuses exactly the routes the document says need one, as documented.
       const bare = await send(t.bare);
       if (needsToken) {

@@ -2,6 +2,7 @@
 import type { Registry } from '../../definitions/registry';
 import { type Schema, ref, header, ID, ID_INPUT, REQUEST_ID_PATTERN, JSON_API } from './common';
 import { entitySchema, resolversByEntity, resolverSchema, writeSchema, keySchema } from './entities';
+import { importComponents } from './imports';
 import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, SYNC_COUNTS, INDEXER_STATUS } from './operations';
 
 export function components(registry: Registry, indexerNames: string[]): Schema {
@@ -23,6 +24,8 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
     },
     IndexerStatus: INDEXER_STATUS,
   };
+  const imports = importComponents();
+  Object.assign(schemas, imports.schemas);
   for (const e of registry.all()) {
     schemas[e.name] = entitySchema(e);
     schemas[`${e.name}.write`] = writeSchema(registry, e, resolvers);
@@ -66,13 +69,6 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description:
           'with DATABASE_READ_URL set, GET and search read a streaming replica, which may lag behind a sync that just returned; primary reads the primary instead (read-your-writes). Without a replica both read the primary. Another value is HEADER_INVALID. See docs/read-api.md.',
       },
-      Prefer: {
-        name: 'prefer',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', examples: ['return=minimal'] },
-        description: 'return=minimal: the answer counts the records per entity (counts) instead of listing their ids; answered with Preference-Applied. Other preferences are ignored.',
-      },
       FailOnError: {
         name: 'fail-on-error',
         in: 'header',
@@ -81,6 +77,7 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description:
           'true: all or nothing. false: each failing record is rolled back alone (with everything nested in it), the rest is committed, and the 200 answer lists the errors (x-sync-errors). 1 and 0 are accepted too, in any case; another value is HEADER_INVALID.',
       },
+      ...imports.parameters,
     },
     headers: {
       XRequestId: { description: 'the x-request-id sent, or a new one; quoted by INTERNAL errors and in the log', schema: { type: 'string', pattern: REQUEST_ID_PATTERN } },
@@ -89,10 +86,10 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description: 'with fail-on-error: false only: how many errors the answer lists (records rolled back), 0 included',
         schema: { type: 'string', pattern: '^[0-9]+$' },
       },
-      PreferenceApplied: { description: 'return=minimal when the answer carries counts instead of ids', schema: { type: 'string', enum: ['return=minimal'] } },
       RetryAfter: { description: 'seconds to wait before trying again', schema: { type: 'string', pattern: '^[0-9]+$' } },
       RateLimit: { description: 'the remaining quota (IETF draft 8 RateLimit header)', schema: { type: 'string' } },
       RateLimitPolicy: { description: 'the quota policy (IETF draft 8 RateLimit-Policy header)', schema: { type: 'string' } },
+      ...imports.headers,
     },
     responses: {
       Unauthenticated: {

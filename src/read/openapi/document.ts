@@ -6,6 +6,7 @@ import { type Schema, ref, param, header, response, BEARER, OPEN } from './commo
 import { COMMON_RESPONSES, criteriaSchema, errorResponse, jsonResponse } from './operations';
 import { components } from './components';
 import { indexingPaths } from './indexing-paths';
+import { importSyncAdditions, syncJobPaths } from './imports';
 
 /** What the document says about the service itself. */
 export interface DocumentInfo {
@@ -100,6 +101,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
     };
   }
 
+  const imports = importSyncAdditions();
   paths['/api/_action/sync'] = {
     post: {
       operationId: 'sync',
@@ -109,7 +111,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         `Validation reports every error it finds (up to ${MAX_REPORTED_ERRORS}) before anything is written. See docs/sync-api.md.`,
       tags: ['sync'],
       security: BEARER,
-      parameters: [param('IndexingBehavior'), param('IndexingSkip'), param('FailOnError'), param('Prefer'), ...common],
+      parameters: [param('IndexingBehavior'), param('IndexingSkip'), param('FailOnError'), ...imports.parameters, ...common],
       requestBody: {
         required: true,
         content: {
@@ -130,11 +132,14 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         200: jsonResponse('written (data), deleted, not found and skipped keys per entity (counts with Prefer: return=minimal); with fail-on-error: false also the errors of the records rolled back', { oneOf: [ref('SyncResult'), ref('SyncCounts')] }, {
           'x-indexing': header('XIndexing'),
           'x-sync-errors': header('XSyncErrors'),
-          'preference-applied': header('PreferenceApplied'),
+          ...imports.okHeaders,
+          'Preference-Applied': header('PreferenceApplied'),
         }),
+        202: imports.responses[202]!,
         400: errorResponse(400, 'an invalid request: every error found, each with a pointer; errors of several classes together answer 400 too'),
         403: errorResponse(403, 'the integration lacks privileges the request needs: one error per privilege (meta.privilege); nothing was written'),
-        409: errorResponse(409, 'a unique value already used, or a delete blocked by a restrict rule; nothing was written'),
+        409: imports.responses[409]!,
+        422: imports.responses[422]!,
         413: errorResponse(413, 'the body exceeds SYNC_MAX_BODY_BYTES, or holds more records than SYNC_MAX_RECORDS'),
         503: errorResponse(503, 'concurrent writes kept deadlocking after every retry (SYNC_MAX_RETRIES); nothing was written, the request may be sent again'),
         ...COMMON_RESPONSES,
@@ -163,6 +168,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
     },
   };
 
+  Object.assign(paths, syncJobPaths(common, BEARER));
   Object.assign(paths, indexingPaths(indexerNames, common));
 
   paths['/api/oauth/token'] = {
@@ -284,7 +290,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
       // UNLICENSED is npm's word for "no license granted", not an SPDX id: it goes in the name only.
       license: license === 'UNLICENSED' ? { name: 'UNLICENSED (proprietary: no license granted)' } : { name: license, identifier: license },
       description:
-        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
+        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/imports.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
     },
     // Relative: the paths are answered by whichever host served this document.
     servers: [{ url: '/', description: 'the service that served this document' }],

@@ -1,0 +1,150 @@
+/** The imports part of the OpenAPI document (docs/imports.md): Idempotency-Key, dry-run, async sync jobs. */
+import { type Schema, ref, param, header, ID, JSON_API } from './common';
+import { COMMON_RESPONSES, errorResponse, jsonResponse } from './operations';
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const TIME = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] };
+
+/** Components the imports add: the request headers, the answer headers, the job documents. */
+export function importComponents(): { parameters: Record<string, Schema>; headers: Record<string, Schema>; schemas: Record<string, Schema> } {
+  return {
+    parameters: {
+      IdempotencyKey: {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+        description:
+          "1 to 255 visible ASCII characters, the integration's own (Stripe's semantics): the first request with a key runs and its answer is stored with its writes; the same request again gets that answer with Idempotent-Replayed: true; another request with the key is 422 IDEMPOTENCY_KEY_REUSED; while the first runs, 409 IDEMPOTENCY_IN_FLIGHT. Kept IDEMPOTENCY_TTL_HOURS (24). 5xx answers are not stored. Another value is HEADER_INVALID.",
+      },
+      DryRun: {
+        name: 'dry-run',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', enum: ['true', 'false'] },
+        description:
+          'true: the request runs completely (validation, lookups, constraints, writes, cascades, indexing, events) and is rolled back; the answer is what it would have answered, with x-dry-run: true. Nothing is written and no idempotency key is stored. Another value is HEADER_INVALID.',
+      },
+      Prefer: {
+        name: 'Prefer',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', example: 'respond-async' },
+        description:
+          'respond-async: the body is stored and run by a queue worker as an async job; the answer is 202 with Location: /api/_action/sync/jobs/<id>. return=minimal: the answer counts the records per entity (counts) instead of listing their ids. Both may be given, comma-separated; other preferences are ignored.',
+      },
+    },
+    headers: {
+      XDryRun: { description: 'true on every answer to a dry-run: true request', schema: { const: 'true' } },
+      IdempotentReplayed: { description: 'true when the answer is the stored answer of the Idempotency-Key', schema: { const: 'true' } },
+      Location: { description: 'the job: /api/_action/sync/jobs/<id>', schema: { type: 'string', pattern: '^/api/_action/sync/jobs/[0-9a-f]{32}$' } },
+      PreferenceApplied: { description: 'the preferences applied: respond-async (a 202), return=minimal (counts)', schema: { type: 'string', pattern: '^(respond-async|return=minimal)(, ?(respond-async|return=minimal))?$' } },
+    },
+    schemas: {
+      SyncJobAccepted: {
+        type: 'object',
+        required: ['id', 'status'],
+        additionalProperties: false,
+        properties: { id: ID, status: { const: 'queued' } },
+      },
+      SyncJob: {
+        type: 'object',
+        required: ['id', 'status', 'createdAt', 'startedAt', 'finishedAt', 'progress'],
+        additionalProperties: false,
+        properties: {
+          id: ID,
+          status: { type: 'string', enum: STATUSES },
+          createdAt: { type: 'string', format: 'date-time' },
+          startedAt: { ...TIME, description: 'the start of its latest run' },
+          finishedAt: TIME,
+          progress: {
+            type: 'object',
+            required: ['records', 'done'],
+            additionalProperties: false,
+            properties: {
+              records: { type: 'integer', minimum: 0, description: 'records read from the body so far' },
+              done: { type: 'integer', minimum: 0, description: 'records written (committed) so far' },
+            },
+          },
+          result: { oneOf: [ref('SyncResult'), { type: 'null' }], description: 'succeeded: what the synchronous request would have answered (GET of one job only)' },
+          errors: { oneOf: [{ type: 'array', items: ref('Error') }, { type: 'null' }], description: 'failed: the errors; succeeded with fail-on-error: false: the records rolled back (GET of one job only)' },
+        },
+      },
+    },
+  };
+}
+
+/** What the imports add to POST /api/_action/sync. */
+export function importSyncAdditions(): { parameters: Schema[]; okHeaders: Record<string, Schema>; responses: Record<string, Schema> } {
+  return {
+    parameters: [param('IdempotencyKey'), param('DryRun'), param('Prefer')],
+    okHeaders: { 'x-dry-run': header('XDryRun'), 'Idempotent-Replayed': header('IdempotentReplayed') },
+    responses: {
+      202: jsonResponse('Prefer: respond-async: the body is stored and the job queued; GET the Location for its status and result', ref('SyncJobAccepted'), {
+        Location: header('Location'),
+        'Preference-Applied': header('PreferenceApplied'),
+        'Idempotent-Replayed': header('IdempotentReplayed'),
+      }),
+      409: {
+        ...errorResponse(409, 'a unique value already used, or a delete blocked by a restrict rule (nothing was written); or the first request with this Idempotency-Key is still running (Retry-After)'),
+        headers: { 'x-request-id': header('XRequestId'), 'Retry-After': header('RetryAfter') },
+      },
+      422: errorResponse(422, 'the Idempotency-Key was used for another request (method, path, body or meaningful headers differ)'),
+    },
+  };
+}
+
+/** GET (list, one) and DELETE (cancel) of the integration's own jobs. */
+export function syncJobPaths(common: readonly Schema[], bearer: unknown): Record<string, Schema> {
+  const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the job id (a UUID; anything else is 404)' };
+  const notFound = errorResponse(404, 'no such job of this integration (another integration\'s jobs are not found either)', ['NOT_FOUND']);
+  const job = jsonResponse('the job', ref('SyncJob'));
+  return {
+    '/api/_action/sync/jobs': {
+      get: {
+        operationId: 'syncJobs',
+        summary: "The integration's async sync jobs, newest first (without result and errors)",
+        tags: ['sync'],
+        security: bearer,
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 }, description: 'jobs per page (25 unless given)' },
+          { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1 }, description: '1-based (1 unless given)' },
+          ...common,
+        ],
+        responses: {
+          200: jsonResponse('one page', {
+            type: 'object',
+            required: ['data', 'total', 'page', 'limit'],
+            additionalProperties: false,
+            properties: { data: { type: 'array', items: ref('SyncJob') }, total: { type: 'integer' }, page: { type: 'integer' }, limit: { type: 'integer' } },
+          }),
+          400: errorResponse(400, 'limit or page out of range', ['VALUE_INVALID']),
+          ...COMMON_RESPONSES,
+        },
+      },
+    },
+    '/api/_action/sync/jobs/{id}': {
+      get: {
+        operationId: 'syncJob',
+        summary: 'An async sync job: status, progress, result or errors',
+        tags: ['sync'],
+        security: bearer,
+        parameters: [id, ...common],
+        responses: { 200: job, 404: notFound, ...COMMON_RESPONSES },
+      },
+      delete: {
+        operationId: 'cancelSyncJob',
+        summary: 'Cancel a job: a queued one never runs, a running one is rolled back',
+        tags: ['sync'],
+        security: bearer,
+        parameters: [id, ...common],
+        responses: {
+          200: job,
+          404: notFound,
+          409: { description: 'JOB_FINISHED: the job already ended (succeeded, failed or cancelled)', headers: { 'x-request-id': header('XRequestId') }, content: { [JSON_API]: { schema: ref('Errors') } } },
+          ...COMMON_RESPONSES,
+        },
+      },
+    },
+  };
+}
