@@ -9,10 +9,12 @@ export interface Sql {
   query<R extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
   /**
    * Runs `COPY … FROM STDIN` (`statement`) on this connection, sending the chunks of COPY data `source` yields, with
-   * backpressure; resolves with the number of rows copied. A failed COPY rejects (and ends the transaction like any
+   * backpressure; resolves with the number of rows copied. A failed COPY rejects (and aborts the transaction like any
    * failed statement).
    */
   copyFrom(statement: string, source: Iterable<string>): Promise<number>;
+  /** Whether the connection is inside a transaction block (as of the last statement's answer). */
+  inTransaction(): boolean;
 }
 
 /** Double-quotes an identifier that comes from a validated definition (snake_case), never from a request. */
@@ -50,6 +52,7 @@ export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>
       await pipeline(Readable.from(source, { objectMode: false }), stream);
       return stream.rowCount;
     },
+    inTransaction: () => conn.getTransactionStatus() !== 'I',
   };
   try {
     return await fn(sql);

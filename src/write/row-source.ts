@@ -73,6 +73,8 @@ export async function rowSource<R>(sql: Sql, entity: EntityDef, columns: readonl
       order: [...keys.map(value), 's.ord'].join(', '),
     };
   }
+  // Outside a transaction every statement commits on its own, and the stage would lose the rows before the next one.
+  if (!sql.inTransaction()) throw new Error(`a write of ${rows.length} rows goes through a staging table emptied at each commit: run it inside a transaction`);
   const stage = stageOf(entity);
   await sql.query(stage.prepare);
   const n = columns.length;

@@ -232,4 +232,13 @@ describe('the staging table (many rows)', () => {
     expect((await t.knex('write_probe').whereIn('id', [a, b, c]).pluck('label')).sort()).toEqual(['A', 'B', 'C']);
     expect(await t.knex('write_probe').count()).toEqual([{ count: 3 * (COPY_MIN_ROWS + 1) }]);
   });
+
+  it('refuses a write of many rows outside a transaction, where the stage would lose them at each statement', async () => {
+    await withConnection(t.knex, async (sql) => {
+      await expect(insertRows(sql, probe, filler(COPY_MIN_ROWS), 'nothing')).rejects.toThrow(/inside a transaction/);
+      // A few rows need no stage: one statement, which commits on its own.
+      expect(await insertRows(sql, probe, filler(3), 'nothing')).toBe(3);
+    });
+    expect(await t.knex('write_probe').count()).toEqual([{ count: 3 }]);
+  });
 });
