@@ -4,7 +4,7 @@ import { sendSequential } from './endpoint';
 import { watchRss } from './memory';
 import { RAW_METHODS, rawWrite, type RawMethod, type TableWrite } from './raw';
 import { fmtInt, type Measurement, type Pass } from './report';
-import { slices, syncBody } from './rows';
+import { slices, syncBody, type MatchMode } from './rows';
 
 /** One data set, written by every method: the raw ones and the endpoint in one or more request shapes. */
 export interface DataSet {
@@ -16,6 +16,10 @@ export interface DataSet {
   api: Record<Pass, readonly object[]>;
   /** Records per request of each endpoint variant. */
   requestSizes: readonly number[];
+  /** Flat product sets: how the API records name their record (compared across sizes in growthTable). */
+  match?: MatchMode;
+  /** Fields added to the sync operation (e.g. matchBy). */
+  operation?: Record<string, unknown>;
   /** Request size whose server RSS is watched. */
   watchRssOf?: number;
   /** Untimed setup after the tables are emptied (e.g. the categories that exist before the pass). */
@@ -56,10 +60,18 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
   for (const m of methods) {
     for (const pass of ['insert', 'update'] as const) {
       const label = methodLabel(m, set.records);
-      results.set(`${label}/${pass}`, { group: set.group, method: label, raw: m.kind === 'raw', pass, records: set.records, rounds: [] });
+      results.set(`${label}/${pass}`, {
+        group: set.group,
+        method: label,
+        raw: m.kind === 'raw',
+        pass,
+        records: set.records,
+        rounds: [],
+        ...(m.kind === 'endpoint' ? { match: set.match, perRequest: m.perRequest } : {}),
+      });
       if (m.kind === 'endpoint') {
         const entity = 'product';
-        bodies.set(`${m.perRequest}/${pass}`, slices(set.api[pass], m.perRequest).map((chunk) => syncBody(entity, chunk)));
+        bodies.set(`${m.perRequest}/${pass}`, slices(set.api[pass], m.perRequest).map((chunk) => syncBody(entity, chunk, set.operation)));
       }
     }
   }

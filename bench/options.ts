@@ -14,6 +14,8 @@ export interface BenchOptions {
   writeDoc: boolean;
   /** What the endpoint is asked to do about indexing (header indexing-behavior). */
   indexing: IndexingMode;
+  /** Size of the large streamed NDJSON case (a request of a tenth of it too); 0: not run (the default of --quick). */
+  ndjson: number;
 }
 
 export type IndexingMode = 'disabled' | 'inline' | 'queue';
@@ -31,6 +33,8 @@ export const USAGE = `usage: npm run bench -- [--records N] [--quick] [--rounds 
   --rounds N        rounds of each timed case, the median is reported (default 3, 1 with --quick)
   --load-seconds N  duration of the 8-client load test (default 30, 10 with --quick)
   --profile         only: one request of N products against a server under node --cpu-prof; prints the top costs
+  --ndjson N        size of the streamed NDJSON case (default 1000000, and one of N/10; with --quick only when given;
+                    0 skips it)
   --indexing MODE   disabled (default: header indexing-behavior: disable-indexing, the write path alone, as the
                     raw methods), inline (no header: indexers run before the answer) or queue (use-queue-indexing)
   --no-doc          print the table, do not append it to docs/PERFORMANCE.md`;
@@ -49,6 +53,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let profile = false;
   let writeDoc = true;
   let indexing: IndexingMode = 'disabled';
+  let ndjson: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -75,6 +80,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         indexing = v;
         break;
       }
+      case '--ndjson': {
+        const v = value();
+        ndjson = v === '0' ? 0 : positiveInt(flag, v);
+        if (ndjson && ndjson < 10) throw new Error(`--ndjson must be 0 or at least 10\n${USAGE}`);
+        break;
+      }
       case '--no-doc':
         writeDoc = false;
         break;
@@ -96,5 +107,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profile,
     writeDoc,
     indexing,
+    ndjson: ndjson ?? (quick ? 0 : 1_000_000),
   };
 }

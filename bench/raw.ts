@@ -2,7 +2,17 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PRODUCT_COLUMNS, productCells, slices, type Cell, type NestedProduct, type Product } from './rows';
+import {
+  EXTERNAL_ID_COLUMNS,
+  externalIdCells,
+  PRODUCT_COLUMNS,
+  productCells,
+  slices,
+  type Cell,
+  type MatchMode,
+  type NestedProduct,
+  type Product,
+} from './rows';
 
 /**
  * The baseline: the fastest ways we know to upsert the same rows from Node with `pg` alone. No HTTP, no
@@ -26,6 +36,8 @@ export interface TableWrite {
   key: readonly string[];
   /** Mapping rows carry nothing but their key: an existing link stays (DO NOTHING). */
   onConflict: 'update' | 'nothing';
+  /** Columns written on insert and left alone on conflict (the id of a record matched by another unique key). */
+  insertOnly?: readonly string[];
   rows: Cell[][];
 }
 
@@ -38,8 +50,8 @@ function paramType(sqlType: string): string {
   return sqlType === 'jsonb' ? 'text' : sqlType;
 }
 
-function conflictClause(w: TableWrite): string {
-  const keys = new Set(w.key);
+function conflictClause(w: Omit<TableWrite, 'rows'>): string {
+  const keys = new Set([...w.key, ...(w.insertOnly ?? [])]);
   const nonKey = w.columns.map(([c]) => c).filter((c) => !keys.has(c));
   const target = `ON CONFLICT (${w.key.map(quote).join(', ')})`;
   if (w.onConflict === 'nothing' || !nonKey.length) return `${target} DO NOTHING`;
@@ -67,21 +79,39 @@ function copyText(v: Cell): string {
   return v.replace(/[\\\n\r\t]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\t'));
 }
 
-function* copyLines(rows: readonly Cell[][], batch = 1000): Generator<string> {
-  for (let i = 0; i < rows.length; i += batch) {
-    let out = '';
-    const end = Math.min(rows.length, i + batch);
-    for (let j = i; j < end; j++) out += rows[j]!.map(copyText).join('\t') + '\n';
-    yield out;
+function* copyLines(rows: Iterable<Cell[]>, batch = 1000): Generator<string> {
+  let out = '';
+  let n = 0;
+  for (const row of rows) {
+    out += row.map(copyText).join('\t') + '\n';
+    if (++n === batch) {
+      yield out;
+      out = '';
+      n = 0;
+    }
   }
+  if (out) yield out;
 }
 
-async function writeCopy(client: pg.Client, w: TableWrite): Promise<void> {
+/** COPY of the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT, inside the caller's transaction. */
+async function writeCopy(client: pg.Client, w: Omit<TableWrite, 'rows'>, rows: Iterable<Cell[]>): Promise<void> {
   const stage = `bench_stage_${w.table}`;
   const cols = w.columns.map(([c]) => quote(c)).join(', ');
   await client.query(`CREATE TEMP TABLE ${stage} (${w.columns.map(([c, t]) => `${quote(c)} ${t}`).join(', ')}) ON COMMIT DROP`);
-  await pipeline(Readable.from(copyLines(w.rows)), client.query(copyFrom(`COPY ${stage} (${cols}) FROM STDIN`)));
+  await pipeline(Readable.from(copyLines(rows)), client.query(copyFrom(`COPY ${stage} (${cols}) FROM STDIN`)));
   await client.query(`INSERT INTO ${quote(w.table)} (${cols}, created_at) SELECT ${cols}, now() FROM ${stage} ${conflictClause(w)}`);
+}
+
+/** raw COPY of rows made one at a time (a million never exist at once in the bench client), in one transaction. */
+export async function rawCopyStreamed(client: pg.Client, w: Omit<TableWrite, 'rows'>, rows: Iterable<Cell[]>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await writeCopy(client, w, rows);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }
 
 /** Writes the tables in order (foreign keys first) in one transaction. */
@@ -91,7 +121,7 @@ export async function rawWrite(client: pg.Client, method: RawMethod, writes: rea
     for (const w of writes) {
       if (!w.rows.length) continue;
       if (method === 'unnest') await writeUnnest(client, w);
-      else await writeCopy(client, w);
+      else await writeCopy(client, w, w.rows);
     }
     await client.query('COMMIT');
   } catch (e) {
@@ -102,6 +132,16 @@ export async function rawWrite(client: pg.Client, method: RawMethod, writes: rea
 
 export function productWrite(products: readonly Product[]): TableWrite {
   return { table: 'product', columns: PRODUCT_COLUMNS, key: ['id'], onConflict: 'update', rows: products.map(productCells) };
+}
+
+/**
+ * The products as a connector matching by externalId or productNumber writes them raw: upserted on that unique key,
+ * the id (made up by the client on insert) never changed by an update.
+ */
+export function matchedProductWrite(products: readonly Product[], mode: Exclude<MatchMode, 'id'>): TableWrite {
+  return mode === 'externalId'
+    ? { table: 'product', columns: EXTERNAL_ID_COLUMNS, key: ['external_id'], insertOnly: ['id'], onConflict: 'update', rows: products.map(externalIdCells) }
+    : { table: 'product', columns: PRODUCT_COLUMNS, key: ['product_number'], insertOnly: ['id'], onConflict: 'update', rows: products.map(productCells) };
 }
 
 /** The nested case as tables: the categories that carry data, the products, then the links. */

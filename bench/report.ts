@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './db';
 import type { LoadResult } from './load';
+import type { NdjsonMeasurement, NdjsonReport } from './ndjson';
+import { MATCH_LABEL, type MatchMode } from './rows';
 
 export type Pass = 'insert' | 'update';
 
@@ -19,6 +21,9 @@ export interface Measurement {
   rounds: number[];
   /** Request latencies of the endpoint (all rounds), ms. */
   latencies?: number[];
+  /** Endpoint only: how its records name their record, and records per request. */
+  match?: MatchMode;
+  perRequest?: number;
   memory?: { bodyBytes: number; before: number; peak: number; source: string };
 }
 
@@ -77,12 +82,81 @@ export function resultsTable(all: readonly Measurement[]): string {
       m.method,
       (median(m.rounds) / 1000).toFixed(2),
       fmtInt(rps),
+      usPerRecord(m).toFixed(1),
       Number.isFinite(best) ? `${(rps / best).toFixed(2)}×` : '–',
       lat ? `${fmtMs(pct(lat, 50))} / ${fmtMs(pct(lat, 99))}` : '–',
       mem ? `${((mem.peak - mem.before) / mem.bodyBytes).toFixed(1)}× (+${mb(mem.peak - mem.before)} on ${mb(mem.bodyBytes)})` : '–',
     ];
   });
-  return table(['data set', 'pass', 'method', 's (median)', 'records/s', '÷ best raw', 'request p50 / p99 ms', 'RSS growth ÷ body'], rows);
+  return table(['data set', 'pass', 'method', 's (median)', 'records/s', 'µs / record', '÷ best raw', 'request p50 / p99 ms', 'RSS growth ÷ body'], rows);
+}
+
+function usPerRecord(m: Measurement): number {
+  return (median(m.rounds) * 1000) / m.records;
+}
+
+/**
+ * Time per record of single requests, by how records name their record, as the request grows (10,000 → 100,000): it
+ * must not grow with the size (issue 15). Each cell also gives the ratio to the best raw method of its data set.
+ */
+export function growthTable(all: readonly Measurement[]): string {
+  const single = all.filter((m) => !m.raw && m.match && m.perRequest === m.records);
+  const sizes = [...new Set(single.map((m) => m.records))].sort((a, b) => a - b);
+  if (sizes.length < 2) return '';
+  const rows: string[][] = [];
+  for (const match of Object.keys(MATCH_LABEL) as MatchMode[]) {
+    for (const pass of ['insert', 'update'] as const) {
+      const bySize = new Map(single.filter((m) => m.match === match && m.pass === pass).map((m) => [m.records, m]));
+      if (!bySize.size) continue;
+      const cells = sizes.map((n) => {
+        const m = bySize.get(n);
+        return m ? `${usPerRecord(m).toFixed(1)} (${(recordsPerSecond(m) / bestRaw(all, m)).toFixed(2)}×)` : '–';
+      });
+      const first = bySize.get(sizes[0]!);
+      const last = bySize.get(sizes[sizes.length - 1]!);
+      rows.push([MATCH_LABEL[match], pass, ...cells, first && last ? `${(usPerRecord(last) / usPerRecord(first)).toFixed(2)}×` : '–']);
+    }
+  }
+  const head = sizes.map((n) => `µs / record at ${fmtInt(n)} (÷ best raw)`);
+  return table(['records named', 'pass', ...head, `${fmtInt(sizes[sizes.length - 1]!)} ÷ ${fmtInt(sizes[0]!)}`], rows);
+}
+
+/** The streamed NDJSON case: time next to raw COPY, and the server's RSS during the request. */
+export function ndjsonTable(report: NdjsonReport): string {
+  const rows = report.measurements.map((m) => {
+    const growth = m.memory.peak - m.memory.before;
+    return [
+      fmtInt(m.records),
+      m.pass,
+      mb(m.bodyBytes),
+      (m.rawMs / 1000).toFixed(2),
+      (m.ms / 1000).toFixed(2),
+      fmtInt((m.records / m.ms) * 1000),
+      ((m.ms * 1000) / m.records).toFixed(1),
+      `${(m.rawMs / m.ms).toFixed(2)}×`,
+      mb(m.memory.before),
+      mb(m.memory.peak),
+      mb(growth),
+      m.memory.source,
+    ];
+  });
+  const head = ['records', 'pass', 'body', 'raw COPY s', 'endpoint s', 'records/s', 'µs / record', '÷ raw COPY', 'RSS before', 'peak RSS', 'growth', 'peak from'];
+  const lines = rows.length ? [table(head, rows)] : [];
+  const inserts = report.measurements.filter((m) => m.pass === 'insert').sort((a, b) => a.records - b.records);
+  if (inserts.length >= 2) {
+    const growth = (m: NdjsonMeasurement) => m.memory.peak - m.memory.before;
+    const small = inserts[0]!;
+    const big = inserts[inserts.length - 1]!;
+    const worst = Math.max(...report.measurements.filter((m) => m.records === big.records).map(growth));
+    lines.push(
+      '',
+      `- target: peak RSS growth during the ${fmtInt(big.records)}-record request ≤ 256 MB: ${worst <= 256 * 1024 * 1024 ? 'met' : 'not met'} (${mb(worst)}, worst pass)`,
+      // RSS moves by a few MB with the moment the collector runs: within 16 MB counts as "no more".
+      `- target: no more growth at ${fmtInt(big.records)} than at ${fmtInt(small.records)} records (insert pass, fresh server each, within 16 MB): ${growth(big) <= growth(small) + 16 * 1024 * 1024 ? 'met' : 'not met'} (${mb(growth(big))} vs ${mb(growth(small))})`,
+    );
+  }
+  if (report.skipped) lines.push(...(lines.length ? [''] : []), `- NDJSON case not measured: ${report.skipped}`);
+  return lines.join('\n');
 }
 
 export function memoryTable(all: readonly Measurement[]): string {
@@ -180,11 +254,17 @@ export interface Report {
   env: Environment;
   measurements: Measurement[];
   load: LoadReport[];
+  ndjson?: NdjsonReport;
   notes: string[];
 }
 
 export function renderReport(r: Report): string {
   const parts = [`### ${r.title}`, '', environmentText(r.env), '', resultsTable(r.measurements)];
+  const growth = growthTable(r.measurements);
+  if (growth) parts.push('', 'Time per record of one request as it grows, by how the records name their record:', '', growth);
+  if (r.ndjson) {
+    parts.push('', 'One `application/x-ndjson` request with `Prefer: return=minimal`, body streamed, each on a fresh server process:', '', ndjsonTable(r.ndjson));
+  }
   if (r.measurements.some((m) => m.memory)) parts.push('', 'Memory of the server process during the single large request:', '', memoryTable(r.measurements));
   if (r.load.length) parts.push('', 'Concurrency (8 clients, 100-record syncs, autocannon):', '', loadTable(r.load));
   if (r.notes.length) parts.push('', ...r.notes.map((n) => `- ${n}`));

@@ -104,6 +104,13 @@ export function productCells(p: Product): Cell[] {
   return [p.id, p.productNumber, p.name, p.description, p.stock, JSON.stringify(p.price), p.taxId, p.active, p.ean, p.weight];
 }
 
+/** The same product with its external id, for the raw methods of the data set matched by externalId. */
+export const EXTERNAL_ID_COLUMNS = [...PRODUCT_COLUMNS, ['external_id', 'text']] as const;
+
+export function externalIdCells(p: Product): Cell[] {
+  return [...productCells(p), externalIdOf(p)];
+}
+
 /** The nested case: each product links two existing categories and one new one it creates. */
 export interface NestedSet {
   existing: CategoryRef[];
@@ -131,9 +138,38 @@ export function changedNested(p: NestedProduct, round: number): NestedProduct {
   };
 }
 
-/** The sync body of one upsert operation. */
-export function syncBody(entity: string, payload: readonly object[]): Buffer {
-  return Buffer.from(JSON.stringify({ [`write-${entity}`]: { entity, action: 'upsert', payload } }));
+/** The sync body of one upsert operation; `operation` adds fields to it (e.g. matchBy). */
+export function syncBody(entity: string, payload: readonly object[], operation: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(JSON.stringify({ [`write-${entity}`]: { entity, action: 'upsert', ...operation, payload } }));
+}
+
+/** How the records of a data set name the record they write. */
+export type MatchMode = 'id' | 'externalId' | 'matchBy';
+
+export const MATCH_LABEL: Record<MatchMode, string> = {
+  id: 'by id',
+  externalId: 'by externalId',
+  matchBy: 'by matchBy productNumber',
+};
+
+/** What a connector sends: no id; the record is found by its externalId, or by productNumber (matchBy). */
+export function asMatched(p: Product, mode: Exclude<MatchMode, 'id'>): object {
+  const { id: _id, ...rest } = p;
+  return mode === 'externalId' ? { ...rest, externalId: externalIdOf(p) } : rest;
+}
+
+/** The external id of a bench product (stable across the passes: derived from its productNumber). */
+export function externalIdOf(p: Product): string {
+  return `erp-${p.productNumber}`;
+}
+
+/**
+ * Products for the streamed NDJSON case, made one at a time so that a million never exist at once: ids derived from
+ * the number (`idPrefix` + 12 hex digits), so that the update pass names the same records.
+ */
+export function streamedProduct(taxId: string, idPrefix: string, n: number, round: number): Product {
+  const p = makeProduct(taxId, n, idPrefix + n.toString(16).padStart(12, '0'));
+  return round ? changed(p, round) : p;
 }
 
 export function slices<T>(list: readonly T[], size: number): T[][] {

@@ -5,9 +5,10 @@ import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, 
 import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad } from './load';
 import { indexingHeaders, parseOptions, type BenchOptions } from './options';
 import { runProfile } from './profile';
-import { nestedWrites, productWrite, rawWrite } from './raw';
+import { matchedProductWrite, nestedWrites, productWrite, rawWrite } from './raw';
 import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type Measurement } from './report';
-import { changed, changedNested, hexId, makeNested, makeProducts } from './rows';
+import { runNdjson, type NdjsonReport } from './ndjson';
+import { asMatched, changed, changedNested, hexId, makeNested, makeProducts, MATCH_LABEL, type MatchMode } from './rows';
 import { buildServer, startServer, type ServerProcess } from './server';
 
 /**
@@ -35,6 +36,22 @@ function flatSet(taxId: string, records: number, requestSizes: number[], watchRs
     api: { insert: inserted, update: updated },
     requestSizes,
     watchRssOf,
+    match: 'id',
+  };
+}
+
+/** Products a connector sends without id, found by their externalId or (matchBy) their productNumber. */
+function matchedSet(taxId: string, records: number, mode: Exclude<MatchMode, 'id'>): DataSet {
+  const inserted = makeProducts(taxId, records);
+  const updated = inserted.map((p) => changed(p, 1));
+  return {
+    group: `flat ${fmtInt(records)} ${MATCH_LABEL[mode]}`,
+    records,
+    raw: { insert: [matchedProductWrite(inserted, mode)], update: [matchedProductWrite(updated, mode)] },
+    api: { insert: inserted.map((p) => asMatched(p, mode)), update: updated.map((p) => asMatched(p, mode)) },
+    requestSizes: [records],
+    match: mode,
+    operation: mode === 'matchBy' ? { matchBy: ['productNumber'] } : {},
   };
 }
 
@@ -67,6 +84,12 @@ async function runAll(
   const measurements: Measurement[] = [];
   const sets: (() => DataSet)[] = [() => flatSet(taxId, 10_000, [1_000, 10_000])];
   if (!opts.quick) sets.push(() => flatSet(taxId, opts.records, [Math.ceil(opts.records / 10), opts.records], opts.records));
+  // Records without id, as ERP and point-of-sale connectors send them: 10,000 always, the large size in the full run,
+  // so that time per record can be compared across sizes (growthTable).
+  for (const mode of ['externalId', 'matchBy'] as const) {
+    sets.push(() => matchedSet(taxId, 10_000, mode));
+    if (!opts.quick) sets.push(() => matchedSet(taxId, opts.records, mode));
+  }
   sets.push(() => nestedSet(taxId, 1_000));
   for (const make of sets) {
     const set = make();
@@ -125,6 +148,26 @@ async function main(): Promise<void> {
     const taxId = await createTax(client);
     const indexingSeen = new Set<string>();
     const { measurements, loads } = await runAll(opts, client, server, tokens, taxId, indexingSeen);
+    let ndjson: NdjsonReport | undefined;
+    if (opts.ndjson) {
+      const sizes = [Math.ceil(opts.ndjson / 10), opts.ndjson];
+      log(`ndjson: one streamed request each of ${sizes.map(fmtInt).join(' and ')} products, Prefer: return=minimal, fresh server per request`);
+      ndjson = await runNdjson(
+        {
+          client,
+          entry,
+          databaseUrl: db.url,
+          env: credentials,
+          baseUrl: server.baseUrl,
+          tokens,
+          secret: credentials.BULKSYNC_ADMIN_CLIENT_SECRET!,
+          taxId,
+          headers: indexingHeaders(opts.indexing),
+          log,
+        },
+        sizes,
+      );
+    }
     const sent = Object.entries(indexingHeaders(opts.indexing)).map(([k, v]) => `${k}: ${v}`)[0] ?? 'no indexing-behavior header';
     const notes = [
       `indexing: --indexing ${opts.indexing} (${sent}); the server answered x-indexing: ${[...indexingSeen].join(', ')}`,
@@ -133,6 +176,10 @@ async function main(): Promise<void> {
         : 'authentication: the server has no /api/oauth/token (not built yet): requests carry no token and nothing checks one',
       `each number is the median of ${opts.rounds} round(s); every method starts from empty tables, each pass after a CHECKPOINT`,
       'update pass: the same records sent again in full, 5 of their 10 fields changed',
+      'by externalId / by matchBy productNumber: the records carry no id; the server finds them by that unique field (created on the insert pass, found and merged on the update pass); the raw methods upsert ON CONFLICT on the same column and never change the id',
+      ...(ndjson?.measurements.length
+        ? ['NDJSON: the body is generated while it is sent (the bench client never holds the records); raw COPY streams the same rows from the same generator']
+        : []),
       'raw methods: one transaction, no validation, no lookups; unnest in statements of 10,000 rows; COPY of all rows into a temporary table, then one INSERT … SELECT … ON CONFLICT',
       'endpoint: the server compiled as by `npm run build` and run as `node main.js` (NODE_ENV=production, LOG_LEVEL=warn) in a child process, requests sent one after another over loopback with keep-alive; the clock runs from the first request sent to the last answer read',
       'the bench client (and autocannon) share the 2 cores with the server and PostgreSQL',
@@ -141,7 +188,7 @@ async function main(): Promise<void> {
         : ['RSS: growth is peak minus the RSS right before the request; a request that follows another large one shows less growth because V8 keeps the heap it grew, so "peak ÷ body" is the upper bound']),
       `total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`,
     ];
-    const text = renderReport({ title: `${opts.quick ? 'Quick run' : 'Full run'} — ${env.date}`, env, measurements, load: loads, notes });
+    const text = renderReport({ title: `${opts.quick ? 'Quick run' : 'Full run'} — ${env.date}`, env, measurements, load: loads, ndjson, notes });
     process.stdout.write('\n' + text);
     if (opts.writeDoc) {
       appendToDoc(text);

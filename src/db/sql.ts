@@ -1,9 +1,20 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type pg from 'pg';
+import { from as copyStream } from 'pg-copy-streams';
 
-/** The one thing the write path needs from a connection: parameterised statements with native $n placeholders. */
+/** What the write path needs from a connection: parameterised statements with native $n placeholders, and COPY. */
 export interface Sql {
   query<R extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  /**
+   * Runs `COPY … FROM STDIN` (`statement`) on this connection, sending the chunks of COPY data `source` yields, with
+   * backpressure; resolves with the number of rows copied. A failed COPY rejects (and aborts the transaction like any
+   * failed statement).
+   */
+  copyFrom(statement: string, source: Iterable<string>): Promise<number>;
+  /** Whether the connection is inside a transaction block (as of the last statement's answer). */
+  inTransaction(): boolean;
 }
 
 /** Double-quotes an identifier that comes from a validated definition (snake_case), never from a request. */
@@ -36,6 +47,12 @@ export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>
       const r = await conn.query(text, params as unknown[]);
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
     },
+    copyFrom: async (statement, source) => {
+      const stream = conn.query(copyStream(statement));
+      await pipeline(Readable.from(source, { objectMode: false }), stream);
+      return stream.rowCount;
+    },
+    inTransaction: () => conn.getTransactionStatus() !== 'I',
   };
   try {
     return await fn(sql);

@@ -1,8 +1,8 @@
-import { arrayLiteral } from '../db/array-literal';
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
-import { CHUNK_SIZE, chunks, compareKeys, keyColumns, type Key } from './keys';
+import { keyColumns, type Key } from './keys';
+import { rowSource, type RowColumn } from './row-source';
 
 /** A row ready to write: its key and the database values of the fields it sets. */
 export interface WriteRow {
@@ -14,16 +14,24 @@ function writableColumns(entity: EntityDef): FieldDef[] {
   return entity.fieldList.filter((f) => !f.writeProtected);
 }
 
-function sortRows(entity: EntityDef, rows: readonly WriteRow[]): WriteRow[] {
-  const cmp = compareKeys(entity);
-  return [...rows].sort((a, b) => cmp(a.key, b.key));
+/** A field's value in a row: what the row gives (null included), `fallback` when it leaves the field out. */
+function fieldColumn(f: FieldDef, fallback: unknown): RowColumn<WriteRow> {
+  const name = f.name;
+  return {
+    field: f,
+    value: (r) => {
+      const v = r.values.get(name);
+      return v !== undefined ? v : r.values.has(name) ? null : fallback;
+    },
+  };
 }
 
 /**
- * Inserts new rows, one statement per chunk: every given field, and the definition's default for fields a row
- * leaves out. Rows are sorted by key so that concurrent requests take locks in the same order. On a key (or, with
- * 'nothing', any unique value) that another transaction inserted meanwhile: 'nothing' skips the row (the caller sees
- * it in the count and decides), 'update' merges into it. Returns the number of rows inserted.
+ * Inserts new rows, one statement (after a COPY, for many rows; see row-source.ts): every given field, and the
+ * definition's default for fields a row leaves out. Rows are inserted in key order, so that concurrent requests take
+ * locks in the same order. On a key (or, with 'nothing', any unique value) that another transaction inserted
+ * meanwhile: 'nothing' skips the row (the caller sees it in the count and decides), 'update' merges into it. Returns
+ * the number of rows inserted.
  */
 export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], onConflict: 'nothing' | 'update'): Promise<number> {
   if (!rows.length) return 0;
@@ -38,68 +46,52 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   const conflict = nonKey.length && onConflict === 'update'
     ? `(${keyColumns(entity)}) DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = now()`
     : 'DO NOTHING';
-  const defaults = fields.map((f) => (f.default === undefined ? null : kindOf(f).toDb(f.default)));
-  let inserted = 0;
-  for (const chunk of chunks(sortRows(entity, rows), CHUNK_SIZE)) {
-    const params = fields.map((f, i) =>
-      arrayLiteral(
-        chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : defaults[i])),
-        kindOf(f).paramType,
-      ),
-    );
-    const text =
-      `INSERT INTO ${ident(entity.table)} (${fields.map((f) => ident(f.column)).join(', ')}, created_at) ` +
-      `SELECT ${fields.map((f) => castFromParam(f, 'v.' + ident(f.column))).join(', ')}, now() ` +
-      `FROM unnest(${fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`).join(', ')}) AS v(${fields.map((f) => ident(f.column)).join(', ')}) ` +
-      `ON CONFLICT ${conflict}`;
-    inserted += (await sql.query(text, params)).rowCount;
-  }
-  return inserted;
+  const columns = fields.map((f) => fieldColumn(f, f.default === undefined ? null : kindOf(f).toDb(f.default)));
+  const s = await rowSource(sql, entity, columns, rows);
+  const text =
+    `INSERT INTO ${ident(entity.table)} (${fields.map((f) => ident(f.column)).join(', ')}, created_at) ` +
+    `SELECT ${fields.map(s.value).join(', ')}, now() FROM ${s.from} ORDER BY ${s.order} ON CONFLICT ${conflict}`;
+  return (await sql.query(text, s.params)).rowCount;
+}
+
+function setsData(r: WriteRow, pk: ReadonlySet<string>): boolean {
+  for (const f of r.values.keys()) if (!pk.has(f)) return true;
+  return false;
 }
 
 /**
- * Updates existing rows with the fields each one gives, one statement per chunk. When rows give different
- * sets of fields, a boolean mask per column says which rows set it, so a merge never touches a field that was
- * not sent and still costs one statement.
+ * Updates existing rows with the fields each one gives, one statement (after a COPY, for many rows). When rows give
+ * different sets of fields, a mask per field says which rows set it, so a merge never touches a field that was not
+ * sent and still costs one statement.
  */
 export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[]): Promise<void> {
   const pk = new Set(entity.primaryKey);
-  const changing = rows.filter((r) => [...r.values.keys()].some((f) => !pk.has(f)));
+  const changing = rows.filter((r) => setsData(r, pk));
   if (!changing.length) return;
   const given = new Set<string>();
   for (const r of changing) for (const f of r.values.keys()) if (!pk.has(f)) given.add(f);
   const fields = writableColumns(entity).filter((f) => given.has(f.name));
   const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
   const uniform = changing.every((r) => fields.every((f) => r.values.has(f.name)));
-  for (const chunk of chunks(sortRows(entity, changing), CHUNK_SIZE)) {
-    const params: unknown[] = [];
-    const cols: string[] = [];
-    const arrays: string[] = [];
-    const add = (name: string, type: string, values: unknown[]) => {
-      params.push(arrayLiteral(values, type));
-      cols.push(name);
-      arrays.push(`$${params.length}::${type}[]`);
-    };
-    for (const k of keyFields) add(`k_${k.column}`, kindOf(k).paramType, chunk.map((r) => r.key[k.name]));
-    for (const f of fields) {
-      add(`v_${f.column}`, kindOf(f).paramType, chunk.map((r) => (r.values.has(f.name) ? r.values.get(f.name) : null)));
-      if (!uniform) add(`m_${f.column}`, 'boolean', chunk.map((r) => r.values.has(f.name)));
-    }
-    const sets = fields.map((f) => {
-      const v = castFromParam(f, `v.${ident('v_' + f.column)}`);
-      return uniform
-        ? `${ident(f.column)} = ${v}`
-        : `${ident(f.column)} = CASE WHEN v.${ident('m_' + f.column)} THEN ${v} ELSE t.${ident(f.column)} END`;
-    });
-    const match = keyFields.map((k) => `t.${ident(k.column)} = v.${ident('k_' + k.column)}`).join(' AND ');
-    const text =
-      `UPDATE ${ident(entity.table)} AS t SET ${sets.join(', ')}, updated_at = now() ` +
-      `FROM unnest(${arrays.join(', ')}) AS v(${cols.map(ident).join(', ')}) WHERE ${match}`;
-    await sql.query(text, params);
+  const columns: RowColumn<WriteRow>[] = keyFields.map((k) => ({ field: k, value: (r) => r.key[k.name] }));
+  for (const f of fields) {
+    columns.push(fieldColumn(f, null));
+    if (!uniform) columns.push({ field: f, mask: true, value: (r) => r.values.has(f.name) });
   }
-}
-
-function castFromParam(f: FieldDef, expr: string): string {
-  const kind = kindOf(f);
-  return kind.paramType === kind.sqlType ? expr : `${expr}::${kind.sqlType}`;
+  const s = await rowSource(sql, entity, columns, changing);
+  // The rows were locked in key order when they were looked up; ordered rows keep what the plan still decides (a
+  // nested loop over a few rows) in that order too.
+  const select = [
+    ...keyFields.map((k, i) => `${s.value(k)} AS k${i}`),
+    ...fields.flatMap((f, i) => [`${s.value(f)} AS v${i}`, ...(uniform ? [] : [`${s.mask(f)} AS m${i}`])]),
+  ];
+  const sets = fields.map((f, i) =>
+    uniform ? `${ident(f.column)} = u.v${i}` : `${ident(f.column)} = CASE WHEN u.m${i} THEN u.v${i} ELSE t.${ident(f.column)} END`,
+  );
+  const match = keyFields.map((k, i) => `t.${ident(k.column)} = u.k${i}`).join(' AND ');
+  await sql.query(
+    `UPDATE ${ident(entity.table)} AS t SET ${sets.join(', ')}, updated_at = now() ` +
+      `FROM (SELECT ${select.join(', ')} FROM ${s.from} ORDER BY ${s.order}) AS u WHERE ${match}`,
+    s.params,
+  );
 }
