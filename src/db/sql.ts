@@ -36,13 +36,8 @@ export interface TransactionOptions {
 
 type PooledClient = pg.Client & { query: pg.Client['query'] };
 
-/**
- * Runs `fn` on one connection taken from knex's pool (so that raw pg statements are counted and pooled like the
- * rest), with native $n placeholders.
- */
-export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const conn = (await knex.client.acquireConnection()) as PooledClient;
-  const sql: Sql = {
+function sqlOf(conn: PooledClient): Sql {
+  return {
     query: async (text, params) => {
       const r = await conn.query(text, params as unknown[]);
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
@@ -54,6 +49,15 @@ export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>
     },
     inTransaction: () => conn.getTransactionStatus() !== 'I',
   };
+}
+
+/**
+ * Runs `fn` on one connection taken from knex's pool (so that raw pg statements are counted and pooled like the
+ * rest), with native $n placeholders.
+ */
+export async function withConnection<T>(knex: Knex, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const conn = (await knex.client.acquireConnection()) as PooledClient;
+  const sql = sqlOf(conn);
   try {
     return await fn(sql);
   } finally {
@@ -70,12 +74,7 @@ export interface Transaction {
 /** Takes a pooled connection and begins a transaction on it; the connection goes back to the pool at `end`. */
 export async function openTransaction(knex: Knex): Promise<Transaction> {
   const conn = (await knex.client.acquireConnection()) as PooledClient;
-  const sql: Sql = {
-    query: async (text, params) => {
-      const r = await conn.query(text, params as unknown[]);
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-    },
-  };
+  const sql = sqlOf(conn);
   try {
     await sql.query('BEGIN');
   } catch (e) {
