@@ -28,7 +28,15 @@ export const fieldFileSchema = z
     references: name.optional(),
     onDelete: z.enum(['cascade', 'set null', 'restrict']).optional(),
     /** Other names this unique field answers to as a reference resolver (Shopware's product.number). */
-    aliases: z.array(z.string().regex(/^[a-z][a-zA-Z0-9]*$/)).optional(),
+    aliases: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).optional(),
+    /** Values live per language in the table <entity>_translation (see docs/adding-entities.md, "Translated fields"). */
+    translated: z.boolean().optional(),
+    /** json objects only: in merge mode an update merges the given keys into the stored object (a key set to null is removed). */
+    mergeKeys: z.boolean().optional(),
+    /** Values are upper-cased before they are checked, written or looked up (ISO codes). */
+    upperCase: z.boolean().optional(),
+    /** A reference resolver by this field although it is not unique: it resolves when exactly one record matches. */
+    resolver: z.boolean().optional(),
     description: z.string().optional(),
   })
   .strict()
@@ -45,8 +53,20 @@ export const fieldFileSchema = z
     if (f.encrypted && (f.unique || f.pattern || f.enum || f.format)) {
       ctx.addIssue({ code: 'custom', path: ['encrypted'], message: 'an encrypted field cannot be unique or have a pattern, enum or format checked in the database' });
     }
-    if (f.aliases && !f.unique) {
-      ctx.addIssue({ code: 'custom', path: ['aliases'], message: 'aliases name a reference resolver; only unique fields have one' });
+    if (f.aliases && !f.unique && !f.resolver) {
+      ctx.addIssue({ code: 'custom', path: ['aliases'], message: 'aliases name a reference resolver; only unique fields (or fields with "resolver": true) have one' });
+    }
+    if (f.translated && !['string', 'text', 'json'].includes(f.kind)) {
+      ctx.addIssue({ code: 'custom', path: ['translated'], message: 'only string, text and json fields can be translated' });
+    }
+    if (f.translated && (f.unique || f.encrypted || f.default !== undefined || f.writeProtected || f.column || f.resolver)) {
+      ctx.addIssue({ code: 'custom', path: ['translated'], message: 'a translated field cannot be unique, encrypted, write-protected, have a default, a column name or a resolver' });
+    }
+    if (f.mergeKeys && f.kind !== 'json') {
+      ctx.addIssue({ code: 'custom', path: ['mergeKeys'], message: 'mergeKeys applies to json fields only' });
+    }
+    if (f.upperCase && f.kind !== 'string') {
+      ctx.addIssue({ code: 'custom', path: ['upperCase'], message: 'upperCase applies to string fields only' });
     }
     if (f.pattern) {
       try {

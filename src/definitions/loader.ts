@@ -36,11 +36,11 @@ export function parseDefinitionFile(file: string, text: string): DefinitionFile 
 const IMPLICIT_TIMESTAMPS: Record<string, FieldDef> = {
   createdAt: {
     name: 'createdAt', column: 'created_at', kind: 'datetime', required: false, unique: false, nullable: false,
-    writeProtected: 'writer', readable: true, encrypted: false,
+    writeProtected: 'writer', readable: true, encrypted: false, translated: false, mergeKeys: false, upperCase: false, resolver: false,
   },
   updatedAt: {
     name: 'updatedAt', column: 'updated_at', kind: 'datetime', required: false, unique: false, nullable: true,
-    writeProtected: 'writer', readable: true, encrypted: false,
+    writeProtected: 'writer', readable: true, encrypted: false, translated: false, mergeKeys: false, upperCase: false, resolver: false,
   },
 };
 
@@ -83,6 +83,10 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
       references: f.references,
       onDelete: f.kind === 'fk' ? (f.onDelete ?? 'restrict') : undefined,
       aliases: f.aliases,
+      translated: f.translated ?? false,
+      mergeKeys: f.mergeKeys ?? false,
+      upperCase: f.upperCase ?? false,
+      resolver: f.resolver ?? false,
     };
   }
   for (const [n, f] of Object.entries(IMPLICIT_TIMESTAMPS)) {

@@ -32,6 +32,14 @@ export interface FieldDef {
   onDelete?: DeleteRule;
   /** Extra resolver names of a unique field. */
   aliases?: string[];
+  /** Stored per language in the entity's translation table, not in its own table (see translations.ts). */
+  translated: boolean;
+  /** json object merged key-wise into the stored one in merge mode. */
+  mergeKeys: boolean;
+  /** Values are upper-cased before checks, writes and lookups. */
+  upperCase: boolean;
+  /** A resolver by this non-unique field: it resolves when exactly one record matches. */
+  resolver: boolean;
 }
 
 export type AssociationDef =
@@ -71,10 +79,32 @@ export interface EntityDef {
   isMapping: boolean;
   /** Written by the service only (e.g. webhook_delivery): the sync refuses to write or delete it. */
   readOnly: boolean;
+  /** The entity holding this entity's translated fields (`<entity>_translation`), if it has any. */
+  translation?: TranslationDef;
+  /** Set on a translation entity: the entity it translates. */
+  translates?: string;
   /** Built once at load time: validator of a non-null value per writable field. */
   validators: ReadonlyMap<string, z.ZodType>;
   /** Plain checks of the scalar fields (same verdicts and messages as `validators`, cheaper). */
   checks: ReadonlyMap<string, (v: unknown) => string | undefined>;
+}
+
+/** How an entity's translated fields are stored: which entity, and its two key fields. */
+export interface TranslationDef {
+  entity: string;
+  table: string;
+  /** Column of the translation table naming the translated record. */
+  ownerColumn: string;
+  /** Column of the translation table naming the language. */
+  languageColumn: string;
+  /** Field of the translation entity naming the translated record (`productId`). */
+  ownerKey: string;
+  /** Field of the translation entity naming the language (`languageId`). */
+  languageKey: string;
+  /** The translated fields, as the owning entity lists them. */
+  fields: readonly FieldDef[];
+  /** Resolves only when exactly one record matches (a non-unique field such as tax.taxRate). */
+  ambiguous?: boolean;
 }
 
 /** A foreign key as seen from the entity it points at. */
@@ -90,4 +120,6 @@ export interface ResolverDef {
   entity: EntityDef;
   /** One field, or the fields of a composite unique key (resolver name `entity.a+b`, value `{ a, b }`). */
   fields: readonly FieldDef[];
+  /** Resolves only when exactly one record matches (a non-unique field such as tax.taxRate). */
+  ambiguous?: boolean;
 }

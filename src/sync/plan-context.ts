@@ -1,4 +1,5 @@
 import type { Registry } from '../definitions/registry';
+import type { LanguageContext } from '../definitions/translations';
 import type { EntityDef } from '../definitions/types';
 import { MAX_REPORTED_ERRORS, pointer, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
 import { keyPart, type PendingRef } from './pending';
@@ -60,6 +61,8 @@ export interface PlanContext {
   op: Operation;
   rows: RowSet;
   problems: Problems;
+  /** The request's language (sw-language-id) and the languages `translations` may name. */
+  i18n: LanguageContext;
 }
 
 export type Report = (code: ErrorCode, detail: string, ...at: (string | number)[]) => void;

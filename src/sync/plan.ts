@@ -9,6 +9,8 @@ import { Problems, RowSet, type KeyValue, type PlanContext, type PlanKey, type R
 import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField } from './plan-field';
 import { matchCandidates } from './plan-keys';
+import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
+import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
 import type { Command, Operation, OperationPlan, RowRef } from './types';
 
 export { refPointer } from './plan-context';
@@ -38,9 +40,15 @@ function planRecord(
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
   const values = new Map<string, unknown>();
   const nested: [string, unknown][] = [];
+  const translation = entity.translation;
+  const translated = translation ? newTranslationInput() : undefined;
   for (const [name, raw] of Object.entries(record)) {
     const field = entity.fields[name];
-    if (field) {
+    if (translated && field?.translated) planPlainTranslated(ctx, entity, field, raw, ref, report, translated);
+    else if (translated && name === TRANSLATIONS_KEY) {
+      translated.translations = raw;
+      translated.given = true;
+    } else if (field) {
       const v = planField(ctx, entity, field, raw, ref, report);
       if (v !== undefined) values.set(name, v);
     } else if (entity.associations[name]) nested.push([name, raw]);
@@ -61,6 +69,7 @@ function planRecord(
 
   // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
   const single = entity.primaryKey.length === 1 ? entity.fields[entity.primaryKey[0]!]! : undefined;
+  if (translation && translated!.given && !single) report('VALUE_INVALID', `${entity.name} has a composite key; its translations cannot be linked`);
   if (single && single.kind === 'id' && values.get(single.name) == null) {
     const candidates = matchCandidates(entity, values, root ? ctx.op.matchBy : []);
     values.set(single.name, candidates.length ? new PendingRef(entity, candidates, true, ref, single.name, true) : newDbId());
@@ -72,6 +81,7 @@ function planRecord(
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
+  if (translation && translated!.given && ownId) planTranslations(ctx, entity, translation, translated!, ownId, ref, report, values);
 
   for (const [name, raw] of nested) {
     const assoc = entity.associations[name]!;
@@ -130,11 +140,11 @@ export interface PlanResult {
  * Plans every operation; no database. All problems of the request are collected (up to the cap). The upsert
  * payloads are consumed: each record is replaced by undefined once planned.
  */
-export function planRequest(registry: Registry, operations: readonly Operation[]): PlanResult {
+export function planRequest(registry: Registry, operations: readonly Operation[], i18n: LanguageContext = DEFAULT_LANGUAGE_CONTEXT): PlanResult {
   const problems = new Problems();
   const plans: OperationPlan[] = [];
   for (const op of operations) {
-    const ctx: PlanContext = { registry, op, rows: new RowSet(), problems };
+    const ctx: PlanContext = { registry, op, rows: new RowSet(), problems, i18n };
     if (op.action === 'upsert') {
       // Each record is let go once planned: the plan holds what it needs, and a large request's parsed records
       // (several times its JSON) need not all stay alive next to the plan.

@@ -4,6 +4,8 @@ import { missing } from '../auth/privileges';
 import { parseIndexingHeaders } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { loadLanguages } from '../db/languages';
+import { LANGUAGE_HEADER, languageContext } from '../definitions/translations';
 import { executePlans, withoutRecords } from './execute';
 import { planRequest } from './plan';
 import { forbidden, requiredPrivileges } from './privileges';
@@ -46,7 +48,9 @@ export class SyncService {
     const indexing = parseIndexingHeaders(headers, this.indexers);
     if (!parsed.ok || !indexing.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(indexing.ok ? [] : indexing.problems)]);
     const { failOnError } = parsed.request.options;
-    const planned = planRequest(this.registry, parsed.request.operations);
+    const language = languageContext(headers[LANGUAGE_HEADER], await loadLanguages(this.knex, this.registry));
+    if (!language.ok) throw new ApiError(language.problem);
+    const planned = planRequest(this.registry, parsed.request.operations, language.value);
     const records = parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0);
     // The limit counts what will be written: nested records and mapping links too, not only the payloads' length.
     const plannedRows = planned.plans.reduce(

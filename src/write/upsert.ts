@@ -10,8 +10,9 @@ export interface WriteRow {
   values: ReadonlyMap<string, unknown>;
 }
 
+/** Columns of the entity's own table a write may set (translated fields live in the translation table). */
 function writableColumns(entity: EntityDef): FieldDef[] {
-  return entity.fieldList.filter((f) => !f.writeProtected);
+  return entity.fieldList.filter((f) => !f.writeProtected && !f.translated);
 }
 
 function sortRows(entity: EntityDef, rows: readonly WriteRow[]): WriteRow[] {
@@ -62,12 +63,12 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
  * sets of fields, a boolean mask per column says which rows set it, so a merge never touches a field that was
  * not sent and still costs one statement.
  */
-export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[]): Promise<void> {
-  const pk = new Set(entity.primaryKey);
-  const changing = rows.filter((r) => [...r.values.keys()].some((f) => !pk.has(f)));
+export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], opts: { mergeKeys?: boolean } = {}): Promise<void> {
+  const own = new Set(writableColumns(entity).filter((f) => !entity.primaryKey.includes(f.name)).map((f) => f.name));
+  const changing = rows.filter((r) => [...r.values.keys()].some((f) => own.has(f)));
   if (!changing.length) return;
   const given = new Set<string>();
-  for (const r of changing) for (const f of r.values.keys()) if (!pk.has(f)) given.add(f);
+  for (const r of changing) for (const f of r.values.keys()) if (own.has(f)) given.add(f);
   const fields = writableColumns(entity).filter((f) => given.has(f.name));
   const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
   const uniform = changing.every((r) => fields.every((f) => r.values.has(f.name)));
@@ -86,7 +87,12 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
       if (!uniform) add(`m_${f.column}`, 'boolean', chunk.map((r) => r.values.has(f.name)));
     }
     const sets = fields.map((f) => {
-      const v = castFromParam(f, `v.${ident('v_' + f.column)}`);
+      let v = castFromParam(f, `v.${ident('v_' + f.column)}`);
+      // customFields in merge mode: the given keys go into the stored object; a key given as null is removed.
+      if (opts.mergeKeys && f.mergeKeys) {
+        const t = `t.${ident(f.column)}`;
+        v = `CASE WHEN ${v} IS NULL THEN NULL ELSE (coalesce(${t}, '{}'::jsonb) || ${v}) - ARRAY(SELECT k FROM jsonb_each(${v}) AS e(k, x) WHERE x = 'null'::jsonb) END`;
+      }
       return uniform
         ? `${ident(f.column)} = ${v}`
         : `${ident(f.column)} = CASE WHEN v.${ident('m_' + f.column)} THEN ${v} ELSE t.${ident(f.column)} END`;
