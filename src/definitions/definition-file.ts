@@ -91,6 +91,9 @@ export const associationFileSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** Names other systems give this indexer (Shopware's product.search-keyword): indexing-skip accepts them too. */
+const indexerAliases = z.array(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search')).optional();
+
 /** Derived data kept up to date by an indexer (see docs/indexing.md); the kinds are generic, the names free. */
 export const indexerFileSchema = z.discriminatedUnion('type', [
   z
@@ -102,14 +105,16 @@ export const indexerFileSchema = z.discriminatedUnion('type', [
       childCount: apiName.optional(),
       breadcrumb: apiName.optional(),
       label: apiName.optional(),
+      aliases: indexerAliases,
     })
     .strict(),
-  z.object({ type: z.literal('ancestors'), association: apiName, parent: apiName, target: apiName }).strict(),
+  z.object({ type: z.literal('ancestors'), association: apiName, parent: apiName, target: apiName, aliases: indexerAliases }).strict(),
   z
     .object({
       type: z.literal('search'),
       target: apiName,
       sources: z.array(z.string().regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)?$/, 'expected "field" or "association.field"')).min(1),
+      aliases: indexerAliases,
     })
     .strict(),
 ]);
@@ -128,6 +133,8 @@ export const definitionFileSchema = z
     /** Unique keys that find an existing record when a record comes without id (default: those with externalId). */
     matchKeys: z.array(z.array(apiName).min(1)).optional(),
     associations: z.record(apiName, associationFileSchema).optional(),
+    /** Names of another system's indexers that do not exist here: indexing-skip accepts and ignores them (and says so). */
+    ignoredIndexers: z.array(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search')).optional(),
     indexers: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search'), indexerFileSchema).optional(),
   })
   .strict();

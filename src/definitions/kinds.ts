@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codePoints } from './code-points';
 import { isId, toApiId, toDbId } from './ids';
 import { outboundUrlProblem, STRICT_OUTBOUND } from './public-url';
 import type { FieldDef } from './types';
@@ -39,9 +40,11 @@ function storableDateTime(s: string): boolean {
 
 function stringValidator(field: FieldDef): z.ZodType {
   let s = z.string().refine((v) => !v.includes('\u0000'), NO_NUL);
-  if (field.minLength !== undefined) s = s.min(field.minLength, `expected at least ${field.minLength} characters`);
+  // Lengths in code points, as PostgreSQL's varchar(n) counts (and as the fast checks do).
+  const min = field.minLength;
+  if (min !== undefined) s = s.refine((v) => v.length >= 2 * min || codePoints(v) >= min, `expected at least ${min} characters`);
   const max = field.maxLength ?? (field.kind === 'text' ? TEXT_MAX_LENGTH : STRING_MAX_LENGTH);
-  s = s.max(max, `expected at most ${max} characters`);
+  s = s.refine((v) => v.length <= max || codePoints(v) <= max, `expected at most ${max} characters`);
   if (field.pattern) s = s.regex(new RegExp(field.pattern), `expected to match ${field.pattern}`);
   let out: z.ZodType = s;
   if (field.format === 'email') out = s.pipe(z.email('expected an email address'));

@@ -141,6 +141,7 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
     readOnly: def.readOnly ?? false,
     validators,
     checks,
+    ignoredIndexers: def.ignoredIndexers ?? [],
     rawAssociations: def.associations,
     rawIndexers: def.indexers,
   };

@@ -57,9 +57,9 @@ export type AssociationDef =
     };
 
 export type IndexerDef =
-  | { name: string; type: 'tree'; parent: string; path?: string; level?: string; childCount?: string; breadcrumb?: string; label?: string }
-  | { name: string; type: 'ancestors'; association: string; parent: string; target: string }
-  | { name: string; type: 'search'; target: string; sources: string[] };
+  | { name: string; type: 'tree'; parent: string; path?: string; level?: string; childCount?: string; breadcrumb?: string; label?: string; aliases?: string[] }
+  | { name: string; type: 'ancestors'; association: string; parent: string; target: string; aliases?: string[] }
+  | { name: string; type: 'search'; target: string; sources: string[]; aliases?: string[] };
 
 export interface EntityDef {
   name: string;
@@ -75,6 +75,8 @@ export interface EntityDef {
   associations: Readonly<Record<string, AssociationDef>>;
   /** Indexers that derive fields of this entity. */
   indexers: readonly IndexerDef[];
+  /** Another system's indexer names that indexing-skip accepts and ignores. */
+  ignoredIndexers: readonly string[];
   /** A mapping entity has a composite primary key made of foreign keys only (e.g. product_category). */
   isMapping: boolean;
   /** Written by the service only (e.g. webhook_delivery): the sync refuses to write or delete it. */

@@ -39,6 +39,7 @@ export function syncRoutes(sync: SyncService, maxBodyBytes: number, metrics: Met
     metrics.sync(result, seconds(), partial && errors.length ? 'partial' : 'ok');
     res.locals.records = records;
     res.setHeader('x-indexing', indexing);
+    if (outcome.indexingSkipIgnored.length) res.setHeader('x-indexing-skip-ignored', outcome.indexingSkipIgnored.join(', '));
     if (!partial) {
       res.json(result);
       return;

@@ -15,6 +15,7 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   const name = field.name;
   if (field.writeProtected) return report('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, name);
   if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) return planResolver(ctx, entity, field, raw, ref, report);
+  if (field.upperCase && typeof raw === 'string') raw = raw.toUpperCase();
   if (raw === null) {
     if (field.nullable) return null;
     return report(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, name);

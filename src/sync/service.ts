@@ -27,6 +27,8 @@ export interface SyncOutcome {
   partial: boolean;
   /** x-indexing: inline, queued <n>, disabled. */
   indexing: string;
+  /** x-indexing-skip-ignored: names in indexing-skip of another system's indexers that bulksync does not have. */
+  indexingSkipIgnored: readonly string[];
 }
 
 /** The sync pipeline: request → plan (pure, every problem collected) → resolve + write in one transaction → result. */
@@ -99,6 +101,7 @@ export class SyncService {
       records,
       partial: !failOnError,
       indexing: outcome.indexing,
+      indexingSkipIgnored: indexing.value.ignored ?? [],
     };
   }
 }

@@ -3,7 +3,7 @@ import { toDbId } from '../../src/definitions/ids';
 import { withTransaction } from '../../src/db/sql';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
-import { createTax, sync } from '../support/sync';
+import { createTax, sync, storedRows } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -69,7 +69,7 @@ describe('an indexer that has to wait for a writer', () => {
     } finally {
       await writer.end();
     }
-    const row = await t.knex('product').where({ id: toDbId(p.id as string) }).first();
+    const row = await storedRows(t, 'product').where({ id: toDbId(p.id as string) }).first();
     expect([...row.category_tree].sort()).toEqual([toDbId(root), toDbId(leaf)].sort());
   });
 });

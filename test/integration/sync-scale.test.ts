@@ -1,5 +1,5 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { count, createTax, sync } from '../support/sync';
+import { count, createTax, sync, storedRows } from '../support/sync';
 import { hexId, products } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -24,12 +24,12 @@ describe('set-based writes', () => {
     t.counter.reset();
     await sync(t.app, { update: { entity: 'product', action: 'upsert', payload: update } }).expect(200);
     expect(t.counter.count).toBeLessThan(50);
-    expect(await t.knex('product').where({ stock: 1 }).count()).toEqual([{ count: 5000 }]);
-    expect(await t.knex('product').where({ description: 'd' }).count()).toEqual([{ count: 5000 }]);
+    expect(await storedRows(t, 'product').where({ stock: 1 }).count()).toEqual([{ count: 5000 }]);
+    expect(await storedRows(t, 'product').where({ description: 'd' }).count()).toEqual([{ count: 5000 }]);
   });
 
   it('deletes 10,000 products with a handful of statements', async () => {
-    const ids = (await t.knex('product').pluck('id')).map((id: string) => id.replace(/-/g, ''));
+    const ids = (await storedRows(t, 'product').pluck('id')).map((id: string) => id.replace(/-/g, ''));
     t.counter.reset();
     const res = await sync(t.app, { d: { entity: 'product', action: 'delete', payload: [...ids.map((id) => ({ id })), { id: hexId() }] } }).expect(200);
     expect(t.counter.count).toBeLessThan(50);
@@ -54,7 +54,7 @@ describe('concurrent requests', () => {
       ]);
       expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
     }
-    const stocks = await t.knex('product').whereIn('product_number', payload.map((p) => p.productNumber as string)).distinct('stock').pluck('stock');
+    const stocks = await storedRows(t, 'product').whereIn('product_number', payload.map((p) => p.productNumber as string)).distinct('stock').pluck('stock');
     expect(stocks.every((s: number) => s === 1 || s === 2)).toBe(true);
   });
 
@@ -66,7 +66,7 @@ describe('concurrent requests', () => {
       sync(t.app, { b: { entity: 'product', action: 'upsert', payload: [...payload].reverse() } }),
     ]);
     expect(results.map((r) => r.status)).toEqual([200, 200]);
-    expect(await t.knex('product').where('product_number', 'like', 'SW-60%').count()).toEqual([{ count: 200 }]);
+    expect(await storedRows(t, 'product').where('product_number', 'like', 'SW-60%').count()).toEqual([{ count: 200 }]);
   });
 
   it('concurrent requests mixing existing keys and new keys they share do not deadlock', async () => {
