@@ -33,6 +33,11 @@ export const fieldFileSchema = z
     translated: z.boolean().optional(),
     /** json objects only: in merge mode an update merges the given keys into the stored object (a key set to null is removed). */
     mergeKeys: z.boolean().optional(),
+    /**
+     * json lists of objects: properties that hold the id of another entity's record (price[].currencyId → currency),
+     * checked and resolvable like foreign keys. The entity should stay small: its keys are read once per request.
+     */
+    itemReferences: z.record(apiName, name).optional(),
     /** Values are upper-cased before they are checked, written or looked up (ISO codes). */
     upperCase: z.boolean().optional(),
     /** A reference resolver by this field although it is not unique: it resolves when exactly one record matches. */
@@ -64,6 +69,9 @@ export const fieldFileSchema = z
     }
     if (f.mergeKeys && f.kind !== 'json') {
       ctx.addIssue({ code: 'custom', path: ['mergeKeys'], message: 'mergeKeys applies to json fields only' });
+    }
+    if (f.itemReferences && f.kind !== 'json') {
+      ctx.addIssue({ code: 'custom', path: ['itemReferences'], message: 'itemReferences applies to json fields only' });
     }
     if (f.upperCase && f.kind !== 'string') {
       ctx.addIssue({ code: 'custom', path: ['upperCase'], message: 'upperCase applies to string fields only' });

@@ -85,6 +85,7 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
       aliases: f.aliases,
       translated: f.translated ?? false,
       mergeKeys: f.mergeKeys ?? false,
+      itemReferences: f.itemReferences,
       upperCase: f.upperCase ?? false,
       resolver: f.resolver ?? false,
     };

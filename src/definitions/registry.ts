@@ -171,6 +171,10 @@ export function registryFromTexts(files: readonly { file: string; text: string }
   }
   for (const e of built.values()) {
     for (const f of e.fieldList) {
+      for (const [prop, ref] of Object.entries(f.itemReferences ?? {})) {
+        const t = built.get(ref);
+        if (!t || t.primaryKey.length !== 1) throw new DefinitionError(`${e.file}: at fields.${f.name}.itemReferences.${prop}: "${ref}" is not an entity with a single id`);
+      }
       if (f.kind !== 'fk') continue;
       const target = built.get(f.references!);
       if (!target) throw new DefinitionError(`${e.file}: at fields.${f.name}.references: entity "${f.references}" is not defined`);

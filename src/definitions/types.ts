@@ -36,6 +36,8 @@ export interface FieldDef {
   translated: boolean;
   /** json object merged key-wise into the stored one in merge mode. */
   mergeKeys: boolean;
+  /** json list items: property → entity whose id it holds (checked and resolvable like a foreign key). */
+  itemReferences?: Readonly<Record<string, string>>;
   /** Values are upper-cased before checks, writes and lookups. */
   upperCase: boolean;
   /** A resolver by this non-unique field: it resolves when exactly one record matches. */

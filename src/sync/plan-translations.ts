@@ -53,6 +53,7 @@ export function planTranslations(
   ref: RowRef,
   report: Report,
   values: Map<string, unknown>,
+  root: boolean,
 ): void {
   const byLanguage = new Map<string, Map<string, unknown>>();
   const forLanguage = (id: string) => {
@@ -102,6 +103,10 @@ export function planTranslations(
     }
   } else if (raw !== undefined) {
     report('VALUE_INVALID', `${TRANSLATIONS_KEY} must be an object keyed by language id or locale code, or a list of translations with languageId`, TRANSLATIONS_KEY);
+  }
+  // mode replace: the record's translation in each language given is replaced, fields left out go back to null.
+  if (ctx.op.mode === 'replace' && root) {
+    for (const fields of byLanguage.values()) for (const f of tr.fields) if (!fields.has(f.name)) fields.set(f.name, null);
   }
   const defaults = byLanguage.get(DEFAULT_LANGUAGE_DB_ID);
   for (const f of tr.fields) {

@@ -8,6 +8,7 @@ import { isObject } from '../definitions/json';
 import { Problems, RowSet, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
 import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField } from './plan-field';
+import type { Lookups } from '../db/lookups';
 import { matchCandidates } from './plan-keys';
 import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
@@ -81,7 +82,7 @@ function planRecord(
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
-  if (translation && translated!.given && ownId) planTranslations(ctx, entity, translation, translated!, ownId, ref, report, values);
+  if (translation && translated!.given && ownId) planTranslations(ctx, entity, translation, translated!, ownId, ref, report, values, root);
 
   for (const [name, raw] of nested) {
     const assoc = entity.associations[name]!;
@@ -140,11 +141,16 @@ export interface PlanResult {
  * Plans every operation; no database. All problems of the request are collected (up to the cap). The upsert
  * payloads are consumed: each record is replaced by undefined once planned.
  */
-export function planRequest(registry: Registry, operations: readonly Operation[], i18n: LanguageContext = DEFAULT_LANGUAGE_CONTEXT): PlanResult {
+export function planRequest(
+  registry: Registry,
+  operations: readonly Operation[],
+  i18n: LanguageContext = DEFAULT_LANGUAGE_CONTEXT,
+  lookups: Lookups = new Map(),
+): PlanResult {
   const problems = new Problems();
   const plans: OperationPlan[] = [];
   for (const op of operations) {
-    const ctx: PlanContext = { registry, op, rows: new RowSet(), problems, i18n };
+    const ctx: PlanContext = { registry, op, rows: new RowSet(), problems, i18n, lookups };
     if (op.action === 'upsert') {
       // Each record is let go once planned: the plan holds what it needs, and a large request's parsed records
       // (several times its JSON) need not all stay alive next to the plan.

@@ -5,6 +5,7 @@ import { parseIndexingHeaders } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
 import { ApiError, MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { loadLanguages } from '../db/languages';
+import { loadLookups } from '../db/lookups';
 import { LANGUAGE_HEADER, languageContext } from '../definitions/translations';
 import { executePlans, withoutRecords } from './execute';
 import { planRequest } from './plan';
@@ -52,11 +53,12 @@ export class SyncService {
     const { failOnError } = parsed.request.options;
     const language = languageContext(headers[LANGUAGE_HEADER], await loadLanguages(this.knex, this.registry));
     if (!language.ok) throw new ApiError(language.problem);
-    const planned = planRequest(this.registry, parsed.request.operations, language.value);
+    const planned = planRequest(this.registry, parsed.request.operations, language.value, await loadLookups(this.knex, this.registry));
     const records = parsed.request.operations.reduce((n, op) => n + (op.payload?.length ?? 0), 0);
     // The limit counts what will be written: nested records and mapping links too, not only the payloads' length.
+    // Translation rows are part of their record (its translated fields), not records of their own.
     const plannedRows = planned.plans.reduce(
-      (n, p) => n + p.commands.reduce((m, c) => m + (c.kind === 'upsert' ? c.rows.length : c.kind === 'delete' ? c.keys.length : 0), 0),
+      (n, p) => n + p.commands.reduce((m, c) => m + (c.kind === 'upsert' ? (c.entity.translates ? 0 : c.rows.length) : c.kind === 'delete' ? c.keys.length : 0), 0),
       0,
     );
     if (plannedRows > this.limits.maxRecords) {

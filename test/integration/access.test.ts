@@ -193,7 +193,7 @@ describe('privileges', () => {
     const p = product(taxId, 1);
     await sync(t.bare, { p: { entity: 'product', action: 'upsert', payload: [p] } }, as(limited.token)).expect(200);
     const del = await sync(t.bare, { d: { entity: 'product', action: 'delete', payload: [{ id: p.id }] } }, as(limited.token)).expect(403);
-    expect(del.body.errors.map((e: { meta: { privilege: string } }) => e.meta.privilege)).toEqual(['product:delete', 'product_category:delete', 'product_property:delete']);
+    expect(del.body.errors.map((e: { meta: { privilege: string } }) => e.meta.privilege)).toEqual(['product:delete', 'product_category:delete', 'product_property:delete', 'product_visibility:delete']);
     const before = await count(t.knex, 'product');
     const nested = await sync(
       t.bare,

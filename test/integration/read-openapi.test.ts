@@ -155,7 +155,7 @@ describe('GET /api/_info/openapi.json', () => {
       expect(doc.components.schemas[e.name]).toBeDefined();
       expect(doc.components.schemas[`${e.name}.write`]).toBeDefined();
       expect(doc.paths[`/api/search/${e.name}`]!.post).toBeDefined();
-      expect(Boolean(doc.paths[`/api/${e.name}/{id}`])).toBe(!e.isMapping);
+      expect(Boolean(doc.paths[`/api/${e.name}/{id}`])).toBe(e.primaryKey.length === 1);
     }
     expect(Object.keys(doc.components.schemas.product!.properties)).not.toContain('searchKeywords');
     for (const route of ['/api/_action/changes', '/api/_action/indexing/status', '/api/_info/openapi.json']) expect(doc.paths[route]!.get).toBeDefined();

@@ -1,7 +1,7 @@
 import { toDbId as dashed } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync, storedRows } from '../support/sync';
-import { hexId, price, product } from '../fixtures/catalog';
+import { EN_LANGUAGE, hexId, price, product } from '../fixtures/catalog';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -40,6 +40,8 @@ describe('nested writes', () => {
     }).expect(200);
     expect(res.body.data).toEqual({
       category: [newCat1, newCat2],
+      // Translation rows are listed as key objects, as in Shopware's answer.
+      category_translation: [newCat1, newCat2].map((categoryId) => ({ categoryId, languageId: EN_LANGUAGE })),
       product: [productId],
       product_category: expect.arrayContaining([
         { productId, categoryId: newCat1 },
@@ -47,8 +49,11 @@ describe('nested writes', () => {
         { productId, categoryId: newCat2 },
       ]),
       product_manufacturer: [manufacturerId],
+      product_manufacturer_translation: [{ productManufacturerId: manufacturerId, languageId: EN_LANGUAGE }],
       product_property: expect.arrayContaining([{ productId, optionId: red }, { productId, optionId: blue }]),
       property_group_option: expect.arrayContaining([red, blue]),
+      property_group_option_translation: expect.arrayContaining([red, blue].map((propertyGroupOptionId) => ({ propertyGroupOptionId, languageId: EN_LANGUAGE }))),
+      product_translation: [{ productId, languageId: EN_LANGUAGE }],
       tax: [taxId],
     });
     expect(res.body.data.product_category).toHaveLength(3);

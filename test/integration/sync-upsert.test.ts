@@ -87,7 +87,7 @@ describe('upsert', () => {
       { key: 't', entity: 'tax', action: 'upsert', payload: [{ id: taxId, name: 'first', taxRate: 7 }] },
       { key: 'p', entity: 'product', action: 'upsert', payload: [product(taxId, 201)] },
     ]).expect(200);
-    expect(Object.keys(ok.body.data)).toEqual(['product', 'tax']);
+    expect(Object.keys(ok.body.data)).toEqual(['product', 'product_translation', 'tax']);
   });
 
   it('lets a category name a parent created in the same payload', async () => {
