@@ -5,7 +5,7 @@ import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, 
 import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad } from './load';
 import { indexingHeaders, parseOptions, type BenchOptions } from './options';
 import { runProfile } from './profile';
-import { nestedWrites, productWrite, rawWrite } from './raw';
+import { categoryWrites, nestedWrites, productWrites, rawWrite } from './raw';
 import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type Measurement } from './report';
 import { changed, changedNested, hexId, makeNested, makeProducts } from './rows';
 import { buildServer, startServer, type ServerProcess } from './server';
@@ -31,7 +31,7 @@ function flatSet(taxId: string, records: number, requestSizes: number[], watchRs
   return {
     group: `flat ${fmtInt(records)}`,
     records,
-    raw: { insert: [productWrite(inserted)], update: [productWrite(updated)] },
+    raw: { insert: productWrites(inserted), update: productWrites(updated) },
     api: { insert: inserted, update: updated },
     requestSizes,
     watchRssOf,
@@ -49,7 +49,7 @@ function nestedSet(taxId: string, records: number): DataSet {
     requestSizes: [records],
     prepare: (client) =>
       rawWrite(client, 'unnest', [
-        { table: 'category', columns: [['id', 'uuid'], ['name', 'text']], key: ['id'], onConflict: 'update', rows: existing.map((c) => [c.id, c.name ?? '']) },
+        ...categoryWrites(existing.map((c) => ({ id: c.id, name: c.name ?? '' }))),
       ]),
   };
 }
@@ -82,7 +82,7 @@ async function runAll(
     log(`load (${scenario}, indexing ${indexing}): 8 clients × 100-record syncs for ${opts.loadSeconds} s`);
     await resetTables(client);
     const keys = new LoadKeys(taxId);
-    await rawWrite(client, 'unnest', [productWrite(keys.pool(poolSize(scenario)))]);
+    await rawWrite(client, 'unnest', productWrites(keys.pool(poolSize(scenario))));
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);
