@@ -191,6 +191,17 @@ describe('writing translations', () => {
   });
 });
 
+describe('criteria on translated fields in writes', () => {
+  it('deletes by criteria on a translated field (default language), with its translations', async () => {
+    const [a, b] = [hexId(), hexId()];
+    await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: [{ id: a, name: 'Obsolete one' }, { id: b, name: 'Kept' }] } }).expect(200);
+    const res = await sync(t.app, { d: { entity: 'category', action: 'delete', criteria: [{ type: 'prefix', field: 'name', value: 'Obsolete' }] } });
+    expect(res.status).toBe(200);
+    expect(res.body.deleted).toEqual({ category: [a], category_translation: [{ categoryId: a, languageId: EN }] });
+    expect(await t.knex('category').whereIn('id', [a, b]).pluck('id')).toHaveLength(1);
+  });
+});
+
 describe('reading translations', () => {
   it('searches and sorts translated fields in the request language with the fallback', async () => {
     const [a, b] = [hexId(), hexId()];
