@@ -127,10 +127,14 @@ describe('small fidelity points', () => {
     expect(long.status).toBe(400);
     expect(long.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/t/0/name' } });
     expect(long.body.errors[0].detail).toContain('at most 255 characters');
-    // The zod fallback (a field with a format) counts the same way.
-    const url = `https://example.com/${'é'.repeat(2000)}`;
+    // The zod fallback (a field with a format: link, at most 2048) counts the same way: 2,020 characters fit, in
+    // 4,020 UTF-16 units.
+    const url = `https://example.com/${'😀'.repeat(2000)}`;
     const m = await sync(t.app, { m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ name: 'M', link: url }] } });
     expect(m.status).toBe(200);
+    const tooLong = await sync(t.app, { m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ name: 'M', link: url + '😀'.repeat(29) }] } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/m/0/link' } });
   });
 
   it('writes and indexes a 1 MiB description of distinct words, inline and queued', async () => {

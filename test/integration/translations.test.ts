@@ -227,6 +227,15 @@ describe('reading translations', () => {
       .expect(200);
     expect(filtered.body.data.map((r: { id: string }) => r.id)).toEqual([b]);
     expect((await get(`/api/product_manufacturer/${a}`, hexId())).status).toBe(412);
+    // Loaded associations are translated the same way.
+    const taxId = hexId();
+    const product = hexId();
+    await sync(t.app, {
+      t: { entity: 'tax', action: 'upsert', payload: [{ id: taxId, name: 'T', taxRate: 19 }] },
+      p: { entity: 'product', action: 'upsert', payload: [{ id: product, productNumber: 'ASSOC-1', stock: 1, price: price(), taxId, name: 'Chair', manufacturerId: a }] },
+    }).expect(200);
+    const withMaker = (await get(`/api/product/${product}?associations=manufacturer`, DE).expect(200)).body.data;
+    expect(withMaker).toMatchObject({ name: 'Chair', manufacturer: { name: 'Alpha Werke', translated: { name: 'Alpha Werke' } } });
   });
 
   it('finds products by their words in any language (the search keywords cover every translation)', async () => {
