@@ -226,7 +226,8 @@ describe('GET /api/_info/openapi.json', () => {
 
     const params = (sync.parameters as Obj[]).map((p) => deref(doc, p)).map((p) => `${p.in}:${p.name}`);
     expect(params.sort()).toEqual(['header:fail-on-error', 'header:indexing-behavior', 'header:indexing-skip', 'header:x-request-id']);
-    expect(Object.keys(sync.responses[200].headers).sort()).toEqual(['x-indexing', 'x-request-id', 'x-sync-errors']);
+    expect(Object.keys(sync.responses[200].headers).sort()).toEqual(['x-indexing', 'x-indexing-skip-ignored', 'x-request-id', 'x-sync-errors']);
+    expect(sync.responses[412]).toBeDefined();
     expect(deref(doc, doc.components.parameters.IndexingSkip).description).toContain('product.search');
   });
 

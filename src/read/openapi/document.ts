@@ -7,6 +7,9 @@ import { COMMON_RESPONSES, criteriaSchema, errorResponse, jsonResponse } from '.
 import { components } from './components';
 import { indexingPaths } from './indexing-paths';
 
+/** sw-language-id naming no language (routes that answer or write translated fields). */
+const LANGUAGE_UNKNOWN = errorResponse(412, 'sw-language-id names no language', ['LANGUAGE_NOT_FOUND']);
+
 /** What the document says about the service itself. */
 export interface DocumentInfo {
   /** package.json's version. */
@@ -72,6 +75,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
             400: errorResponse(400, 'malformed id or association, or a read-from header other than primary or replica', ['ID_INVALID', 'CRITERIA_INVALID', 'HEADER_INVALID']),
             403: errorResponse(403, 'missing read privilege'),
             404: errorResponse(404, 'no such record'),
+            ...(e.translation ? { 412: LANGUAGE_UNKNOWN } : {}),
             ...COMMON_RESPONSES,
           },
         },
@@ -93,6 +97,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
           }),
           400: errorResponse(400, 'invalid criteria (CRITERIA_INVALID with a pointer into the body), a body that is not JSON, or a bad read-from header', ['CRITERIA_INVALID', 'BODY_NOT_JSON', 'HEADER_INVALID']),
           403: errorResponse(403, 'missing read privilege'),
+          ...(e.translation ? { 412: LANGUAGE_UNKNOWN } : {}),
           413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
           ...COMMON_RESPONSES,
         },
@@ -127,10 +132,12 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         200: jsonResponse('written (data), deleted, not found and skipped keys per entity; with fail-on-error: false also the errors of the records rolled back', ref('SyncResult'), {
           'x-indexing': header('XIndexing'),
           'x-sync-errors': header('XSyncErrors'),
+          'x-indexing-skip-ignored': { description: "Shopware indexer names of indexing-skip that bulksync does not have (ignored)", schema: { type: 'string' } },
         }),
         400: errorResponse(400, 'an invalid request: every error found, each with a pointer; errors of several classes together answer 400 too'),
         403: errorResponse(403, 'the integration lacks privileges the request needs: one error per privilege (meta.privilege); nothing was written'),
         409: errorResponse(409, 'a unique value already used, or a delete blocked by a restrict rule; nothing was written'),
+        412: LANGUAGE_UNKNOWN,
         413: errorResponse(413, 'the body exceeds SYNC_MAX_BODY_BYTES, or holds more records than SYNC_MAX_RECORDS'),
         503: errorResponse(503, 'concurrent writes kept deadlocking after every retry (SYNC_MAX_RETRIES); nothing was written, the request may be sent again'),
         ...COMMON_RESPONSES,
