@@ -191,6 +191,22 @@ describe('writing translations', () => {
   });
 });
 
+describe('the translation entity', () => {
+  it('is searched, and deleted by key object, like any entity with a composite key', async () => {
+    const id = hexId();
+    await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: [{ id, name: 'Socks', translations: { 'de-DE': { name: 'Socken' } } }] } }).expect(200);
+    const found = await request(t.app)
+      .post('/api/search/category_translation')
+      .send({ filter: [{ type: 'equals', field: 'categoryId', value: id }], sort: [{ field: 'name', order: 'ASC' }] })
+      .expect(200);
+    expect(found.body.data.map((r: { languageId: string; name: string }) => [r.languageId, r.name])).toEqual([[DE, 'Socken'], [EN, 'Socks']]);
+    const res = await sync(t.app, { d: { entity: 'category_translation', action: 'delete', payload: [{ categoryId: id, languageId: DE }] } }).expect(200);
+    expect(res.body.deleted).toEqual({ category_translation: [{ categoryId: id, languageId: DE }] });
+    // Without its German row the category answers in the default language.
+    expect((await get(`/api/category/${id}`, DE).expect(200)).body.data.name).toBe('Socks');
+  });
+});
+
 describe('criteria on translated fields in writes', () => {
   it('deletes by criteria on a translated field (default language), with its translations', async () => {
     const [a, b] = [hexId(), hexId()];
