@@ -33,7 +33,7 @@ export async function getRecord(
   language?: string,
 ): Promise<ApiRecord> {
   const entity = readableEntity(registry, entityName);
-  assertCanRead(access, [entity.name]);
+  assertCanRead(access, [entity.translates ?? entity.name]);
   if (entity.primaryKey.length !== 1) {
     throw new ApiError({
       code: 'NOT_FOUND',

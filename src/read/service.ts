@@ -50,7 +50,7 @@ export class ReadService {
   /** The entity and every entity an association loads must be readable; validation comes after the entity's own check. */
   async search(entityName: string, body: unknown, access: ReadAccess = OPEN_ACCESS, languageHeader?: string): Promise<SearchResult> {
     const entity = readableEntity(this.registry, entityName);
-    assertCanRead(access, [entity.name]);
+    assertCanRead(access, [entity.translates ?? entity.name]);
     const parsed = parseSearchRequest(this.registry, entity, body);
     if (!parsed.ok) throw new ApiError(parsed.problems);
     assertCanRead(access, selectionEntities(parsed.query.selection));
@@ -63,10 +63,12 @@ export class ReadService {
     const parsed = parseChangesRequest(this.registry, query);
     if (!parsed.ok) throw new ApiError(parsed.problems);
     let request = parsed.request;
-    if (request.entities.length) assertCanRead(access, request.entities);
+    // Translations are read with the privilege of the entity they translate.
+    const privilegeOf = (name: string) => this.registry.find(name)?.translates ?? name;
+    if (request.entities.length) assertCanRead(access, [...new Set(request.entities.map(privilegeOf))]);
     else {
       const all = this.registry.names();
-      const readable = all.filter(access);
+      const readable = all.filter((n) => access(privilegeOf(n)));
       if (!readable.length) assertCanRead(access, ['*']);
       // Everything readable: no filter at all (which also covers tracked tables without a definition).
       if (readable.length < all.length) request = { ...request, entities: readable };

@@ -67,7 +67,11 @@ describe('read privileges (<entity>:read)', () => {
     const deadline = Date.now() + 20_000;
     while ((await entities()).size < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await entities()).toEqual(new Set(['tax', 'category', 'category_translation', 'product', 'product_translation', 'product_category']));
-    expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category']));
+    // Translations come with the privilege of the entity they translate.
+    expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category', 'category_translation']));
+    const tr = await rejection(reads.search('category_translation', {}, only('tax')));
+    expect(tr.problems.map((p) => p.meta?.privilege)).toEqual(['category:read']);
+    expect((await reads.search('category_translation', {}, only('category'))).data).toHaveLength(1);
     expect((await rejection(reads.changes({ entity: 'tax,product' }, only('tax')))).problems.map((p) => p.meta?.privilege)).toEqual(['product:read']);
     expect((await rejection(reads.changes({}, only()))).status).toBe(403);
   });
