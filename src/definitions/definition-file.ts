@@ -20,7 +20,8 @@ export const fieldFileSchema = z
     minLength: z.number().int().min(0).optional(),
     maxLength: z.number().int().min(1).optional(),
     pattern: z.string().optional(),
-    enum: z.array(z.string()).min(1).optional(),
+    /** Allowed values: strings for string fields, numbers for int and float fields (product_visibility: 10, 20, 30). */
+    enum: z.union([z.array(z.string()).min(1), z.array(z.number()).min(1)]).optional(),
     format: z.enum(['email', 'url', 'publicUrl']).optional(),
     /** Stored encrypted at rest (AES-256-GCM); combine with "read": false for a write-only secret. */
     encrypted: z.boolean().optional(),
@@ -66,6 +67,12 @@ export const fieldFileSchema = z
     }
     if (f.translated && (f.unique || f.encrypted || f.default !== undefined || f.writeProtected || f.column || f.resolver)) {
       ctx.addIssue({ code: 'custom', path: ['translated'], message: 'a translated field cannot be unique, encrypted, write-protected, have a default, a column name or a resolver' });
+    }
+    if (f.enum && typeof f.enum[0] === 'number' && f.kind !== 'int' && f.kind !== 'float') {
+      ctx.addIssue({ code: 'custom', path: ['enum'], message: 'numbers in enum apply to int and float fields' });
+    }
+    if (f.enum && typeof f.enum[0] === 'string' && f.kind !== 'string' && f.kind !== 'text') {
+      ctx.addIssue({ code: 'custom', path: ['enum'], message: 'strings in enum apply to string and text fields' });
     }
     if (f.mergeKeys && f.kind !== 'json') {
       ctx.addIssue({ code: 'custom', path: ['mergeKeys'], message: 'mergeKeys applies to json fields only' });

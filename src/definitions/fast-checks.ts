@@ -50,10 +50,12 @@ function numberCheck(field: FieldDef, int: boolean): Check {
   const min = field.min ?? (int ? -2147483648 : undefined);
   const max = field.max ?? (int ? 2147483647 : undefined);
   const both = field.min !== undefined && field.max !== undefined ? `expected ${noun} between ${min} and ${max}` : undefined;
+  const allowed = field.numberEnum;
   return (v) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || (int && !Number.isInteger(v))) return both ?? `expected ${noun}`;
     if (min !== undefined && v < min) return both ?? `expected ${noun} of at least ${min}`;
     if (max !== undefined && v > max) return both ?? `expected ${noun} of at most ${max}`;
+    if (allowed && !allowed.includes(v)) return `expected one of ${allowed.join(', ')}`;
     return undefined;
   };
 }

@@ -72,6 +72,8 @@ function numberValidator(field: FieldDef, int: boolean): z.ZodType {
   if (int) n = n.int(both ?? `expected ${noun}`);
   if (min !== undefined) n = n.min(min, both ?? `expected ${noun} of at least ${min}`);
   if (max !== undefined) n = n.max(max, both ?? `expected ${noun} of at most ${max}`);
+  const allowed = field.numberEnum;
+  if (allowed) return n.refine((v) => allowed.includes(v), `expected one of ${allowed.join(', ')}`);
   return n;
 }
 

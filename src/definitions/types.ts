@@ -22,6 +22,8 @@ export interface FieldDef {
   maxLength?: number;
   pattern?: string;
   enum?: string[];
+  /** Allowed values of an int or float field. */
+  numberEnum?: number[];
   format?: 'email' | 'url' | 'publicUrl';
   /** format publicUrl: which URLs the service may call (set from the configuration at load time). */
   outbound?: OutboundUrlPolicy;

@@ -92,6 +92,19 @@ describe('defaults, currencies and resolvers', () => {
   });
 });
 
+describe('visibilities', () => {
+  it('takes 10, 20 or 30 only, pointing at the nested value', async () => {
+    const taxId = await createTax(t.app);
+    const channel = hexId();
+    await sync(t.app, { s: { entity: 'sales_channel', action: 'upsert', payload: [{ id: channel, name: 'Shop' }] } }).expect(200);
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [product(taxId, 40, { visibilities: [{ salesChannelId: channel, visibility: 15 }] })] } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ code: 'VALUE_INVALID', detail: 'visibility: expected one of 10, 20, 30, got 15', source: { pointer: '/p/0/visibilities/0/visibility' } }),
+    ]);
+  });
+});
+
 describe('small fidelity points', () => {
   it('names an operation by its explicit key in the object form too', async () => {
     const res = await sync(t.app, { first: { key: 'named', entity: 'tax', action: 'upsert', payload: [{ name: 'x', taxRate: 'bad' }] } });

@@ -25,6 +25,7 @@ export function fieldSchema(f: FieldDef): Schema {
       s = { type: f.kind === 'int' ? 'integer' : 'number' };
       if (f.min !== undefined) s.minimum = f.min;
       if (f.max !== undefined) s.maximum = f.max;
+      if (f.numberEnum) s.enum = f.numberEnum;
       break;
     case 'bool':
       s = { type: 'boolean' };
@@ -64,6 +65,7 @@ export function inputSchema(f: FieldDef): Schema {
       return s;
     }
     case 'int':
+      if (f.numberEnum) return { type: 'integer', enum: f.numberEnum };
       return { type: 'integer', minimum: f.min ?? -2147483648, maximum: f.max ?? 2147483647 };
     case 'float': {
       const s: Schema = { type: 'number' };
