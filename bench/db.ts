@@ -85,7 +85,7 @@ export async function serverVersion(client: pg.Client): Promise<string> {
 
 /** Empties the catalog tables a case writes (the tax row stays), so every method starts from the same state. */
 export async function resetTables(client: pg.Client): Promise<void> {
-  await client.query('TRUNCATE product_category, product_property, product, category, product_manufacturer');
+  await client.query('TRUNCATE product_category, product_property, product_visibility, product_translation, product, category_translation, category, product_manufacturer_translation, product_manufacturer');
   await client.query('VACUUM ANALYZE product');
   await client.query('VACUUM ANALYZE category');
   await client.query('VACUUM ANALYZE product_category');

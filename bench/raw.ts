@@ -3,10 +3,13 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
+  DEFAULT_LANGUAGE,
   EXTERNAL_ID_COLUMNS,
   externalIdCells,
   PRODUCT_COLUMNS,
+  PRODUCT_TRANSLATION_COLUMNS,
   productCells,
+  productTranslationCells,
   slices,
   type Cell,
   type MatchMode,
@@ -130,33 +133,57 @@ export async function rawWrite(client: pg.Client, method: RawMethod, writes: rea
   }
 }
 
-export function productWrite(products: readonly Product[]): TableWrite {
-  return { table: 'product', columns: PRODUCT_COLUMNS, key: ['id'], onConflict: 'update', rows: products.map(productCells) };
+/** A product is its row and its default-language translation (name, description). */
+export function productWrites(products: readonly Product[]): TableWrite[] {
+  return [
+    { table: 'product', columns: PRODUCT_COLUMNS, key: ['id'], onConflict: 'update', rows: products.map(productCells) },
+    { table: 'product_translation', columns: PRODUCT_TRANSLATION_COLUMNS, key: ['product_id', 'language_id'], onConflict: 'update', rows: products.map(productTranslationCells) },
+  ];
+}
+
+/** Categories with a name: their rows, then their default-language translations. */
+export function categoryWrites(categories: readonly { id: string; name: string }[]): TableWrite[] {
+  return [
+    { table: 'category', columns: [['id', 'uuid']], key: ['id'], onConflict: 'nothing', rows: categories.map((c) => [c.id]) },
+    {
+      table: 'category_translation',
+      columns: [['category_id', 'uuid'], ['language_id', 'uuid'], ['name', 'text']],
+      key: ['category_id', 'language_id'],
+      onConflict: 'update',
+      rows: categories.map((c) => [c.id, DEFAULT_LANGUAGE, c.name]),
+    },
+  ];
 }
 
 /**
  * The products as a connector matching by externalId or productNumber writes them raw: upserted on that unique key,
  * the id (made up by the client on insert) never changed by an update.
  */
-export function matchedProductWrite(products: readonly Product[], mode: Exclude<MatchMode, 'id'>): TableWrite {
-  return mode === 'externalId'
-    ? { table: 'product', columns: EXTERNAL_ID_COLUMNS, key: ['external_id'], insertOnly: ['id'], onConflict: 'update', rows: products.map(externalIdCells) }
-    : { table: 'product', columns: PRODUCT_COLUMNS, key: ['product_number'], insertOnly: ['id'], onConflict: 'update', rows: products.map(productCells) };
+/** Products matched by a unique field instead of their id: their rows by that field, then their translations. */
+export function matchedProductWrites(products: readonly Product[], mode: Exclude<MatchMode, 'id'>): TableWrite[] {
+  const rows: TableWrite =
+    mode === 'externalId'
+      ? { table: 'product', columns: EXTERNAL_ID_COLUMNS, key: ['external_id'], insertOnly: ['id'], onConflict: 'update', rows: products.map(externalIdCells) }
+      : { table: 'product', columns: PRODUCT_COLUMNS, key: ['product_number'], insertOnly: ['id'], onConflict: 'update', rows: products.map(productCells) };
+  return [
+    rows,
+    { table: 'product_translation', columns: PRODUCT_TRANSLATION_COLUMNS, key: ['product_id', 'language_id'], onConflict: 'update', rows: products.map(productTranslationCells) },
+  ];
 }
 
 /** The nested case as tables: the categories that carry data, the products, then the links. */
 export function nestedWrites(products: readonly NestedProduct[]): TableWrite[] {
-  const categories = new Map<string, Cell[]>();
+  const categories = new Map<string, { id: string; name: string }>();
   const links: Cell[][] = [];
   for (const p of products) {
     for (const c of p.categories) {
-      if (c.name !== undefined) categories.set(c.id, [c.id, c.name]);
+      if (c.name !== undefined) categories.set(c.id, { id: c.id, name: c.name });
       links.push([p.id, c.id]);
     }
   }
   return [
-    { table: 'category', columns: [['id', 'uuid'], ['name', 'text']], key: ['id'], onConflict: 'update', rows: [...categories.values()] },
-    productWrite(products),
+    ...categoryWrites([...categories.values()]),
+    ...productWrites(products),
     {
       table: 'product_category',
       columns: [['product_id', 'uuid'], ['category_id', 'uuid']],

@@ -87,11 +87,12 @@ export function changed(p: Product, round: number): Product {
   };
 }
 
+/** The default language: translated fields (name, description) are rows of product_translation in it. */
+export const DEFAULT_LANGUAGE = '2fbb5fe2e29a4d70aa5854ce7ce3e20b';
+
 export const PRODUCT_COLUMNS = [
   ['id', 'uuid'],
   ['product_number', 'text'],
-  ['name', 'text'],
-  ['description', 'text'],
   ['stock', 'integer'],
   ['price', 'jsonb'],
   ['tax_id', 'uuid'],
@@ -101,7 +102,18 @@ export const PRODUCT_COLUMNS = [
 ] as const;
 
 export function productCells(p: Product): Cell[] {
-  return [p.id, p.productNumber, p.name, p.description, p.stock, JSON.stringify(p.price), p.taxId, p.active, p.ean, p.weight];
+  return [p.id, p.productNumber, p.stock, JSON.stringify(p.price), p.taxId, p.active, p.ean, p.weight];
+}
+
+export const PRODUCT_TRANSLATION_COLUMNS = [
+  ['product_id', 'uuid'],
+  ['language_id', 'uuid'],
+  ['name', 'text'],
+  ['description', 'text'],
+] as const;
+
+export function productTranslationCells(p: Product): Cell[] {
+  return [p.id, DEFAULT_LANGUAGE, p.name, p.description];
 }
 
 /** The same product with its external id, for the raw methods of the data set matched by externalId. */

@@ -5,7 +5,7 @@ import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, 
 import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad } from './load';
 import { indexingHeaders, parseOptions, type BenchOptions } from './options';
 import { runProfile } from './profile';
-import { matchedProductWrite, nestedWrites, productWrite, rawWrite } from './raw';
+import { categoryWrites, matchedProductWrites, nestedWrites, productWrites, rawWrite } from './raw';
 import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type Measurement } from './report';
 import { runNdjson, type NdjsonReport } from './ndjson';
 import { asMatched, changed, changedNested, hexId, makeNested, makeProducts, MATCH_LABEL, type MatchMode } from './rows';
@@ -32,7 +32,7 @@ function flatSet(taxId: string, records: number, requestSizes: number[], watchRs
   return {
     group: `flat ${fmtInt(records)}`,
     records,
-    raw: { insert: [productWrite(inserted)], update: [productWrite(updated)] },
+    raw: { insert: productWrites(inserted), update: productWrites(updated) },
     api: { insert: inserted, update: updated },
     requestSizes,
     watchRssOf,
@@ -47,7 +47,7 @@ function matchedSet(taxId: string, records: number, mode: Exclude<MatchMode, 'id
   return {
     group: `flat ${fmtInt(records)} ${MATCH_LABEL[mode]}`,
     records,
-    raw: { insert: [matchedProductWrite(inserted, mode)], update: [matchedProductWrite(updated, mode)] },
+    raw: { insert: matchedProductWrites(inserted, mode), update: matchedProductWrites(updated, mode) },
     api: { insert: inserted.map((p) => asMatched(p, mode)), update: updated.map((p) => asMatched(p, mode)) },
     requestSizes: [records],
     match: mode,
@@ -66,7 +66,7 @@ function nestedSet(taxId: string, records: number): DataSet {
     requestSizes: [records],
     prepare: (client) =>
       rawWrite(client, 'unnest', [
-        { table: 'category', columns: [['id', 'uuid'], ['name', 'text']], key: ['id'], onConflict: 'update', rows: existing.map((c) => [c.id, c.name ?? '']) },
+        ...categoryWrites(existing.map((c) => ({ id: c.id, name: c.name ?? '' }))),
       ]),
   };
 }
@@ -105,7 +105,7 @@ async function runAll(
     log(`load (${scenario}, indexing ${indexing}): 8 clients × 100-record syncs for ${opts.loadSeconds} s`);
     await resetTables(client);
     const keys = new LoadKeys(taxId);
-    await rawWrite(client, 'unnest', [productWrite(keys.pool(poolSize(scenario)))]);
+    await rawWrite(client, 'unnest', productWrites(keys.pool(poolSize(scenario))));
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);

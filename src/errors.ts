@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   PAYLOAD_TOO_MANY_RECORDS: { status: 413, title: 'Too many records' },
   HEADER_INVALID: { status: 400, title: 'Invalid header' },
+  /** 400 inside `translations`; the sw-language-id header naming an unknown language answers 412 (Problem.status). */
+  LANGUAGE_NOT_FOUND: { status: 400, title: 'Language not found' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   CONFLICT_RETRY_EXHAUSTED: { status: 503, title: 'Conflicting concurrent writes' },
   DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
@@ -51,6 +53,8 @@ export interface Problem {
   detail: string;
   pointer?: string;
   meta?: ErrorMeta;
+  /** Overrides the code's status where one code has two (LANGUAGE_NOT_FOUND: 412 for the header, 400 in a body). */
+  status?: number;
 }
 
 export interface JsonApiError {
@@ -74,7 +78,7 @@ export class ApiError extends Error {
   }
   get status(): number {
     // One code class → its status; a 5xx beats any 4xx; a mix of 4xx answers 400 (validation comes first).
-    const statuses = new Set(this.problems.map((p) => ERROR_CODES[p.code].status));
+    const statuses = new Set(this.problems.map((p) => p.status ?? ERROR_CODES[p.code].status));
     if (statuses.size === 1) return [...statuses][0]!;
     const server = [...statuses].filter((s) => s >= 500);
     if (server.length) return Math.max(...server);
@@ -84,7 +88,7 @@ export class ApiError extends Error {
 
 export function toJsonApi(p: Problem): JsonApiError {
   const def = ERROR_CODES[p.code];
-  const out: JsonApiError = { status: String(def.status), code: p.code, title: def.title, detail: p.detail };
+  const out: JsonApiError = { status: String(p.status ?? def.status), code: p.code, title: def.title, detail: p.detail };
   if (p.pointer !== undefined) out.source = { pointer: p.pointer };
   if (p.meta) out.meta = p.meta;
   return out;

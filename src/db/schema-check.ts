@@ -34,6 +34,8 @@ export async function schemaProblems(knex: Knex, registry: Registry): Promise<st
       continue;
     }
     for (const f of e.fieldList) {
+      // A translated field's column is in the translation table, checked as that entity's field.
+      if (f.translated) continue;
       const col = cols.get(f.column);
       const where = `entity ${e.name}, field ${f.name}`;
       if (!col) {

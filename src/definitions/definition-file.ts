@@ -20,7 +20,8 @@ export const fieldFileSchema = z
     minLength: z.number().int().min(0).optional(),
     maxLength: z.number().int().min(1).optional(),
     pattern: z.string().optional(),
-    enum: z.array(z.string()).min(1).optional(),
+    /** Allowed values: strings for string fields, numbers for int and float fields (product_visibility: 10, 20, 30). */
+    enum: z.union([z.array(z.string()).min(1), z.array(z.number()).min(1)]).optional(),
     format: z.enum(['email', 'url', 'publicUrl']).optional(),
     /** Stored encrypted at rest (AES-256-GCM); combine with "read": false for a write-only secret. */
     encrypted: z.boolean().optional(),
@@ -28,7 +29,20 @@ export const fieldFileSchema = z
     references: name.optional(),
     onDelete: z.enum(['cascade', 'set null', 'restrict']).optional(),
     /** Other names this unique field answers to as a reference resolver (Shopware's product.number). */
-    aliases: z.array(z.string().regex(/^[a-z][a-zA-Z0-9]*$/)).optional(),
+    aliases: z.array(z.string().regex(/^[a-z][a-zA-Z0-9_]*$/)).optional(),
+    /** Values live per language in the table <entity>_translation (see docs/adding-entities.md, "Translated fields"). */
+    translated: z.boolean().optional(),
+    /** json objects only: in merge mode an update merges the given keys into the stored object (a key set to null is removed). */
+    mergeKeys: z.boolean().optional(),
+    /**
+     * json lists of objects: properties that hold the id of another entity's record (price[].currencyId → currency),
+     * checked and resolvable like foreign keys. The entity should stay small: its keys are read once per request.
+     */
+    itemReferences: z.record(apiName, name).optional(),
+    /** Values are upper-cased before they are checked, written or looked up (ISO codes). */
+    upperCase: z.boolean().optional(),
+    /** A reference resolver by this field although it is not unique: it resolves when exactly one record matches. */
+    resolver: z.boolean().optional(),
     description: z.string().optional(),
   })
   .strict()
@@ -45,8 +59,29 @@ export const fieldFileSchema = z
     if (f.encrypted && (f.unique || f.pattern || f.enum || f.format)) {
       ctx.addIssue({ code: 'custom', path: ['encrypted'], message: 'an encrypted field cannot be unique or have a pattern, enum or format checked in the database' });
     }
-    if (f.aliases && !f.unique) {
-      ctx.addIssue({ code: 'custom', path: ['aliases'], message: 'aliases name a reference resolver; only unique fields have one' });
+    if (f.aliases && !f.unique && !f.resolver) {
+      ctx.addIssue({ code: 'custom', path: ['aliases'], message: 'aliases name a reference resolver; only unique fields (or fields with "resolver": true) have one' });
+    }
+    if (f.translated && !['string', 'text', 'json'].includes(f.kind)) {
+      ctx.addIssue({ code: 'custom', path: ['translated'], message: 'only string, text and json fields can be translated' });
+    }
+    if (f.translated && (f.unique || f.encrypted || f.default !== undefined || f.writeProtected || f.column || f.resolver)) {
+      ctx.addIssue({ code: 'custom', path: ['translated'], message: 'a translated field cannot be unique, encrypted, write-protected, have a default, a column name or a resolver' });
+    }
+    if (f.enum && typeof f.enum[0] === 'number' && f.kind !== 'int' && f.kind !== 'float') {
+      ctx.addIssue({ code: 'custom', path: ['enum'], message: 'numbers in enum apply to int and float fields' });
+    }
+    if (f.enum && typeof f.enum[0] === 'string' && f.kind !== 'string' && f.kind !== 'text') {
+      ctx.addIssue({ code: 'custom', path: ['enum'], message: 'strings in enum apply to string and text fields' });
+    }
+    if (f.mergeKeys && f.kind !== 'json') {
+      ctx.addIssue({ code: 'custom', path: ['mergeKeys'], message: 'mergeKeys applies to json fields only' });
+    }
+    if (f.itemReferences && f.kind !== 'json') {
+      ctx.addIssue({ code: 'custom', path: ['itemReferences'], message: 'itemReferences applies to json fields only' });
+    }
+    if (f.upperCase && f.kind !== 'string') {
+      ctx.addIssue({ code: 'custom', path: ['upperCase'], message: 'upperCase applies to string fields only' });
     }
     if (f.pattern) {
       try {
@@ -71,6 +106,9 @@ export const associationFileSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** Names other systems give this indexer (Shopware's product.search-keyword): indexing-skip accepts them too. */
+const indexerAliases = z.array(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search')).optional();
+
 /** Derived data kept up to date by an indexer (see docs/indexing.md); the kinds are generic, the names free. */
 export const indexerFileSchema = z.discriminatedUnion('type', [
   z
@@ -82,14 +120,16 @@ export const indexerFileSchema = z.discriminatedUnion('type', [
       childCount: apiName.optional(),
       breadcrumb: apiName.optional(),
       label: apiName.optional(),
+      aliases: indexerAliases,
     })
     .strict(),
-  z.object({ type: z.literal('ancestors'), association: apiName, parent: apiName, target: apiName }).strict(),
+  z.object({ type: z.literal('ancestors'), association: apiName, parent: apiName, target: apiName, aliases: indexerAliases }).strict(),
   z
     .object({
       type: z.literal('search'),
       target: apiName,
       sources: z.array(z.string().regex(/^[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)?$/, 'expected "field" or "association.field"')).min(1),
+      aliases: indexerAliases,
     })
     .strict(),
 ]);
@@ -108,6 +148,8 @@ export const definitionFileSchema = z
     /** Unique keys that find an existing record when a record comes without id (default: those with externalId). */
     matchKeys: z.array(z.array(apiName).min(1)).optional(),
     associations: z.record(apiName, associationFileSchema).optional(),
+    /** Names of another system's indexers that do not exist here: indexing-skip accepts and ignores them (and says so). */
+    ignoredIndexers: z.array(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search')).optional(),
     indexers: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/, 'expected a lowercase name such as product.search'), indexerFileSchema).optional(),
   })
   .strict();

@@ -1,3 +1,4 @@
+import { codePoints } from './code-points';
 import { isId } from './ids';
 import { STRING_MAX_LENGTH, TEXT_MAX_LENGTH } from './kinds';
 import type { FieldDef } from './types';
@@ -35,8 +36,10 @@ function stringCheck(field: FieldDef): Check {
   return (v) => {
     if (typeof v !== 'string') return 'expected string';
     if (v.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
-    if (min !== undefined && v.length < min) return `expected at least ${min} characters`;
-    if (v.length > max) return `expected at most ${max} characters`;
+    // Characters are code points, as PostgreSQL counts them: an emoji is one, not two UTF-16 units. A string's
+    // code points are at most its UTF-16 length and at least half of it, so most strings need no count.
+    if (min !== undefined && v.length < 2 * min && codePoints(v) < min) return `expected at least ${min} characters`;
+    if (v.length > max && codePoints(v) > max) return `expected at most ${max} characters`;
     if (pattern && !pattern.test(v)) return `expected to match ${field.pattern}`;
     return undefined;
   };
@@ -47,10 +50,12 @@ function numberCheck(field: FieldDef, int: boolean): Check {
   const min = field.min ?? (int ? -2147483648 : undefined);
   const max = field.max ?? (int ? 2147483647 : undefined);
   const both = field.min !== undefined && field.max !== undefined ? `expected ${noun} between ${min} and ${max}` : undefined;
+  const allowed = field.numberEnum;
   return (v) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || (int && !Number.isInteger(v))) return both ?? `expected ${noun}`;
     if (min !== undefined && v < min) return both ?? `expected ${noun} of at least ${min}`;
     if (max !== undefined && v > max) return both ?? `expected ${noun} of at most ${max}`;
+    if (allowed && !allowed.includes(v)) return `expected one of ${allowed.join(', ')}`;
     return undefined;
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codePoints } from './code-points';
 import { isId, toApiId, toDbId } from './ids';
 import { outboundUrlProblem, STRICT_OUTBOUND } from './public-url';
 import type { FieldDef } from './types';
@@ -39,9 +40,11 @@ function storableDateTime(s: string): boolean {
 
 function stringValidator(field: FieldDef): z.ZodType {
   let s = z.string().refine((v) => !v.includes('\u0000'), NO_NUL);
-  if (field.minLength !== undefined) s = s.min(field.minLength, `expected at least ${field.minLength} characters`);
+  // Lengths in code points, as PostgreSQL's varchar(n) counts (and as the fast checks do).
+  const min = field.minLength;
+  if (min !== undefined) s = s.refine((v) => v.length >= 2 * min || codePoints(v) >= min, `expected at least ${min} characters`);
   const max = field.maxLength ?? (field.kind === 'text' ? TEXT_MAX_LENGTH : STRING_MAX_LENGTH);
-  s = s.max(max, `expected at most ${max} characters`);
+  s = s.refine((v) => v.length <= max || codePoints(v) <= max, `expected at most ${max} characters`);
   if (field.pattern) s = s.regex(new RegExp(field.pattern), `expected to match ${field.pattern}`);
   let out: z.ZodType = s;
   if (field.format === 'email') out = s.pipe(z.email('expected an email address'));
@@ -69,6 +72,8 @@ function numberValidator(field: FieldDef, int: boolean): z.ZodType {
   if (int) n = n.int(both ?? `expected ${noun}`);
   if (min !== undefined) n = n.min(min, both ?? `expected ${noun} of at least ${min}`);
   if (max !== undefined) n = n.max(max, both ?? `expected ${noun} of at most ${max}`);
+  const allowed = field.numberEnum;
+  if (allowed) return n.refine((v) => allowed.includes(v), `expected one of ${allowed.join(', ')}`);
   return n;
 }
 

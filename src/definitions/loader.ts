@@ -36,11 +36,11 @@ export function parseDefinitionFile(file: string, text: string): DefinitionFile 
 const IMPLICIT_TIMESTAMPS: Record<string, FieldDef> = {
   createdAt: {
     name: 'createdAt', column: 'created_at', kind: 'datetime', required: false, unique: false, nullable: false,
-    writeProtected: 'writer', readable: true, encrypted: false,
+    writeProtected: 'writer', readable: true, encrypted: false, translated: false, mergeKeys: false, upperCase: false, resolver: false,
   },
   updatedAt: {
     name: 'updatedAt', column: 'updated_at', kind: 'datetime', required: false, unique: false, nullable: true,
-    writeProtected: 'writer', readable: true, encrypted: false,
+    writeProtected: 'writer', readable: true, encrypted: false, translated: false, mergeKeys: false, upperCase: false, resolver: false,
   },
 };
 
@@ -75,7 +75,8 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
       minLength: f.minLength,
       maxLength: f.maxLength,
       pattern: f.pattern,
-      enum: f.enum,
+      enum: f.enum && typeof f.enum[0] === 'string' ? (f.enum as string[]) : undefined,
+      numberEnum: f.enum && typeof f.enum[0] === 'number' ? (f.enum as number[]) : undefined,
       format: f.format,
       outbound: f.format === 'publicUrl' ? (opts.outbound ?? STRICT_OUTBOUND) : undefined,
       encrypted: f.encrypted ?? false,
@@ -83,6 +84,11 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
       references: f.references,
       onDelete: f.kind === 'fk' ? (f.onDelete ?? 'restrict') : undefined,
       aliases: f.aliases,
+      translated: f.translated ?? false,
+      mergeKeys: f.mergeKeys ?? false,
+      itemReferences: f.itemReferences,
+      upperCase: f.upperCase ?? false,
+      resolver: f.resolver ?? false,
     };
   }
   for (const [n, f] of Object.entries(IMPLICIT_TIMESTAMPS)) {
@@ -137,6 +143,7 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
     readOnly: def.readOnly ?? false,
     validators,
     checks,
+    ignoredIndexers: def.ignoredIndexers ?? [],
     rawAssociations: def.associations,
     rawIndexers: def.indexers,
   };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { FieldCipher } from './field-cipher';
 import { buildEntity, DefinitionError, type LoadOptions, linkAssociations, linkIndexers, listDefinitionFiles, parseDefinitionFile } from './loader';
+import { LANGUAGE_ENTITY, LANGUAGE_KEY, TRANSLATIONS_KEY, translationDefinition } from './translations';
 import type { EntityDef, IncomingReference, ResolverDef } from './types';
 
 /** All registered entities, their association graph and the order in which foreign keys are satisfied. */
@@ -35,6 +36,11 @@ export class Registry {
         const fields = key.map((k) => e.fields[k]!);
         const names = key.length === 1 ? [key[0]!, ...(fields[0]!.aliases ?? [])] : [key.join('+')];
         for (const n of names) resolvers.set(`${e.name}.${n}`, { name: `${e.name}.${n}`, entity: e, fields });
+      }
+      // A non-unique field marked "resolver" (tax.taxRate): resolves only when exactly one record matches.
+      for (const f of e.fieldList) {
+        if (!f.resolver || f.unique) continue;
+        for (const n of [f.name, ...(f.aliases ?? [])]) resolvers.set(`${e.name}.${n}`, { name: `${e.name}.${n}`, entity: e, fields: [f], ambiguous: true });
       }
     }
     this.resolvers = resolvers;
@@ -121,8 +127,38 @@ export function topologicalOrder(entities: readonly EntityDef[]): string[] {
 export function registryFromTexts(files: readonly { file: string; text: string }[], opts: LoadOptions = {}): Registry {
   const built = new Map<string, ReturnType<typeof buildEntity>>();
   const tables = new Map<string, string>();
+  const defs: { file: string; def: ReturnType<typeof parseDefinitionFile>; translates?: string }[] = [];
   for (const { file, text } of files) {
-    const e = buildEntity(file, parseDefinitionFile(file, text), opts);
+    const def = parseDefinitionFile(file, text);
+    defs.push({ file, def });
+    const translation = translationDefinition(def);
+    if (translation) {
+      if (def.associations?.[TRANSLATIONS_KEY]) throw new DefinitionError(`${file}: at associations.${TRANSLATIONS_KEY}: the name is taken by the translations of the translated fields`);
+      def.associations = { ...def.associations, [TRANSLATIONS_KEY]: { type: 'oneToMany', entity: translation.entity, foreignKey: translation.primaryKey![0]! } };
+      defs.push({ file, def: translation, translates: def.entity });
+    }
+  }
+  for (const { file, def, translates } of defs) {
+    const e = buildEntity(file, def, opts);
+    const translated = e.fieldList.filter((f) => f.translated);
+    if (translated.length) {
+      const tr = translationDefinition(def)!;
+      const ownerKey = tr.primaryKey![0]!;
+      e.translation = {
+        entity: tr.entity,
+        table: tr.table!,
+        ownerKey,
+        ownerColumn: tr.fields[ownerKey]!.column!,
+        languageKey: LANGUAGE_KEY,
+        languageColumn: 'language_id',
+        fields: translated,
+      };
+    }
+    if (translates) {
+      e.translates = translates;
+      // Rows with data of their own: listed in `data` when written, like records (as key objects, as Shopware does).
+      e.isMapping = false;
+    }
     const dup = built.get(e.name);
     if (dup) throw new DefinitionError(`${file}: at entity: "${e.name}" is already defined in ${dup.file}`);
     const tableOwner = tables.get(e.table);
@@ -130,8 +166,15 @@ export function registryFromTexts(files: readonly { file: string; text: string }
     built.set(e.name, e);
     tables.set(e.table, e.name);
   }
+  if ([...built.values()].some((e) => e.translation) && !built.has(LANGUAGE_ENTITY)) {
+    throw new DefinitionError(`translated fields need the entity "${LANGUAGE_ENTITY}" (id, name, localeCode); no definition defines it`);
+  }
   for (const e of built.values()) {
     for (const f of e.fieldList) {
+      for (const [prop, ref] of Object.entries(f.itemReferences ?? {})) {
+        const t = built.get(ref);
+        if (!t || t.primaryKey.length !== 1) throw new DefinitionError(`${e.file}: at fields.${f.name}.itemReferences.${prop}: "${ref}" is not an entity with a single id`);
+      }
       if (f.kind !== 'fk') continue;
       const target = built.get(f.references!);
       if (!target) throw new DefinitionError(`${e.file}: at fields.${f.name}.references: entity "${f.references}" is not defined`);

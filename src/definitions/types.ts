@@ -22,6 +22,8 @@ export interface FieldDef {
   maxLength?: number;
   pattern?: string;
   enum?: string[];
+  /** Allowed values of an int or float field. */
+  numberEnum?: number[];
   format?: 'email' | 'url' | 'publicUrl';
   /** format publicUrl: which URLs the service may call (set from the configuration at load time). */
   outbound?: OutboundUrlPolicy;
@@ -32,6 +34,16 @@ export interface FieldDef {
   onDelete?: DeleteRule;
   /** Extra resolver names of a unique field. */
   aliases?: string[];
+  /** Stored per language in the entity's translation table, not in its own table (see translations.ts). */
+  translated: boolean;
+  /** json object merged key-wise into the stored one in merge mode. */
+  mergeKeys: boolean;
+  /** json list items: property → entity whose id it holds (checked and resolvable like a foreign key). */
+  itemReferences?: Readonly<Record<string, string>>;
+  /** Values are upper-cased before checks, writes and lookups. */
+  upperCase: boolean;
+  /** A resolver by this non-unique field: it resolves when exactly one record matches. */
+  resolver: boolean;
 }
 
 export type AssociationDef =
@@ -49,9 +61,9 @@ export type AssociationDef =
     };
 
 export type IndexerDef =
-  | { name: string; type: 'tree'; parent: string; path?: string; level?: string; childCount?: string; breadcrumb?: string; label?: string }
-  | { name: string; type: 'ancestors'; association: string; parent: string; target: string }
-  | { name: string; type: 'search'; target: string; sources: string[] };
+  | { name: string; type: 'tree'; parent: string; path?: string; level?: string; childCount?: string; breadcrumb?: string; label?: string; aliases?: string[] }
+  | { name: string; type: 'ancestors'; association: string; parent: string; target: string; aliases?: string[] }
+  | { name: string; type: 'search'; target: string; sources: string[]; aliases?: string[] };
 
 export interface EntityDef {
   name: string;
@@ -67,14 +79,38 @@ export interface EntityDef {
   associations: Readonly<Record<string, AssociationDef>>;
   /** Indexers that derive fields of this entity. */
   indexers: readonly IndexerDef[];
+  /** Another system's indexer names that indexing-skip accepts and ignores. */
+  ignoredIndexers: readonly string[];
   /** A mapping entity has a composite primary key made of foreign keys only (e.g. product_category). */
   isMapping: boolean;
   /** Written by the service only (e.g. webhook_delivery): the sync refuses to write or delete it. */
   readOnly: boolean;
+  /** The entity holding this entity's translated fields (`<entity>_translation`), if it has any. */
+  translation?: TranslationDef;
+  /** Set on a translation entity: the entity it translates. */
+  translates?: string;
   /** Built once at load time: validator of a non-null value per writable field. */
   validators: ReadonlyMap<string, z.ZodType>;
   /** Plain checks of the scalar fields (same verdicts and messages as `validators`, cheaper). */
   checks: ReadonlyMap<string, (v: unknown) => string | undefined>;
+}
+
+/** How an entity's translated fields are stored: which entity, and its two key fields. */
+export interface TranslationDef {
+  entity: string;
+  table: string;
+  /** Column of the translation table naming the translated record. */
+  ownerColumn: string;
+  /** Column of the translation table naming the language. */
+  languageColumn: string;
+  /** Field of the translation entity naming the translated record (`productId`). */
+  ownerKey: string;
+  /** Field of the translation entity naming the language (`languageId`). */
+  languageKey: string;
+  /** The translated fields, as the owning entity lists them. */
+  fields: readonly FieldDef[];
+  /** Resolves only when exactly one record matches (a non-unique field such as tax.taxRate). */
+  ambiguous?: boolean;
 }
 
 /** A foreign key as seen from the entity it points at. */
@@ -90,4 +126,6 @@ export interface ResolverDef {
   entity: EntityDef;
   /** One field, or the fields of a composite unique key (resolver name `entity.a+b`, value `{ a, b }`). */
   fields: readonly FieldDef[];
+  /** Resolves only when exactly one record matches (a non-unique field such as tax.taxRate). */
+  ambiguous?: boolean;
 }

@@ -1,3 +1,4 @@
+import { LANGUAGE_HEADER } from '../definitions/translations';
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { allows } from '../auth/privileges';
@@ -82,7 +83,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     '/api/search/:entity',
     (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
     async (req, res) => {
-      const result = await readsFor(req).search(req.params.entity, req.body, access(req));
+      const result = await readsFor(req).search(req.params.entity, req.body, access(req), req.get(LANGUAGE_HEADER));
       res.locals.records = result.data.length;
       res.json(result);
     },
@@ -93,7 +94,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: await readsFor(req).get(req.params.entity, req.params.id, associations, access(req)) });
+    res.json({ data: await readsFor(req).get(req.params.entity, req.params.id, associations, access(req), req.get(LANGUAGE_HEADER)) });
   });
 
   return r;

@@ -12,7 +12,11 @@ export interface Answer {
 /** A sync's outcome as the route answers it. */
 export function syncAnswer(outcome: SyncOutcome): Answer {
   const { result, errors, partial, indexing } = outcome;
-  const headers: Record<string, string> = { 'x-indexing': indexing, ...(result.minimal ? { 'preference-applied': 'return=minimal' } : {}) };
+  const headers: Record<string, string> = {
+    'x-indexing': indexing,
+    ...(result.minimal ? { 'preference-applied': 'return=minimal' } : {}),
+    ...(outcome.indexingSkipIgnored.length ? { 'x-indexing-skip-ignored': outcome.indexingSkipIgnored.join(', ') } : {}),
+  };
   if (!partial) return { status: 200, headers, body: result.toJSON() };
   // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
   return {

@@ -3,6 +3,7 @@ import { showValue, type Problem } from '../errors';
 import { parseIndexingHeaders } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
 import type { Sql } from '../db/sql';
+import { LANGUAGE_HEADER } from '../definitions/translations';
 import type { ExecutionOptions } from '../sync/executor';
 import type { SyncOutcome } from '../sync/service';
 import type { NextFunction, Request, Response } from 'express';
@@ -33,7 +34,8 @@ export function syncOptions(headers: IncomingHttpHeaders, indexers: IndexerSet):
   const skipEvents = skip !== undefined && ['1', 'true'].includes(String(skip).trim().toLowerCase());
   const minimal = preferences(headers).has('return=minimal');
   if (problems.length || !indexing.ok) return { ok: false, problems };
-  return { ok: true, options: { failOnError, indexing: indexing.value, skipEvents, minimal } };
+  const language = headers[LANGUAGE_HEADER];
+  return { ok: true, options: { failOnError, indexing: indexing.value, skipEvents, minimal, language: Array.isArray(language) ? language[0] : language } };
 }
 
 /**

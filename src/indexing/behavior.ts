@@ -10,6 +10,8 @@ export type IndexingMode = 'inline' | 'queue' | 'disabled';
 export interface IndexingRequest {
   mode: IndexingMode;
   skip: ReadonlySet<string>;
+  /** Names in indexing-skip of another system's indexers that do not exist here (answered in x-indexing-skip-ignored). */
+  ignored?: readonly string[];
 }
 
 const MODES: Record<string, IndexingMode> = { 'use-queue-indexing': 'queue', 'disable-indexing': 'disabled' };
@@ -27,14 +29,17 @@ export function parseIndexingHeaders(headers: Headers, indexers: IndexerSet): { 
     else problems.push({ code: 'HEADER_INVALID', detail: `indexing-behavior must be use-queue-indexing or disable-indexing (or absent), got ${showValue(raw)}`, pointer: '' });
   }
   const skip = new Set<string>();
+  const ignored: string[] = [];
   const skipRaw = headers['indexing-skip'];
   if (skipRaw !== undefined) {
     for (const name of String(skipRaw).split(',').map((s) => s.trim()).filter(Boolean)) {
-      if (indexers.get(name)) skip.add(name);
+      const found = indexers.lookup(name);
+      if (found && 'indexer' in found) skip.add(found.indexer.name);
+      else if (found) ignored.push(name);
       else problems.push({ code: 'HEADER_INVALID', detail: `indexing-skip names an unknown indexer ${showValue(name)} (known: ${indexers.names().join(', ')})`, pointer: '' });
     }
   }
-  return problems.length ? { ok: false, problems } : { ok: true, value: { mode, skip } };
+  return problems.length ? { ok: false, problems } : { ok: true, value: { mode, skip, ignored } };
 }
 
 /**

@@ -14,9 +14,15 @@ export class IndexerSet {
   private readonly byName: ReadonlyMap<string, Indexer>;
   private readonly byEntity: ReadonlyMap<string, readonly Indexer[]>;
 
-  constructor(indexers: readonly Indexer[]) {
+  /** Other names of indexers (another system's), and names of another system's indexers that are ignored. */
+  private readonly aliases: ReadonlyMap<string, string>;
+  private readonly ignored: ReadonlySet<string>;
+
+  constructor(indexers: readonly Indexer[], names: { aliases?: ReadonlyMap<string, string>; ignored?: ReadonlySet<string> } = {}) {
     this.all = indexers;
     this.byName = new Map(indexers.map((i) => [i.name, i]));
+    this.aliases = names.aliases ?? new Map();
+    this.ignored = names.ignored ?? new Set();
     const byEntity = new Map<string, Indexer[]>();
     for (const ix of indexers) for (const e of ix.listens) byEntity.set(e, [...(byEntity.get(e) ?? []), ix]);
     this.byEntity = byEntity;
@@ -24,6 +30,13 @@ export class IndexerSet {
 
   get(name: string): Indexer | undefined {
     return this.byName.get(name);
+  }
+
+  /** A name given in indexing-skip: an indexer (by its name or an alias), a known name ignored here, or unknown. */
+  lookup(name: string): { indexer: Indexer } | { ignored: true } | undefined {
+    const ix = this.byName.get(name) ?? this.byName.get(this.aliases.get(name) ?? '');
+    if (ix) return { indexer: ix };
+    return this.ignored.has(name) ? { ignored: true } : undefined;
   }
 
   names(): string[] {
@@ -43,5 +56,8 @@ export function buildIndexers(registry: Registry, extra: readonly Indexer[] = []
     if (d.type === 'ancestors') return ancestorsIndexer(e, d, registry);
     return searchIndexer(e, d, registry);
   });
-  return new IndexerSet([...built, ...extra]);
+  const aliases = new Map<string, string>();
+  for (const { d } of defs) for (const a of d.aliases ?? []) aliases.set(a, d.name);
+  const ignored = new Set(registry.all().flatMap((e) => e.ignoredIndexers));
+  return new IndexerSet([...built, ...extra], { aliases, ignored });
 }

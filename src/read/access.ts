@@ -11,7 +11,8 @@ export const OPEN_ACCESS: ReadAccess = () => true;
 
 /** Every entity a selection reads: the root, each association's target, and the mapping a many-to-many goes through. */
 export function selectionEntities(selection: Selection): string[] {
-  const out = new Set([selection.entity.name]);
+  // Translations are read with the privilege of the record they translate.
+  const out = new Set([selection.entity.translates ?? selection.entity.name]);
   for (const { association, selection: sub } of selection.associations.values()) {
     if (association.type === 'manyToMany') out.add(association.mapping);
     for (const e of selectionEntities(sub)) out.add(e);

@@ -1,4 +1,5 @@
 import { ident, type Sql } from '../db/sql';
+import { readSource } from '../db/translated';
 import type { Registry } from '../definitions/registry';
 import type { AssociationDef, EntityDef } from '../definitions/types';
 import { columnsFor, idColumn, newNode, type RecordNode } from './records';
@@ -53,7 +54,7 @@ async function loadOne(
     const ids = distinct(nodes.map((n) => n.row[via]));
     if (ids.length) {
       const { rows } = await sql.query(
-        `SELECT ${select(sub, 't')} FROM ${ident(target.table)} t WHERE t.${ident(idColumn(target))} = ANY($1::uuid[])`,
+        `SELECT ${select(sub, 't')} FROM ${readSource(target, sub.language)} t WHERE t.${ident(idColumn(target))} = ANY($1::uuid[])`,
         [ids],
       );
       rows.forEach(remember);
@@ -70,7 +71,7 @@ async function loadOne(
   if (association.type === 'oneToMany') {
     const fk = target.fields[association.foreignKey]!.column;
     const { rows } = await sql.query(
-      `SELECT ${select(sub, 't')}, t.${ident(fk)} AS __owner FROM ${ident(target.table)} t
+      `SELECT ${select(sub, 't')}, t.${ident(fk)} AS __owner FROM ${readSource(target, sub.language)} t
         WHERE t.${ident(fk)} = ANY($1::uuid[]) ORDER BY ${keyColumns.map((c) => `t.${ident(c)}`).join(', ')}`,
       [ownerIds],
     );
@@ -81,7 +82,7 @@ async function loadOne(
     const remote = mapping.fields[association.targetKey]!.column;
     const { rows } = await sql.query(
       `SELECT ${select(sub, 't')}, m.${ident(local)} AS __owner FROM ${ident(mapping.table)} m
-         JOIN ${ident(target.table)} t ON t.${ident(idColumn(target))} = m.${ident(remote)}
+         JOIN ${readSource(target, sub.language)} t ON t.${ident(idColumn(target))} = m.${ident(remote)}
         WHERE m.${ident(local)} = ANY($1::uuid[]) ORDER BY t.${ident(idColumn(target))}`,
       [ownerIds],
     );

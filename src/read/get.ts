@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ident } from '../db/sql';
+import { readSource } from '../db/translated';
 import { isId, toApiId, toDbId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
@@ -7,7 +8,7 @@ import { ApiError, showValue } from '../errors';
 import { assertCanRead, selectionEntities, type ReadAccess } from './access';
 import { loadAssociations } from './associations';
 import { columnsFor, newNode, toApiRecord } from './records';
-import { buildSelection } from './selection';
+import { buildSelection, inLanguage } from './selection';
 import { withReadSession } from './session';
 import type { ApiRecord } from './types';
 
@@ -29,9 +30,10 @@ export async function getRecord(
   entityName: string,
   id: string,
   associations?: string,
+  language?: string,
 ): Promise<ApiRecord> {
   const entity = readableEntity(registry, entityName);
-  assertCanRead(access, [entity.name]);
+  assertCanRead(access, [entity.translates ?? entity.name]);
   if (entity.primaryKey.length !== 1) {
     throw new ApiError({
       code: 'NOT_FOUND',
@@ -48,12 +50,12 @@ export async function getRecord(
     // The pointer would lead into a body this request does not have: name the query parameter instead.
     throw new ApiError(built.problems.map(({ pointer: _p, ...p }) => ({ ...p, meta: { entity: entity.name, parameter: 'associations' } })));
   }
-  const selection = built.selection;
+  const selection = inLanguage(built.selection, language);
   assertCanRead(access, selectionEntities(selection));
   const idCol = entity.fields[entity.primaryKey[0]!]!.column;
   const record = await withReadSession(knex, selection.associations.size > 0, async (sql) => {
     const cols = columnsFor(selection).map((c) => `t.${ident(c)}`).join(', ');
-    const { rows } = await sql.query(`SELECT ${cols} FROM ${ident(entity.table)} t WHERE t.${ident(idCol)} = $1::uuid`, [toDbId(id)]);
+    const { rows } = await sql.query(`SELECT ${cols} FROM ${readSource(entity, selection.language)} t WHERE t.${ident(idCol)} = $1::uuid`, [toDbId(id)]);
     const row = rows[0];
     if (!row) return undefined;
     const node = newNode(row);

@@ -32,10 +32,14 @@ export function idColumn(entity: EntityDef): string {
 /** Row → API record: API field names, each value read back by its kind (ids as 32 hex), associations nested. */
 export function toApiRecord(selection: Selection, node: RecordNode): ApiRecord {
   const out: ApiRecord = {};
+  let translated: ApiRecord | undefined;
   for (const f of selection.fields) {
     const v = node.row[f.column];
     out[f.name] = v === null || v === undefined ? null : kindOf(f).fromDb(v);
+    // Shopware's key: the translated values shown (in the request's language, or the default one's).
+    if (f.translated) (translated ??= {})[f.name] = out[f.name];
   }
+  if (translated) out.translated = translated;
   for (const [name, { selection: sub }] of selection.associations) {
     const related = node.related.get(name);
     if (Array.isArray(related)) out[name] = related.map((r) => toApiRecord(sub, r));

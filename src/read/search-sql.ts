@@ -1,5 +1,6 @@
 import { criteriaToSql } from '../criteria/sql';
 import { ident } from '../db/sql';
+import { readSource } from '../db/translated';
 import { kindOf } from '../definitions/kinds';
 import type { FieldDef } from '../definitions/types';
 import { columnsFor } from './records';
@@ -61,7 +62,7 @@ function where(query: SearchQuery, params: unknown[], keyset: boolean): string {
 export function pageSql(query: SearchQuery, params: unknown[]): string {
   const columns = columnsFor(query.selection).map((c) => `${T}.${ident(c)}`);
   const sortValues = query.sort.map((s, i) => `${col(s.field)}::text AS ${sortValueColumn(i)}`);
-  let text = `SELECT ${[...columns, ...sortValues].join(', ')} FROM ${ident(query.entity.table)} ${T}`;
+  let text = `SELECT ${[...columns, ...sortValues].join(', ')} FROM ${readSource(query.entity, query.selection.language)} ${T}`;
   text += where(query, params, true);
   text += ` ORDER BY ${orderBy(query.sort)}`;
   params.push(query.limit + 1);
@@ -75,5 +76,5 @@ export function pageSql(query: SearchQuery, params: unknown[]): string {
 
 /** The number of records the filters match (the keyset position does not narrow a total). */
 export function countSql(query: SearchQuery, params: unknown[]): string {
-  return `SELECT count(*) AS total FROM ${ident(query.entity.table)} ${T}${where(query, params, false)}`;
+  return `SELECT count(*) AS total FROM ${readSource(query.entity, query.selection.language)} ${T}${where(query, params, false)}`;
 }

@@ -120,6 +120,13 @@ function finish(draft: Draft): Selection {
   return { entity, fields, associations };
 }
 
+/** The same selection answering translated fields in `language` (with the default language as fallback), nested ones too. */
+export function inLanguage(selection: Selection, language: string | undefined): Selection {
+  if (language === undefined) return selection;
+  const associations = new Map([...selection.associations].map(([n, a]) => [n, { association: a.association, selection: inLanguage(a.selection, language) }]));
+  return { ...selection, associations, language };
+}
+
 /** Every readable field, no associations: what GET answers by default. */
 export function fullSelection(entity: EntityDef): Selection {
   return { entity, fields: entity.fieldList.filter((f) => f.readable), associations: new Map() };

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { loadLanguages } from '../db/languages';
 import type { Registry } from '../definitions/registry';
+import { languageContext } from '../definitions/translations';
 import { ApiError } from '../errors';
 import type { Logger } from '../logger';
 import { assertCanRead, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
@@ -8,6 +10,7 @@ import { pruneChanges, readChanges, untrackedEntities, type ChangesResult } from
 import { getRecord, readableEntity } from './get';
 import { search, type SearchResult } from './search';
 import { parseSearchRequest } from './search-request';
+import { inLanguage } from './selection';
 import type { ApiRecord } from './types';
 
 export interface ReadOptions {
@@ -31,18 +34,28 @@ export class ReadService {
     private readonly logger?: Logger,
   ) {}
 
-  get(entity: string, id: string, associations?: string, access: ReadAccess = OPEN_ACCESS): Promise<ApiRecord> {
-    return getRecord(this.knex, this.registry, access, entity, id, associations);
+  async get(entity: string, id: string, associations?: string, access: ReadAccess = OPEN_ACCESS, languageHeader?: string): Promise<ApiRecord> {
+    const language = await this.language(languageHeader);
+    return getRecord(this.knex, this.registry, access, entity, id, associations, language);
+  }
+
+  /** sw-language-id → the language of translated fields (undefined: the default one); unknown is 412 LANGUAGE_NOT_FOUND. */
+  private async language(header: string | undefined): Promise<string | undefined> {
+    if (header === undefined || header.trim() === '') return undefined;
+    const resolved = languageContext(header, await loadLanguages(this.knex, this.registry));
+    if (!resolved.ok) throw new ApiError(resolved.problem);
+    return resolved.value.languageId;
   }
 
   /** The entity and every entity an association loads must be readable; validation comes after the entity's own check. */
-  async search(entityName: string, body: unknown, access: ReadAccess = OPEN_ACCESS): Promise<SearchResult> {
+  async search(entityName: string, body: unknown, access: ReadAccess = OPEN_ACCESS, languageHeader?: string): Promise<SearchResult> {
     const entity = readableEntity(this.registry, entityName);
-    assertCanRead(access, [entity.name]);
+    assertCanRead(access, [entity.translates ?? entity.name]);
     const parsed = parseSearchRequest(this.registry, entity, body);
     if (!parsed.ok) throw new ApiError(parsed.problems);
     assertCanRead(access, selectionEntities(parsed.query.selection));
-    return search(this.knex, this.registry, parsed.query);
+    const language = await this.language(languageHeader);
+    return search(this.knex, this.registry, { ...parsed.query, selection: inLanguage(parsed.query.selection, language) });
   }
 
   /** Named entities must all be readable; without `entity`, the feed holds the entities the caller may read. */
@@ -50,10 +63,12 @@ export class ReadService {
     const parsed = parseChangesRequest(this.registry, query);
     if (!parsed.ok) throw new ApiError(parsed.problems);
     let request = parsed.request;
-    if (request.entities.length) assertCanRead(access, request.entities);
+    // Translations are read with the privilege of the entity they translate.
+    const privilegeOf = (name: string) => this.registry.find(name)?.translates ?? name;
+    if (request.entities.length) assertCanRead(access, [...new Set(request.entities.map(privilegeOf))]);
     else {
       const all = this.registry.names();
-      const readable = all.filter(access);
+      const readable = all.filter((n) => access(privilegeOf(n)));
       if (!readable.length) assertCanRead(access, ['*']);
       // Everything readable: no filter at all (which also covers tracked tables without a definition).
       if (readable.length < all.length) request = { ...request, entities: readable };

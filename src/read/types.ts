@@ -7,6 +7,8 @@ export interface Selection {
   /** Readable fields to answer, in definition order; the primary key is always among them. */
   fields: readonly FieldDef[];
   associations: ReadonlyMap<string, { association: AssociationDef; selection: Selection }>;
+  /** The language translated fields are answered in (database spelling; default language when absent). */
+  language?: string;
 }
 
 export type SortOrder = 'ASC' | 'DESC';

@@ -27,6 +27,8 @@ export interface ExecutionOptions {
   minimal: boolean;
   /** Everything runs, then the transaction is rolled back (`dry-run: true`). */
   dryRun?: boolean;
+  /** The request's language (sw-language-id, as sent): plain translated values are written for it. */
+  language?: string;
 }
 
 export interface ExecutionContext {

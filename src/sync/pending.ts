@@ -10,6 +10,8 @@ let seq = 0;
 export interface MatchCandidate {
   fields: readonly FieldDef[];
   values: readonly unknown[];
+  /** A resolver by a non-unique field: found only when exactly one record matches. */
+  ambiguous?: boolean;
 }
 
 /** The candidate's values as one comparable string, or undefined while a part is still unresolved. */
@@ -39,6 +41,8 @@ export class PendingRef {
   failed = false;
   /** Set when nothing was found and a new id was made up (a record created by its match key). */
   created = false;
+  /** How many records matched an ambiguous candidate, when more than one did (the reference then fails). */
+  matches?: number;
   constructor(
     readonly target: EntityDef,
     readonly candidates: readonly MatchCandidate[],
@@ -59,6 +63,7 @@ export class PendingRef {
     this.id = undefined;
     this.failed = false;
     this.created = false;
+    this.matches = undefined;
   }
 }
 

@@ -5,7 +5,7 @@ import { MAX_REPORTED_ERRORS, pointer, showValue, type Problem } from '../errors
 import type { BodyEvent } from './body/events';
 import type { Chunk, SyncExecution } from './executor';
 import { withoutRecords } from './partial';
-import { planChunk, planOperationEnd } from './plan';
+import { planChunk, planOperationEnd, type PlanInputs } from './plan';
 import { Problems } from './plan-context';
 import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
 import { parseOperation } from './request';
@@ -24,6 +24,8 @@ export interface PipelineContext {
   privileges: readonly string[];
   failOnError: boolean;
   execution: SyncExecution;
+  /** The request's language and the records json values reference. */
+  inputs: PlanInputs;
   /** Payload records read so far, and written so far (progress of a long request). */
   onProgress?: (progress: { records: number; done: number }) => void;
 }
@@ -200,10 +202,12 @@ export class SyncPipeline {
   /** The operation's header, checked once: when its first chunk is planned, or when it ends. */
   private seal(op: OpenOperation): Operation | undefined {
     if (op.operation || op.refused) return op.operation;
-    const listKey = op.props.key;
-    if (!op.key.match(/\D/) && op.position === Number(op.key) && listKey !== undefined) {
-      if (typeof listKey === 'string' && listKey !== '') op.key = listKey;
-      else this.report({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(listKey)}`, pointer: pointer(op.key, 'key'), meta: { operation: op.key } });
+    // Shopware: the operation's "key" field names it (in either body form, and in an NDJSON header); else the
+    // object key, or the position.
+    const given = op.props.key;
+    if (given !== undefined) {
+      if (typeof given === 'string' && given !== '') op.key = given;
+      else this.report({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(given)}`, pointer: pointer(op.key, 'key'), meta: { operation: op.key } });
     }
     const at = { operation: op.key, ...(op.line !== undefined ? { line: op.line } : {}) };
     if (this.keys.has(op.key)) {
@@ -264,7 +268,7 @@ export class SyncPipeline {
     const lineOf = lines.length ? (index: number) => lines[index - first] : op.line !== undefined ? () => op.line : undefined;
     if (records.length) {
       const before = this.planning.list.length;
-      const commands = planChunk(this.ctx.registry, operation, records, first, this.planning);
+      const commands = planChunk(this.ctx.registry, operation, records, first, this.planning, this.ctx.inputs);
       const problems = this.planning.list.slice(before);
       if (lineOf) for (const p of problems) p.meta = { ...p.meta, line: typeof p.meta?.index === 'number' ? lineOf(p.meta.index) : op.line };
       this.planned(problems);
@@ -272,7 +276,7 @@ export class SyncPipeline {
     }
     if (last) {
       const before = this.planning.list.length;
-      const commands = planOperationEnd(this.ctx.registry, operation, this.planning);
+      const commands = planOperationEnd(this.ctx.registry, operation, this.planning, this.ctx.inputs);
       const problems = this.planning.list.slice(before);
       if (op.line !== undefined) for (const p of problems) p.meta = { ...p.meta, line: op.line };
       this.planned(problems);
@@ -313,7 +317,8 @@ export class SyncPipeline {
     const needed = requiredPrivileges(this.ctx.registry, [plan]);
     const lacking = lackedPrivileges(this.ctx.privileges, needed.keys());
     if (lacking.length) return this.stop(...forbidden(lacking, needed));
-    const rows = plan.commands.reduce((n, c) => n + (c.kind === 'upsert' ? c.rows.length : c.kind === 'delete' ? c.keys.length : 0), 0);
+    // Translation rows are part of their record (its translated fields), not records of their own.
+    const rows = plan.commands.reduce((n, c) => n + (c.kind === 'upsert' ? (c.entity.translates ? 0 : c.rows.length) : c.kind === 'delete' ? c.keys.length : 0), 0);
     // The limit counts what will be written: nested records and mapping links too, not only the payloads' length.
     this.plannedRows += rows;
     if (this.plannedRows > this.ctx.limits.maxRecords) {

@@ -1,4 +1,6 @@
 import type { Registry } from '../definitions/registry';
+import type { LanguageContext } from '../definitions/translations';
+import type { Lookups } from '../db/lookups';
 import type { EntityDef } from '../definitions/types';
 import { MAX_REPORTED_ERRORS, pointer, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
 import { keyPart, type PendingRef } from './pending';
@@ -60,6 +62,10 @@ export interface PlanContext {
   op: Operation;
   rows: RowSet;
   problems: Problems;
+  /** The request's language (sw-language-id) and the languages `translations` may name. */
+  i18n: LanguageContext;
+  /** Records that json values reference (itemReferences), read once for the request. */
+  lookups: Lookups;
 }
 
 export type Report = (code: ErrorCode, detail: string, ...at: (string | number)[]) => void;

@@ -49,6 +49,7 @@ export function planMissing(ctx: PlanContext): Command | undefined {
   for (const [name, raw] of Object.entries(missing.set as Record<string, unknown>)) {
     const field = op.entity.fields[name];
     if (!field) report('FIELD_UNKNOWN', `${op.entity.name} has no field "${name}"`, name);
+    else if (field.translated) report('VALUE_INVALID', `${name} is translated; missing.set cannot set translated fields`, name);
     else if (op.entity.primaryKey.includes(name)) report('FIELD_WRITE_PROTECTED', `${name} is a key and cannot be set`, name);
     else if ((field.kind === 'fk' || field.kind === 'id') && raw !== null && typeof raw === 'object') report('VALUE_INVALID', `${name}: resolvers are not accepted in missing.set`, name);
     else {

@@ -4,6 +4,7 @@ import type { EntityDef, FieldDef } from '../definitions/types';
 import { showValue, type ErrorCode } from '../errors';
 import { isObject } from '../definitions/json';
 import { type PlanContext, type Report } from './plan-context';
+import { itemReferencesExist, resolveItemReferences } from './plan-item-references';
 import { planResolver } from './plan-keys';
 import type { RowRef } from './types';
 
@@ -15,6 +16,7 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   const name = field.name;
   if (field.writeProtected) return report('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, name);
   if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) return planResolver(ctx, entity, field, raw, ref, report);
+  if (field.upperCase && typeof raw === 'string') raw = raw.toUpperCase();
   if (raw === null) {
     if (field.nullable) return null;
     return report(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, name);
@@ -28,6 +30,12 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   if (field.kind === 'json') {
     const deep = tooDeep(raw, MAX_JSON_DEPTH);
     if (deep) return report(code, `${name}: json values nest at most ${MAX_JSON_DEPTH} levels of lists and objects`, name, ...deep);
+  }
+  let unresolved = false;
+  if (field.itemReferences && Array.isArray(raw)) {
+    const resolved = resolveItemReferences(ctx, field, raw, report);
+    raw = resolved.value;
+    unresolved = resolved.failed;
   }
   let parsed: ReturnType<z.ZodType['safeParse']>;
   try {
@@ -53,6 +61,7 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     if (field.kind === 'json' && more > 0) report(code, `${name}: ${more} more problem(s) in this value, not listed`, name);
     return undefined;
   }
+  if (unresolved || (field.itemReferences && !itemReferencesExist(ctx, field, parsed.data, report))) return undefined;
   return stored(ctx, field, kindOf(field).toDb(parsed.data));
 }
 

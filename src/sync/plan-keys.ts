@@ -63,7 +63,7 @@ function resolverCandidate(resolver: ResolverDef, value: unknown, bad: (why: str
   if (!isObject(given)) return void bad(`expects an object with ${resolver.fields.map((f) => f.name).join(' and ')}, got ${showValue(value)}`);
   const values: unknown[] = [];
   for (const f of resolver.fields) {
-    const v = given[f.name];
+    const v = f.upperCase && typeof given[f.name] === 'string' ? (given[f.name] as string).toUpperCase() : given[f.name];
     const parsed = resolver.entity.validators.get(f.name)!.safeParse(v);
     if (v === null || v === undefined || !parsed.success) {
       const why = parsed.success ? 'a value is needed' : (parsed.error.issues[0]?.message ?? 'invalid value');
@@ -75,5 +75,5 @@ function resolverCandidate(resolver: ResolverDef, value: unknown, bad: (why: str
     const extra = Object.keys(given).filter((k) => !resolver.fields.some((f) => f.name === k));
     if (extra.length) return void bad(`unexpected ${extra.join(', ')}; the key is ${resolver.fields.map((f) => f.name).join(' + ')}`);
   }
-  return { fields: resolver.fields, values };
+  return { fields: resolver.fields, values, ...(resolver.ambiguous ? { ambiguous: true } : {}) };
 }

@@ -8,7 +8,10 @@ import { isObject } from '../definitions/json';
 import { Problems, RowSet, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
 import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField } from './plan-field';
+import type { Lookups } from '../db/lookups';
 import { matchCandidates } from './plan-keys';
+import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
+import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
 import type { Command, Operation, OperationPlan, RowRef } from './types';
 
 export { refPointer } from './plan-context';
@@ -38,9 +41,15 @@ function planRecord(
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
   const values = new Map<string, unknown>();
   const nested: [string, unknown][] = [];
+  const translation = entity.translation;
+  const translated = translation ? newTranslationInput() : undefined;
   for (const [name, raw] of Object.entries(record)) {
     const field = entity.fields[name];
-    if (field) {
+    if (translated && field?.translated) planPlainTranslated(ctx, entity, field, raw, ref, report, translated);
+    else if (translated && name === TRANSLATIONS_KEY) {
+      translated.translations = raw;
+      translated.given = true;
+    } else if (field) {
       const v = planField(ctx, entity, field, raw, ref, report);
       if (v !== undefined) values.set(name, v);
     } else if (entity.associations[name]) nested.push([name, raw]);
@@ -61,6 +70,7 @@ function planRecord(
 
   // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
   const single = entity.primaryKey.length === 1 ? entity.fields[entity.primaryKey[0]!]! : undefined;
+  if (translation && translated!.given && !single) report('VALUE_INVALID', `${entity.name} has a composite key; its translations cannot be linked`);
   // A record with neither key nor match key is certainly new: its required fields are checked here, with the rest
   // of its problems, instead of after the lookups that a failing request never gets to.
   let certainlyNew = false;
@@ -76,6 +86,7 @@ function planRecord(
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
+  if (translation && translated!.given && ownId) planTranslations(ctx, entity, translation, translated!, ownId, ref, report, values, root);
 
   for (const [name, raw] of nested) {
     const assoc = entity.associations[name]!;
@@ -142,9 +153,22 @@ export interface PlanResult {
  * go once planned: the plan holds what it needs, and parsed records (several times their JSON) need not stay alive
  * next to it.
  */
-export function planChunk(registry: Registry, op: Operation, records: unknown[], firstIndex: number, problems: Problems): Command[] {
+/** What planning needs besides the records: the request's language and the records json values reference. */
+export interface PlanInputs {
+  i18n: LanguageContext;
+  lookups: Lookups;
+}
+
+const NO_INPUTS: PlanInputs = { i18n: DEFAULT_LANGUAGE_CONTEXT, lookups: new Map() };
+
+/**
+ * Plans one chunk of an operation's payload (records numbered from `firstIndex`); no database. Each record is let
+ * go once planned: the plan holds what it needs, and parsed records (several times their JSON) need not stay alive
+ * next to it.
+ */
+export function planChunk(registry: Registry, op: Operation, records: unknown[], firstIndex: number, problems: Problems, inputs: PlanInputs = NO_INPUTS): Command[] {
   if (op.action === 'delete') return [planDeleteKeys(op, records, firstIndex, problems)];
-  const ctx: PlanContext = { registry, op, rows: new RowSet(), problems };
+  const ctx: PlanContext = { registry, op, rows: new RowSet(), problems, ...inputs };
   for (let i = 0; i < records.length; i++) {
     if (!problems.full) planRecord(ctx, op.entity, records[i], { op: op.key, index: firstIndex + i, path: ROOT_PATH }, 0, true);
     records[i] = undefined;
@@ -153,10 +177,10 @@ export function planChunk(registry: Registry, op: Operation, records: unknown[],
 }
 
 /** What an operation runs after its payload: the snapshot clear of an upsert, or a delete by criteria. */
-export function planOperationEnd(registry: Registry, op: Operation, problems: Problems): Command[] {
+export function planOperationEnd(registry: Registry, op: Operation, problems: Problems, inputs: PlanInputs = NO_INPUTS): Command[] {
   if (op.action === 'upsert') {
     if (!op.missing) return [];
-    const m = planMissing({ registry, op, rows: new RowSet(), problems });
+    const m = planMissing({ registry, op, rows: new RowSet(), problems, ...inputs });
     return m ? [m] : [];
   }
   if (op.criteria === undefined) return [];
@@ -169,12 +193,17 @@ export function planOperationEnd(registry: Registry, op: Operation, problems: Pr
 }
 
 /** Plans whole operations at once (tests and tools; the endpoint plans chunk by chunk). */
-export function planRequest(registry: Registry, operations: readonly Operation[]): PlanResult {
+export function planRequest(
+  registry: Registry,
+  operations: readonly Operation[],
+  i18n: LanguageContext = DEFAULT_LANGUAGE_CONTEXT,
+  lookups: Lookups = new Map(),
+): PlanResult {
   const problems = new Problems();
   const plans: OperationPlan[] = [];
   for (const op of operations) {
-    const commands = op.payload ? planChunk(registry, op, op.payload, 0, problems) : [];
-    commands.push(...planOperationEnd(registry, op, problems));
+    const commands = op.payload ? planChunk(registry, op, op.payload, 0, problems, { i18n, lookups }) : [];
+    commands.push(...planOperationEnd(registry, op, problems, { i18n, lookups }));
     plans.push({ operation: op, commands });
   }
   return { plans, problems: problems.list };

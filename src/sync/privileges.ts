@@ -2,6 +2,11 @@ import type { Registry } from '../definitions/registry';
 import { pointer, type Problem } from '../errors';
 import type { OperationPlan } from './types';
 
+/** Translations are part of the record they translate: writing or deleting them takes that entity's privilege. */
+export function privilegeEntity(registry: Registry, entity: string): string {
+  return registry.find(entity)?.translates ?? entity;
+}
+
 /** Entities a delete of `entity` can take with it through cascade rules (the entity itself included). */
 export function cascadeClosure(registry: Registry, entity: string): string[] {
   const seen = new Set([entity]);
@@ -25,9 +30,9 @@ export function cascadeClosure(registry: Registry, entity: string): string[] {
  */
 export function deletePrivileges(registry: Registry, entity: string): string[] {
   const closure = cascadeClosure(registry, entity);
-  const out = closure.map((e) => `${e}:delete`);
+  const out = closure.map((e) => `${privilegeEntity(registry, e)}:delete`);
   for (const e of closure) {
-    for (const ref of registry.referencing(e)) if (ref.onDelete === 'set null') out.push(`${ref.entity}:upsert`);
+    for (const ref of registry.referencing(e)) if (ref.onDelete === 'set null') out.push(`${privilegeEntity(registry, ref.entity)}:upsert`);
   }
   return [...new Set(out)];
 }
@@ -44,7 +49,7 @@ export function requiredPrivileges(registry: Registry, plans: readonly Operation
   };
   for (const { commands } of plans) {
     for (const c of commands) {
-      if (c.kind === 'upsert' || (c.kind === 'missing' && !c.delete)) need(`${c.entity.name}:upsert`, c.op);
+      if (c.kind === 'upsert' || (c.kind === 'missing' && !c.delete)) need(`${privilegeEntity(registry, c.entity.name)}:upsert`, c.op);
       else for (const p of deletePrivileges(registry, c.entity.name)) need(p, c.op);
     }
   }

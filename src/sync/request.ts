@@ -29,7 +29,13 @@ export function parseSyncRequest(body: unknown, registry: Registry, limits: Requ
       return [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : String(i), op];
     });
   } else if (isObject(body)) {
-    entries = Object.entries(body);
+    // Shopware: the operation's "key" field names it, else the object key.
+    entries = Object.entries(body).map(([k, op]) => {
+      if (isObject(op) && op.key !== undefined && (typeof op.key !== 'string' || op.key === '')) {
+        problems.push({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(op.key)}`, pointer: pointer(k, 'key') });
+      }
+      return [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : k, op];
+    });
   } else {
     return {
       ok: false,

@@ -61,9 +61,12 @@ async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[],
     for (const refs of groups.values()) {
       const found = await lookup(sql, cmd, refs, round);
       for (const p of refs) {
-        const k = candidateKey(p.candidates[round]!);
+        const c = p.candidates[round]!;
+        const k = candidateKey(c);
         const id = k === undefined ? undefined : found.get(k);
-        if (id !== undefined) p.id = id;
+        const n = k === undefined ? 0 : (found.counts.get(k) ?? 0);
+        if (c.ambiguous && n > 1) p.matches = n;
+        else if (id !== undefined) p.id = id;
       }
     }
   }
@@ -72,7 +75,15 @@ async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[],
   for (const p of open) {
     if (p.resolved) continue;
     const c = p.candidates[0]!;
-    if (p.nullOnMissing && p.isOwnKey) {
+    if (p.matches !== undefined) {
+      p.failed = true;
+      problems.push({
+        code: 'REFERENCE_UNRESOLVED',
+        detail: `${p.at}: ${p.matches} ${p.target.name} records have ${c.fields.map((f) => f.name).join(' + ')} ${JSON.stringify(c.values[0])}; ${p.resolverName ?? 'the resolver'} needs exactly one`,
+        pointer: refPointer(p.ref, p.at),
+        meta: { operation: p.ref.op, entity: cmd.entity.name, index: p.ref.index, resolver: p.resolverName ?? `${p.target.name}.${keyName(c)}`, matches: p.matches },
+      });
+    } else if (p.nullOnMissing && p.isOwnKey) {
       const k = `${p.target.name}.${keyName(c)}=${candidateKey(c) ?? p.token}`;
       p.id = created.get(k) ?? newDbId();
       p.created = true;
@@ -92,11 +103,12 @@ async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[],
 }
 
 /** candidate key → id for one key of one entity: records of this command first, then one query. */
-async function lookup(sql: Sql, cmd: UpsertCommand, refs: readonly PendingRef[], round: number): Promise<Map<string, string>> {
+async function lookup(sql: Sql, cmd: UpsertCommand, refs: readonly PendingRef[], round: number): Promise<Map<string, string> & { counts: Map<string, number> }> {
   const target = refs[0]!.target;
   const fields = refs[0]!.candidates[round]!.fields;
   const pkField = target.fields[target.primaryKey[0]!]!;
-  const found = new Map<string, string>();
+  // Records found per candidate key: more than one only for a resolver by a non-unique field (tax.taxRate).
+  const found = Object.assign(new Map<string, string>(), { counts: new Map<string, number>() });
   if (target.name === cmd.entity.name) {
     for (const row of cmd.rows) {
       const own = row.values.get(pkField.name);
@@ -114,7 +126,9 @@ async function lookup(sql: Sql, cmd: UpsertCommand, refs: readonly PendingRef[],
   }
   for (const row of await rowsMatching(sql, target, fields, [...wanted.values()])) {
     const k = candidateKey({ fields, values: row.values });
-    if (k !== undefined) found.set(k, String(row.key[pkField.name]));
+    if (k === undefined) continue;
+    found.set(k, String(row.key[pkField.name]));
+    found.counts.set(k, (found.counts.get(k) ?? 0) + 1);
   }
   return found;
 }

@@ -83,7 +83,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
         continue;
       }
       await state.marks.before(sql, entity, updates.map((u) => u.key));
-      await updateRows(sql, entity, updates);
+      await updateRows(sql, entity, updates, { mergeKeys: !(cmd.mode === 'replace' && cmd.isRootEntity) });
     } catch (e) {
       // Another request created a record with the same external id (or matchBy value, or another unique value)
       // after this one looked: run again, and find it (or report the conflict).
@@ -140,7 +140,7 @@ function isConcurrentUniqueConflict(e: unknown): boolean {
 function replaced(cmd: UpsertCommand, r: WriteRow): WriteRow {
   const values = new Map(r.values);
   for (const f of cmd.entity.fieldList) {
-    if (f.writeProtected || cmd.entity.primaryKey.includes(f.name) || values.has(f.name)) continue;
+    if (f.writeProtected || f.translated || cmd.entity.primaryKey.includes(f.name) || values.has(f.name)) continue;
     values.set(f.name, f.default === undefined ? null : kindOf(f).toDb(f.default));
   }
   return { key: r.key, values };

@@ -4,6 +4,9 @@ import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { bodyEvents, type BodyFormat } from './body/read';
 import type { Sql } from '../db/sql';
+import { loadLanguages } from '../db/languages';
+import { loadLookups } from '../db/lookups';
+import { languageContext } from '../definitions/translations';
 import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './executor';
 import { SyncPipeline } from './pipeline';
 import type { SyncResult } from './result';
@@ -45,6 +48,8 @@ export interface SyncOutcome {
   partial: boolean;
   /** x-indexing: inline, queued <n>, disabled. */
   indexing: string;
+  /** x-indexing-skip-ignored: names in indexing-skip of another system's indexers that bulksync does not have. */
+  indexingSkipIgnored: readonly string[];
 }
 
 export type SyncAnswer = ({ ok: true } & SyncOutcome) | { ok: false; problems: Problem[]; records: number };
@@ -63,6 +68,10 @@ export class SyncService {
   ) {}
 
   async sync(call: SyncCall): Promise<SyncAnswer> {
+    // The languages `translations` may name and the records json values reference, read once per request.
+    const language = languageContext(call.options.language, await loadLanguages(this.knex, this.registry));
+    if (!language.ok) return { ok: false, problems: [language.problem], records: 0 };
+    const inputs = { i18n: language.value, lookups: await loadLookups(this.knex, this.registry) };
     const execution = new SyncExecution({
       knex: this.knex,
       registry: this.registry,
@@ -86,6 +95,7 @@ export class SyncService {
       records,
       partial,
       indexing: done.indexing,
+      indexingSkipIgnored: call.options.indexing.ignored ?? [],
     });
     const pipeline = new SyncPipeline({
       registry: this.registry,
@@ -93,6 +103,7 @@ export class SyncService {
       privileges: call.privileges,
       failOnError: call.options.failOnError,
       execution,
+      inputs,
       onProgress: call.onProgress,
     });
     let planned;

@@ -1,6 +1,7 @@
 import { criteriaToSql } from '../criteria/sql';
 import type { Filter } from '../criteria/types';
 import { ident, type Sql } from '../db/sql';
+import { readSource } from '../db/translated';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
 import { CHUNK_SIZE, chunks, compareKeys, keyColumns, keyCondition, keyFromRow, keyString, type Key } from './keys';
@@ -33,7 +34,10 @@ export async function lockExisting(sql: Sql, entity: EntityDef, keys: readonly K
 /** Locks and returns the keys of every record matching the filters, in key order. */
 export async function lockMatching(sql: Sql, entity: EntityDef, filters: readonly Filter[]): Promise<Key[]> {
   const params: unknown[] = [];
-  const where = criteriaToSql(filters, params);
+  // Translated fields are columns of the translation table: filters on them (default language) match through it.
+  const where = entity.translation
+    ? `${keyColumns(entity)} IN (SELECT ${keyColumns(entity)} FROM ${readSource(entity)} s WHERE ${criteriaToSql(filters, params, 's')})`
+    : criteriaToSql(filters, params);
   const { rows } = await sql.query(
     `SELECT ${keyColumns(entity)} FROM ${ident(entity.table)} WHERE ${where} ORDER BY ${keyColumns(entity)} FOR UPDATE`,
     params,

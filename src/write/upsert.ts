@@ -10,8 +10,9 @@ export interface WriteRow {
   values: ReadonlyMap<string, unknown>;
 }
 
+/** Columns of the entity's own table a write may set (translated fields live in the translation table). */
 function writableColumns(entity: EntityDef): FieldDef[] {
-  return entity.fieldList.filter((f) => !f.writeProtected);
+  return entity.fieldList.filter((f) => !f.writeProtected && !f.translated);
 }
 
 /** A field's value in a row: what the row gives (null included), `fallback` when it leaves the field out. */
@@ -54,8 +55,9 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   return (await sql.query(text, s.params)).rowCount;
 }
 
-function setsData(r: WriteRow, pk: ReadonlySet<string>): boolean {
-  for (const f of r.values.keys()) if (!pk.has(f)) return true;
+/** Whether the row sets one of `columns` (the table's own non-key columns). */
+function setsData(r: WriteRow, columns: ReadonlySet<string>): boolean {
+  for (const f of r.values.keys()) if (columns.has(f)) return true;
   return false;
 }
 
@@ -64,12 +66,14 @@ function setsData(r: WriteRow, pk: ReadonlySet<string>): boolean {
  * different sets of fields, a mask per field says which rows set it, so a merge never touches a field that was not
  * sent and still costs one statement.
  */
-export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[]): Promise<void> {
+export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], opts: { mergeKeys?: boolean } = {}): Promise<void> {
   const pk = new Set(entity.primaryKey);
-  const changing = rows.filter((r) => setsData(r, pk));
+  // Only the table's own columns: translated fields live in the translation table.
+  const own = new Set(writableColumns(entity).filter((f) => !pk.has(f.name)).map((f) => f.name));
+  const changing = rows.filter((r) => setsData(r, own));
   if (!changing.length) return;
   const given = new Set<string>();
-  for (const r of changing) for (const f of r.values.keys()) if (!pk.has(f)) given.add(f);
+  for (const r of changing) for (const f of r.values.keys()) if (own.has(f)) given.add(f);
   const fields = writableColumns(entity).filter((f) => given.has(f.name));
   const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
   const uniform = changing.every((r) => fields.every((f) => r.values.has(f.name)));
@@ -85,9 +89,15 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
     ...keyFields.map((k, i) => `${s.value(k)} AS k${i}`),
     ...fields.flatMap((f, i) => [`${s.value(f)} AS v${i}`, ...(uniform ? [] : [`${s.mask(f)} AS m${i}`])]),
   ];
-  const sets = fields.map((f, i) =>
-    uniform ? `${ident(f.column)} = u.v${i}` : `${ident(f.column)} = CASE WHEN u.m${i} THEN u.v${i} ELSE t.${ident(f.column)} END`,
-  );
+  const sets = fields.map((f, i) => {
+    let v = `u.v${i}`;
+    // customFields in merge mode: the given keys go into the stored object; a key given as null is removed.
+    if (opts.mergeKeys && f.mergeKeys) {
+      const t = `t.${ident(f.column)}`;
+      v = `CASE WHEN ${v} IS NULL THEN NULL ELSE (coalesce(${t}, '{}'::jsonb) || ${v}) - ARRAY(SELECT k FROM jsonb_each(${v}) AS e(k, x) WHERE x = 'null'::jsonb) END`;
+    }
+    return uniform ? `${ident(f.column)} = ${v}` : `${ident(f.column)} = CASE WHEN u.m${i} THEN ${v} ELSE t.${ident(f.column)} END`;
+  });
   const match = keyFields.map((k, i) => `t.${ident(k.column)} = u.k${i}`).join(' AND ');
   await sql.query(
     `UPDATE ${ident(entity.table)} AS t SET ${sets.join(', ')}, updated_at = now() ` +

@@ -6,7 +6,7 @@ import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
 import { derivedSnapshot, reindexedSnapshot, snapshotDiff } from '../support/overlap-load';
 import { startServer, type ServerProcess } from '../support/reliability';
-import { count, createTax, sync } from '../support/sync';
+import { count, createTax, sync, storedRows } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
 
 const QUEUE = { 'indexing-behavior': 'use-queue-indexing' };
@@ -105,7 +105,7 @@ describe('a sync that queues ids while a worker runs the indexer\'s job, then th
     expect(await deadJobs()).toEqual([]);
     for (const name of t.indexers.names()) expect(await statusOf(name)).toMatchObject({ pending: 0, dead: 0, deadLettered: 0, running: 0, queued: 0 });
     expect(snapshotDiff(await derivedSnapshot(t.knex), await reindexedSnapshot(t.knex, t.indexers))).toEqual([]);
-    const moved = await t.knex('category').where({ id: dashed(leaf) }).first();
+    const moved = await storedRows(t, 'category').where({ id: dashed(leaf) }).first();
     expect(moved.breadcrumb).toEqual(['Root', 'Leaf']);
   });
 });
@@ -136,7 +136,7 @@ describe('a record that cannot be indexed', () => {
     );
     expect(status).toMatchObject({ dead: 1, pending: 0, deadLettered: 0 });
     expect(status.deadIds).toEqual([{ id: bad.id, attempts: 2, error: expect.stringContaining('poisoned record'), failedAt: expect.any(String) }]);
-    const healthy = await t.knex('product').whereIn('id', batch.filter((p) => p !== bad).map((p) => dashed(p.id as string))).whereNotNull('search_keywords');
+    const healthy = await storedRows(t, 'product').whereIn('id', batch.filter((p) => p !== bad).map((p) => dashed(p.id as string))).whereNotNull('search_keywords');
     expect(healthy).toHaveLength(30);
     expect(await deadJobs()).toEqual([]);
     const metrics = await request(t.bare).get('/metrics').expect(200);
@@ -146,7 +146,7 @@ describe('a record that cannot be indexed', () => {
     await t.knex.raw('DROP TRIGGER poison ON product; DROP FUNCTION poison()');
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: bad.id, name: 'Good now' }] } }, QUEUE).expect(200);
     expect(await until(drained, (d) => d, 30)).toBe(true);
-    expect(String((await t.knex('product').where({ id: dashed(bad.id as string) }).first()).search_keywords)).toContain('good');
+    expect(String((await storedRows(t, 'product').where({ id: dashed(bad.id as string) }).first()).search_keywords)).toContain('good');
     expect(await statusOf('product.search')).toMatchObject({ dead: 0, deadIds: [] });
   });
 });
@@ -158,7 +158,7 @@ describe('a job queued by the previous version (ids in its payload)', () => {
     await t.knex.raw(`SELECT graphile_worker.add_job('bulksync_index', ?::json, queue_name => 'bulksync:product.search', job_key => 'bulksync:index:product.search')`, [
       JSON.stringify([{ indexer: 'product.search', ids: [dashed(p.id as string)] }]),
     ]);
-    const row = await until(() => t.knex('product').where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
+    const row = await until(() => storedRows(t, 'product').where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
     expect(String(row.search_keywords)).toContain('legacy');
     expect(await until(drained, (d) => d, 30)).toBe(true);
   });

@@ -3,7 +3,7 @@ import { toDbId } from '../../src/definitions/ids';
 import { withTransaction } from '../../src/db/sql';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
-import { createTax, sync } from '../support/sync';
+import { createTax, sync, storedRows } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -35,7 +35,9 @@ describe('an indexer that has to wait for a writer', () => {
     await writer.connect();
     try {
       await writer.query('BEGIN');
-      await writer.query(`UPDATE product SET name = 'Afterwards' WHERE id = $1`, [toDbId(p.id as string)]);
+      // The writer changes the product (its row lock is what the indexer waits for) and its name (a translation).
+      await writer.query(`UPDATE product SET stock = stock + 1 WHERE id = $1`, [toDbId(p.id as string)]);
+      await writer.query(`UPDATE product_translation SET name = 'Afterwards' WHERE product_id = $1`, [toDbId(p.id as string)]);
       const search = t.indexers.get('product.search')!;
       const indexing = withTransaction(t.knex, (sql) => search.index(sql, [toDbId(p.id as string)]), { retries: 0 });
       await someoneWaits();
@@ -69,7 +71,7 @@ describe('an indexer that has to wait for a writer', () => {
     } finally {
       await writer.end();
     }
-    const row = await t.knex('product').where({ id: toDbId(p.id as string) }).first();
+    const row = await storedRows(t, 'product').where({ id: toDbId(p.id as string) }).first();
     expect([...row.category_tree].sort()).toEqual([toDbId(root), toDbId(leaf)].sort());
   });
 });

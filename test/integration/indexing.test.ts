@@ -3,7 +3,7 @@ import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import request from 'supertest';
 import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
-import { count, createTax, sync } from '../support/sync';
+import { count, createTax, sync, storedRows } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -13,12 +13,12 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function category(id: string) {
-  const row = await t.knex('category').where({ id: dashed(id) }).first();
+  const row = await storedRows(t, 'category').where({ id: dashed(id) }).first();
   return { path: (row.path ?? []).map(hex), level: row.level, breadcrumb: row.breadcrumb, childCount: row.child_count };
 }
 
 async function productRow(id: string) {
-  return t.knex('product').where({ id: dashed(id) }).first();
+  return storedRows(t, 'product').where({ id: dashed(id) }).first();
 }
 
 async function jobCount(): Promise<number> {
@@ -40,7 +40,7 @@ describe('inline indexing (default)', () => {
     expect(await category(root)).toMatchObject({ path: [], level: 1, breadcrumb: ['Clothing'], childCount: 1 });
     const row = await productRow(p.id as string);
     expect(row.category_tree.map(hex).sort()).toEqual([root, mid, leaf].sort());
-    const hits = await t.knex('product').whereRaw(`search_keywords @@ plainto_tsquery('simple', ?)`, ['blue works linen']).pluck('id');
+    const hits = await storedRows(t, 'product').whereRaw(`search_keywords @@ plainto_tsquery('simple', ?)`, ['blue works linen']).pluck('id');
     expect(hits.map(hex)).toEqual([p.id]);
   });
 
@@ -134,7 +134,7 @@ describe('queued indexing', () => {
     ).expect(400);
     expect(res.body.errors[0].code).toBe('FK_NOT_FOUND');
     expect(await jobCount()).toBe(before);
-    expect(await t.knex('product_manufacturer').where({ name: 'written, then rolled back' })).toHaveLength(0);
+    expect(await storedRows(t, 'product_manufacturer').where({ name: 'written, then rolled back' })).toHaveLength(0);
   });
 
   it('disable-indexing indexes nothing; a full re-index repairs everything', async () => {

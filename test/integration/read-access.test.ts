@@ -4,7 +4,7 @@ import { ApiError } from '../../src/errors';
 import type { ReadAccess } from '../../src/read/access';
 import { ReadService } from '../../src/read/service';
 import { startTestApp, type TestApp } from '../support/app';
-import { hexId } from '../fixtures/catalog';
+import { hexId, EN_LANGUAGE } from '../fixtures/catalog';
 
 let t: TestApp;
 let reads: ReadService;
@@ -32,8 +32,10 @@ const category = hexId();
 
 beforeAll(async () => {
   await t.knex('tax').insert({ id: tax, name: 'T', tax_rate: 1 });
-  await t.knex('category').insert({ id: category, name: 'C' });
-  await t.knex('product').insert({ id: product, product_number: 'A-1', name: 'P', stock: 1, price: JSON.stringify([]), tax_id: tax });
+  await t.knex('category').insert({ id: category });
+  await t.knex('category_translation').insert({ category_id: category, language_id: EN_LANGUAGE, name: 'C' });
+  await t.knex('product').insert({ id: product, product_number: 'A-1', stock: 1, price: JSON.stringify([]), tax_id: tax });
+  await t.knex('product_translation').insert({ product_id: product, language_id: EN_LANGUAGE, name: 'P' });
   await t.knex('product_category').insert({ product_id: product, category_id: category });
 });
 
@@ -63,9 +65,13 @@ describe('read privileges (<entity>:read)', () => {
     // The feed hands entries out once older transactions on the server have ended: wait until all four are out.
     const entities = async (access?: ReadAccess) => new Set((await reads.changes({}, access)).data.map((e) => e.entity));
     const deadline = Date.now() + 20_000;
-    while ((await entities()).size < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(await entities()).toEqual(new Set(['tax', 'category', 'product', 'product_category']));
-    expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category']));
+    while ((await entities()).size < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await entities()).toEqual(new Set(['tax', 'category', 'category_translation', 'product', 'product_translation', 'product_category']));
+    // Translations come with the privilege of the entity they translate.
+    expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category', 'category_translation']));
+    const tr = await rejection(reads.search('category_translation', {}, only('tax')));
+    expect(tr.problems.map((p) => p.meta?.privilege)).toEqual(['category:read']);
+    expect((await reads.search('category_translation', {}, only('category'))).data).toHaveLength(1);
     expect((await rejection(reads.changes({ entity: 'tax,product' }, only('tax')))).problems.map((p) => p.meta?.privilege)).toEqual(['product:read']);
     expect((await rejection(reads.changes({}, only()))).status).toBe(403);
   });

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { toDbId } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
-import { createTax, sync } from '../support/sync';
+import { createTax, sync, storedRows } from '../support/sync';
 import { product } from '../fixtures/catalog';
 
 /**
@@ -49,7 +49,7 @@ async function deadlockOnce(t: TestApp, retriesLeft: boolean): Promise<{ res: re
 }
 
 async function stocksOf(t: TestApp, ids: string[]): Promise<number[]> {
-  const rows = await t.knex('product').whereIn('id', ids.map(toDbId)).select('id', 'stock');
+  const rows = await storedRows(t, 'product').whereIn('id', ids.map(toDbId)).select('id', 'stock');
   return ids.map((id) => rows.find((r) => r.id === toDbId(id))!.stock);
 }
 

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { MAX_FILTER_DEPTH, MAX_FILTERS } from '../../src/criteria/parse';
 import { startTestApp, type TestApp } from '../support/app';
-import { count, createTax, sync } from '../support/sync';
-import { hexId, product } from '../fixtures/catalog';
+import { count, createTax, sync, storedRows } from '../support/sync';
+import { hexId, product, EN_LANGUAGE } from '../fixtures/catalog';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -31,10 +31,12 @@ describe('delete', () => {
     const res = await sync(t.app, { d: { entity: 'category', action: 'delete', payload: [{ id: root }] } }).expect(200);
     expect(res.body.deleted).toEqual({
       category: [root, child, grandchild],
+      // Translations go with their records (listed as key objects, as Shopware does).
+      category_translation: expect.arrayContaining([root, child, grandchild].map((categoryId) => ({ categoryId, languageId: EN_LANGUAGE }))),
       product_category: [{ productId: p.id, categoryId: grandchild }],
     });
-    expect(await t.knex('category').whereIn('id', [root, child, grandchild])).toHaveLength(0);
-    expect(await t.knex('product').where({ id: p.id as string })).toHaveLength(1);
+    expect(await storedRows(t, 'category').whereIn('id', [root, child, grandchild])).toHaveLength(0);
+    expect(await storedRows(t, 'product').where({ id: p.id as string })).toHaveLength(1);
   });
 
   it('refuses to delete a tax that products use: FK_RESTRICT, 409, nothing deleted', async () => {
@@ -62,8 +64,8 @@ describe('delete', () => {
     const p = product(taxId, 20, { manufacturerId: m });
     await sync(t.app, { m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ id: m, name: 'ACME' }] }, p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
     const res = await sync(t.app, { d: { entity: 'product_manufacturer', action: 'delete', payload: [{ id: m }] } }).expect(200);
-    expect(res.body.deleted).toEqual({ product_manufacturer: [m] });
-    expect(await t.knex('product').where({ id: p.id as string }).pluck('manufacturer_id')).toEqual([null]);
+    expect(res.body.deleted).toEqual({ product_manufacturer: [m], product_manufacturer_translation: [{ productManufacturerId: m, languageId: EN_LANGUAGE }] });
+    expect(await storedRows(t, 'product').where({ id: p.id as string }).pluck('manufacturer_id')).toEqual([null]);
   });
 
   it('deletes mapping rows by their full key and by criteria', async () => {

@@ -1,6 +1,6 @@
 import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import { startTestApp, type TestApp } from '../support/app';
-import { count, createTax, sync } from '../support/sync';
+import { count, createTax, sync, storedRows } from '../support/sync';
 import { hexId, product, products } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -45,7 +45,7 @@ describe('external ids', () => {
       const answers = await Promise.all(Array.from({ length: 4 }, () => sync(t.app, body)));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
       expect(new Set(answers.map((a) => a.body.data.category[0])).size).toBe(1);
-      expect(await t.knex('category').where('external_id', 'like', `race-${round}%`).count()).toEqual([{ count: 2 }]);
+      expect(await storedRows(t, 'category').where('external_id', 'like', `race-${round}%`).count()).toEqual([{ count: 2 }]);
     }
     // The same by matchBy on a unique field.
     const body = { c: { entity: 'customer', action: 'upsert', matchBy: ['email'], payload: [customer(77, { email: 'race@example.com' })] } };
@@ -67,8 +67,8 @@ describe('external ids', () => {
       };
       const answers = await Promise.all(Array.from({ length: 6 }, () => sync(t.app, body)));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
-      const child = await t.knex('category').where({ external_id: `tree-${round}-1` }).first();
-      const root = await t.knex('category').where({ external_id: `tree-${round}-0` }).first();
+      const child = await storedRows(t, 'category').where({ external_id: `tree-${round}-1` }).first();
+      const root = await storedRows(t, 'category').where({ external_id: `tree-${round}-0` }).first();
       expect(child.parent_id).toBe(root.id);
     }
   });
@@ -87,7 +87,7 @@ describe('write modes', () => {
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
     const { description: _d, ean: _e, active: _a, ...rest } = p;
     await sync(t.app, { p: { entity: 'product', action: 'upsert', mode: 'replace', payload: [{ ...rest, name: 'Replaced' }] } }).expect(200);
-    const row = await t.knex('product').where({ id: dashed(p.id as string) }).first();
+    const row = await storedRows(t, 'product').where({ id: dashed(p.id as string) }).first();
     expect(row).toMatchObject({ name: 'Replaced', description: null, ean: null, active: true });
   });
 
@@ -145,8 +145,8 @@ describe('write modes', () => {
     }).expect(200);
     expect(res.body.data).toEqual([]);
     expect(res.body.skipped.category).toContain(r);
-    expect(await t.knex('category').whereIn('id', [dashed(k2), dashed(k3)])).toHaveLength(0);
-    expect(await t.knex('category').where({ id: dashed(k1) }).pluck('name')).toEqual(['k1']);
+    expect(await storedRows(t, 'category').whereIn('id', [dashed(k2), dashed(k3)])).toHaveLength(0);
+    expect(await storedRows(t, 'category').where({ id: dashed(k1) }).pluck('name')).toEqual(['k1']);
 
     const existing = hexId();
     await sync(t.app, { c: { entity: 'customer', action: 'upsert', payload: [customer(90, { id: existing })] } }).expect(200);
@@ -215,7 +215,7 @@ describe('missing (snapshot clear)', () => {
     const cleared = inside.slice(7).map((p) => p.id);
     expect(res.body.data.product.slice(0, 7)).toEqual(sent.map((p) => p.id));
     expect(res.body.data.product.slice(7).sort()).toEqual([...cleared].sort());
-    const rows = await t.knex('product').whereIn('id', [...inside, ...outside].map((p) => dashed(p.id as string))).select('id', 'stock');
+    const rows = await storedRows(t, 'product').whereIn('id', [...inside, ...outside].map((p) => dashed(p.id as string))).select('id', 'stock');
     const stock = new Map(rows.map((r: { id: string; stock: number }) => [hex(r.id), r.stock]));
     for (const p of inside.slice(0, 7)) expect(stock.get(p.id as string)).toBe(9);
     for (const id of cleared) expect(stock.get(id as string)).toBe(0);
@@ -296,8 +296,8 @@ describe('fail-on-error: false', () => {
     ).expect(200);
     expect(res.headers['x-sync-errors']).toBe('1');
     expect(res.body.errors[0].source.pointer).toBe('/g/1/options/1/colorHexCode');
-    expect(await t.knex('property_group').whereIn('id', [dashed(groupOk), dashed(groupBad)]).pluck('name')).toEqual(['ok']);
-    expect(await t.knex('property_group_option').where({ group_id: dashed(groupBad) })).toHaveLength(0);
+    expect(await storedRows(t, 'property_group').whereIn('id', [dashed(groupOk), dashed(groupBad)]).pluck('name')).toEqual(['ok']);
+    expect(await storedRows(t, 'property_group_option').where({ group_id: dashed(groupBad) })).toHaveLength(0);
   });
 
   it('answers x-sync-errors: 0 when everything was written', async () => {
@@ -330,7 +330,7 @@ describe('fail-on-error: false', () => {
       expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual([expect.stringMatching(/VALUE_INVALID|FK_NOT_FOUND/), 'MISSING_SKIPPED']);
       expect(res.body.errors[1].source.pointer).toBe('/inv/missing');
       expect(res.headers['x-sync-errors']).toBe('2');
-      expect(await t.knex('product').whereIn('external_id', ['snap-1', 'snap-2', 'snap-3']).count()).toEqual([{ count: 3 }]);
+      expect(await storedRows(t, 'product').whereIn('external_id', ['snap-1', 'snap-2', 'snap-3']).count()).toEqual([{ count: 3 }]);
     }
     // Without failures the same snapshot clears as usual.
     const ok = await sync(

@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { Receiver } from '../support/receiver';
 import { sync } from '../support/sync';
-import { hexId } from '../fixtures/catalog';
+import { hexId, EN_LANGUAGE, EUR } from '../fixtures/catalog';
 
 const SECRET = 'a-secret-of-at-least-16';
 const receiver = new Receiver();
@@ -101,7 +101,7 @@ describe('webhooks with a receiver on 127.0.0.1 (WEBHOOK_ALLOW_HTTP and WEBHOOK_
     // The tax is written, then the product's unknown tax fails the request: all of it is rolled back.
     const res = await sync(t.app, {
       t: { entity: 'tax', action: 'upsert', payload: taxes(1) },
-      p: { entity: 'product', action: 'upsert', payload: [{ productNumber: 'X-1', name: 'x', stock: 1, taxId: hexId(), price: [{ currencyId: hexId(), gross: 1, net: 1, linked: true }] }] },
+      p: { entity: 'product', action: 'upsert', payload: [{ productNumber: 'X-1', name: 'x', stock: 1, taxId: hexId(), price: [{ currencyId: EUR, gross: 1, net: 1, linked: true }] }] },
     });
     expect(res.status).toBeGreaterThanOrEqual(400);
     await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: taxes(3) } }, { 'sw-skip-trigger-flow': '1' }).expect(200);
@@ -132,18 +132,22 @@ describe('webhooks with a receiver on 127.0.0.1 (WEBHOOK_ALLOW_HTTP and WEBHOOK_
       p: {
         entity: 'product',
         action: 'upsert',
-        payload: [{ id: productId, productNumber: 'N-1', name: 'n', stock: 1, taxId, price: [{ currencyId: hexId(), gross: 1, net: 1, linked: true }], categories: [{ id: categoryId, name: 'Shirts' }] }],
+        payload: [{ id: productId, productNumber: 'N-1', name: 'n', stock: 1, taxId, price: [{ currencyId: EUR, gross: 1, net: 1, linked: true }], categories: [{ id: categoryId, name: 'Shirts' }] }],
       },
     }).expect(200);
     await sync(t.app, { d: { entity: 'product', action: 'delete', payload: [{ id: productId }] } }).expect(200);
-    const rows = await until(() => deliveries(t, webhookId), (r) => r.length === 6 && r.every((d) => d.status === 'delivered'));
+    const rows = await until(() => deliveries(t, webhookId), (r) => r.length === 9 && r.every((d) => d.status === 'delivered'));
     const byEvent = Object.fromEntries(rows.map((r) => [r.event_name, r.keys]));
+    // Translation rows have events of their own, keyed like mapping rows (Shopware's product_translation.written).
     expect(byEvent).toEqual({
       'tax.written': [taxId],
       'product.written': [productId],
+      'product_translation.written': [{ productId, languageId: EN_LANGUAGE }],
       'category.written': [categoryId],
+      'category_translation.written': [{ categoryId, languageId: EN_LANGUAGE }],
       'product_category.written': [{ productId, categoryId }],
       'product.deleted': [productId],
+      'product_translation.deleted': [{ productId, languageId: EN_LANGUAGE }],
       'product_category.deleted': [{ productId, categoryId }],
     });
   });

@@ -45,11 +45,14 @@ export interface TestAppOptions {
    * `replica` (a streaming replica of it) the app reads there through DATABASE_READ_URL.
    */
   servers?: { primary: string; replica?: string };
+  /** Runs on the fresh database before the app boots (and migrates it): e.g. an older schema holding data. */
+  prepare?: (url: string) => Promise<void>;
 }
 
 /** The real app on a fresh database of its own, migrated and schema-checked exactly as at startup. */
 export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase(opts.servers?.primary);
+  if (opts.prepare) await opts.prepare(database.url);
   const replica = opts.servers?.replica;
   const config = loadConfig({
     SCHEMAS_DIR: path.join(ROOT, 'schemas'),

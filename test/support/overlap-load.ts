@@ -1,4 +1,7 @@
+import path from 'node:path';
 import type { Knex } from 'knex';
+import { readSource } from '../../src/db/translated';
+import { loadRegistry } from '../../src/definitions/registry';
 import { toApiId } from '../../src/definitions/ids';
 import { withTransaction } from '../../src/db/sql';
 import type { IndexerSet } from '../../src/indexing/registry';
@@ -18,6 +21,10 @@ export interface Answer {
 
 /** Sends one sync body as client `client`, round `round`, and says how it was answered. */
 export type Send = (body: Record<string, unknown>, client: number, round: number) => Promise<Answer>;
+
+/** The catalog's definitions: stored rows are read with their translated fields (default language) as columns. */
+const CATALOG = loadRegistry([path.resolve(__dirname, '../../schemas')]);
+const storedRows = (knex: Knex, entity: string) => knex.from(knex.raw(`${readSource(CATALOG.get(entity))} AS s`));
 
 const OWNED = ['name', 'stock', 'ean', 'description', 'weight', 'active'] as const;
 type Owned = (typeof OWNED)[number];
@@ -133,7 +140,7 @@ export class OverlapLoad {
   /** What was written and is not (or is twice); empty when all is well. */
   async lostOrDoubled(knex: Knex): Promise<string[]> {
     const problems: string[] = [];
-    const rows = await knex('product').select('*');
+    const rows = await storedRows(knex, 'product').select('*');
     if (rows.length !== this.products) problems.push(`${rows.length} products instead of ${this.products}`);
     for (const r of rows) {
       for (const f of OWNED) {
@@ -146,7 +153,7 @@ export class OverlapLoad {
     if (stored.length !== storedLinks.size) problems.push('a product-category link is stored twice');
     for (const l of this.links) if (!storedLinks.has(l)) problems.push(`link ${l} is lost`);
     if (storedLinks.size !== this.links.size) problems.push(`${storedLinks.size} links stored, ${this.links.size} written`);
-    const categories = await knex('category').select('id', 'name');
+    const categories = await storedRows(knex, 'category').select('id', 'name');
     if (categories.length !== this.categoryIds.length + this.created.length) {
       problems.push(`${categories.length} categories instead of ${this.categoryIds.length + this.created.length}`);
     }

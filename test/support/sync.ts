@@ -1,6 +1,8 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
+import { readSource } from '../../src/db/translated';
+import type { Registry } from '../../src/definitions/registry';
 
 export function sync(app: Express, body: unknown, headers: Record<string, string> = {}) {
   return request(app).post('/api/_action/sync').set('content-type', 'application/json').set(headers).send(body as object);
@@ -16,4 +18,13 @@ export async function createTax(app: Express, name = 'Standard', taxRate = 19): 
   const res = await sync(app, { t: { entity: 'tax', action: 'upsert', payload: [{ name, taxRate }] } });
   if (res.status !== 200) throw new Error(JSON.stringify(res.body));
   return res.body.data.tax[0];
+}
+
+/**
+ * The rows of an entity's table with its translated fields as columns (their default-language values), for tests
+ * that look at what was stored.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows of any entity
+export function storedRows(t: { knex: Knex; registry: Registry }, entity: string): Knex.QueryBuilder<any, any[]> {
+  return t.knex.from(t.knex.raw(`${readSource(t.registry.get(entity))} AS stored`));
 }

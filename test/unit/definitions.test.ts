@@ -11,10 +11,13 @@ function file(name: string, def: unknown) {
 }
 
 describe('the catalog definitions', () => {
-  it('registers the 11 catalog entities and the 2 of webhooks', () => {
+  it('registers the catalog entities, their translations and the 2 of webhooks', () => {
     expect(catalog.names()).toEqual([
-      'category', 'country', 'customer', 'customer_address', 'product', 'product_category', 'product_manufacturer',
-      'product_property', 'property_group', 'property_group_option', 'tax', 'webhook', 'webhook_delivery',
+      'category', 'category_translation', 'country', 'country_translation', 'currency', 'currency_translation', 'customer',
+      'customer_address', 'language', 'product', 'product_category', 'product_manufacturer', 'product_manufacturer_translation',
+      'product_property', 'product_translation', 'product_visibility', 'property_group', 'property_group_option',
+      'property_group_option_translation', 'property_group_translation', 'sales_channel', 'sales_channel_translation', 'tax',
+      'webhook', 'webhook_delivery',
     ]);
   });
 

@@ -11,7 +11,7 @@ describe('privileges of a delete, from the delete rules', () => {
 
   it('cascade: the delete privilege of every entity reached, and what their own rules need', () => {
     expect(deletePrivileges(registry, 'category').sort()).toEqual(['category:delete', 'product_category:delete']);
-    expect(deletePrivileges(registry, 'product').sort()).toEqual(['product:delete', 'product_category:delete', 'product_property:delete']);
+    expect(deletePrivileges(registry, 'product').sort()).toEqual(['product:delete', 'product_category:delete', 'product_property:delete', 'product_visibility:delete']);
     // restrict changes nothing: a tax still used is refused at run time, so no privilege on products is needed.
     expect(deletePrivileges(registry, 'tax')).toEqual(['tax:delete']);
   });

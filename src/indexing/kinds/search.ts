@@ -1,6 +1,8 @@
 import { ident } from '../../db/sql';
+import { everyTranslation } from '../../db/translated';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
+import type { Key } from '../../write/keys';
 import type { Indexer } from '../types';
 import { col, idsOf, keysetBatch, lockForIndexing, pkCol } from './common';
 
@@ -19,21 +21,37 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
   const eId = pkCol(entity);
   const parts: string[] = [];
   const via = new Map<string, { entity: EntityDef; fk: string }>();
+  const viaTranslation = new Map<string, { entity: EntityDef; fk: string }>();
+  const owned = new Set<string>();
   for (const src of def.sources) {
     const [first, second] = src.split('.') as [string, string | undefined];
     if (second === undefined) {
-      parts.push(`${e}.${col(entity, first)}`);
+      // A translated field: the text of every language, so that a search in any of them finds the record.
+      const field = entity.fields[first]!;
+      if (field.translated) {
+        parts.push(`left(${everyTranslation(entity, field, `${e}.${eId}`)}, ${SEARCH_TEXT_MAX_LENGTH})`);
+        owned.add(entity.translation!.entity);
+      } else parts.push(`left(${e}.${col(entity, first)}, ${SEARCH_TEXT_MAX_LENGTH})`);
       continue;
     }
     const assoc = entity.associations[first]!;
     if (assoc.type !== 'manyToOne') throw new Error(`${def.name}: ${first} is not many-to-one`);
     const target = registry.get(assoc.entity);
     via.set(target.name, { entity: target, fk: assoc.via });
-    parts.push(`(SELECT x.${col(target, second)} FROM ${ident(target.table)} x WHERE x.${pkCol(target)} = ${e}.${col(entity, assoc.via)})`);
+    const field = target.fields[second]!;
+    if (field.translated) {
+      parts.push(`left(${everyTranslation(target, field, `${e}.${col(entity, assoc.via)}`)}, ${SEARCH_TEXT_MAX_LENGTH})`);
+      viaTranslation.set(target.translation!.entity, { entity: target, fk: assoc.via });
+    } else parts.push(`left((SELECT x.${col(target, second)} FROM ${ident(target.table)} x WHERE x.${pkCol(target)} = ${e}.${col(entity, assoc.via)}), ${SEARCH_TEXT_MAX_LENGTH})`);
+  }
+  /** Translation entities whose rows belong to this entity's records, and those of associated records. */
+  function ownerIds(changed: EntityDef, keys: readonly Key[]): string[] {
+    const tr = changed.translates ? registry.get(changed.translates).translation! : undefined;
+    return tr ? keys.map((k) => k[tr.ownerKey]!) : [];
   }
   // Records whose association points at a changed (or deleted) record: before the change for deletes, after for writes.
   const referencing = async (sql: Parameters<Indexer['index']>[0], changed: EntityDef, ids: string[]) => {
-    const v = via.get(changed.name);
+    const v = via.get(changed.name) ?? viaTranslation.get(changed.name);
     if (!v || !ids.length) return [];
     const { rows } = await sql.query<{ id: string }>(`SELECT ${eId} AS id FROM ${e} WHERE ${col(entity, v.fk)} = ANY($1::uuid[])`, [ids]);
     return rows.map((r) => String(r.id));
@@ -41,10 +59,18 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
   return {
     name: def.name,
     entity,
-    listens: [entity.name, ...via.keys()],
+    listens: [entity.name, ...owned, ...via.keys(), ...viaTranslation.keys()],
     contendedBy: [...via.keys()],
-    before: async (sql, changed, keys) => (changed.name === entity.name ? [] : referencing(sql, changed, idsOf(changed, keys))),
-    after: async (sql, changed, keys) => (changed.name === entity.name ? idsOf(entity, keys) : referencing(sql, changed, idsOf(changed, keys))),
+    before: async (sql, changed, keys) => {
+      if (changed.name === entity.name) return [];
+      if (owned.has(changed.name)) return ownerIds(changed, keys);
+      return referencing(sql, changed, viaTranslation.has(changed.name) ? ownerIds(changed, keys) : idsOf(changed, keys));
+    },
+    after: async (sql, changed, keys) => {
+      if (changed.name === entity.name) return idsOf(entity, keys);
+      if (owned.has(changed.name)) return ownerIds(changed, keys);
+      return referencing(sql, changed, viaTranslation.has(changed.name) ? ownerIds(changed, keys) : idsOf(changed, keys));
+    },
     // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
     async index(sql, ids) {
       if (!ids.length) return;

@@ -1,4 +1,5 @@
 import { ident, type Sql } from '../../db/sql';
+import { defaultTranslation } from '../../db/translated';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Key } from '../../write/keys';
 import { lockNames } from '../../write/locks';
@@ -15,10 +16,14 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
   const t = ident(entity.table);
   const id = pkCol(entity);
   const parent = col(entity, def.parent);
+  const labelField = def.label ? entity.fields[def.label] : undefined;
+  // A translated label: breadcrumbs show the default language's values.
+  const labelTranslated = Boolean(labelField?.translated);
   return {
     name: def.name,
     entity,
-    listens: [entity.name],
+    // A label written through the translation entity itself changes the breadcrumbs too.
+    listens: [entity.name, ...(labelTranslated ? [entity.translation!.entity] : [])],
     contendedBy: [entity.name],
     // A record that moves or goes away changes its old parent's child count.
     async before(sql, changed, keys) {
@@ -30,6 +35,7 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
       return rows.map((r) => String(r.p));
     },
     async after(_sql, changed, keys: readonly Key[]) {
+      if (labelTranslated && changed.name === entity.translation!.entity) return keys.map((k) => k[entity.translation!.ownerKey]!);
       return changed.name === entity.name ? idsOf(entity, keys) : [];
     },
     async index(sql: Sql, ids) {
@@ -78,14 +84,14 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
         );
       }
       if (def.breadcrumb && def.label && def.path) {
-        const label = col(entity, def.label);
+        const label = labelTranslated ? defaultTranslation(entity, labelField!, 'a') : `a.${col(entity, def.label)}`;
         const path = col(entity, def.path);
         const crumb = col(entity, def.breadcrumb);
         await sql.query(
           `WITH RECURSIVE down AS (SELECT ${id} AS id FROM ${t} WHERE ${id} = ANY($1::uuid[])
                                    UNION SELECT c.${id} FROM ${t} c JOIN down d ON c.${parent} = d.id),
            computed AS (SELECT n.${id} AS id,
-                               (SELECT jsonb_agg(a.${label} ORDER BY p.ord)
+                               (SELECT jsonb_agg(${label} ORDER BY p.ord)
                                   FROM unnest(COALESCE(n.${path}, '{}'::uuid[]) || n.${id}) WITH ORDINALITY AS p(id, ord)
                                   JOIN ${t} a ON a.${id} = p.id) AS crumb
                           FROM ${t} n WHERE n.${id} IN (SELECT id FROM down))

@@ -8,6 +8,9 @@ import { components } from './components';
 import { indexingPaths } from './indexing-paths';
 import { importSyncAdditions, syncJobPaths } from './imports';
 
+/** sw-language-id naming no language (routes that answer or write translated fields). */
+const LANGUAGE_UNKNOWN = errorResponse(412, 'sw-language-id names no language', ['LANGUAGE_NOT_FOUND']);
+
 /** What the document says about the service itself. */
 export interface DocumentInfo {
   /** package.json's version. */
@@ -73,6 +76,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
             400: errorResponse(400, 'malformed id or association, or a read-from header other than primary or replica', ['ID_INVALID', 'CRITERIA_INVALID', 'HEADER_INVALID']),
             403: errorResponse(403, 'missing read privilege'),
             404: errorResponse(404, 'no such record'),
+            ...(e.translation ? { 412: LANGUAGE_UNKNOWN } : {}),
             ...COMMON_RESPONSES,
           },
         },
@@ -94,6 +98,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
           }),
           400: errorResponse(400, 'invalid criteria (CRITERIA_INVALID with a pointer into the body), a body that is not JSON, or a bad read-from header', ['CRITERIA_INVALID', 'BODY_NOT_JSON', 'HEADER_INVALID']),
           403: errorResponse(403, 'missing read privilege'),
+          ...(e.translation ? { 412: LANGUAGE_UNKNOWN } : {}),
           413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
           ...COMMON_RESPONSES,
         },
@@ -134,12 +139,14 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
           'x-sync-errors': header('XSyncErrors'),
           ...imports.okHeaders,
           'Preference-Applied': header('PreferenceApplied'),
+          'x-indexing-skip-ignored': { description: "Shopware indexer names of indexing-skip that bulksync does not have (ignored)", schema: { type: 'string' } },
         }),
         202: imports.responses[202]!,
         400: errorResponse(400, 'an invalid request: every error found, each with a pointer; errors of several classes together answer 400 too'),
         403: errorResponse(403, 'the integration lacks privileges the request needs: one error per privilege (meta.privilege); nothing was written'),
         409: imports.responses[409]!,
         422: imports.responses[422]!,
+        412: LANGUAGE_UNKNOWN,
         413: errorResponse(413, 'the body exceeds SYNC_MAX_BODY_BYTES, or holds more records than SYNC_MAX_RECORDS'),
         503: errorResponse(503, 'concurrent writes kept deadlocking after every retry (SYNC_MAX_RETRIES); nothing was written, the request may be sent again'),
         ...COMMON_RESPONSES,

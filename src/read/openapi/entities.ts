@@ -25,6 +25,7 @@ export function fieldSchema(f: FieldDef): Schema {
       s = { type: f.kind === 'int' ? 'integer' : 'number' };
       if (f.min !== undefined) s.minimum = f.min;
       if (f.max !== undefined) s.maximum = f.max;
+      if (f.numberEnum) s.enum = f.numberEnum;
       break;
     case 'bool':
       s = { type: 'boolean' };
@@ -64,6 +65,7 @@ export function inputSchema(f: FieldDef): Schema {
       return s;
     }
     case 'int':
+      if (f.numberEnum) return { type: 'integer', enum: f.numberEnum };
       return { type: 'integer', minimum: f.min ?? -2147483648, maximum: f.max ?? 2147483647 };
     case 'float': {
       const s: Schema = { type: 'number' };
@@ -94,6 +96,14 @@ export function entitySchema(e: EntityDef): Schema {
       a.type === 'manyToOne'
         ? { anyOf: [target, { type: 'null' }], description: `loaded when "${a.name}" is among the associations` }
         : { type: 'array', items: target, description: `loaded when "${a.name}" is among the associations` };
+  }
+  if (e.translation) {
+    const shown = e.translation.fields.filter((f) => f.readable);
+    properties.translated = {
+      type: 'object',
+      properties: Object.fromEntries(shown.map((f) => [f.name, fieldSchema(f)])),
+      description: `the translated fields as answered: in the language of sw-language-id, each falling back to the default language's value (Shopware's "translated")`,
+    };
   }
   const schema: Schema = { type: 'object', required: [...e.primaryKey], properties };
   schema.description = `${e.name} as the read endpoints answer it${e.isMapping ? ` (mapping entity, keyed by ${e.primaryKey.join(' + ')})` : ''}; written with ${e.name}.write`;
@@ -165,6 +175,7 @@ export function writeFieldSchema(e: EntityDef, f: FieldDef, resolvers: Map<strin
   } else if (e.primaryKey.includes(f.name)) notes.push(`part of the key of ${e.name}: always needed`);
   else if (f.required) notes.push(`required to create a ${e.name}`);
   if (f.kind === 'fk') notes.push(`references ${f.references} (on delete: ${f.onDelete})`);
+  if (f.translated) notes.push(`translated: written for the request's language (sw-language-id, default en-GB); other languages under "translations"${f.required ? '; required in the default language to create' : ''}`);
   if (notes.length) s.description = notes.join('; ');
   if (f.default !== undefined) s.default = f.default;
   return s;
@@ -181,6 +192,10 @@ export function writeSchema(registry: Registry, e: EntityDef, resolvers: Map<str
   }
   for (const a of Object.values(e.associations)) {
     const target = ref(`${a.entity}.write`);
+    if (e.translation && a.entity === e.translation.entity) {
+      properties[a.name] = translationsWriteSchema(e, resolvers);
+      continue;
+    }
     if (a.type === 'manyToOne') {
       properties[a.name] = {
         ...target,
@@ -219,5 +234,24 @@ export function keySchema(e: EntityDef): Schema {
     properties: Object.fromEntries(e.primaryKey.map((k) => [k, ref('IdInput')])),
     propertyNames: { enum: e.fieldList.map((f) => f.name) },
     description: `the key of a ${e.name} to delete (other fields of ${e.name} are ignored, unknown ones are FIELD_UNKNOWN)`,
+  };
+}
+
+/** `translations` of a record: keyed by language id or locale code, or a list of translations naming languageId. */
+function translationsWriteSchema(e: EntityDef, resolvers: Map<string, unknown>): Schema {
+  const tr = e.translation!;
+  const fields = Object.fromEntries(tr.fields.map((f) => [f.name, writeFieldSchema(e, { ...f, required: false, nullable: true }, resolvers)]));
+  const entry: Schema = { type: 'object', additionalProperties: false, properties: fields };
+  return {
+    oneOf: [
+      { type: 'object', additionalProperties: entry, description: 'keyed by language id (32 hex or dashed) or locale code (de-DE)' },
+      {
+        type: 'array',
+        items: { type: 'object', required: [tr.languageKey], additionalProperties: false, properties: { [tr.languageKey]: { type: 'string', description: 'a language id or locale code' }, ...fields } },
+      },
+    ],
+    description:
+      `${e.name}'s translated fields in several languages at once; an entry wins over a plain value for the same language. ` +
+      'An unknown language is LANGUAGE_NOT_FOUND (400) pointing at its key.',
   };
 }

@@ -1,0 +1,125 @@
+import { isId, toDbId } from '../definitions/ids';
+import { isObject } from '../definitions/json';
+import { DEFAULT_LANGUAGE_DB_ID, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
+import type { EntityDef, FieldDef, TranslationDef } from '../definitions/types';
+import { showValue } from '../errors';
+import type { KeyValue, PlanContext, Report } from './plan-context';
+import { planField } from './plan-field';
+import type { RowRef } from './types';
+
+/** What a record gave of its translated fields: plain values (the request's language) and `translations`. */
+export interface TranslationInput {
+  plain: Map<string, unknown>;
+  translations?: unknown;
+  given: boolean;
+}
+
+export function newTranslationInput(): TranslationInput {
+  return { plain: new Map(), given: false };
+}
+
+/** A language named by id (either spelling) or locale code (any case) → its id, or undefined. */
+export function languageOf(i18n: LanguageContext, name: string): string | undefined {
+  const locale = name.toLowerCase();
+  if (isId(name)) {
+    const id = toDbId(name);
+    return i18n.languages.ids.has(id) ? id : undefined;
+  }
+  return i18n.languages.byLocale.get(locale);
+}
+
+/**
+ * A translated field given plainly: validated like any field (pointer at the field), kept for the request's
+ * language. Returns nothing: the value goes into a translation row once the record's key is known.
+ */
+export function planPlainTranslated(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw: unknown, ref: RowRef, report: Report, input: TranslationInput): void {
+  input.given = true;
+  const v = planField(ctx, entity, field, raw, ref, report);
+  if (v !== undefined) input.plain.set(field.name, v);
+}
+
+/**
+ * The translation rows of one record: plain values for the request's language, `translations` (keyed by language
+ * id or locale code, or a list with languageId) for the languages it names, a `translations` entry winning over a
+ * plain value. The required translated fields given in the default language are copied into the record's own
+ * values, so that creating a record without them is FIELD_REQUIRED at the field, as for any required field.
+ */
+export function planTranslations(
+  ctx: PlanContext,
+  entity: EntityDef,
+  tr: TranslationDef,
+  input: TranslationInput,
+  ownId: KeyValue,
+  ref: RowRef,
+  report: Report,
+  values: Map<string, unknown>,
+  root: boolean,
+): void {
+  const byLanguage = new Map<string, Map<string, unknown>>();
+  const forLanguage = (id: string) => {
+    let m = byLanguage.get(id);
+    if (!m) byLanguage.set(id, (m = new Map()));
+    return m;
+  };
+  if (input.plain.size) {
+    const m = forLanguage(ctx.i18n.languageId);
+    for (const [f, v] of input.plain) m.set(f, v);
+  }
+  const raw = input.translations;
+  const entry = (language: string, fields: unknown, at: (string | number)[], skip?: string) => {
+    if (!isObject(fields)) return void report('VALUE_INVALID', `a translation must be an object of translated fields, got ${showValue(fields)}`, ...at);
+    const sub: Report = (code, detail, ...more) => report(code, detail, ...at, ...more);
+    const m = forLanguage(language);
+    for (const [name, v] of Object.entries(fields)) {
+      if (name === skip) continue;
+      const field = tr.fields.find((f) => f.name === name);
+      if (!field) {
+        sub('FIELD_UNKNOWN', `${name} is not a translated field of ${entity.name} (translated: ${tr.fields.map((f) => f.name).join(', ')})`, name);
+        continue;
+      }
+      const planned = planField(ctx, entity, field, v, ref, sub);
+      if (planned !== undefined) m.set(name, planned);
+    }
+  };
+  if (Array.isArray(raw)) {
+    raw.forEach((item, i) => {
+      if (!isObject(item)) return void report('VALUE_INVALID', `a translation must be an object with languageId and translated fields, got ${showValue(item)}`, TRANSLATIONS_KEY, i);
+      const lang = item[tr.languageKey];
+      const id = typeof lang === 'string' ? languageOf(ctx.i18n, lang) : undefined;
+      if (id === undefined) {
+        return void report(
+          lang === undefined ? 'FIELD_REQUIRED' : 'LANGUAGE_NOT_FOUND',
+          lang === undefined ? `${tr.languageKey} names the language of this translation` : `no language with id or locale code ${showValue(lang)}`,
+          TRANSLATIONS_KEY, i, tr.languageKey,
+        );
+      }
+      entry(id, item, [TRANSLATIONS_KEY, i], tr.languageKey);
+    });
+  } else if (isObject(raw)) {
+    for (const [key, fields] of Object.entries(raw)) {
+      const id = languageOf(ctx.i18n, key);
+      if (id === undefined) report('LANGUAGE_NOT_FOUND', `no language with id or locale code ${showValue(key)}`, TRANSLATIONS_KEY, key);
+      else entry(id, fields, [TRANSLATIONS_KEY, key]);
+    }
+  } else if (raw !== undefined) {
+    report('VALUE_INVALID', `${TRANSLATIONS_KEY} must be an object keyed by language id or locale code, or a list of translations with languageId`, TRANSLATIONS_KEY);
+  }
+  // mode replace: the record's translation in each language given is replaced, fields left out go back to null.
+  if (ctx.op.mode === 'replace' && root) {
+    for (const fields of byLanguage.values()) for (const f of tr.fields) if (!fields.has(f.name)) fields.set(f.name, null);
+  }
+  const defaults = byLanguage.get(DEFAULT_LANGUAGE_DB_ID);
+  for (const f of tr.fields) {
+    const v = defaults?.get(f.name);
+    if (f.required && v != null) values.set(f.name, v);
+  }
+  for (const [language, fields] of byLanguage) {
+    if (!fields.size) continue;
+    const row = new Map<string, unknown>([
+      [tr.ownerKey, ownId],
+      [tr.languageKey, language],
+    ]);
+    for (const [f, v] of fields) row.set(f, v);
+    ctx.rows.add(ctx.registry.get(tr.entity), { ref, values: row, root: false });
+  }
+}
