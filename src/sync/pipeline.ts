@@ -254,8 +254,9 @@ export class SyncPipeline {
     op.lines = [];
     op.first = op.next;
     if (!operation) return;
-    if (op.late.length && !(last && op.late.every((p) => p === 'missing') && this.lateMissing(op, operation))) {
-      for (const name of op.late.filter((p) => p !== 'missing' || !last)) {
+    if (op.late.length) {
+      // Even `missing`: the records planned without it did not keep the keys its snapshot clear must spare.
+      for (const name of op.late) {
         this.report({
           code: 'OPERATION_INVALID',
           detail: `"${name}" comes after more than ${this.ctx.limits.chunkRecords} payload records, which were already planned without it; put it before "payload"`,
@@ -283,18 +284,6 @@ export class SyncPipeline {
       // Upserts always end with a chunk of their own: references to their records that waited are settled there.
       if (commands.length || (operation.action === 'upsert' && this.ctx.failOnError)) await this.dispatch(operation, commands, 'end', [], lineOf, 0);
     }
-  }
-
-  /** `missing` given after a long payload: it runs after the payload anyway, so it is taken as it comes. */
-  private lateMissing(op: OpenOperation, operation: Operation): boolean {
-    const parsed = parseOperation(op.key, { ...op.props, payload: [] }, this.ctx.registry);
-    if (!parsed.operation) {
-      for (const p of parsed.problems) this.report(p);
-      return true;
-    }
-    operation.missing = parsed.operation.missing;
-    op.late = [];
-    return true;
   }
 
   private async dispatch(

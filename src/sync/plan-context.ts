@@ -53,7 +53,7 @@ export class RowSet {
   commands(op: Operation, registry: Registry): UpsertCommand[] {
     return [...this.byEntity.values()]
       .sort((a, b) => registry.rank(a.entity.name) - registry.rank(b.entity.name))
-      .map(({ entity, rows }) => ({ kind: 'upsert', op: op.key, entity, rows, mode: op.mode, isRootEntity: entity.name === op.entity.name }));
+      .map(({ entity, rows }) => ({ kind: 'upsert', op: op.key, entity, rows, mode: op.mode, isRootEntity: entity.name === op.entity.name, keepsNames: Boolean(op.missing) }));
   }
 }
 

@@ -41,7 +41,8 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
     if (guarded) await savepoints.begin(sql, SAVEPOINT);
     const resolved = await resolveUpsert(sql, registry, cmd, state.keys, op.deferFor);
-    if (cmd.isRootEntity) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
+    // Kept only for a snapshot clear (`missing`): a million-record upsert without one keeps no keys.
+    if (cmd.isRootEntity && cmd.keepsNames) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
     // A unique value that another request committed between this command's lookups (its record looked new, then
     // its value looked taken): once or twice, run again rather than report a conflict the client did not cause.
     if (guarded && uniqueRetries < 2 && resolved.problems.some((p) => p.code === 'UNIQUE_VIOLATION') && madeUpKeys(planned)) {

@@ -69,6 +69,8 @@ export interface UpsertCommand {
   mode: WriteMode;
   /** Only the operation's own entity gets the mode's reset (replace); nested records merge. */
   isRootEntity: boolean;
+  /** The operation clears what it did not name (`missing`): the keys it names are kept for that. */
+  keepsNames?: boolean;
 }
 
 /** The snapshot clear of an upsert: records inside `filters` not named by the payload get `set`, or are deleted. */
