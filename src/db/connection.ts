@@ -7,8 +7,18 @@ pg.types.setTypeParser(20, (v) => Number(v));
 /** Counts every statement sent by the pool's clients (knex, raw pg and COPY alike). */
 export class StatementCounter {
   count = 0;
+  /** The statements since the last reset, their first words (set `recording` to keep them; tests read them). */
+  recording = false;
+  readonly statements: string[] = [];
   reset(): void {
     this.count = 0;
+    this.statements.length = 0;
+  }
+  seen(statement: unknown): void {
+    this.count++;
+    if (!this.recording) return;
+    const text = typeof statement === 'string' ? statement : (statement as { text?: unknown } | null)?.text;
+    this.statements.push(typeof text === 'string' ? text.slice(0, 120) : 'COPY or other');
   }
 }
 
@@ -29,7 +39,7 @@ export function createKnex(url: string, opts: { poolMax?: number; counter?: Stat
         if (counter && !conn.__counted) {
           const original = conn.query.bind(conn);
           conn.query = (...args: unknown[]) => {
-            counter.count++;
+            counter.seen(args[0]);
             return original(...args);
           };
           conn.__counted = true;

@@ -33,15 +33,19 @@ export class RequestEvents {
     this.patterns ??= await subscribedEventNames(sql);
     if (!this.patterns.length) return 0;
     const full: EventPart[] = [];
+    const idOf = (k: ApiKey) => (typeof k === 'string' ? k : JSON.stringify(k));
     const collect = (kind: 'written' | 'deleted', map: ReadonlyMap<string, readonly ApiKey[]>) => {
       for (const [entity, keys] of map) {
         const event = `${entity}.${kind}`;
         if (!keys.length || !this.patterns!.some((p) => subscribes(p, event))) continue;
         let open = this.open.get(event);
         if (!open) this.open.set(event, (open = { entity, keys: [], seen: new Set(), part: 0 }));
+        // Records stored already as sent were not written: no event for them.
+        const unchanged = kind === 'written' ? result.unchanged.get(entity) : undefined;
+        const skip = unchanged?.length ? new Set(unchanged.map(idOf)) : undefined;
         for (const k of keys) {
-          const id = typeof k === 'string' ? k : JSON.stringify(k);
-          if (open.seen.has(id)) continue;
+          const id = idOf(k);
+          if (open.seen.has(id) || skip?.has(id)) continue;
           open.seen.add(id);
           open.keys.push(k);
           if (open.keys.length === KEYS_PER_PART) full.push(this.take(event));

@@ -20,6 +20,11 @@ export class IndexMarks {
     return this.indexers.listening(entity.name).filter((ix) => !this.skip.has(ix.name));
   }
 
+  /** Whether an indexer that takes this request's marks reads the old state of `entity`'s records. */
+  readsBefore(entity: EntityDef): boolean {
+    return this.active(entity).some((ix) => ix.readsBefore?.(entity) ?? false);
+  }
+
   /** Before records of `entity` change or are deleted: what the old state makes stale. */
   async before(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<void> {
     if (!keys.length) return;

@@ -20,6 +20,11 @@ export interface Indexer {
   contendedBy: readonly string[];
   /** Affected ids, read from the state before `keys` of `entity` are changed or deleted (old parents, say). */
   before(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<string[]>;
+  /**
+   * Whether `before` reads the database for records of `entity` (the old parent of a moved category): a write of
+   * such records must then learn which rows change before it writes them. Absent: it never does.
+   */
+  readsBefore?(entity: EntityDef): boolean;
   /** Affected ids, read from the state after `keys` of `entity` were written. */
   after(sql: Sql, entity: EntityDef, keys: readonly Key[]): Promise<string[]>;
   /** Recomputes the derived fields of these records (database ids); ids that no longer exist are ignored. */

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { qualifies, writeChecked } from './happy-path';
 import { SyncResult } from './result';
 import { runDelete, runMissing } from './run-delete';
 import { runUpsert, type CommandOutcome } from './run-upsert';
@@ -17,6 +18,12 @@ export interface OperationRun {
 
 /** One operation: its commands in order. After a problem, later commands are still resolved but not written. */
 export async function runOperation({ sql, registry, known, state }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
+  // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
+  // back and takes the path below, which finds and names what failed.
+  if (!alreadyFailing && qualifies(plan, known.marks)) {
+    const written = await writeChecked({ sql, known, op: state }, plan);
+    if (written) return { result: written, problems: [] };
+  }
   const result = new SyncResult();
   const problems: Problem[] = [];
   for (const cmd of plan.commands) {

@@ -65,14 +65,14 @@ export interface DeferredReference {
   row: UpsertRow;
 }
 
-function rowKey(entity: EntityDef, row: UpsertRow): Key {
+export function rowKey(entity: EntityDef, row: UpsertRow): Key {
   const key: Record<string, string> = {};
   for (const k of entity.primaryKey) key[k] = row.values.get(k) as string;
   return key;
 }
 
 /** Rows whose keys turned out equal once references were resolved become one write (later fields win). */
-function mergeSameKey(entity: EntityDef, rows: UpsertRow[]): UpsertRow[] {
+export function mergeSameKey(entity: EntityDef, rows: UpsertRow[]): UpsertRow[] {
   const byKey = new Map<string, UpsertRow>();
   const out: UpsertRow[] = [];
   for (const row of rows) {

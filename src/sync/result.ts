@@ -16,7 +16,7 @@ export function apiKey(entity: EntityDef, key: Key): ApiKey {
 }
 
 type KeyMap = Map<string, ApiKey[]>;
-type KeyMapName = 'data' | 'deleted' | 'notFound' | 'skipped';
+type KeyMapName = 'data' | 'deleted' | 'notFound' | 'skipped' | 'unchanged';
 
 /** What a sync did, per entity: written, deleted, not found, skipped; ids, or only counts (`Prefer: return=minimal`). */
 export class SyncResult {
@@ -24,7 +24,12 @@ export class SyncResult {
   readonly deleted: KeyMap = new Map();
   readonly notFound: KeyMap = new Map();
   readonly skipped: KeyMap = new Map();
-  private readonly counts: Record<KeyMapName, Map<string, number>> = { data: new Map(), deleted: new Map(), notFound: new Map(), skipped: new Map() };
+  /**
+   * Records listed under `data` that were stored already as the request would write them: not written, so no
+   * event, no change-feed entry, no indexing. Not in the full answer (Shopware's shape); counted with `minimal`.
+   */
+  readonly unchanged: KeyMap = new Map();
+  private readonly counts: Record<KeyMapName, Map<string, number>> = { data: new Map(), deleted: new Map(), notFound: new Map(), skipped: new Map(), unchanged: new Map() };
   private withSkipped = false;
 
   /** `minimal`: counts only; a request of a million records does not keep a million ids to answer. */
@@ -46,7 +51,7 @@ export class SyncResult {
 
   /** Adds what another (committed) part of the request did. */
   merge(other: SyncResult): void {
-    for (const name of ['data', 'deleted', 'notFound', 'skipped'] as const) {
+    for (const name of ['data', 'deleted', 'notFound', 'skipped', 'unchanged'] as const) {
       for (const [entity, n] of other.counts[name]) this.counts[name].set(entity, (this.counts[name].get(entity) ?? 0) + n);
       if (this.minimal) continue;
       for (const [entity, keys] of other[name]) {
@@ -74,7 +79,13 @@ export class SyncResult {
       const counts = (m: Map<string, number>) => Object.fromEntries([...m.keys()].sort().map((k) => [k, m.get(k)!]));
       return {
         extensions: [],
-        counts: { data: counts(this.counts.data), deleted: counts(this.counts.deleted), notFound: counts(this.counts.notFound), skipped: counts(this.counts.skipped) },
+        counts: {
+          data: counts(this.counts.data),
+          deleted: counts(this.counts.deleted),
+          notFound: counts(this.counts.notFound),
+          skipped: counts(this.counts.skipped),
+          unchanged: counts(this.counts.unchanged),
+        },
       };
     }
     return {

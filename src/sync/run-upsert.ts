@@ -138,7 +138,7 @@ function isConcurrentUniqueConflict(e: unknown): boolean {
 }
 
 /** mode replace: every writable field the record leaves out goes back to its default, or null. */
-function replaced(cmd: UpsertCommand, r: WriteRow): WriteRow {
+export function replaced(cmd: UpsertCommand, r: WriteRow): WriteRow {
   const values = new Map(r.values);
   for (const f of cmd.entity.fieldList) {
     if (f.writeProtected || f.translated || cmd.entity.primaryKey.includes(f.name) || values.has(f.name)) continue;

@@ -49,3 +49,13 @@ export function classifyDbError(e: unknown, during: 'write' | 'delete'): DbFault
       return undefined;
   }
 }
+
+/**
+ * A statement failed on what its rows hold (integrity constraint, data exception, or two rows of one statement for
+ * one key): the write is diagnosed record by record. Deadlocks, serialization failures and lost connections are not
+ * among them: those re-run the transaction.
+ */
+export function isConstraintFault(e: unknown): boolean {
+  const code = (e as PgError | null)?.code;
+  return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22') || code === '21000');
+}

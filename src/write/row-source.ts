@@ -14,7 +14,8 @@ import type { EntityDef, FieldDef } from '../definitions/types';
  * - a few rows go as array parameters of `unnest(…)` in the statement itself: one round trip instead of three, no
  *   table to empty, which is what a 100-record sync under load wants.
  *
- * Columns are named by position in either case: `c<i>` holds field i of the entity, `m<i>` whether the row sets it.
+ * Columns are named by position in either case: `c<i>` holds field i of the entity, `m<i>` whether the row sets it,
+ * and `ord` the row's position in `rows` (from 1), so that what a statement returns names the row it came from.
  */
 
 /** Rows from which COPY pays for its two extra round trips and the emptying of the stage (measured, see above). */
@@ -36,6 +37,8 @@ export interface RowSource {
   value(f: FieldDef): string;
   /** Expression in `s`: whether the row sets the field. */
   mask(f: FieldDef): string;
+  /** Expression in `s`: the row's position in the rows given (from 1). */
+  ordinal: string;
   /**
    * ORDER BY list: key order (uuid order, that of compareKeys on keys in database spelling), the order in which a
    * statement takes its locks so that concurrent requests take them in the same order; rows of one key in the order
@@ -70,6 +73,7 @@ export async function rowSource<R>(sql: Sql, entity: EntityDef, columns: readonl
       params,
       value,
       mask: (f) => `s.${name(f, true)}`,
+      ordinal: 's.ord',
       order: [...keys.map(value), 's.ord'].join(', '),
     };
   }
@@ -78,18 +82,20 @@ export async function rowSource<R>(sql: Sql, entity: EntityDef, columns: readonl
   const stage = stageOf(entity);
   await sql.query(stage.prepare);
   const n = columns.length;
+  let ord = 0;
   const line = (row: R): string => {
-    let out = copyField(columns[0]!.value(row));
-    for (let i = 1; i < n; i++) out += '\t' + copyField(columns[i]!.value(row));
+    let out = String(++ord);
+    for (let i = 0; i < n; i++) out += '\t' + copyField(columns[i]!.value(row));
     return out;
   };
-  await sql.copyFrom(`COPY ${stage.name} (${columns.map((c) => columnName(entity, c)).join(', ')}) FROM STDIN`, copyChunks(rows, line));
+  await sql.copyFrom(`COPY ${stage.name} (ord, ${columns.map((c) => columnName(entity, c)).join(', ')}) FROM STDIN`, copyChunks(rows, line));
   return {
     from: `${stage.name} AS s`,
     params: [],
     value: (f) => `s.${name(f)}`,
     mask: (f) => `s.${name(f, true)}`,
-    order: [...keys.map((k) => `s.${name(k)}`), 's.ctid'].join(', '),
+    ordinal: 's.ord',
+    order: [...keys.map((k) => `s.${name(k)}`), 's.ord'].join(', '),
   };
 }
 
@@ -113,7 +119,7 @@ const stages = new WeakMap<EntityDef, Stage>();
 function stageOf(entity: EntityDef): Stage {
   let stage = stages.get(entity);
   if (!stage) {
-    const columns = entity.fieldList.flatMap((f, i) => [`c${i} ${kindOf(f).sqlType}`, `m${i} boolean`]);
+    const columns = ['ord bigint', ...entity.fieldList.flatMap((f, i) => [`c${i} ${kindOf(f).sqlType}`, `m${i} boolean`])];
     const layout = createHash('sha1').update(`${entity.table}\n${columns.join(',')}`).digest('hex').slice(0, 12);
     const name = `pg_temp.${ident(`bulksync_stage_${entity.table.slice(0, 32)}_${layout}`)}`;
     stage = { name, prepare: `CREATE TEMP TABLE IF NOT EXISTS ${name} (${columns.join(', ')}) ON COMMIT DELETE ROWS; TRUNCATE ${name}` };

@@ -108,7 +108,7 @@ describe('Prefer: return=minimal', () => {
     const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: products(taxId, 12, 500) } }, { prefer: 'return=minimal' }).expect(200);
     expect(res.headers['preference-applied']).toBe('return=minimal');
     // Each product's name is its default-language translation row, counted as Shopware lists those rows in `data`.
-    expect(res.body).toEqual({ extensions: [], counts: { data: { product: 12, product_translation: 12 }, deleted: {}, notFound: {}, skipped: {} } });
+    expect(res.body).toEqual({ extensions: [], counts: { data: { product: 12, product_translation: 12 }, deleted: {}, notFound: {}, skipped: {}, unchanged: {} } });
   });
 });
 

@@ -61,6 +61,7 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     entity,
     listens: [entity.name, ...owned, ...via.keys(), ...viaTranslation.keys()],
     contendedBy: [...via.keys()],
+    readsBefore: (changed) => changed.name !== entity.name && !owned.has(changed.name),
     before: async (sql, changed, keys) => {
       if (changed.name === entity.name) return [];
       if (owned.has(changed.name)) return ownerIds(changed, keys);

@@ -26,6 +26,7 @@ export function treeIndexer(entity: EntityDef, def: TreeDef): Indexer {
     listens: [entity.name, ...(labelTranslated ? [entity.translation!.entity] : [])],
     contendedBy: [entity.name],
     // A record that moves or goes away changes its old parent's child count.
+    readsBefore: (changed) => changed.name === entity.name,
     async before(sql, changed, keys) {
       if (changed.name !== entity.name || !keys.length) return [];
       const { rows } = await sql.query<{ p: string }>(

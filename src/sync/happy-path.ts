@@ -1,0 +1,139 @@
+import type { Sql } from '../db/sql';
+import type { EntityDef, FieldDef } from '../definitions/types';
+import type { IndexMarks } from '../indexing/marks';
+import { isConstraintFault } from '../write/db-errors';
+import { keyString, type Key } from '../write/keys';
+import { savepoints } from '../write/savepoints';
+import type { WriteRow } from '../write/upsert';
+import { upsertSet, type SetUpsertOutcome } from '../write/upsert-set';
+import { PendingRef } from './pending';
+import { mergeSameKey, rowKey } from './resolve';
+import { SyncResult } from './result';
+import { replaced } from './run-upsert';
+import type { OperationState, RequestState } from './state';
+import type { OperationPlan, UpsertCommand, UpsertRow } from './types';
+
+/**
+ * The write of a chunk whose records PostgreSQL can check by itself: one statement per table (write/upsert-set.ts),
+ * no lookup before it. When a statement fails on a constraint (a reference to nothing, a unique value taken, a
+ * value out of range) or a row was inserted by another transaction meanwhile, the chunk goes back to its savepoint
+ * and the caller runs it through the diagnosing path (run-upsert.ts), which names record and field as ever: a correct
+ * import pays for no diagnosis, a wrong one pays once, for its chunk.
+ */
+
+const SAVEPOINT = 'bulksync_chunk';
+
+/** Fields a record must carry to be written without a lookup: what an insert needs (a stock-only update does not). */
+const requiredCache = new WeakMap<EntityDef, readonly FieldDef[]>();
+function requiredFields(entity: EntityDef): readonly FieldDef[] {
+  let r = requiredCache.get(entity);
+  if (!r) requiredCache.set(entity, (r = entity.fieldList.filter((f) => f.required && !f.writeProtected && !entity.primaryKey.includes(f.name))));
+  return r;
+}
+
+/** A nested record that gives nothing but its key: it names a record, which the referencing row's foreign key checks. */
+function isReference(cmd: UpsertCommand, row: UpsertRow): boolean {
+  const { entity } = cmd;
+  if (entity.isMapping || (row.root && cmd.mode === 'replace')) return false;
+  for (const k of row.values.keys()) if (!entity.primaryKey.includes(k)) return false;
+  return true;
+}
+
+function commandQualifies(cmd: UpsertCommand, marks: IndexMarks): boolean {
+  if (cmd.mode === 'create-only' || marks.readsBefore(cmd.entity)) return false;
+  const required = requiredFields(cmd.entity);
+  const replacing = cmd.mode === 'replace' && cmd.isRootEntity;
+  for (const r of cmd.rows) {
+    for (const v of r.values.values()) if (v instanceof PendingRef) return false;
+    if (isReference(cmd, r)) {
+      // A payload record with nothing but its id is looked up (it must exist); a nested one is checked by its link.
+      if (r.root) return false;
+      continue;
+    }
+    if (replacing && r.root) continue;
+    for (const f of required) if (!r.values.has(f.name)) return false;
+  }
+  return true;
+}
+
+/** Whether every command of the chunk can be written without a lookup (else the chunk takes the diagnosing path). */
+export function qualifies(plan: OperationPlan, marks: IndexMarks): boolean {
+  if (!plan.commands.length) return false;
+  for (const c of plan.commands) if (c.kind !== 'upsert' || !commandQualifies(c, marks)) return false;
+  return true;
+}
+
+interface Written {
+  cmd: UpsertCommand;
+  /** The command's rows, same keys merged. */
+  rows: UpsertRow[];
+  keys: Key[];
+  /** Positions in `rows` of the rows written (the others name records). */
+  writing: number[];
+  outcome: SetUpsertOutcome;
+}
+
+export interface HappyRun {
+  sql: Sql;
+  known: RequestState;
+  op: OperationState;
+}
+
+/**
+ * Writes the chunk; returns what it did, or undefined after rolling it back when a check failed (the caller then
+ * diagnoses). Nothing of the request's state changes before every statement of the chunk succeeded.
+ */
+export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
+  const { sql } = run;
+  await savepoints.begin(sql, SAVEPOINT);
+  const written: Written[] = [];
+  for (const c of plan.commands) {
+    const cmd = c as UpsertCommand;
+    const { entity } = cmd;
+    const rows = mergeSameKey(entity, cmd.rows);
+    const keys = rows.map((r) => rowKey(entity, r));
+    const writing: number[] = [];
+    const writeRows: WriteRow[] = [];
+    const replacing = cmd.mode === 'replace' && cmd.isRootEntity;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (isReference(cmd, row)) continue;
+      writing.push(i);
+      const w: WriteRow = { key: keys[i]!, values: row.values };
+      writeRows.push(replacing && row.root ? replaced(cmd, w) : w);
+    }
+    let outcome: SetUpsertOutcome;
+    try {
+      outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing });
+    } catch (e) {
+      if (!isConstraintFault(e)) throw e;
+      await savepoints.undo(sql, SAVEPOINT);
+      return undefined;
+    }
+    if (outcome.missed.length) {
+      await savepoints.undo(sql, SAVEPOINT);
+      return undefined;
+    }
+    written.push({ cmd, rows, keys, writing, outcome });
+  }
+  return record(run, written);
+}
+
+/** What the chunk did, into the request's state (keys, names for `missing`, indexing marks) and its result. */
+async function record(run: HappyRun, written: readonly Written[]): Promise<SyncResult> {
+  const { sql, known, op } = run;
+  const result = new SyncResult();
+  for (const { cmd, rows, keys, writing, outcome } of written) {
+    const { entity } = cmd;
+    for (const k of keys) known.keys.add(entity, k);
+    if (cmd.isRootEntity && cmd.keepsNames) for (let i = 0; i < rows.length; i++) if (rows[i]!.root) op.named.add(keyString(entity, keys[i]!));
+    const keyOf = (p: number) => keys[writing[p]!]!;
+    const updated = outcome.updated.map(keyOf);
+    const changed = new Set<number>([...outcome.inserted, ...outcome.updated]);
+    await known.marks.before(sql, entity, updated);
+    await known.marks.after(sql, entity, [...changed].sort((a, b) => a - b).map(keyOf));
+    result.add('data', entity, writing.map((i) => keys[i]!));
+    if (changed.size < writing.length) result.add('unchanged', entity, writing.filter((_, p) => !changed.has(p)).map((i) => keys[i]!));
+  }
+  return result;
+}

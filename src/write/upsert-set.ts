@@ -1,0 +1,126 @@
+import { ident, type Sql } from '../db/sql';
+import { kindOf } from '../definitions/kinds';
+import type { EntityDef, FieldDef } from '../definitions/types';
+import { keyColumns } from './keys';
+import { rowSource, type RowColumn } from './row-source';
+import type { WriteRow } from './upsert';
+
+/** Rows of one entity to insert or update in one statement; one row per key (same-key rows merged before). */
+export interface SetUpsert {
+  entity: EntityDef;
+  rows: readonly WriteRow[];
+  /** customFields merged key by key into the stored object (merge mode); replace mode writes them whole. */
+  mergeKeys: boolean;
+}
+
+/** What the statement did, by position in `rows`. A row in none of the lists was stored as it would become. */
+export interface SetUpsertOutcome {
+  inserted: number[];
+  updated: number[];
+  /**
+   * Rows neither found nor inserted: another transaction inserted the key, or a row holds a unique value taken by
+   * another record. The caller rolls the statement back and takes the diagnosing path.
+   */
+  missed: number[];
+}
+
+type Given = 'all' | 'some' | 'none';
+
+/** A data column of the statement: the field, how many rows give it, and its alias in the rows (`v<i>`, `m<i>`). */
+interface DataColumn {
+  field: FieldDef;
+  given: Given;
+  i: number;
+}
+
+function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[] {
+  const pk = new Set(entity.primaryKey);
+  const counts = new Map<string, number>();
+  for (const r of rows) for (const f of r.values.keys()) counts.set(f, (counts.get(f) ?? 0) + 1);
+  const out: DataColumn[] = [];
+  for (const field of entity.fieldList) {
+    if (field.writeProtected || field.translated || pk.has(field.name)) continue;
+    const n = counts.get(field.name) ?? 0;
+    if (!n && field.default === undefined) continue;
+    out.push({ field, given: n === rows.length ? 'all' : n ? 'some' : 'none', i: out.length });
+  }
+  return out;
+}
+
+/**
+ * Inserts the new rows and updates the stored rows that differ from what they would become, in one statement that
+ * leaves PostgreSQL's constraints to check the rows (WRITE-PATH: no lookup before the write):
+ *
+ * 1. `l`: the stored rows whose columns differ from what the update would set (the customFields merge included),
+ *    locked FOR NO KEY UPDATE in key order — the strength that leaves other requests' foreign-key checks free, and
+ *    the order every request shares, so that concurrent requests never deadlock on each other's rows. A row that
+ *    equals what it would become is neither locked nor written: no row version, no change-feed entry.
+ * 2. `w`: the update of those rows.
+ * 3. `nx` / `i`: the rows whose key is not stored, inserted in key order with ON CONFLICT DO NOTHING: a key (or a
+ *    unique value) another transaction inserted meanwhile skips the row instead of failing the statement, and the
+ *    row comes back as missed.
+ *
+ * A foreign key, unique value, NOT NULL or CHECK a row breaks fails the statement; the caller diagnoses.
+ */
+export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOutcome> {
+  const { entity, rows } = input;
+  const outcome: SetUpsertOutcome = { inserted: [], updated: [], missed: [] };
+  if (!rows.length) return outcome;
+  const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
+  const data = dataColumns(entity, rows);
+  const columns: RowColumn<WriteRow>[] = keyFields.map((k) => ({ field: k, value: (r) => r.key[k.name] }));
+  for (const c of data) {
+    const name = c.field.name;
+    const fallback = c.field.default === undefined ? null : kindOf(c.field).toDb(c.field.default);
+    columns.push({ field: c.field, value: (r) => { const v = r.values.get(name); return v !== undefined ? v : r.values.has(name) ? null : fallback; } });
+    if (c.given === 'some') columns.push({ field: c.field, mask: true, value: (r) => r.values.has(name) });
+  }
+  const s = await rowSource(sql, entity, columns, rows);
+  const table = ident(entity.table);
+  const k = keyFields.map((f, j) => ({ col: ident(f.column), alias: `k${j}` }));
+  const select = [
+    `${s.ordinal} AS n`,
+    ...keyFields.map((f, j) => `${s.value(f)} AS k${j}`),
+    ...data.flatMap((c) => [`${s.value(c.field)} AS v${c.i}`, ...(c.given === 'some' ? [`${s.mask(c.field)} AS m${c.i}`] : [])]),
+  ];
+  const sameKey = (a: string, b: string) => k.map((x) => `${a}.${x.col} = ${b}.${x.alias}`).join(' AND ');
+  const updating = data.filter((c) => c.given !== 'none');
+  const setExpr = (c: DataColumn) => {
+    const stored = `t.${ident(c.field.column)}`;
+    let v = `u.v${c.i}`;
+    // customFields in merge mode: the given keys go into the stored object; a key given as null is removed.
+    if (input.mergeKeys && c.field.mergeKeys) {
+      v = `CASE WHEN ${v} IS NULL THEN NULL ELSE (coalesce(${stored}, '{}'::jsonb) || ${v}) - ARRAY(SELECT e.k FROM jsonb_each(${v}) AS e(k, x) WHERE e.x = 'null'::jsonb) END`;
+    }
+    return c.given === 'some' ? `CASE WHEN u.m${c.i} THEN ${v} ELSE ${stored} END` : v;
+  };
+  const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
+  if (updating.length) {
+    const stored = updating.map((c) => `t.${ident(c.field.column)}`);
+    parts.push(
+      `l AS MATERIALIZED (SELECT ${keyColumns(entity, 't')}, u.n FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
+        `WHERE ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map(setExpr).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
+      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c)}`).join(', ')}, updated_at = now() ` +
+        `FROM l JOIN u ON u.n = l.n WHERE ${k.map((x) => `t.${x.col} = l.${x.col}`).join(' AND ')} RETURNING l.n)`,
+    );
+  }
+  const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
+  parts.push(
+    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')}))`,
+    `i AS (INSERT INTO ${table} (${insertColumns.join(', ')}, created_at) ` +
+      `SELECT ${[...k.map((x) => `u.${x.alias}`), ...data.map((c) => `u.v${c.i}`)].join(', ')}, now() FROM nx u ORDER BY ${k.map((x) => `u.${x.alias}`).join(', ')} ` +
+      `ON CONFLICT DO NOTHING RETURNING ${keyColumns(entity)})`,
+  );
+  const text =
+    `WITH ${parts.join(',\n')}\n` +
+    (updating.length ? `SELECT 'u' AS s, n FROM w UNION ALL ` : '') +
+    `SELECT CASE WHEN i.${k[0]!.col} IS NULL THEN 'x' ELSE 'i' END AS s, nx.n FROM nx LEFT JOIN i ON ${sameKey('i', 'nx')}`;
+  const result = await sql.query<{ s: string; n: number | string }>(text, s.params);
+  for (const r of result.rows) {
+    const index = Number(r.n) - 1;
+    if (r.s === 'u') outcome.updated.push(index);
+    else if (r.s === 'i') outcome.inserted.push(index);
+    else outcome.missed.push(index);
+  }
+  return outcome;
+}
