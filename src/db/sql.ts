@@ -71,12 +71,15 @@ export interface Transaction {
   end(commit: boolean): Promise<void>;
 }
 
-/** Takes a pooled connection and begins a transaction on it; the connection goes back to the pool at `end`. */
-export async function openTransaction(knex: Knex): Promise<Transaction> {
+/**
+ * Takes a pooled connection and begins a transaction on it; the connection goes back to the pool at `end`.
+ * `prelude`: statements without parameters sent with BEGIN, in the same round trip (locks, a savepoint).
+ */
+export async function openTransaction(knex: Knex, prelude: readonly string[] = []): Promise<Transaction> {
   const conn = (await knex.client.acquireConnection()) as PooledClient;
   const sql = sqlOf(conn);
   try {
-    await sql.query('BEGIN');
+    await sql.query(['BEGIN', ...prelude].join('; '));
   } catch (e) {
     await knex.client.releaseConnection(conn);
     throw e;

@@ -19,13 +19,17 @@ export function subscribes(pattern: string, event: string): boolean {
  */
 export class RequestEvents {
   private readonly open = new Map<string, { entity: string; keys: ApiKey[]; seen: Set<string>; part: number }>();
-  private patterns: string[] | undefined;
+  private patterns: readonly string[] | undefined;
 
   constructor(
     private readonly requestId: string | undefined,
     /** sw-skip-trigger-flow */
     private readonly skip: boolean,
-  ) {}
+    /** The event names active webhooks subscribe to, when known already (else read at the first write). */
+    patterns?: readonly string[],
+  ) {
+    this.patterns = patterns;
+  }
 
   /** What a chunk wrote and deleted; parts that are full are stored. Returns the number of deliveries queued. */
   async add(sql: Sql, result: SyncResult): Promise<number> {

@@ -6,7 +6,8 @@ import { RequestEvents } from '../events/emit';
 import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
 import { IndexMarks } from '../indexing/marks';
 import type { IndexerSet } from '../indexing/registry';
-import { lockNames, type NamedLock } from '../write/locks';
+import { lockNames, lockStatements, type NamedLock } from '../write/locks';
+import { CHUNK_SAVEPOINT } from './happy-path';
 import { indexerLocks } from './indexer-locks';
 import { settleDeferredReferences } from './deferred-references';
 import { runOperation } from './operation';
@@ -42,6 +43,8 @@ export interface ExecutionContext {
   /** Planned rows kept for such a re-run; a request past it that loses to a deadlock is answered 503. */
   retryWindowRows: number;
   requestId?: string;
+  /** Event names active webhooks subscribe to, as read before the request (else read in its transaction). */
+  eventNames?: readonly string[];
   onRetry?: (attempt: number, error: unknown) => void;
   /** First in every transaction the request opens (a re-run's too); may throw to refuse the request. */
   onBegin?: (sql: Transaction['sql']) => Promise<void>;
@@ -97,11 +100,13 @@ export class SyncExecution {
   private readonly refusedByOperation = new Map<string, number>();
   /** The transaction can take no more statements (a statement failed in it). */
   private aborted = false;
+  /** CHUNK_SAVEPOINT was taken with BEGIN and nothing ran since: the first chunk need not take it again. */
+  private savepointTaken = false;
 
   constructor(private readonly ctx: ExecutionContext) {
     this.result = new SyncResult(ctx.options.minimal);
     this.known = this.freshState();
-    this.events = new RequestEvents(ctx.requestId, ctx.options.skipEvents);
+    this.events = new RequestEvents(ctx.requestId, ctx.options.skipEvents, ctx.eventNames);
   }
 
   /** The problems the transaction found: failed records (partial), or why the request fails. */
@@ -138,9 +143,14 @@ export class SyncExecution {
   async lockAhead(chunks: readonly Chunk[]): Promise<void> {
     if (!chunks.length) return;
     await this.withRetries(async () => {
-      const tx = await this.transaction();
       const wanted = indexerLocks(this.ctx.registry, chunks.map((c) => c.plan), this.ctx.indexers, this.ctx.options.indexing);
-      await lockNames(tx.sql, wanted);
+      if (this.tx) await lockNames(this.tx.sql, wanted);
+      else {
+        // BEGIN, the locks and the first chunk's savepoint in one round trip (not past a hook that runs first).
+        const withSavepoint = !this.ctx.onBegin;
+        await this.transaction([...lockStatements(wanted), ...(withSavepoint ? [`SAVEPOINT ${CHUNK_SAVEPOINT}`] : [])]);
+        this.savepointTaken = withSavepoint;
+      }
       for (const l of wanted) this.held.set(l.name, l.mode);
       this.ahead = chunks;
     }, 'before-last');
@@ -189,9 +199,10 @@ export class SyncExecution {
     if (tx) await tx.end(commit);
   }
 
-  private async transaction(): Promise<Transaction> {
+  private async transaction(prelude: readonly string[] = []): Promise<Transaction> {
     if (!this.tx) {
-      this.tx = await openTransaction(this.ctx.knex);
+      this.savepointTaken = false;
+      this.tx = await openTransaction(this.ctx.knex, prelude);
       await this.ctx.onBegin?.(this.tx.sql);
     }
     return this.tx;
@@ -246,7 +257,7 @@ export class SyncExecution {
   private async replay(replaying: 'before-last' | 'all'): Promise<void> {
     this.result = new SyncResult(this.ctx.options.minimal);
     this.known = this.freshState();
-    this.events = new RequestEvents(this.ctx.requestId, this.ctx.options.skipEvents);
+    this.events = new RequestEvents(this.ctx.requestId, this.ctx.options.skipEvents, this.ctx.eventNames);
     this.operations.clear();
     this.held.clear();
     this.executed = [];
@@ -266,6 +277,8 @@ export class SyncExecution {
     const { registry, options } = this.ctx;
     const writable = !this.failing;
     if (writable) await this.lock(sql, chunk);
+    const savepointTaken = this.savepointTaken;
+    this.savepointTaken = false;
     const { operation } = chunk.plan;
     // Forward references between chunks wait for the operation's end; under partial success a record is written
     // whole or not at all, so there they are refused at once, as before.
@@ -280,7 +293,7 @@ export class SyncExecution {
     if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
     let problems: Problem[];
     if (options.failOnError) {
-      const attempt = await runOperation({ sql, registry, known: this.known, state }, chunk.plan, !writable);
+      const attempt = await runOperation({ sql, registry, known: this.known, state, savepointTaken }, chunk.plan, !writable);
       problems = attempt.problems;
       result.merge(attempt.result);
       if (attempt.aborted) this.aborted = true;
@@ -303,6 +316,8 @@ export class SyncExecution {
       return held === undefined || (held === 'shared' && l.mode === 'exclusive');
     });
     if (!wanted.length) return;
+    // A savepoint taken before these locks would release them when the chunk goes back to it.
+    this.savepointTaken = false;
     await lockNames(sql, wanted);
     for (const l of wanted) this.held.set(l.name, l.mode);
   }

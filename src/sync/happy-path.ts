@@ -21,7 +21,9 @@ import type { OperationPlan, UpsertCommand, UpsertRow } from './types';
  * import pays for no diagnosis, a wrong one pays once, for its chunk.
  */
 
-const SAVEPOINT = 'bulksync_chunk';
+/** The chunk's savepoint; a caller that took it already (with BEGIN, in one round trip) says so. */
+export const CHUNK_SAVEPOINT = 'bulksync_chunk';
+const SAVEPOINT = CHUNK_SAVEPOINT;
 
 /** Fields a record must carry to be written without a lookup: what an insert needs (a stock-only update does not). */
 const requiredCache = new WeakMap<EntityDef, readonly FieldDef[]>();
@@ -77,6 +79,8 @@ export interface HappyRun {
   sql: Sql;
   known: RequestState;
   op: OperationState;
+  /** CHUNK_SAVEPOINT was taken right before, nothing written since. */
+  savepointTaken?: boolean;
 }
 
 /**
@@ -85,7 +89,7 @@ export interface HappyRun {
  */
 export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
   const { sql } = run;
-  await savepoints.begin(sql, SAVEPOINT);
+  if (!run.savepointTaken) await savepoints.begin(sql, SAVEPOINT);
   const written: Written[] = [];
   for (const c of plan.commands) {
     const cmd = c as UpsertCommand;

@@ -14,14 +14,16 @@ export interface OperationRun {
   registry: Registry;
   known: RequestState;
   state: OperationState;
+  /** The chunk's savepoint was taken with BEGIN (see happy-path.ts). */
+  savepointTaken?: boolean;
 }
 
 /** One operation: its commands in order. After a problem, later commands are still resolved but not written. */
-export async function runOperation({ sql, registry, known, state }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
+export async function runOperation({ sql, registry, known, state, savepointTaken }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
   // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
   // back and takes the path below, which finds and names what failed.
   if (!alreadyFailing && qualifies(plan, known.marks)) {
-    const written = await writeChecked({ sql, known, op: state }, plan);
+    const written = await writeChecked({ sql, known, op: state, savepointTaken }, plan);
     if (written) return { result: written, problems: [] };
   }
   const result = new SyncResult();

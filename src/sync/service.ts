@@ -4,8 +4,7 @@ import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { bodyEvents, type BodyFormat } from './body/read';
 import type { Sql } from '../db/sql';
-import { loadLanguages } from '../db/languages';
-import { loadLookups } from '../db/lookups';
+import { NearStatic } from '../db/near-static';
 import { languageContext } from '../definitions/translations';
 import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './executor';
 import { SyncPipeline } from './pipeline';
@@ -59,19 +58,25 @@ export type SyncAnswer = ({ ok: true } & SyncOutcome) | { ok: false; problems: P
  * is read and planned) → indexing, events, commit → result. Expected failures come back as problems, never thrown.
  */
 export class SyncService {
+  private readonly statics: NearStatic;
+
   constructor(
     private readonly knex: Knex,
     private readonly registry: Registry,
     private readonly indexers: IndexerSet,
     private readonly limits: SyncLimits,
     private readonly onRetry?: (attempt: number, error: unknown) => void,
-  ) {}
+  ) {
+    this.statics = new NearStatic(knex, registry);
+  }
 
   async sync(call: SyncCall): Promise<SyncAnswer> {
-    // The languages `translations` may name and the records json values reference, read once per request.
-    const language = languageContext(call.options.language, await loadLanguages(this.knex, this.registry));
+    // The languages `translations` may name, the records json values reference and the events webhooks want: cached,
+    // one round trip to learn whether they changed.
+    const statics = await this.statics.current();
+    const language = languageContext(call.options.language, statics.languages);
     if (!language.ok) return { ok: false, problems: [language.problem], records: 0 };
-    const inputs = { i18n: language.value, lookups: await loadLookups(this.knex, this.registry) };
+    const inputs = { i18n: language.value, lookups: statics.lookups };
     const execution = new SyncExecution({
       knex: this.knex,
       registry: this.registry,
@@ -81,6 +86,7 @@ export class SyncService {
       indexingMaxAttempts: this.limits.indexingMaxAttempts,
       retryWindowRows: this.limits.retryWindowRows,
       requestId: call.requestId,
+      eventNames: statics.eventNames,
       onRetry: this.onRetry,
       onBegin: call.onBegin,
       beforeCommit: call.beforeCommit && ((sql, done) => call.beforeCommit!(sql, outcome(done))),

@@ -12,9 +12,21 @@ export interface NamedLock {
  * for a lock it holds shared in exclusive mode (it would wait for the other sharers, who may wait for it).
  */
 export async function lockNames(sql: Sql, locks: readonly NamedLock[]): Promise<void> {
-  const sorted = [...locks].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const { name, mode } of sorted) {
-    const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-    await sql.query(`SELECT ${fn}(hashtext('bulksync'), hashtext($1))`, [name]);
-  }
+  for (const { name, mode } of sortedLocks(locks)) await sql.query(`SELECT ${lockFunction(mode)}(hashtext('bulksync'), hashtext($1))`, [name]);
+}
+
+/**
+ * The same locks as statements without parameters, to go in the round trip that begins the transaction. The names
+ * come from definitions and indexer names, never from a request; quoted all the same.
+ */
+export function lockStatements(locks: readonly NamedLock[]): string[] {
+  return sortedLocks(locks).map(({ name, mode }) => `SELECT ${lockFunction(mode)}(hashtext('bulksync'), hashtext('${name.replace(/'/g, "''")}'))`);
+}
+
+function sortedLocks(locks: readonly NamedLock[]): NamedLock[] {
+  return [...locks].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function lockFunction(mode: NamedLock['mode']): string {
+  return mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
 }

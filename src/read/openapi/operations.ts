@@ -234,9 +234,15 @@ export const SYNC_COUNTS: Schema = {
     extensions: { type: 'array', maxItems: 0, description: 'always empty (Shopware compatibility)' },
     counts: {
       type: 'object',
-      required: ['data', 'deleted', 'notFound', 'skipped'],
+      required: ['data', 'deleted', 'notFound', 'skipped', 'unchanged'],
       additionalProperties: false,
-      properties: { data: COUNTS, deleted: COUNTS, notFound: COUNTS, skipped: COUNTS },
+      properties: {
+        data: COUNTS,
+        deleted: COUNTS,
+        notFound: COUNTS,
+        skipped: COUNTS,
+        unchanged: { ...COUNTS, description: 'entity → records counted under data that were stored already as sent, and not written' },
+      },
     },
     errors: { type: 'array', items: ref('Error'), description: 'present with fail-on-error: false, as with ids' },
   },
