@@ -15,7 +15,7 @@ export interface PendingRow {
  * worker indexing it right now keeps it for another run) and a fresh start (a dead or failing id is retried: the
  * new write may have repaired it). Rows are written in (indexer, id) order, the order the worker locks them in.
  */
-export async function markPending(sql: Sql, work: readonly (readonly [string, readonly string[]])[]): Promise<void> {
+export async function markPending(sql: Sql, work: readonly (readonly [string, readonly string[]])[], opts: { lockShared?: boolean } = {}): Promise<void> {
   const indexers: string[] = [];
   const ids: string[] = [];
   for (const [name, list] of work) for (const id of list) {
@@ -23,9 +23,14 @@ export async function markPending(sql: Sql, work: readonly (readonly [string, re
     ids.push(id);
   }
   if (!ids.length) return;
+  // lockShared: the pending lists' shared locks (lockPendingShared) in the same round trip, taken before any row is
+  // added (the filter's sub-select runs once, before the first row).
+  const lock = opts.lockShared
+    ? `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(hashtextextended('bulksync:index:' || n, 0)) FROM (SELECT DISTINCT unnest($1::text[]) AS n) x ORDER BY n) `
+    : '';
   await sql.query(
-    `INSERT INTO bulksync_index_pending (indexer, id)
-     SELECT DISTINCT indexer, id FROM unnest($1::text[], $2::uuid[]) AS w(indexer, id) ORDER BY indexer, id
+    `${lock}INSERT INTO bulksync_index_pending (indexer, id)
+     SELECT DISTINCT indexer, id FROM unnest($1::text[], $2::uuid[]) AS w(indexer, id) ${opts.lockShared ? 'WHERE (SELECT count(*) FROM l) >= 0 ' : ''}ORDER BY indexer, id
      ON CONFLICT (indexer, id) DO UPDATE
         SET version = EXCLUDED.version, queued_at = now(), not_before = now(), attempts = 0,
             last_error = NULL, failed_at = NULL, dead_at = NULL`,

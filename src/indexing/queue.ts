@@ -1,6 +1,6 @@
 import { runMigrations } from 'graphile-worker';
 import type { Sql } from '../db/sql';
-import { indexersWithReadyIds, lockPendingShared, markPending } from './pending';
+import { indexersWithReadyIds, markPending } from './pending';
 
 /** graphile-worker task names. */
 export const INDEX_TASK = 'bulksync_index';
@@ -37,8 +37,7 @@ export interface FullIndexPayload {
 export async function enqueueIndexJobs(sql: Sql, work: readonly (readonly [string, readonly string[]])[], maxAttempts: number): Promise<void> {
   const names = work.filter(([, ids]) => ids.length).map(([name]) => name);
   if (!names.length) return;
-  await lockPendingShared(sql, names);
-  await markPending(sql, work);
+  await markPending(sql, work, { lockShared: true });
   await addDrainJobs(sql, names, maxAttempts);
 }
 

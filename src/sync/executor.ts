@@ -15,6 +15,7 @@ import { runEndPartially, runRecordsPartially, type PartialRun } from './partial
 import { PendingRef } from './pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from './result';
+import { settleUnchanged } from './unchanged';
 import { RequestState, type OperationState } from './state';
 import type { OperationPlan } from './types';
 
@@ -303,6 +304,7 @@ export class SyncExecution {
     }
     this.found(chunk.lineOf ? problems.map((p) => withLine(p, chunk.lineOf!)) : problems);
     if (this.failing) return;
+    settleUnchanged(registry, result);
     // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
     // so that a request answered with counts only need not keep every id for its events.
     await this.events.add(sql, result);

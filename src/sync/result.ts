@@ -49,6 +49,20 @@ export class SyncResult {
     this[map].set(entity.name, list);
   }
 
+  /** Takes keys (ids in the API spelling) of `entity` out of a map again, and out of its count. */
+  forget(map: KeyMapName, entity: EntityDef, ids: ReadonlySet<string>): void {
+    const list = this[map].get(entity.name);
+    if (!list) return;
+    const kept = list.filter((k) => typeof k !== 'string' || !ids.has(k));
+    if (kept.length === list.length) return;
+    this.counts[map].set(entity.name, (this.counts[map].get(entity.name) ?? 0) - (list.length - kept.length));
+    if (kept.length) this[map].set(entity.name, kept);
+    else {
+      this[map].delete(entity.name);
+      this.counts[map].delete(entity.name);
+    }
+  }
+
   /** Adds what another (committed) part of the request did. */
   merge(other: SyncResult): void {
     for (const name of ['data', 'deleted', 'notFound', 'skipped', 'unchanged'] as const) {

@@ -77,6 +77,8 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     };
     const changed = existing.filter((r) => !r.reference);
     const updates = cmd.mode === 'replace' && cmd.isRootEntity ? changed.map((r) => replaced(cmd, toWrite(r))) : changed.map(toWrite);
+    // Existing rows a statement changed (the others hold what they would become: no new version, no event).
+    const updated = new Set<ResolvedRow>();
     try {
       const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
       if (guarded && inserted < fresh.length) {
@@ -84,7 +86,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
         continue;
       }
       await state.marks.before(sql, entity, updates.map((u) => u.key));
-      await updateRows(sql, entity, updates, { mergeKeys: !(cmd.mode === 'replace' && cmd.isRootEntity) });
+      for (const i of await updateRows(sql, entity, updates, { mergeKeys: !(cmd.mode === 'replace' && cmd.isRootEntity) })) updated.add(changed[i]!);
     } catch (e) {
       // Another request created a record with the same external id (or matchBy value, or another unique value)
       // after this one looked: run again, and find it (or report the conflict).
@@ -106,10 +108,13 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     op.deferred.push(...resolved.deferred.filter((d) => !skipped.some((r) => r.row === d.row)));
     result.add('skipped', entity, skipped.map((r) => r.key));
     const written = [...fresh, ...existing];
-    await state.marks.after(sql, entity, [...fresh, ...changed].map((r) => r.key));
+    await state.marks.after(sql, entity, [...fresh, ...updated].map((r) => r.key));
     const order = new Map(resolved.rows.map((r, i) => [r, i]));
     written.sort((a, b) => order.get(a)! - order.get(b)!);
-    result.add('data', entity, written.filter((r) => r.row.root || entity.isMapping || hasData(r)).map((r) => r.key));
+    const listed = written.filter((r) => r.row.root || entity.isMapping || hasData(r));
+    result.add('data', entity, listed.map((r) => r.key));
+    // Existing mapping rows (ON CONFLICT DO NOTHING) and rows the update left alone were stored as sent already.
+    result.add('unchanged', entity, listed.filter((r) => r.exists && !updated.has(r)).map((r) => r.key));
     return 'ok';
   }
 }

@@ -64,14 +64,21 @@ function setsData(r: WriteRow, columns: ReadonlySet<string>): boolean {
 /**
  * Updates existing rows with the fields each one gives, one statement (after a COPY, for many rows). When rows give
  * different sets of fields, a mask per field says which rows set it, so a merge never touches a field that was not
- * sent and still costs one statement.
+ * sent and still costs one statement. A row that already holds what it would become is left alone (no new row
+ * version, no change-feed entry). Returns the positions in `rows` of the rows it changed.
  */
-export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], opts: { mergeKeys?: boolean } = {}): Promise<void> {
+export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly WriteRow[], opts: { mergeKeys?: boolean } = {}): Promise<number[]> {
   const pk = new Set(entity.primaryKey);
   // Only the table's own columns: translated fields live in the translation table.
   const own = new Set(writableColumns(entity).filter((f) => !pk.has(f.name)).map((f) => f.name));
-  const changing = rows.filter((r) => setsData(r, own));
-  if (!changing.length) return;
+  const positions: number[] = [];
+  const changing: WriteRow[] = [];
+  rows.forEach((r, i) => {
+    if (!setsData(r, own)) return;
+    positions.push(i);
+    changing.push(r);
+  });
+  if (!changing.length) return [];
   const given = new Set<string>();
   for (const r of changing) for (const f of r.values.keys()) if (own.has(f)) given.add(f);
   const fields = writableColumns(entity).filter((f) => given.has(f.name));
@@ -86,6 +93,7 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   // The rows were locked in key order when they were looked up; ordered rows keep what the plan still decides (a
   // nested loop over a few rows) in that order too.
   const select = [
+    `${s.ordinal} AS n`,
     ...keyFields.map((k, i) => `${s.value(k)} AS k${i}`),
     ...fields.flatMap((f, i) => [`${s.value(f)} AS v${i}`, ...(uniform ? [] : [`${s.mask(f)} AS m${i}`])]),
   ];
@@ -96,12 +104,14 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
       const t = `t.${ident(f.column)}`;
       v = `CASE WHEN ${v} IS NULL THEN NULL ELSE (coalesce(${t}, '{}'::jsonb) || ${v}) - ARRAY(SELECT k FROM jsonb_each(${v}) AS e(k, x) WHERE x = 'null'::jsonb) END`;
     }
-    return uniform ? `${ident(f.column)} = ${v}` : `${ident(f.column)} = CASE WHEN u.m${i} THEN ${v} ELSE t.${ident(f.column)} END`;
+    return uniform ? v : `CASE WHEN u.m${i} THEN ${v} ELSE t.${ident(f.column)} END`;
   });
   const match = keyFields.map((k, i) => `t.${ident(k.column)} = u.k${i}`).join(' AND ');
-  await sql.query(
-    `UPDATE ${ident(entity.table)} AS t SET ${sets.join(', ')}, updated_at = now() ` +
-      `FROM (SELECT ${select.join(', ')} FROM ${s.from} ORDER BY ${s.order}) AS u WHERE ${match}`,
+  const { rows: updated } = await sql.query<{ n: number | string }>(
+    `UPDATE ${ident(entity.table)} AS t SET ${fields.map((f, i) => `${ident(f.column)} = ${sets[i]}`).join(', ')}, updated_at = now() ` +
+      `FROM (SELECT ${select.join(', ')} FROM ${s.from} ORDER BY ${s.order}) AS u WHERE ${match} ` +
+      `AND ROW(${fields.map((f) => `t.${ident(f.column)}`).join(', ')}) IS DISTINCT FROM ROW(${sets.join(', ')}) RETURNING u.n`,
     s.params,
   );
+  return updated.map((r) => positions[Number(r.n) - 1]!);
 }

@@ -1,0 +1,53 @@
+import type { Registry } from '../definitions/registry';
+import type { EntityDef } from '../definitions/types';
+import type { ApiKey, SyncResult } from './result';
+
+/** Entity → the field of its rows that names the record they belong to, and that record's entity. */
+interface Owned {
+  owner: string;
+  field: string;
+}
+
+const ownedCache = new WeakMap<Registry, Map<string, Owned | null>>();
+
+/**
+ * A translation row belongs to its record; a link row (a mapping entity) to the record whose association it is.
+ * Others belong to no other record.
+ */
+function ownedBy(registry: Registry, entity: string): Owned | undefined {
+  let cache = ownedCache.get(registry);
+  if (!cache) ownedCache.set(registry, (cache = new Map()));
+  let found = cache.get(entity);
+  if (found === undefined) {
+    found = null;
+    const def = registry.get(entity);
+    if (def.translates) found = { owner: def.translates, field: registry.get(def.translates).translation!.ownerKey };
+    else if (def.isMapping) {
+      for (const e of registry.all()) {
+        for (const a of Object.values(e.associations)) if (a.type === 'manyToMany' && a.mapping === entity) found = { owner: e.name, field: a.localKey };
+        if (found) break;
+      }
+    }
+    cache.set(entity, found);
+  }
+  return found ?? undefined;
+}
+
+const idOf = (k: ApiKey) => (typeof k === 'string' ? k : JSON.stringify(k));
+
+/**
+ * A record is unchanged only when its own row, its translation rows and its links are: a record whose row is stored
+ * as sent but whose German name changed was written (its event and its indexing follow). Works on one chunk's
+ * result, where a record and the rows that belong to it are planned together.
+ */
+export function settleUnchanged(registry: Registry, result: SyncResult): void {
+  if (!result.unchanged.size) return;
+  for (const [entity, keys] of result.data) {
+    const owned = ownedBy(registry, entity);
+    if (!owned || !result.unchanged.has(owned.owner)) continue;
+    const same = new Set((result.unchanged.get(entity) ?? []).map(idOf));
+    const touched = new Set<string>();
+    for (const k of keys) if (typeof k !== 'string' && !same.has(idOf(k)) && k[owned.field] !== undefined) touched.add(k[owned.field]!);
+    if (touched.size) result.forget('unchanged', registry.get(owned.owner) satisfies EntityDef, touched);
+  }
+}
