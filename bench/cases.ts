@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { cpuSpent, sampleCpu } from './cpu';
 import { resetTables, settle } from './db';
 import { sendSequential } from './endpoint';
 import { watchRss } from './memory';
@@ -11,9 +12,11 @@ export interface DataSet {
   group: string;
   records: number;
   /** Rows for the raw methods, per pass. */
-  raw: Record<Pass, TableWrite[]>;
+  raw: Record<'insert' | 'update', TableWrite[]>;
   /** API records (one per product, nested records inside), per pass. */
-  api: Record<Pass, readonly object[]>;
+  api: Record<'insert' | 'update', readonly object[]>;
+  /** Also a third pass: the update pass's records again, unchanged (raw methods rewrite them all). */
+  resend?: boolean;
   /** Records per request of each endpoint variant. */
   requestSizes: readonly number[];
   /** Flat product sets: how the API records name their record (compared across sizes in growthTable). */
@@ -55,10 +58,12 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
     ...RAW_METHODS.map((raw): Method => ({ kind: 'raw', raw })),
     ...set.requestSizes.map((perRequest): Method => ({ kind: 'endpoint', perRequest })),
   ];
+  const passes: Pass[] = ['insert', 'update', ...(set.resend ? (['unchanged'] as const) : [])];
+  const rows = (pass: Pass) => (pass === 'insert' ? 'insert' : 'update');
   const bodies = new Map<string, Buffer[]>();
   const results = new Map<string, Measurement>();
   for (const m of methods) {
-    for (const pass of ['insert', 'update'] as const) {
+    for (const pass of passes) {
       const label = methodLabel(m, set.records);
       results.set(`${label}/${pass}`, {
         group: set.group,
@@ -71,7 +76,7 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
       });
       if (m.kind === 'endpoint') {
         const entity = 'product';
-        bodies.set(`${m.perRequest}/${pass}`, slices(set.api[pass], m.perRequest).map((chunk) => syncBody(entity, chunk, set.operation)));
+        bodies.set(`${m.perRequest}/${pass}`, slices(set.api[rows(pass)], m.perRequest).map((chunk) => syncBody(entity, chunk, set.operation)));
       }
     }
   }
@@ -80,17 +85,18 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
     for (const m of order) {
       await resetTables(ctx.client);
       await set.prepare?.(ctx.client);
-      for (const pass of ['insert', 'update'] as const) {
+      for (const pass of passes) {
         const label = methodLabel(m, set.records);
         const out = results.get(`${label}/${pass}`)!;
         await settle(ctx.client);
+        const cpuBefore = await sampleCpu(ctx.client, m.kind === 'raw' ? undefined : ctx.serverPid);
         if (m.kind === 'raw') {
           const t0 = performance.now();
-          await rawWrite(ctx.client, m.raw, set.raw[pass]);
+          await rawWrite(ctx.client, m.raw, set.raw[rows(pass)]);
           out.rounds.push(performance.now() - t0);
         } else {
           const list = bodies.get(`${m.perRequest}/${pass}`)!;
-          const perBody = slices(set.api[pass], m.perRequest).map((c) => c.length);
+          const perBody = slices(set.api[rows(pass)], m.perRequest).map((c) => c.length);
           const headers = await ctx.headers();
           const send = async () => {
             const r = await sendSequential(ctx.baseUrl, list, { entity: 'product', perBody }, headers);
@@ -112,6 +118,8 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
             (out.latencies ??= []).push(...result.latencies);
           }
         }
+        const cpu = cpuSpent(cpuBefore, await sampleCpu(ctx.client, m.kind === 'raw' ? undefined : ctx.serverPid));
+        (out.cpu ??= []).push(cpu);
         const ms = out.rounds[out.rounds.length - 1]!;
         ctx.log(`  ${set.group} · ${label} · ${pass}: ${(ms / 1000).toFixed(2)} s, ${fmtInt((set.records / ms) * 1000)} records/s (round ${round + 1}/${ctx.rounds})`);
       }

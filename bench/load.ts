@@ -1,4 +1,6 @@
 import autocannon from 'autocannon';
+import { connect } from './db';
+import { productWrites, rawWrite } from './raw';
 import { changed, makeProduct, syncBody, type Product } from './rows';
 
 /**
@@ -107,17 +109,67 @@ function failureKey(status: number, body: string): string {
   }
 }
 
+/** The products of one request of the scenario: a fresh random draw, in random order. */
+function draw(scenario: LoadScenario, keys: LoadKeys, n: number, round: number): Product[] {
+  const chosen =
+    scenario !== 'mixed' ? pick(n, 0, poolSize(scenario)) : pick(n - Math.floor(n / 2), keys.advance(), WINDOW, pick(Math.floor(n / 2), 0, POOL_SIZE));
+  return shuffle([...chosen]).map((i) => changed(keys.get(i), round % 50));
+}
+
+/**
+ * The same load as raw SQL, for comparison: `clients` connections each running transactions that upsert the drawn
+ * products and their translation rows (unnest, ON CONFLICT DO UPDATE), keys sorted so that raw never deadlocks,
+ * back to back for `seconds`. What PostgreSQL alone makes of the overlap.
+ */
+export async function runRawLoad(opts: Omit<LoadOptions, 'baseUrl' | 'headers'> & { databaseUrl: string }): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const failures = new Map<string, number>();
+  let ok = 0;
+  let round = 0;
+  const started = performance.now();
+  const end = started + opts.seconds * 1000;
+  const worker = async () => {
+    const client = await connect(opts.databaseUrl);
+    try {
+      while (performance.now() < end) {
+        const products = draw(opts.scenario, opts.keys, opts.recordsPerRequest, ++round).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const t0 = performance.now();
+        try {
+          await rawWrite(client, 'unnest', productWrites(products));
+          ok++;
+        } catch (e) {
+          const key = `raw ${(e as { code?: string }).code ?? 'error'}`;
+          failures.set(key, (failures.get(key) ?? 0) + 1);
+        }
+        latencies.push(performance.now() - t0);
+      }
+    } finally {
+      await client.end();
+    }
+  };
+  await Promise.all(Array.from({ length: opts.clients }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    scenario: opts.scenario,
+    clients: opts.clients,
+    seconds,
+    recordsPerRequest: opts.recordsPerRequest,
+    requests: latencies.length,
+    ok,
+    failures,
+    transportErrors: 0,
+    recordsPerSecond: (ok * opts.recordsPerRequest) / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1] ?? NaN,
+  };
+}
+
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const { keys, recordsPerRequest: n } = opts;
   let round = 0;
-  const nextBody = (): Buffer => {
-    round++;
-    const chosen =
-      opts.scenario !== 'mixed'
-        ? pick(n, 0, poolSize(opts.scenario))
-        : pick(n - Math.floor(n / 2), keys.advance(), WINDOW, pick(Math.floor(n / 2), 0, POOL_SIZE));
-    return syncBody('product', shuffle([...chosen]).map((i) => changed(keys.get(i), round % 50)));
-  };
+  const nextBody = (): Buffer => syncBody('product', draw(opts.scenario, keys, n, ++round));
   const latencies: number[] = [];
   const failures = new Map<string, number>();
   let ok = 0;

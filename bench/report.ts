@@ -7,7 +7,8 @@ import type { LoadResult } from './load';
 import type { NdjsonMeasurement, NdjsonReport } from './ndjson';
 import { MATCH_LABEL, type MatchMode } from './rows';
 
-export type Pass = 'insert' | 'update';
+/** insert, update (5 of 10 fields changed), and unchanged: the update pass's records sent once more, as stored. */
+export type Pass = 'insert' | 'update' | 'unchanged';
 
 export interface Measurement {
   /** The data set, e.g. "flat 10,000". */
@@ -25,6 +26,14 @@ export interface Measurement {
   match?: MatchMode;
   perRequest?: number;
   memory?: { bodyBytes: number; before: number; peak: number; source: string };
+  /** CPU ms per round: the service process's (endpoint only) and PostgreSQL's backends'. */
+  cpu?: { service?: number; postgres: number }[];
+}
+
+/** Median CPU µs per record of the service and of PostgreSQL, or '–'. */
+function cpuPerRecord(m: Measurement, which: 'service' | 'postgres'): string {
+  const xs = (m.cpu ?? []).map((c) => c[which]).filter((x): x is number => x !== undefined);
+  return xs.length ? ((median(xs) * 1000) / m.records).toFixed(1) : '–';
 }
 
 export interface Environment {
@@ -85,10 +94,15 @@ export function resultsTable(all: readonly Measurement[]): string {
       usPerRecord(m).toFixed(1),
       Number.isFinite(best) ? `${(rps / best).toFixed(2)}×` : '–',
       lat ? `${fmtMs(pct(lat, 50))} / ${fmtMs(pct(lat, 99))}` : '–',
+      cpuPerRecord(m, 'service'),
+      cpuPerRecord(m, 'postgres'),
       mem ? `${((mem.peak - mem.before) / mem.bodyBytes).toFixed(1)}× (+${mb(mem.peak - mem.before)} on ${mb(mem.bodyBytes)})` : '–',
     ];
   });
-  return table(['data set', 'pass', 'method', 's (median)', 'records/s', 'µs / record', '÷ best raw', 'request p50 / p99 ms', 'RSS growth ÷ body'], rows);
+  return table(
+    ['data set', 'pass', 'method', 's (median)', 'records/s', 'µs / record', '÷ best raw', 'request p50 / p99 ms', 'service CPU µs / record', 'PostgreSQL CPU µs / record', 'RSS growth ÷ body'],
+    rows,
+  );
 }
 
 function usPerRecord(m: Measurement): number {
@@ -181,7 +195,8 @@ export function memoryTable(all: readonly Measurement[]): string {
 export interface LoadReport {
   load: LoadResult;
   /** The indexing behaviour the load ran with. */
-  indexing: 'disabled' | 'inline';
+  /** The endpoint's indexing behaviour, or raw SQL transactions of the same shape (no endpoint). */
+  indexing: 'disabled' | 'inline' | 'raw SQL';
   deadlocks: number;
   retries: Map<string, number>;
 }
@@ -193,21 +208,46 @@ const SCENARIO: Record<LoadResult['scenario'], string> = {
 };
 
 export function loadTable(reports: readonly LoadReport[]): string {
+  const raw = (r: LoadReport) => reports.find((x) => x.indexing === 'raw SQL' && x.load.scenario === r.load.scenario);
+  const disabled = (r: LoadReport) => reports.find((x) => x.indexing === 'disabled' && x.load.scenario === r.load.scenario);
+  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
   return table(
-    ['keys per request (overlapping between clients)', 'indexing', 'clients', 's', 'requests', 'records/s', 'p50 / p99 / max ms', 'non-200', 'transport errors', 'deadlocks (pg_stat_database)', 'retried transactions (server log)'],
-    reports.map(({ load, indexing, deadlocks, retries }) => [
-      SCENARIO[load.scenario],
-      indexing,
-      String(load.clients),
-      load.seconds.toFixed(0),
-      fmtInt(load.requests),
-      fmtInt(load.recordsPerSecond),
-      `${fmtMs(load.p50)} / ${fmtMs(load.p99)} / ${fmtMs(load.max)}`,
-      [...load.failures].map(([k, n]) => `${n} × ${k}`).join(', ') || '0',
-      String(load.transportErrors),
-      String(deadlocks),
-      [...retries].map(([k, n]) => `${n} × ${k}`).join(', ') || '0',
-    ]),
+    [
+      'keys per request (overlapping between clients)',
+      'indexing',
+      'clients',
+      's',
+      'requests',
+      'records/s',
+      'p50 / p99 / max ms',
+      'p99 ÷ raw p99',
+      'records/s ÷ raw',
+      'p99 ÷ disable-indexing p99',
+      'non-200',
+      'transport errors',
+      'deadlocks (pg_stat_database)',
+      'retried transactions (server log)',
+    ],
+    reports.map((r) => {
+      const { load, indexing, deadlocks, retries } = r;
+      const isRaw = indexing === 'raw SQL';
+      return [
+        SCENARIO[load.scenario],
+        indexing,
+        String(load.clients),
+        load.seconds.toFixed(0),
+        fmtInt(load.requests),
+        fmtInt(load.recordsPerSecond),
+        `${fmtMs(load.p50)} / ${fmtMs(load.p99)} / ${fmtMs(load.max)}`,
+        isRaw ? '–' : ratio(load.p99, raw(r)?.load.p99),
+        isRaw ? '–' : ratio(load.recordsPerSecond, raw(r)?.load.recordsPerSecond),
+        indexing === 'inline' ? ratio(load.p99, disabled(r)?.load.p99) : '–',
+        [...load.failures].map(([k, n]) => `${n} × ${k}`).join(', ') || '0',
+        String(load.transportErrors),
+        String(deadlocks),
+        [...retries].map(([k, n]) => `${n} × ${k}`).join(', ') || '0',
+      ];
+    }),
   );
 }
 

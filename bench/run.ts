@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { benchCredentials, TokenSource } from './auth';
 import { runDataSet, type DataSet } from './cases';
 import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, settle } from './db';
-import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad } from './load';
+import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad, runRawLoad } from './load';
 import { indexingHeaders, parseOptions, type BenchOptions } from './options';
 import { runProfile } from './profile';
 import { categoryWrites, matchedProductWrites, nestedWrites, productWrites, rawWrite } from './raw';
@@ -37,6 +37,8 @@ function flatSet(taxId: string, records: number, requestSizes: number[], watchRs
     requestSizes,
     watchRssOf,
     match: 'id',
+    // The nightly full sync of an ERP: everything sent again as it is stored (the large set only).
+    resend: records >= 100_000,
   };
 }
 
@@ -78,6 +80,7 @@ async function runAll(
   tokens: TokenSource,
   taxId: string,
   indexingSeen: Set<string>,
+  databaseUrl: string,
 ): Promise<{ measurements: Measurement[]; loads: LoadReport[] }> {
   const headers = async () => ({ ...indexingHeaders(opts.indexing), ...(await tokens.headers()) });
   const ctx = { client, baseUrl: server.baseUrl, serverPid: server.pid, rounds: opts.rounds, headers, indexingSeen, log };
@@ -98,19 +101,30 @@ async function runAll(
   }
 
   const loads: LoadReport[] = [];
-  // The load cases run with the write path alone and again with the indexers inline (the default behaviour), whatever
-  // --indexing says for the timed cases: concurrency must hold in both.
-  const loadCases = (['disabled', 'inline'] as const).flatMap((indexing) => LOAD_SCENARIOS.map((scenario) => ({ indexing, scenario })));
+  // The load cases run beside raw SQL transactions of the same shape, with the write path alone and again with the
+  // indexers inline (the default behaviour), whatever --indexing says for the timed cases: concurrency must hold in
+  // both.
+  const loadCases = LOAD_SCENARIOS.flatMap((scenario) => (['raw SQL', 'disabled', 'inline'] as const).map((indexing) => ({ indexing, scenario })));
   for (const { indexing, scenario } of loadCases) {
-    log(`load (${scenario}, indexing ${indexing}): 8 clients × 100-record syncs for ${opts.loadSeconds} s`);
+    log(`load (${scenario}, ${indexing === 'raw SQL' ? 'raw SQL' : `indexing ${indexing}`}): 8 clients × 100-record ${indexing === 'raw SQL' ? 'transactions' : 'syncs'} for ${opts.loadSeconds} s`);
     await resetTables(client);
     const keys = new LoadKeys(taxId);
     await rawWrite(client, 'unnest', productWrites(keys.pool(poolSize(scenario))));
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);
-    const loadHeaders = { ...indexingHeaders(indexing), ...(await tokens.headers()) };
-    const load = await runLoad({ baseUrl: server.baseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100, headers: loadHeaders });
+    const load =
+      indexing === 'raw SQL'
+        ? await runRawLoad({ databaseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100 })
+        : await runLoad({
+            baseUrl: server.baseUrl,
+            scenario,
+            keys,
+            clients: 8,
+            seconds: opts.loadSeconds,
+            recordsPerRequest: 100,
+            headers: { ...indexingHeaders(indexing), ...(await tokens.headers()) },
+          });
     await new Promise((r) => setTimeout(r, 1500)); // statistics reach pg_stat_database with a delay
     const deadlocks = (await deadlockCount(client)) - deadlocksBefore;
     const retries = new Map<string, number>();
@@ -147,7 +161,7 @@ async function main(): Promise<void> {
     const env = environment(await serverVersion(client), db.origin, argv);
     const taxId = await createTax(client);
     const indexingSeen = new Set<string>();
-    const { measurements, loads } = await runAll(opts, client, server, tokens, taxId, indexingSeen);
+    const { measurements, loads } = await runAll(opts, client, server, tokens, taxId, indexingSeen, db.url);
     let ndjson: NdjsonReport | undefined;
     if (opts.ndjson) {
       const sizes = [Math.ceil(opts.ndjson / 10), opts.ndjson];

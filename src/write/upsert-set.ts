@@ -85,23 +85,25 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   ];
   const sameKey = (a: string, b: string) => k.map((x) => `${a}.${x.col} = ${b}.${x.alias}`).join(' AND ');
   const updating = data.filter((c) => c.given !== 'none');
-  const setExpr = (c: DataColumn) => {
+  // The value a column gets, from the row's values in `from` (u, or l which carries u's columns) and the stored row t.
+  const setExpr = (c: DataColumn, from: string) => {
     const stored = `t.${ident(c.field.column)}`;
-    let v = `u.v${c.i}`;
+    let v = `${from}.v${c.i}`;
     // customFields in merge mode: the given keys go into the stored object; a key given as null is removed.
     if (input.mergeKeys && c.field.mergeKeys) {
       v = `CASE WHEN ${v} IS NULL THEN NULL ELSE (coalesce(${stored}, '{}'::jsonb) || ${v}) - ARRAY(SELECT e.k FROM jsonb_each(${v}) AS e(k, x) WHERE e.x = 'null'::jsonb) END`;
     }
-    return c.given === 'some' ? `CASE WHEN u.m${c.i} THEN ${v} ELSE ${stored} END` : v;
+    return c.given === 'some' ? `CASE WHEN ${from}.m${c.i} THEN ${v} ELSE ${stored} END` : v;
   };
   const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
   if (updating.length) {
     const stored = updating.map((c) => `t.${ident(c.field.column)}`);
+    // l carries the row's values, so that the update reads them from it and never scans u again.
     parts.push(
-      `l AS MATERIALIZED (SELECT ${keyColumns(entity, 't')}, u.n FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
-        `WHERE ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map(setExpr).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
-      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c)}`).join(', ')}, updated_at = now() ` +
-        `FROM l JOIN u ON u.n = l.n WHERE ${k.map((x) => `t.${x.col} = l.${x.col}`).join(' AND ')} RETURNING l.n)`,
+      `l AS MATERIALIZED (SELECT u.* FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
+        `WHERE ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
+      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = now() ` +
+        `FROM l WHERE ${sameKey('t', 'l')} RETURNING l.n)`,
     );
   }
   const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
