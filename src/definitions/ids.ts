@@ -10,6 +10,10 @@ export function isId(v: unknown): v is string {
 
 /** The API spelling: 32 lowercase hex characters. */
 export function toApiId(v: string): string {
+  // The database spelling (8-4-4-4-12), by far the most common input: cut it, no regular expression per id.
+  if (v.length === 36 && v[8] === '-' && v[13] === '-' && v[18] === '-' && v[23] === '-') {
+    return (v.slice(0, 8) + v.slice(9, 13) + v.slice(14, 18) + v.slice(19, 23) + v.slice(24)).toLowerCase();
+  }
   return v.replace(/-/g, '').toLowerCase();
 }
 

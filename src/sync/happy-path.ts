@@ -7,7 +7,7 @@ import { savepoints } from '../write/savepoints';
 import type { WriteRow } from '../write/upsert';
 import { upsertSet, type SetUpsertOutcome } from '../write/upsert-set';
 import { PendingRef } from './pending';
-import { mergeSameKey, rowKey } from './resolve';
+import { rowKey } from './resolve';
 import { SyncResult } from './result';
 import { replaced } from './run-upsert';
 import type { OperationState, RequestState } from './state';
@@ -67,8 +67,8 @@ export function qualifies(plan: OperationPlan, marks: IndexMarks): boolean {
 
 interface Written {
   cmd: UpsertCommand;
-  /** The command's rows, same keys merged. */
-  rows: UpsertRow[];
+  /** The command's rows (one per key). */
+  rows: readonly UpsertRow[];
   keys: Key[];
   /** Positions in `rows` of the rows written (the others name records). */
   writing: number[];
@@ -94,7 +94,8 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
   for (const c of plan.commands) {
     const cmd = c as UpsertCommand;
     const { entity } = cmd;
-    const rows = mergeSameKey(entity, cmd.rows);
+    // Planning merged rows of one key already (RowSet); without pending references no two keys can meet later.
+    const rows = cmd.rows;
     const keys = rows.map((r) => rowKey(entity, r));
     const writing: number[] = [];
     const writeRows: WriteRow[] = [];

@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { loadRegistry } from '../../src/definitions/registry';
+import type { IndexMarks } from '../../src/indexing/marks';
+import { qualifies } from '../../src/sync/happy-path';
+import { planRequest } from '../../src/sync/plan';
+import { parseSyncRequest } from '../../src/sync/request';
+
+/**
+ * Which chunks are written by one statement per table with PostgreSQL's constraints checking them (the rest take
+ * the diagnosing path): decided from the plan alone, no database.
+ */
+const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
+const TAX = '0189bf2a627a7296adbc83527ba9ac29';
+const CAT = '0189bf2a627a7296adbc83527ba9c001';
+const marks = (readsBefore = false) => ({ readsBefore: () => readsBefore }) as unknown as IndexMarks;
+const product = (n: number, extra: Record<string, unknown> = {}) => ({
+  id: `0189bf2a627a7296adbc83527ba9d${String(n).padStart(3, '0')}`,
+  productNumber: `P-${n}`,
+  name: `P ${n}`,
+  stock: 1,
+  price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: 1, net: 1, linked: true }],
+  taxId: TAX,
+  ...extra,
+});
+
+function planOf(op: Record<string, unknown>) {
+  const parsed = parseSyncRequest({ op }, registry, { maxRecords: 1000 });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const planned = planRequest(registry, parsed.request.operations);
+  if (planned.problems.length) throw new Error(JSON.stringify(planned.problems));
+  return planned.plans[0]!;
+}
+
+describe('a chunk PostgreSQL can check by itself', () => {
+  it('is one whose records carry their ids and every field a new record needs', () => {
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [product(1), product(2)] }), marks())).toBe(true);
+  });
+
+  it('may link to records by their id alone (the link checks they exist)', () => {
+    const plan = planOf({ entity: 'product', action: 'upsert', payload: [product(1, { categories: [{ id: CAT }] })] });
+    expect(plan.commands.map((c) => c.entity.name)).toEqual(['category', 'product', 'product_category', 'product_translation']);
+    expect(qualifies(plan, marks())).toBe(true);
+  });
+
+  it('is not one that leaves out a field a new record needs (a stock-only update is looked up first)', () => {
+    const partial = { id: product(1).id, stock: 5 };
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [product(2), partial] }), marks())).toBe(false);
+  });
+
+  it('is not one whose records are found by external id or a resolver', () => {
+    const { id: _id, ...withoutId } = product(1);
+    const byExternalId = { ...withoutId, externalId: 'ERP-1' };
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [byExternalId] }), marks())).toBe(false);
+    const byResolver = product(2, { taxId: { resolver: 'tax.taxRate', value: 19 } });
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [byResolver] }), marks())).toBe(false);
+  });
+
+  it('is not one in mode create-only, nor a payload record with nothing but its id', () => {
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', mode: 'create-only', payload: [product(1)] }), marks())).toBe(false);
+    expect(qualifies(planOf({ entity: 'tax', action: 'upsert', payload: [{ id: TAX }] }), marks())).toBe(false);
+  });
+
+  it('counts a record in mode replace as complete: what it leaves out goes back to defaults', () => {
+    expect(qualifies(planOf({ entity: 'tax', action: 'upsert', mode: 'replace', payload: [{ id: TAX, name: 'T', taxRate: 7 }] }), marks())).toBe(true);
+  });
+
+  it('is not one whose records an active indexer must see before they change (a category tree)', () => {
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [product(1)] }), marks(true))).toBe(false);
+  });
+
+  it('is not a delete', () => {
+    expect(qualifies(planOf({ entity: 'product', action: 'delete', payload: [{ id: product(1).id }] }), marks())).toBe(false);
+  });
+});
