@@ -4,6 +4,7 @@ import { runDataSet, type DataSet } from './cases';
 import { connect, deadlockCount, openBenchDatabase, resetTables, serverVersion, settle } from './db';
 import { LOAD_SCENARIOS, LoadKeys, poolSize, runLoad, runRawLoad } from './load';
 import { indexingHeaders, parseOptions, type BenchOptions } from './options';
+import { badRecordLines, runBadRecord, type BadRecordReport } from './bad-record';
 import { runProfile } from './profile';
 import { categoryWrites, matchedProductWrites, nestedWrites, productWrites, rawWrite } from './raw';
 import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type Measurement } from './report';
@@ -73,15 +74,21 @@ function nestedSet(taxId: string, records: number): DataSet {
   };
 }
 
-async function runAll(
-  opts: BenchOptions,
-  client: pg.Client,
-  server: ServerProcess,
-  tokens: TokenSource,
-  taxId: string,
-  indexingSeen: Set<string>,
-  databaseUrl: string,
-): Promise<{ measurements: Measurement[]; loads: LoadReport[] }> {
+interface RunContext {
+  opts: BenchOptions;
+  client: pg.Client;
+  server: ServerProcess;
+  tokens: TokenSource;
+  taxId: string;
+  indexingSeen: Set<string>;
+  databaseUrl: string;
+}
+
+async function runAll({ opts, client, server, tokens, taxId, indexingSeen, databaseUrl }: RunContext): Promise<{
+  measurements: Measurement[];
+  loads: LoadReport[];
+  badRecord: BadRecordReport;
+}> {
   const headers = async () => ({ ...indexingHeaders(opts.indexing), ...(await tokens.headers()) });
   const ctx = { client, baseUrl: server.baseUrl, serverPid: server.pid, rounds: opts.rounds, headers, indexingSeen, log };
   const measurements: Measurement[] = [];
@@ -99,6 +106,9 @@ async function runAll(
     log(`${set.group}: ${opts.rounds} round(s)`);
     measurements.push(...(await runDataSet(ctx, set)));
   }
+
+  log('bad record: 2,000 products with one bad reference, against the same 2,000 all good');
+  const badRecord = await runBadRecord({ client, baseUrl: server.baseUrl, taxId, rounds: opts.rounds, headers });
 
   const loads: LoadReport[] = [];
   // The load cases run beside raw SQL transactions of the same shape, with the write path alone and again with the
@@ -135,7 +145,7 @@ async function runAll(
     log(`  ${fmtInt(load.recordsPerSecond)} records/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, ${deadlocks} deadlock(s)`);
     loads.push({ load, indexing, deadlocks, retries });
   }
-  return { measurements, loads };
+  return { measurements, loads, badRecord };
 }
 
 async function main(): Promise<void> {
@@ -161,7 +171,7 @@ async function main(): Promise<void> {
     const env = environment(await serverVersion(client), db.origin, argv);
     const taxId = await createTax(client);
     const indexingSeen = new Set<string>();
-    const { measurements, loads } = await runAll(opts, client, server, tokens, taxId, indexingSeen, db.url);
+    const { measurements, loads, badRecord } = await runAll({ opts, client, server, tokens, taxId, indexingSeen, databaseUrl: db.url });
     let ndjson: NdjsonReport | undefined;
     if (opts.ndjson) {
       const sizes = [Math.ceil(opts.ndjson / 10), opts.ndjson];
@@ -184,6 +194,7 @@ async function main(): Promise<void> {
     }
     const sent = Object.entries(indexingHeaders(opts.indexing)).map(([k, v]) => `${k}: ${v}`)[0] ?? 'no indexing-behavior header';
     const notes = [
+      badRecordLines(badRecord).replace(/^- /, ''),
       `indexing: --indexing ${opts.indexing} (${sent}); the server answered x-indexing: ${[...indexingSeen].join(', ')}`,
       tokens.mode === 'bearer'
         ? 'authentication: requests carry a Bearer token of an admin integration (POST /api/oauth/token once, renewed before it expires); the server runs with RATE_LIMIT_PER_MINUTE=1000000000 so that its request limit stays out of the measurement'
