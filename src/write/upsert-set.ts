@@ -55,10 +55,10 @@ function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[]
  *    locked FOR NO KEY UPDATE in key order — the strength that leaves other requests' foreign-key checks free, and
  *    the order every request shares, so that concurrent requests never deadlock on each other's rows. A row that
  *    equals what it would become is neither locked nor written: no row version, no change-feed entry.
- * 2. `w`: the update of those rows.
- * 3. `nx` / `i`: the rows whose key is not stored, inserted in key order with ON CONFLICT DO NOTHING: a key (or a
+ * 2. `nx` / `i`: the rows whose key is not stored, inserted in key order with ON CONFLICT DO NOTHING: a key (or a
  *    unique value) another transaction inserted meanwhile skips the row instead of failing the statement, and the
  *    row comes back as missed.
+ * 3. `w`: the update of the locked rows.
  *
  * A foreign key, unique value, NOT NULL or CHECK a row breaks fails the statement; the caller diagnoses.
  */
@@ -96,23 +96,33 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     return c.given === 'some' ? `CASE WHEN ${from}.m${c.i} THEN ${v} ELSE ${stored} END` : v;
   };
   const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
+  // The phases run in the order of the careful path, lock → insert → update, each held back by a one-time filter on
+  // the one before (PostgreSQL promises no order between the parts of a statement). Updating before inserting can
+  // deadlock: a key that one request finds stored and another (with an older snapshot) finds new makes the second's
+  // insert wait for the first's uncommitted row version in a unique index, while the first waits to insert a key the
+  // second has just updated. A lock alone writes no index entry, so no insert waits for it.
   if (updating.length) {
     const stored = updating.map((c) => `t.${ident(c.field.column)}`);
     // l carries the row's values, so that the update reads them from it and never scans u again.
     parts.push(
       `l AS MATERIALIZED (SELECT u.* FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
         `WHERE ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
-      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = now() ` +
-        `FROM l WHERE ${sameKey('t', 'l')} RETURNING l.n)`,
     );
   }
   const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
+  const afterLocks = updating.length ? '(SELECT count(*) FROM l) >= 0 AND ' : '';
   parts.push(
-    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')}))`,
+    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')}))`,
     `i AS (INSERT INTO ${table} (${insertColumns.join(', ')}, created_at) ` +
       `SELECT ${[...k.map((x) => `u.${x.alias}`), ...data.map((c) => `u.v${c.i}`)].join(', ')}, now() FROM nx u ORDER BY ${k.map((x) => `u.${x.alias}`).join(', ')} ` +
       `ON CONFLICT DO NOTHING RETURNING ${keyColumns(entity)})`,
   );
+  if (updating.length) {
+    parts.push(
+      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = now() ` +
+        `FROM l WHERE ${sameKey('t', 'l')} AND (SELECT count(*) FROM i) >= 0 RETURNING l.n)`,
+    );
+  }
   const text =
     `WITH ${parts.join(',\n')}\n` +
     (updating.length ? `SELECT 'u' AS s, n FROM w UNION ALL ` : '') +
