@@ -181,13 +181,17 @@ describe('writing translations', () => {
         name: `Product ${i}`,
         ...(languages ? { translations: { 'de-DE': { name: `Produkt ${i}` }, 'fr-FR': { name: `Produit ${i}` } } } : {}),
       }));
+    // The rate-limit store prunes expired counters every so many requests: that statement is not the sync's.
+    const statements = () => t.counter.statements.filter((s) => !s.startsWith('DELETE FROM bulksync_rate_limit')).length;
+    t.counter.recording = true;
     t.counter.reset();
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: payload('ONE', false) } }).expect(200);
-    const oneLanguage = t.counter.count;
+    const oneLanguage = statements();
     t.counter.reset();
     const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: payload('THREE', true) } }).expect(200);
+    t.counter.recording = false;
     expect(res.body.data.product_translation).toHaveLength(900);
-    expect(t.counter.count).toBe(oneLanguage);
+    expect(statements()).toBe(oneLanguage);
   });
 });
 
