@@ -88,8 +88,27 @@ export interface HappyRun {
  * diagnoses). Nothing of the request's state changes before every statement of the chunk succeeded.
  */
 export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
-  const { sql } = run;
-  if (!run.savepointTaken) await savepoints.begin(sql, SAVEPOINT);
+  if (!run.savepointTaken) await savepoints.begin(run.sql, SAVEPOINT);
+  for (let attempt = 1; ; attempt++) {
+    const written = await writeAll(run.sql, plan);
+    if (written === 'failed') return undefined;
+    if (written !== 'missed') return record(run, written);
+    // Another request inserted some of these keys meanwhile, and the insert waited for it to commit: from the
+    // savepoint once more, those rows are stored ones now, locked in order with the others. A row that still misses
+    // holds a unique value of another record: the careful path says which.
+    if (attempt >= MISSED_ATTEMPTS) {
+      await savepoints.undo(run.sql, SAVEPOINT);
+      return undefined;
+    }
+    await savepoints.undo(run.sql, SAVEPOINT);
+  }
+}
+
+/** Attempts of a chunk whose inserts met rows another request inserted meanwhile, before the careful path. */
+const MISSED_ATTEMPTS = 3;
+
+/** The chunk's statements; 'failed' after a check failed (rolled back), 'missed' when a row was neither found nor inserted. */
+async function writeAll(sql: Sql, plan: OperationPlan): Promise<Written[] | 'failed' | 'missed'> {
   const written: Written[] = [];
   for (const c of plan.commands) {
     const cmd = c as UpsertCommand;
@@ -113,15 +132,12 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
     } catch (e) {
       if (!isConstraintFault(e)) throw e;
       await savepoints.undo(sql, SAVEPOINT);
-      return undefined;
+      return 'failed';
     }
-    if (outcome.missed.length) {
-      await savepoints.undo(sql, SAVEPOINT);
-      return undefined;
-    }
+    if (outcome.missed.length) return 'missed';
     written.push({ cmd, rows, keys, writing, outcome });
   }
-  return record(run, written);
+  return written;
 }
 
 /** What the chunk did, into the request's state (keys, names for `missing`, indexing marks) and its result. */
