@@ -59,3 +59,134 @@ function numberCheck(field: FieldDef, int: boolean): Check {
     return undefined;
   };
 }
+
+/** A JSON schema as definitions write it (the subset a fast acceptance understands is checked at compile time). */
+type JsonSchema = Record<string, unknown>;
+
+/** Keywords the fast acceptance understands; a schema with any other keyword is validated by zod alone. */
+const KNOWN = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minimum', 'maximum', 'pattern', 'description', 'title']);
+
+/**
+ * A predicate that accepts a json value only when the field's zod validator (built from the same JSON schema, with
+ * its NUL refinement) certainly accepts it unchanged: most values of an import are fine, and a zod parse of a price
+ * list per record was the largest single cost of planning. Anything it does not accept goes to zod, which decides
+ * and words the problems; so it may refuse more than zod, never less. Objects must forbid other properties (zod
+ * would strip them, and the value would no longer be the one sent). Undefined when the schema uses anything else.
+ */
+export function jsonAcceptance(schema: unknown): ((v: unknown) => boolean) | undefined {
+  const compiled = compile(schema);
+  if (!compiled) return undefined;
+  return (v) => {
+    try {
+      return compiled(v);
+    } catch {
+      return false; // a stack exhausted by a deep value: zod (and the depth check) decide
+    }
+  };
+}
+
+function compile(schema: unknown): ((v: unknown) => boolean) | undefined {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return undefined;
+  const s = schema as JsonSchema;
+  for (const k of Object.keys(s)) if (!KNOWN.has(k)) return undefined;
+  const num = (k: string) => (s[k] === undefined ? undefined : typeof s[k] === 'number' ? (s[k] as number) : NaN);
+  switch (s.type) {
+    case 'boolean':
+      return only(s, ['type']) ? (v) => typeof v === 'boolean' : undefined;
+    case 'number':
+    case 'integer': {
+      if (!only(s, ['type', 'minimum', 'maximum'])) return undefined;
+      const min = num('minimum');
+      const max = num('maximum');
+      if (Number.isNaN(min) || Number.isNaN(max)) return undefined;
+      const int = s.type === 'integer';
+      return (v) =>
+        typeof v === 'number' && Number.isFinite(v) && (!int || Number.isSafeInteger(v)) && (min === undefined || v >= min) && (max === undefined || v <= max);
+    }
+    case 'string': {
+      if (!only(s, ['type', 'pattern'])) return undefined;
+      if (s.pattern !== undefined && typeof s.pattern !== 'string') return undefined;
+      const re = typeof s.pattern === 'string' ? new RegExp(s.pattern) : undefined;
+      return (v) => typeof v === 'string' && !v.includes('\u0000') && (!re || re.test(v));
+    }
+    case 'array': {
+      if (!only(s, ['type', 'items', 'minItems', 'maxItems'])) return undefined;
+      const item = s.items === undefined ? undefined : compile(s.items);
+      if (!item) return undefined;
+      const min = num('minItems');
+      const max = num('maxItems');
+      if (Number.isNaN(min) || Number.isNaN(max)) return undefined;
+      return (v) => {
+        if (!Array.isArray(v) || (min !== undefined && v.length < min) || (max !== undefined && v.length > max)) return false;
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !item(v[i])) return false;
+        return true;
+      };
+    }
+    case 'object': {
+      // Any object (customFields): JSON values, no NUL, nested no deeper than the depth check allows.
+      if (only(s, ['type'])) return (v) => isPlainObject(v) && plainJson(v, 1);
+      if (!only(s, ['type', 'properties', 'required', 'additionalProperties']) || s.additionalProperties !== false) return undefined;
+      const props = s.properties;
+      if (!props || typeof props !== 'object' || Array.isArray(props)) return undefined;
+      const checks = new Map<string, (v: unknown) => boolean>();
+      for (const [name, sub] of Object.entries(props as Record<string, unknown>)) {
+        const c = compile(sub);
+        if (!c || name.includes('\u0000')) return undefined;
+        checks.set(name, c);
+      }
+      const required = s.required ?? [];
+      if (!Array.isArray(required) || !required.every((r) => typeof r === 'string' && checks.has(r))) return undefined;
+      return (v) => {
+        if (!isPlainObject(v)) return false;
+        const o = v as Record<string, unknown>;
+        for (const r of required as string[]) if (!Object.prototype.hasOwnProperty.call(o, r)) return false;
+        for (const key of Object.keys(o)) {
+          const c = checks.get(key);
+          if (!c || !c(o[key])) return false;
+        }
+        return true;
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Whether the schema uses no keyword but these (descriptions and titles aside). */
+function only(s: JsonSchema, allowed: readonly string[]): boolean {
+  for (const k of Object.keys(s)) if (k !== 'description' && k !== 'title' && !allowed.includes(k)) return false;
+  return true;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Lists and objects nest at most this deep in a value the acceptance takes (the depth check's limit, with room). */
+const PLAIN_DEPTH = 32;
+
+/** A value as JSON.parse makes it: strings without NUL (keys too), finite numbers, booleans, null, lists, objects. */
+function plainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+      return !v.includes('\u0000');
+    case 'number':
+      return Number.isFinite(v);
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (v === null) return true;
+      if (depth > PLAIN_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !plainJson(v[i], depth + 1)) return false;
+        return true;
+      }
+      if (!isPlainObject(v)) return false;
+      // A "__proto__" key is a trap for any object copy (zod's among them): left to zod.
+      for (const k of Object.keys(v)) if (k === '__proto__' || k.includes('\u0000') || !plainJson(v[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { jsonAcceptance } from '../definitions/fast-checks';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { showValue, type ErrorCode } from '../errors';
@@ -28,6 +29,11 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
     return wrong ? report(code, `${name}: ${wrong}, got ${showValue(raw)}`, name) : stored(ctx, field, kindOf(field).toDb(raw));
   }
   if (field.kind === 'json') {
+    // Most values of an import are fine: a plain walk accepts those that zod would accept as they are.
+    if (jsonAcceptanceOf(field)?.(raw)) {
+      if (field.itemReferences && !itemReferencesExist(ctx, field, raw, report)) return undefined;
+      return stored(ctx, field, kindOf(field).toDb(raw));
+    }
     const deep = tooDeep(raw, MAX_JSON_DEPTH);
     if (deep) return report(code, `${name}: json values nest at most ${MAX_JSON_DEPTH} levels of lists and objects`, name, ...deep);
   }
@@ -63,6 +69,15 @@ export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, 
   }
   if (unresolved || (field.itemReferences && !itemReferencesExist(ctx, field, parsed.data, report))) return undefined;
   return stored(ctx, field, kindOf(field).toDb(parsed.data));
+}
+
+const acceptances = new WeakMap<FieldDef, ((v: unknown) => boolean) | null>();
+
+/** The field's fast acceptance of json values (see fast-checks.ts), compiled once. */
+function jsonAcceptanceOf(field: FieldDef): ((v: unknown) => boolean) | undefined {
+  let a = acceptances.get(field);
+  if (a === undefined) acceptances.set(field, (a = (field.jsonSchema && jsonAcceptance(field.jsonSchema)) || null));
+  return a ?? undefined;
 }
 
 /** An encrypted field is sealed as soon as it is validated: nothing after planning sees it in clear. */
