@@ -7,7 +7,9 @@ import { savepoints } from '../write/savepoints';
 import type { WriteRow } from '../write/upsert';
 import { upsertSet, type SetUpsertOutcome } from '../write/upsert-set';
 import { PendingRef } from './pending';
-import { rowKey } from './resolve';
+import type { Problem } from '../errors';
+import { mergeSameKey, rowKey } from './resolve';
+import { resolveReferences } from './resolve-references';
 import { SyncResult } from './result';
 import { replaced } from './run-upsert';
 import type { OperationState, RequestState } from './state';
@@ -46,7 +48,6 @@ function commandQualifies(cmd: UpsertCommand, marks: IndexMarks): boolean {
   const required = requiredFields(cmd.entity);
   const replacing = cmd.mode === 'replace' && cmd.isRootEntity;
   for (const r of cmd.rows) {
-    for (const v of r.values.values()) if (v instanceof PendingRef) return false;
     if (isReference(cmd, r)) {
       // A payload record with nothing but its id is looked up (it must exist); a nested one is checked by its link.
       if (r.root) return false;
@@ -90,14 +91,20 @@ export interface HappyRun {
 export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
   if (!run.savepointTaken) await savepoints.begin(run.sql, SAVEPOINT);
   for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) forgetResolutions(plan);
     const written = await writeAll(run.sql, plan);
-    if (written === 'failed') return undefined;
+    if (written === 'failed') {
+      // The careful path looks every reference up again and reports what cannot be found.
+      forgetResolutions(plan);
+      return undefined;
+    }
     if (written !== 'missed') return record(run, written);
     // Another request inserted some of these keys meanwhile, and the insert waited for it to commit: from the
     // savepoint once more, those rows are stored ones now, locked in order with the others. A row that still misses
     // holds a unique value of another record: the careful path says which.
     if (attempt >= MISSED_ATTEMPTS) {
       await savepoints.undo(run.sql, SAVEPOINT);
+      forgetResolutions(plan);
       return undefined;
     }
     await savepoints.undo(run.sql, SAVEPOINT);
@@ -113,8 +120,11 @@ async function writeAll(sql: Sql, plan: OperationPlan): Promise<Written[] | 'fai
   for (const c of plan.commands) {
     const cmd = c as UpsertCommand;
     const { entity } = cmd;
-    // Planning merged rows of one key already (RowSet); without pending references no two keys can meet later.
-    const rows = cmd.rows;
+    const rows = await withKeys(sql, cmd);
+    if (!rows) {
+      await savepoints.undo(sql, SAVEPOINT);
+      return 'failed';
+    }
     const keys = rows.map((r) => rowKey(entity, r));
     const writing: number[] = [];
     const writeRows: WriteRow[] = [];
@@ -138,6 +148,32 @@ async function writeAll(sql: Sql, plan: OperationPlan): Promise<Written[] | 'fai
     written.push({ cmd, rows, keys, writing, outcome });
   }
   return written;
+}
+
+/**
+ * The command's rows with every key known. Records named by externalId or matchBy, and references by resolver, are
+ * looked up first (one query per entity and key, as on the careful path) into copies of the rows: the plan keeps its
+ * pending references for another attempt. Rows that turn out to name the same record are merged. Undefined when a
+ * reference cannot be resolved: the careful path reports it.
+ */
+async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRow[] | undefined> {
+  // Planning merged rows of one key already (RowSet); only resolved keys can still meet.
+  if (!cmd.rows.some(pending)) return cmd.rows;
+  const copies = cmd.rows.map((r) => ({ ...r, values: new Map(r.values) }));
+  const problems: Problem[] = [];
+  const resolved = await resolveReferences(sql, { ...cmd, rows: copies }, problems);
+  if (problems.length || resolved.length !== copies.length) return undefined;
+  return mergeSameKey(cmd.entity, resolved);
+}
+
+function pending(row: UpsertRow): boolean {
+  for (const v of row.values.values()) if (v instanceof PendingRef) return true;
+  return false;
+}
+
+/** Every pending reference of the plan back to unresolved, to be looked up again against what is committed now. */
+function forgetResolutions(plan: OperationPlan): void {
+  for (const c of plan.commands) if (c.kind === 'upsert') for (const r of c.rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
 }
 
 /** What the chunk did, into the request's state (keys, names for `missing`, indexing marks) and its result. */

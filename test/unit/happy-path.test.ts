@@ -47,12 +47,12 @@ describe('a chunk PostgreSQL can check by itself', () => {
     expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [product(2), partial] }), marks())).toBe(false);
   });
 
-  it('is not one whose records are found by external id or a resolver', () => {
+  it('may name records by external id or references by resolver (looked up first, one query per key)', () => {
     const { id: _id, ...withoutId } = product(1);
     const byExternalId = { ...withoutId, externalId: 'ERP-1' };
-    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [byExternalId] }), marks())).toBe(false);
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [byExternalId] }), marks())).toBe(true);
     const byResolver = product(2, { taxId: { resolver: 'tax.taxRate', value: 19 } });
-    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [byResolver] }), marks())).toBe(false);
+    expect(qualifies(planOf({ entity: 'product', action: 'upsert', payload: [byResolver] }), marks())).toBe(true);
   });
 
   it('is not one in mode create-only, nor a payload record with nothing but its id', () => {
