@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql';
+import type { Registry } from '../definitions/registry';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import type { IndexMarks } from '../indexing/marks';
 import { isConstraintFault } from '../write/db-errors';
@@ -78,6 +79,7 @@ interface Written {
 
 export interface HappyRun {
   sql: Sql;
+  registry: Registry;
   known: RequestState;
   op: OperationState;
   /** CHUNK_SAVEPOINT was taken right before, nothing written since. */
@@ -92,7 +94,7 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
   if (!run.savepointTaken) await savepoints.begin(run.sql, SAVEPOINT);
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) forgetResolutions(plan);
-    const written = await writeAll(run.sql, plan);
+    const written = await writeAll(run, plan);
     if (written === 'failed') {
       // The careful path looks every reference up again and reports what cannot be found.
       forgetResolutions(plan);
@@ -115,7 +117,8 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
 const MISSED_ATTEMPTS = 3;
 
 /** The chunk's statements; 'failed' after a check failed (rolled back), 'missed' when a row was neither found nor inserted. */
-async function writeAll(sql: Sql, plan: OperationPlan): Promise<Written[] | 'failed' | 'missed'> {
+async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan): Promise<Written[] | 'failed' | 'missed'> {
+  const target = (f: FieldDef) => (f.references ? registry.find(f.references) : undefined);
   const written: Written[] = [];
   for (const c of plan.commands) {
     const cmd = c as UpsertCommand;
@@ -138,7 +141,7 @@ async function writeAll(sql: Sql, plan: OperationPlan): Promise<Written[] | 'fai
     }
     let outcome: SetUpsertOutcome;
     try {
-      outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing });
+      outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing, target });
     } catch (e) {
       if (!isConstraintFault(e)) throw e;
       await savepoints.undo(sql, SAVEPOINT);

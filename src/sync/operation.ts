@@ -23,7 +23,7 @@ export async function runOperation({ sql, registry, known, state, savepointTaken
   // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
   // back and takes the path below, which finds and names what failed.
   if (!alreadyFailing && qualifies(plan, known.marks)) {
-    const written = await writeChecked({ sql, known, op: state, savepointTaken }, plan);
+    const written = await writeChecked({ sql, registry, known, op: state, savepointTaken }, plan);
     if (written) return { result: written, problems: [] };
   }
   const result = new SyncResult();

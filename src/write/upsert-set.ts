@@ -11,6 +11,8 @@ export interface SetUpsert {
   rows: readonly WriteRow[];
   /** customFields merged key by key into the stored object (merge mode); replace mode writes them whole. */
   mergeKeys: boolean;
+  /** The entity a foreign key field points at (its referenced rows are share-locked first, in key order). */
+  target?: (field: FieldDef) => EntityDef | undefined;
 }
 
 /** What the statement did, by position in `rows`. A row in none of the lists was stored as it would become. */
@@ -96,6 +98,18 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     return c.given === 'some' ? `CASE WHEN ${from}.m${c.i} THEN ${v} ELSE ${stored} END` : v;
   };
   const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
+  // The rows the new values point at, share-locked in key order before anything else (as the careful path does):
+  // left to the foreign-key triggers, they would be locked at the end of the statement in the order of the rows.
+  // A translation row's own record is not among them: it was written (so locked) just before, or is stored as
+  // sent, and a lock would write each such row once more for nothing.
+  const referenced = data.flatMap((c) => {
+    const target = c.field.kind === 'fk' && c.given !== 'none' ? input.target?.(c.field) : undefined;
+    if (!target || target.primaryKey.length !== 1 || target.name === entity.translates) return [];
+    const id = ident(target.fields[target.primaryKey[0]!]!.column);
+    return [`SELECT count(*) FROM (SELECT 1 FROM ${ident(target.table)} x WHERE x.${id} IN (SELECT u.v${c.i} FROM u) ORDER BY x.${id} FOR KEY SHARE) x${c.i}`];
+  });
+  if (referenced.length) parts.push(`r AS MATERIALIZED (${referenced.join(' UNION ALL ')})`);
+  const afterReferences = referenced.length ? '(SELECT count(*) FROM r) >= 0 AND ' : '';
   // The phases run in the order of the careful path, lock → insert → update, each held back by a one-time filter on
   // the one before (PostgreSQL promises no order between the parts of a statement). Updating before inserting can
   // deadlock: a key that one request finds stored and another (with an older snapshot) finds new makes the second's
@@ -106,11 +120,11 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     // l carries the row's values, so that the update reads them from it and never scans u again.
     parts.push(
       `l AS MATERIALIZED (SELECT u.* FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
-        `WHERE ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
+        `WHERE ${afterReferences}ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
     );
   }
   const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
-  const afterLocks = updating.length ? '(SELECT count(*) FROM l) >= 0 AND ' : '';
+  const afterLocks = updating.length ? '(SELECT count(*) FROM l) >= 0 AND ' : afterReferences;
   parts.push(
     `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')}))`,
     `i AS (INSERT INTO ${table} (${insertColumns.join(', ')}, created_at) ` +
