@@ -91,8 +91,9 @@ export async function runMissing(run: CommandRun, cmd: MissingCommand): Promise<
     return deleteWithRules({ ...run, writable: true }, { op: cmd.op, entity, roots: unnamed.map((key) => ({ key, index: -1 })), at });
   }
   await state.marks.before(sql, entity, unnamed);
+  let cleared: number[];
   try {
-    await updateRows(sql, entity, unnamed.map((key) => ({ key, values: cmd.set! })));
+    cleared = await updateRows(sql, entity, unnamed.map((key) => ({ key, values: cmd.set! })));
   } catch (e) {
     const fault = classifyDbError(e, 'write');
     if (!fault) throw e;
@@ -103,7 +104,10 @@ export async function runMissing(run: CommandRun, cmd: MissingCommand): Promise<
     problems.push({ code: fault.code, detail, pointer: at, meta: { operation: cmd.op, entity: entity.name, unattributed: true } });
     return 'aborted';
   }
-  await state.marks.after(sql, entity, unnamed);
+  // A record cleared by an earlier snapshot already holds `set`: it is listed, but not written again (no event).
+  const changed = new Set(cleared);
+  await state.marks.after(sql, entity, cleared.map((i) => unnamed[i]!));
   result.add('data', entity, unnamed);
+  result.add('unchanged', entity, unnamed.filter((_, i) => !changed.has(i)));
   return 'ok';
 }
