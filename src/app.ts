@@ -31,6 +31,7 @@ export interface AppDeps {
     | 'SYNC_MAX_RECORDS'
     | 'SYNC_CHUNK_RECORDS'
     | 'SYNC_RETRY_WINDOW_ROWS'
+    | 'SYNC_CLEAR_MAX_RATIO'
     | 'SYNC_MAX_RETRIES'
     | 'INDEXING_MAX_ATTEMPTS'
     | 'TOKEN_TTL_SECONDS'
@@ -76,6 +77,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
       indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
       chunkRecords: config.SYNC_CHUNK_RECORDS,
       retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
+      clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
     },
     (attempt, error) => {
       const pgCode = (error as { code?: string }).code;

@@ -80,6 +80,7 @@ export function startIndexWorker(core: Core, config: Config, logger: Logger, obs
         indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
         chunkRecords: config.SYNC_CHUNK_RECORDS,
         retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
+        clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
       },
       logger,
       observer,

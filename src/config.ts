@@ -63,6 +63,8 @@ const envSchema = z.object({
   /** Planned rows kept to re-run a transaction after a deadlock; a bigger request that loses one is answered 503. */
   SYNC_RETRY_WINDOW_ROWS: z.coerce.number().int().min(0).default(20_000),
   SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
+  /** Clear guard: the share of a snapshot's records a `missing` clear may touch unless the operation says otherwise. */
+  SYNC_CLEAR_MAX_RATIO: z.coerce.number().min(0).max(1).default(0.5),
   MIGRATE_ON_START: bool.default(true),
   WORKER: z.enum(['on', 'off']).default('on'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),

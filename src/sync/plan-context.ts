@@ -66,6 +66,8 @@ export interface PlanContext {
   i18n: LanguageContext;
   /** Records that json values reference (itemReferences), read once for the request. */
   lookups: Lookups;
+  /** The share of a snapshot a clear may touch unless the operation says otherwise (SYNC_CLEAR_MAX_RATIO). */
+  clearMaxRatio?: number;
 }
 
 export type Report = (code: ErrorCode, detail: string, ...at: (string | number)[]) => void;

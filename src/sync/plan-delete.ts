@@ -31,6 +31,9 @@ export function planDeleteKeys(op: Operation, items: readonly unknown[], firstIn
   return { kind: 'delete', op: op.key, entity, keys };
 }
 
+/** The share of a snapshot's records a clear may touch without `force` or its own limit (SYNC_CLEAR_MAX_RATIO). */
+export const DEFAULT_CLEAR_MAX_RATIO = 0.5;
+
 /** `missing` of an upsert → a command run after the payload: criteria checked, `set` validated like a record. */
 export function planMissing(ctx: PlanContext): Command | undefined {
   const { op, problems } = ctx;
@@ -41,7 +44,8 @@ export function planMissing(ctx: PlanContext): Command | undefined {
     for (const p of parsed.problems) problems.addAt(p.code, p.detail, p.pointer ?? '', meta);
     return undefined;
   }
-  if (missing.delete) return { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, delete: true };
+  const guard = missing.force ? undefined : { maxRatio: missing.maxRatio ?? ctx.clearMaxRatio ?? DEFAULT_CLEAR_MAX_RATIO, maxRecords: missing.maxRecords };
+  if (missing.delete) return { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, delete: true, guard };
   const set = new Map<string, unknown>();
   const before = problems.list.length;
   const report: Report = (code, detail, ...at) => problems.addAt(code, detail, pointer(op.key, 'missing', 'set', ...at), meta);
@@ -58,5 +62,5 @@ export function planMissing(ctx: PlanContext): Command | undefined {
     }
   }
   if (!set.size && problems.list.length === before) report('VALUE_INVALID', 'set needs at least one field');
-  return problems.list.length === before ? { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, set, delete: false } : undefined;
+  return problems.list.length === before ? { kind: 'missing', op: op.key, entity: op.entity, filters: parsed.filters, set, delete: false, guard } : undefined;
 }

@@ -157,6 +157,8 @@ export interface PlanResult {
 export interface PlanInputs {
   i18n: LanguageContext;
   lookups: Lookups;
+  /** SYNC_CLEAR_MAX_RATIO: the share of a snapshot a clear may touch unless the operation says otherwise. */
+  clearMaxRatio?: number;
 }
 
 const NO_INPUTS: PlanInputs = { i18n: DEFAULT_LANGUAGE_CONTEXT, lookups: new Map() };

@@ -176,14 +176,27 @@ function parseExtensions(
     const m = raw.missing;
     if (!isObject(m)) bad('missing', 'missing must be { "within": [criteria], "set": { … } } or { "within": [criteria], "delete": true }');
     else {
-      for (const k of Object.keys(m)) if (!['within', 'set', 'delete'].includes(k)) bad('missing', `unknown property "${k}"`, k);
+      for (const k of Object.keys(m)) if (!['within', 'set', 'delete', 'maxRatio', 'maxRecords', 'force'].includes(k)) bad('missing', `unknown property "${k}"`, k);
+      const guard: Pick<MissingClause, 'maxRatio' | 'maxRecords' | 'force'> = {};
+      if (m.maxRatio !== undefined) {
+        if (typeof m.maxRatio === 'number' && m.maxRatio >= 0 && m.maxRatio <= 1) guard.maxRatio = m.maxRatio;
+        else bad('missing', `maxRatio must be a number from 0 to 1, got ${showValue(m.maxRatio)}`, 'maxRatio');
+      }
+      if (m.maxRecords !== undefined) {
+        if (typeof m.maxRecords === 'number' && Number.isSafeInteger(m.maxRecords) && m.maxRecords >= 0) guard.maxRecords = m.maxRecords;
+        else bad('missing', `maxRecords must be a whole number of at least 0, got ${showValue(m.maxRecords)}`, 'maxRecords');
+      }
+      if (m.force !== undefined) {
+        if (typeof m.force === 'boolean') guard.force = m.force;
+        else bad('missing', `force must be true or false, got ${showValue(m.force)}`, 'force');
+      }
       if (m.within === undefined) bad('missing', 'missing needs "within": the criteria of the snapshot', 'within');
       const hasSet = m.set !== undefined;
       const del = m.delete === true;
       if (m.delete !== undefined && m.delete !== true) bad('missing', 'delete must be true (or left out)', 'delete');
       if (hasSet === del) bad('missing', 'give exactly one of "set" and "delete": true');
       else if (hasSet && !isObject(m.set)) bad('missing', 'set must be an object of fields', 'set');
-      else out.missing = { within: m.within, ...(hasSet ? { set: m.set } : { delete: true }) };
+      else out.missing = { within: m.within, ...(hasSet ? { set: m.set } : { delete: true }), ...guard };
     }
   }
   return out;

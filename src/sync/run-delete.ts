@@ -80,12 +80,36 @@ async function deleteWithRules(run: CommandRun, { op, entity, roots, at }: Delet
   return 'ok';
 }
 
+/**
+ * The clear guard: a snapshot that would clear more of its scope than allowed (an empty or cut-off feed blanking a
+ * catalog) is refused, and nothing of the request is written. `missing.force` turns it off.
+ */
+function guardRefuses(cmd: MissingCommand, inside: number, clearing: number): Problem | undefined {
+  const guard = cmd.guard;
+  if (!guard || !clearing) return undefined;
+  const ratio = clearing / inside;
+  const overRecords = guard.maxRecords !== undefined && clearing > guard.maxRecords;
+  if (!overRecords && ratio <= guard.maxRatio) return undefined;
+  const limit = overRecords ? `more than maxRecords ${guard.maxRecords}` : `more than maxRatio ${guard.maxRatio} of them`;
+  return {
+    code: 'CLEAR_GUARD',
+    detail: `the snapshot would ${cmd.delete ? 'delete' : 'clear'} ${clearing} of the ${inside} ${cmd.entity.name} records inside missing.within, ${limit}; nothing was written. If that is what you mean, send "force": true (or a higher maxRatio / maxRecords) in missing`,
+    pointer: pointer(cmd.op, 'missing'),
+    meta: { operation: cmd.op, entity: cmd.entity.name, inside, clearing },
+  };
+}
+
 /** The snapshot clear: records inside `within` that the payload did not name get `set`, or are deleted. */
 export async function runMissing(run: CommandRun, cmd: MissingCommand): Promise<CommandOutcome> {
   const { sql, known: state, op, result, problems } = run;
   const { entity } = cmd;
   const inside = await lockMatching(sql, entity, cmd.filters);
   const unnamed = inside.filter((k) => !op.named.has(keyString(entity, k)));
+  const refused = guardRefuses(cmd, inside.length, unnamed.length);
+  if (refused) {
+    problems.push(refused);
+    return 'ok';
+  }
   if (cmd.delete) {
     const at = () => pointer(cmd.op, 'missing');
     return deleteWithRules({ ...run, writable: true }, { op: cmd.op, entity, roots: unnamed.map((key) => ({ key, index: -1 })), at });

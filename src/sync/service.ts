@@ -18,6 +18,8 @@ export interface SyncLimits {
   chunkRecords: number;
   /** Planned rows kept so that a deadlock can re-run the transaction; past it, a deadlock is answered 503. */
   retryWindowRows: number;
+  /** SYNC_CLEAR_MAX_RATIO: the clear guard's default share. */
+  clearMaxRatio?: number;
 }
 
 /** One sync request as the core sees it: bytes, their format, and typed options (the HTTP edge parsed the headers). */
@@ -76,7 +78,7 @@ export class SyncService {
     const statics = await this.statics.current();
     const language = languageContext(call.options.language, statics.languages);
     if (!language.ok) return { ok: false, problems: [language.problem], records: 0 };
-    const inputs = { i18n: language.value, lookups: statics.lookups };
+    const inputs = { i18n: language.value, lookups: statics.lookups, clearMaxRatio: this.limits.clearMaxRatio };
     const execution = new SyncExecution({
       knex: this.knex,
       registry: this.registry,

@@ -12,6 +12,18 @@ export interface MissingClause {
   within: unknown;
   set?: unknown;
   delete?: true;
+  /** Clear guard: the largest share of the records inside `within` the clear may touch (default from config). */
+  maxRatio?: number;
+  /** Clear guard: the most records the clear may touch. */
+  maxRecords?: number;
+  /** No clear guard. */
+  force?: boolean;
+}
+
+/** How much a snapshot clear may touch before it is refused (CLEAR_GUARD); absent with `force`. */
+export interface ClearGuard {
+  maxRatio: number;
+  maxRecords?: number;
 }
 
 /** One operation of the request, checked for shape but not yet for its records. */
@@ -81,6 +93,7 @@ export interface MissingCommand {
   filters: CriteriaFilter[];
   set?: Map<string, unknown>;
   delete: boolean;
+  guard?: ClearGuard;
 }
 
 export interface DeleteByKeysCommand {

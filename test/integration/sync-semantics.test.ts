@@ -226,7 +226,7 @@ describe('missing (snapshot clear)', () => {
     const cats = Array.from({ length: 4 }, (_, i) => ({ id: hexId(), name: `snap ${i}`, externalId: `snap-${i}` }));
     await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: cats } }).expect(200);
     const res = await sync(t.app, {
-      c: { entity: 'category', action: 'upsert', payload: [{ externalId: 'snap-0', name: 'kept' }], missing: { within: [{ type: 'prefix', field: 'externalId', value: 'snap-' }], delete: true } },
+      c: { entity: 'category', action: 'upsert', payload: [{ externalId: 'snap-0', name: 'kept' }], missing: { within: [{ type: 'prefix', field: 'externalId', value: 'snap-' }], delete: true, force: true } },
     }).expect(200);
     expect(res.body.data.category).toEqual([cats[0]!.id]);
     expect(res.body.deleted.category.sort()).toEqual(cats.slice(1).map((c) => c.id).sort());
@@ -236,7 +236,7 @@ describe('missing (snapshot clear)', () => {
     const cats = [hexId(), hexId()];
     await sync(t.app, { c: { entity: 'category', action: 'upsert', payload: cats.map((id, i) => ({ id, name: `u${i}`, externalId: `uniq-${i}` })) } }).expect(200);
     const res = await sync(t.app, {
-      c: { entity: 'category', action: 'upsert', payload: [], missing: { within: [{ type: 'prefix', field: 'externalId', value: 'uniq-' }], set: { externalId: 'same' } } },
+      c: { entity: 'category', action: 'upsert', payload: [], missing: { within: [{ type: 'prefix', field: 'externalId', value: 'uniq-' }], set: { externalId: 'same' }, force: true } },
     }).expect(409);
     expect(res.body.errors[0]).toMatchObject({ code: 'UNIQUE_VIOLATION', source: { pointer: '/c/missing/set/externalId' } });
     expect(res.body.errors[0].detail).toContain('externalId');

@@ -38,6 +38,9 @@ export function upsertOperation(e: EntityDef): Schema {
     properties: {
       within: { type: 'array', minItems: 1, items: ref('Filter'), description: 'the snapshot: records of the entity matching these filters (AND)' },
       delete: { const: true, description: 'delete the records of the snapshot the payload did not name (with the delete rules)' },
+      maxRatio: { type: 'number', minimum: 0, maximum: 1, description: 'clear guard: refuse (CLEAR_GUARD) when more than this share of the records inside within would be cleared; default SYNC_CLEAR_MAX_RATIO (0.5)' },
+      maxRecords: { type: 'integer', minimum: 0, description: 'clear guard: refuse (CLEAR_GUARD) when more records than this would be cleared' },
+      force: { type: 'boolean', description: 'true: no clear guard (an empty snapshot clears everything inside within)' },
     },
     description: 'after the payload is written, every record inside within that the payload did not name (by id, externalId or matchBy) gets set applied, or is deleted',
   };
