@@ -28,6 +28,11 @@ export function isRetryable(e: unknown): boolean {
   return typeof e === 'object' && e !== null && RETRYABLE.has((e as { code?: string }).code ?? '');
 }
 
+/** The pause before re-running a transaction that lost to a deadlock: jittered, doubling with each attempt. */
+export function retryBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
+}
+
 export interface TransactionOptions {
   /** How many times a deadlock or serialization failure re-runs the whole transaction. */
   retries: number;
@@ -126,8 +131,7 @@ export async function withTransaction<T>(
     } catch (e) {
       if (!isRetryable(e) || attempt >= opts.retries) throw e;
       opts.onRetry?.(attempt + 1, e);
-      const backoff = Math.random() * 25 * 2 ** attempt;
-      await new Promise((r) => setTimeout(r, backoff));
+      await retryBackoff(attempt);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isRetryable, openTransaction, type Transaction } from '../db/sql';
+import { isRetryable, openTransaction, retryBackoff, type Transaction } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { RequestEvents } from '../events/emit';
@@ -12,7 +12,7 @@ import { indexerLocks } from './indexer-locks';
 import { settleDeferredReferences } from './deferred-references';
 import { runOperation } from './operation';
 import { runEndPartially, runRecordsPartially, type PartialRun } from './partial';
-import { PendingRef } from './pending';
+import { forgetResolutions, planRows } from './pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from './result';
 import { settleUnchanged } from './unchanged';
@@ -249,7 +249,7 @@ export class SyncExecution {
           return undefined;
         }
         this.ctx.onRetry?.(attempt + 1, e);
-        await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
+        await retryBackoff(attempt);
       }
     }
   }
@@ -263,7 +263,7 @@ export class SyncExecution {
     this.held.clear();
     this.executed = [];
     const chunks = this.retained!;
-    for (const c of chunks) forgetResolutions(c.plan);
+    for (const c of chunks) forgetResolutions(planRows(c.plan));
     if (this.ahead.length) {
       const wanted = indexerLocks(this.ctx.registry, this.ahead.map((c) => c.plan), this.ctx.indexers, this.ctx.options.indexing);
       await lockNames((await this.transaction()).sql, wanted);
@@ -329,12 +329,4 @@ function withLine(p: Problem, lineOf: (index: number) => number | undefined): Pr
   const index = p.meta?.index;
   const line = typeof index === 'number' ? lineOf(index) : undefined;
   return line === undefined ? p : { ...p, meta: { ...p.meta, line } };
-}
-
-/** Before a re-run every reference is looked up again, against what is committed by then. */
-function forgetResolutions(plan: OperationPlan): void {
-  for (const c of plan.commands) {
-    if (c.kind !== 'upsert') continue;
-    for (const r of c.rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
-  }
 }

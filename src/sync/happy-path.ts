@@ -7,7 +7,7 @@ import { keyString, type Key } from '../write/keys';
 import { savepoints } from '../write/savepoints';
 import type { WriteRow } from '../write/upsert';
 import { upsertSet, type SetUpsertOutcome } from '../write/upsert-set';
-import { PendingRef } from './pending';
+import { forgetResolutions, PendingRef, planRows } from './pending';
 import type { Problem } from '../errors';
 import { mergeSameKey, rowKey } from './resolve';
 import { resolveReferences } from './resolve-references';
@@ -93,11 +93,11 @@ export interface HappyRun {
 export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
   if (!run.savepointTaken) await savepoints.begin(run.sql, SAVEPOINT);
   for (let attempt = 1; ; attempt++) {
-    if (attempt > 1) forgetResolutions(plan);
+    if (attempt > 1) forgetResolutions(planRows(plan));
     const written = await writeAll(run, plan);
     if (written === 'failed') {
       // The careful path looks every reference up again and reports what cannot be found.
-      forgetResolutions(plan);
+      forgetResolutions(planRows(plan));
       return undefined;
     }
     if (written !== 'missed') return record(run, written);
@@ -106,7 +106,7 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
     // holds a unique value of another record: the careful path says which.
     if (attempt >= MISSED_ATTEMPTS) {
       await savepoints.undo(run.sql, SAVEPOINT);
-      forgetResolutions(plan);
+      forgetResolutions(planRows(plan));
       return undefined;
     }
     await savepoints.undo(run.sql, SAVEPOINT);
@@ -172,11 +172,6 @@ async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRo
 function pending(row: UpsertRow): boolean {
   for (const v of row.values.values()) if (v instanceof PendingRef) return true;
   return false;
-}
-
-/** Every pending reference of the plan back to unresolved, to be looked up again against what is committed now. */
-function forgetResolutions(plan: OperationPlan): void {
-  for (const c of plan.commands) if (c.kind === 'upsert') for (const r of c.rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
 }
 
 /** What the chunk did, into the request's state (keys, names for `missing`, indexing marks) and its result. */

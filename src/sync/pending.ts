@@ -1,5 +1,5 @@
 import type { EntityDef, FieldDef } from '../definitions/types';
-import type { RowRef } from './types';
+import type { OperationPlan, RowRef, UpsertRow } from './types';
 
 let seq = 0;
 
@@ -65,6 +65,19 @@ export class PendingRef {
     this.created = false;
     this.matches = undefined;
   }
+}
+
+/**
+ * Every pending reference of these rows back to unresolved, to be looked up again against what is committed by then
+ * (another attempt of a command or chunk, or a re-run of the transaction after a deadlock).
+ */
+export function forgetResolutions(rows: Iterable<{ values: ReadonlyMap<string, unknown> }>): void {
+  for (const r of rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
+}
+
+/** The rows of a plan's upsert commands. */
+export function* planRows(plan: OperationPlan): Generator<UpsertRow> {
+  for (const c of plan.commands) if (c.kind === 'upsert') yield* c.rows;
 }
 
 /** A value as it stands in a row: a pending reference reads as its token until resolved. */

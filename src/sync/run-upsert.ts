@@ -7,7 +7,7 @@ import { insertRows, updateRows, type WriteRow } from '../write/upsert';
 import { refPointer } from './plan';
 import { resolveUpsert, type ResolvedRow } from './resolve';
 import type { CommandRun } from './state';
-import { PendingRef } from './pending';
+import { forgetResolutions, PendingRef } from './pending';
 import type { UpsertCommand, UpsertRow } from './types';
 
 const SAVEPOINT = 'bulksync_cmd';
@@ -117,15 +117,6 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     result.add('unchanged', entity, listed.filter((r) => r.exists && !updated.has(r)).map((r) => r.key));
     return 'ok';
   }
-}
-
-/**
- * Before another attempt every reference of the command is looked up again: an id it made up may now belong to a
- * record another request created meanwhile, and references to it (a parent named by external id in the same payload)
- * must follow.
- */
-function forgetResolutions(rows: readonly UpsertRow[]): void {
-  for (const r of rows) for (const v of r.values.values()) if (v instanceof PendingRef) v.reset();
 }
 
 /** Whether the command made up ids for records it did not find (records another request may be creating too). */
