@@ -148,20 +148,25 @@ export async function resolveUpsert(
     }
   }
   const deferred: DeferredReference[] = [];
-  await checkReferences(sql, registry, cmd, rows, known, problems, deferFor ? { entity: deferFor, into: deferred } : undefined);
+  await checkReferences({ sql, registry, cmd, rows, known, problems, defer: deferFor ? { entity: deferFor, into: deferred } : undefined });
   await checkUnique(sql, cmd, rows, problems);
   return { rows, problems, deferred };
 }
 
-async function checkReferences(
-  sql: Sql,
-  registry: Registry,
-  cmd: UpsertCommand,
-  rows: readonly ResolvedRow[],
-  known: RequestKeys,
-  problems: Problem[],
-  defer?: { entity: string; into: DeferredReference[] },
-): Promise<void> {
+/** What the reference check of a command's rows works with. */
+interface ReferenceCheck {
+  sql: Sql;
+  registry: Registry;
+  cmd: UpsertCommand;
+  rows: readonly ResolvedRow[];
+  /** Keys this request has given so far: references to them need no lookup. */
+  known: RequestKeys;
+  problems: Problem[];
+  /** References to records of this entity that may wait for a later chunk go here instead of failing. */
+  defer?: { entity: string; into: DeferredReference[] };
+}
+
+async function checkReferences({ sql, registry, cmd, rows, known, problems, defer }: ReferenceCheck): Promise<void> {
   for (const f of cmd.entity.fieldList) {
     if (f.kind !== 'fk' || f.writeProtected) continue;
     const target = registry.get(f.references!);
