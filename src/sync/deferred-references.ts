@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql';
 import type { Registry } from '../definitions/registry';
 import { toApiId } from '../definitions/ids';
 import type { Problem } from '../errors';
-import { lockExisting } from '../write/delete';
+import { lockExisting } from '../write/lookups';
 import { updateRows } from '../write/upsert';
 import { refPointer } from './plan';
 import type { OperationState, RequestState } from './state';

@@ -4,32 +4,7 @@ import { ident, type Sql } from '../db/sql';
 import { readSource } from '../db/translated';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
-import { CHUNK_SIZE, chunks, compareKeys, keyColumns, keyCondition, keyFromRow, keyString, type Key } from './keys';
-
-/**
- * How a lookup locks the rows it finds. `update`: rows this request will change but whose keys stay (FOR NO KEY
- * UPDATE, which leaves foreign-key checks of other requests — FOR KEY SHARE — free to proceed); `delete`: rows it
- * will remove (FOR UPDATE); `reference`: rows it only points at (FOR KEY SHARE: they cannot go away before commit).
- */
-export type LockStrength = 'update' | 'delete' | 'reference';
-
-const LOCK_CLAUSE: Record<LockStrength, string> = { update: 'FOR NO KEY UPDATE', delete: 'FOR UPDATE', reference: 'FOR KEY SHARE' };
-
-/** Locks and returns those of `keys` that exist, in key order (the lock order every request shares). */
-export async function lockExisting(sql: Sql, entity: EntityDef, keys: readonly Key[], strength: LockStrength): Promise<Key[]> {
-  const found: Key[] = [];
-  const sorted = [...keys].sort(compareKeys(entity));
-  for (const chunk of chunks(sorted, CHUNK_SIZE)) {
-    const params: unknown[] = [];
-    const cond = keyCondition(entity, chunk, params);
-    const { rows } = await sql.query(
-      `SELECT ${keyColumns(entity)} FROM ${ident(entity.table)} WHERE ${cond} ORDER BY ${keyColumns(entity)} ${LOCK_CLAUSE[strength]}`,
-      params,
-    );
-    for (const r of rows) found.push(keyFromRow(entity, r));
-  }
-  return found;
-}
+import { CHUNK_SIZE, chunks, keyColumns, keyCondition, keyFromRow, keyString, type Key } from './keys';
 
 /** Locks and returns the keys of every record matching the filters, in key order. */
 export async function lockMatching(sql: Sql, entity: EntityDef, filters: readonly Filter[]): Promise<Key[]> {

@@ -1,7 +1,7 @@
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
-import { CHUNK_SIZE, chunks, keyColumns, keyFromRow, type Key } from './keys';
+import { CHUNK_SIZE, chunks, compareKeys, keyColumns, keyCondition, keyFromRow, type Key } from './keys';
 
 /**
  * Which of these ids of `target` exist, share-locked (FOR KEY SHARE) so that none can be deleted before this
@@ -42,4 +42,29 @@ export async function rowsMatching(sql: Sql, entity: EntityDef, fields: readonly
     for (const r of rows) out.push({ key: keyFromRow(entity, r), values: fields.map((f) => r[f.column]) });
   }
   return out;
+}
+
+/**
+ * How a lookup locks the rows it finds. `update`: rows this request will change but whose keys stay (FOR NO KEY
+ * UPDATE, which leaves foreign-key checks of other requests — FOR KEY SHARE — free to proceed); `delete`: rows it
+ * will remove (FOR UPDATE); `reference`: rows it only points at (FOR KEY SHARE: they cannot go away before commit).
+ */
+export type LockStrength = 'update' | 'delete' | 'reference';
+
+const LOCK_CLAUSE: Record<LockStrength, string> = { update: 'FOR NO KEY UPDATE', delete: 'FOR UPDATE', reference: 'FOR KEY SHARE' };
+
+/** Locks and returns those of `keys` that exist, in key order (the lock order every request shares). */
+export async function lockExisting(sql: Sql, entity: EntityDef, keys: readonly Key[], strength: LockStrength): Promise<Key[]> {
+  const found: Key[] = [];
+  const sorted = [...keys].sort(compareKeys(entity));
+  for (const chunk of chunks(sorted, CHUNK_SIZE)) {
+    const params: unknown[] = [];
+    const cond = keyCondition(entity, chunk, params);
+    const { rows } = await sql.query(
+      `SELECT ${keyColumns(entity)} FROM ${ident(entity.table)} WHERE ${cond} ORDER BY ${keyColumns(entity)} ${LOCK_CLAUSE[strength]}`,
+      params,
+    );
+    for (const r of rows) found.push(keyFromRow(entity, r));
+  }
+  return found;
 }
