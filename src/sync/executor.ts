@@ -294,12 +294,12 @@ export class SyncExecution {
     if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
     let problems: Problem[];
     if (options.failOnError) {
-      const attempt = await runOperation({ sql, registry, known: this.known, state, savepointTaken }, chunk.plan, !writable);
+      const attempt = await runOperation({ sql, registry, known: this.known, op: state, savepointTaken }, chunk.plan, !writable);
       problems = attempt.problems;
       result.merge(attempt.result);
       if (attempt.aborted) this.aborted = true;
     } else {
-      const run: PartialRun = { sql, registry, known: this.known, state, result };
+      const run: PartialRun = { sql, registry, known: this.known, op: state, result };
       problems = chunk.kind === 'records' ? await runRecordsPartially(run, chunk.plan) : await runEndPartially(run, chunk.plan);
     }
     this.found(chunk.lineOf ? problems.map((p) => withLine(p, chunk.lineOf!)) : problems);

@@ -1,36 +1,30 @@
-import type { Sql } from '../db/sql';
-import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import { qualifies, writeChecked } from './happy-path';
 import { SyncResult } from './result';
 import { runDelete, runMissing } from './run-delete';
 import { runUpsert, type CommandOutcome } from './run-upsert';
-import type { Attempt, CommandRun, OperationState, RequestState } from './state';
+import type { Attempt, ChunkRun, CommandRun } from './state';
 import type { OperationPlan } from './types';
 
 /** What an operation (or a part of one) runs against. */
-export interface OperationRun {
-  sql: Sql;
-  registry: Registry;
-  known: RequestState;
-  state: OperationState;
+export interface OperationRun extends ChunkRun {
   /** The chunk's savepoint was taken with BEGIN (see happy-path.ts). */
   savepointTaken?: boolean;
 }
 
 /** One operation: its commands in order. After a problem, later commands are still resolved but not written. */
-export async function runOperation({ sql, registry, known, state, savepointTaken }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
+export async function runOperation({ sql, registry, known, op, savepointTaken }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
   // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
   // back and takes the path below, which finds and names what failed.
   if (!alreadyFailing && qualifies(plan, known.marks)) {
-    const written = await writeChecked({ sql, registry, known, op: state, savepointTaken }, plan);
+    const written = await writeChecked({ sql, registry, known, op, savepointTaken }, plan);
     if (written) return { result: written, problems: [] };
   }
   const result = new SyncResult();
   const problems: Problem[] = [];
   for (const cmd of plan.commands) {
     if (problems.length >= MAX_REPORTED_ERRORS) break;
-    const run: CommandRun = { sql, registry, known, op: state, result, problems, writable: !alreadyFailing && !problems.length };
+    const run: CommandRun = { sql, registry, known, op, result, problems, writable: !alreadyFailing && !problems.length };
     let outcome: CommandOutcome = 'ok';
     if (cmd.kind === 'upsert') outcome = await runUpsert(run, cmd);
     else if (cmd.kind === 'missing') {

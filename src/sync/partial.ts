@@ -1,20 +1,14 @@
-import type { Sql } from '../db/sql';
-import type { Registry } from '../definitions/registry';
 import { pointer, type Problem } from '../errors';
 import { savepoints } from '../write/savepoints';
 import { runOperation } from './operation';
 import { SyncResult } from './result';
-import type { OperationState, RequestState } from './state';
+import type { ChunkRun } from './state';
 import type { OperationPlan } from './types';
 
 const MAX_ATTEMPTS = 20;
 
-/** What a part of an operation runs against: the transaction, the request's state so far, where results go. */
-export interface PartialRun {
-  sql: Sql;
-  registry: Registry;
-  known: RequestState;
-  state: OperationState;
+/** What a part of an operation runs against, and where its results go. */
+export interface PartialRun extends ChunkRun {
   result: SyncResult;
 }
 
@@ -24,7 +18,7 @@ export interface PartialRun {
  */
 export async function runRecordsPartially(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
   const errors = await runRecords(run, plan);
-  run.state.failed += new Set(errors.map((e) => e.meta?.index).filter((i) => typeof i === 'number')).size || (errors.length ? 1 : 0);
+  run.op.failed += new Set(errors.map((e) => e.meta?.index).filter((i) => typeof i === 'number')).size || (errors.length ? 1 : 0);
   return errors;
 }
 
@@ -36,11 +30,11 @@ export async function runRecordsPartially(run: PartialRun, plan: OperationPlan):
  */
 export async function runEndPartially(run: PartialRun, plan: OperationPlan): Promise<Problem[]> {
   const missing = plan.commands.some((c) => c.kind === 'missing');
-  if (missing && run.state.failed > 0) {
+  if (missing && run.op.failed > 0) {
     return [
       {
         code: 'MISSING_SKIPPED',
-        detail: `${run.state.failed} record(s) of this operation failed, so the records it did not name cannot be told from those it could not write; nothing was cleared. Resend the snapshot once they are fixed.`,
+        detail: `${run.op.failed} record(s) of this operation failed, so the records it did not name cannot be told from those it could not write; nothing was cleared. Resend the snapshot once they are fixed.`,
         pointer: pointer(plan.operation.key, 'missing'),
         meta: { operation: plan.operation.key, entity: plan.operation.entity.name },
       },
@@ -112,10 +106,10 @@ async function runOneByOne(run: PartialRun, plan: OperationPlan): Promise<Proble
  * request's state and result; with problems it is rolled back and they are returned.
  */
 async function underSavepoint(run: PartialRun, savepoint: string, plan: OperationPlan): Promise<Problem[]> {
-  const { sql, registry, known, state, result } = run;
+  const { sql, registry, known, op, result } = run;
   const keys = known.clone();
   await savepoints.begin(sql, savepoint);
-  const out = await runOperation({ sql, registry, known: keys, state }, plan, false);
+  const out = await runOperation({ sql, registry, known: keys, op }, plan, false);
   if (out.problems.length) {
     // Also after a failed statement: rolling back to the savepoint makes the transaction usable again.
     await savepoints.undo(sql, savepoint);

@@ -34,14 +34,18 @@ export interface OperationState {
   deferFor?: string;
 }
 
-/** What a command runs against, in one object. */
-export interface CommandRun {
+/** What a part of an operation (a chunk, an attempt, a command) runs against: the transaction and the state so far. */
+export interface ChunkRun {
   sql: Sql;
   registry: Registry;
   /** What the request has done so far. */
   known: RequestState;
-  /** The state of the command's operation. */
+  /** The state of the operation. */
   op: OperationState;
+}
+
+/** What a command runs against, in one object. */
+export interface CommandRun extends ChunkRun {
   /** Where what the command did goes. */
   result: SyncResult;
   /** Where its problems go. */
