@@ -97,7 +97,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   // request to the job queue; anything else goes on to the synchronous route.
   const keys = { knex, ttlHours: config.IDEMPOTENCY_TTL_HOURS, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics };
   const jobs = { knex, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, retentionDays: config.SYNC_JOB_RETENTION_DAYS, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS };
-  app.post('/api/_action/sync', syncPreflight, idempotency(keys), submitSyncJob(jobs));
+  app.post('/api/_action/sync', syncPreflight(indexers), idempotency(keys), submitSyncJob(jobs));
   app.use(syncRoutes({ sync, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS }));
   app.use('/api/_action/sync', idempotencyErrors(keys));
   app.use(syncJobRoutes(jobs));

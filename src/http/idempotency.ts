@@ -5,8 +5,9 @@ import { withConnection, withTransaction, type Sql } from '../db/sql';
 import { ApiError } from '../errors';
 import { findKey, lockKey, storeKey, tryLockKey, type KeyScope, type StoredAnswer, type StoredKey } from '../write/idempotency-keys';
 import type { Metrics } from './metrics';
-import { problemAnswer, type Answer } from './sync-answer';
-import { meaningfulHeaders, parseDryRun, parseIdempotencyKey } from './sync-headers';
+import type { Answer } from '../sync/answer';
+import { problemAnswer } from './sync-answer';
+import { fingerprintedHeaders } from '../sync/options';
 
 /**
  * Hashes the body's bytes as whoever reads the request consumes them (the JSON parser, the job's store, a drain):
@@ -40,11 +41,15 @@ export class BodyTap {
   }
 }
 
-/** What makes two requests "the same request": method, path, the body's bytes, the headers that change meaning. */
+/**
+ * What makes two requests "the same request": method, path, the body's bytes, and the headers the table of
+ * src/sync/options.ts marks as fingerprinted.
+ */
 export function fingerprint(req: Request, bodyDigest: string): string {
-  const headers = meaningfulHeaders(req.headers);
-  // The body as sent: a compressed body is hashed compressed, so its encoding counts too.
-  const encoding = req.get('content-encoding')?.trim().toLowerCase() ?? 'identity';
+  // The body as sent: a compressed body is hashed compressed, so its encoding counts too. It keeps its own place in
+  // the hashed list (where it stood before the table), so keys stored by an earlier version still match.
+  const { 'content-encoding': sentEncoding, ...headers } = fingerprintedHeaders(req.headers);
+  const encoding = sentEncoding?.toLowerCase() ?? 'identity';
   // originalUrl: req.path is cut short inside a mounted middleware (the error path below).
   const path = req.originalUrl.split('?')[0];
   return createHash('sha256').update(JSON.stringify([req.method, path, bodyDigest, encoding, headers])).digest('hex');
@@ -120,8 +125,8 @@ async function replay(req: Request, res: Response, use: KeyInUse, stored: Stored
  */
 export function idempotency(deps: IdempotencyDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const key = parseIdempotencyKey(req.headers);
-    if (key === undefined || parseDryRun(req.headers) || !req.principal) {
+    const { idempotencyKey: key, dryRun } = res.locals.syncHeaders ?? {};
+    if (key === undefined || dryRun || !req.principal) {
       next();
       return;
     }
