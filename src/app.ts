@@ -21,7 +21,7 @@ import { submitSyncJob, syncJobRoutes } from './http/sync-jobs-routes';
 import { syncPreflight } from './http/sync-options';
 import { tokenRoute } from './http/token-route';
 import type { IndexerSet } from './indexing/registry';
-import type { Logger } from './logger';
+import type { Logger } from './observability/logger';
 import { SyncService } from './sync/service';
 
 export interface AppDeps {

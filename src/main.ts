@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
-import { boot, startIndexWorker } from './boot';
+import { boot, startQueueWorker } from './boot';
 import { ConfigError, loadConfig } from './config';
 import { EmbeddedPostgresError } from './db/embedded-error';
 import { Metrics } from './http/metrics';
-import { SchemaMismatchError } from './db/schema-check';
+import { SchemaMismatchError } from './definitions/sql/schema-check';
 import { DefinitionError } from './definitions/loader';
-import type { IndexWorker } from './indexing/worker';
-import { createLogger } from './logger';
+import type { QueueWorker } from './queue/runner';
+import { createLogger } from './observability/logger';
 
 /** Errors that explain themselves: printed as they are, without a stack trace. */
 const EXPLAINED = [ConfigError, DefinitionError, SchemaMismatchError, EmbeddedPostgresError];
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     s.on('error', reject);
   });
   // The single-command start also works the indexing queue, unless WORKER=off (then run `npm run worker`).
-  const worker: IndexWorker | undefined = config.WORKER === 'on' ? await startIndexWorker(core, config, logger, metrics) : undefined;
+  const worker: QueueWorker | undefined = config.WORKER === 'on' ? await startQueueWorker(core, config, logger, metrics) : undefined;
   logger.info('bulksync listening', {
     host: config.HOST,
     port: config.PORT,

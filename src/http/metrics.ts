@@ -1,27 +1,19 @@
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import { withConnection } from '../db/sql';
+import { queueCounts } from '../queue/store';
 import { deliveryStats, type DeliveryStats } from '../write/webhook-deliveries';
 import { jobCounts } from '../write/sync-jobs';
-import { countIds, lagByIndexer, type IndexerLag } from '../indexing/status';
+import { countIds, lagByIndexer, type IndexerLag } from '../indexing/sql/status';
 import type { SyncResult } from '../sync/result';
 import type { FinishedRequest } from './request-context';
+import type { JobObserver, SyncJobOutcome } from '../observability/observers';
 
 interface PoolLike {
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;
 }
-
-/** What an indexing worker reports about each job it ran (see IndexWorker). */
-export interface JobObserver {
-  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void;
-  /** An async sync job a worker of this process ran (src/jobs/run-job.ts). */
-  syncJob?(outcome: SyncJobOutcome, seconds: number): void;
-}
-
-/** How a worker's run of a sync job ended; `retry`: lost to a transient failure, queued again. */
-export type SyncJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'retry';
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const COUNTS = [1, 10, 100, 1000, 10_000, 100_000];
@@ -136,16 +128,7 @@ export class Metrics implements JobObserver {
       labelNames: ['state'],
       registers,
       async collect() {
-        const r = await knex
-          .raw<{ rows: { queued: number; running: number; retrying: number; dead: number }[] }>(
-            `SELECT count(*) FILTER (WHERE locked_at IS NULL AND attempts = 0)::int AS queued,
-                    count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
-                    count(*) FILTER (WHERE locked_at IS NULL AND attempts > 0 AND attempts < max_attempts)::int AS retrying,
-                    count(*) FILTER (WHERE attempts >= max_attempts)::int AS dead
-               FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%'`,
-          )
-          .catch(() => undefined);
-        const row = r?.rows[0];
+        const row = await withConnection(knex, queueCounts).catch(() => undefined);
         if (!row) return;
         this.set({ state: 'queued' }, row.queued);
         this.set({ state: 'running' }, row.running);

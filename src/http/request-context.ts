@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql';
 import { showValue, type Problem } from '../errors';
 import { CHUNK_SIZE, chunks } from '../write/keys';
 import type { IndexMarks } from './marks';
-import { enqueueIndexJobs } from './queue';
+import { enqueueIndexJobs } from './sql/queue-jobs';
 import type { IndexerSet } from './registry';
 
 export type IndexingMode = 'inline' | 'queue' | 'disabled';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { withConnection, withTransaction } from '../db/sql';
-import { pendingAfterBarrier, readyBatch, recordIdFailure, settlePending, type PendingRow } from './pending';
+import { pendingAfterBarrier, readyBatch, recordIdFailure, settlePending, type PendingRow } from './sql/pending-list';
 import type { Indexer } from './types';
 
 export interface DrainContext {

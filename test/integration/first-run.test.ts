@@ -49,7 +49,7 @@ const onPort = (script: string) => script.replace(/127\.0\.0\.1:8000/g, `127.0.0
 
 describe('first run, as pasted', () => {
   it('starts without warnings or crontab noise: the worker logs that it started, graphile-worker nothing about cron', () => {
-    expect(server.log()).toContain('indexing worker started');
+    expect(server.log()).toContain('queue worker started');
     expect(server.log()).not.toMatch(/crontab/i);
     expect(server.log()).not.toMatch(/"level":"(warn|error)"/);
   });

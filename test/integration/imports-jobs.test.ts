@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import winston from 'winston';
 import { Integrations } from '../../src/auth/integrations';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/observability/logger';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { count, createTax, sync } from '../support/sync';

@@ -6,12 +6,12 @@ import type { Knex } from 'knex';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { StatementCounter } from '../../src/db/connection';
-import { boot, startIndexWorker } from '../../src/boot';
+import { boot, startQueueWorker } from '../../src/boot';
 import type { Registry } from '../../src/definitions/registry';
 import type { IndexerSet } from '../../src/indexing/registry';
-import type { IndexWorker } from '../../src/indexing/worker';
+import type { QueueWorker } from '../../src/queue/runner';
 import { Metrics } from '../../src/http/metrics';
-import { createLogger, type Logger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/observability/logger';
 import { createTestDatabase, withDatabase } from './database';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -31,7 +31,7 @@ export interface TestApp {
   /** Connection string of the test database (for child processes). */
   url: string;
   /** Starts an in-process indexing worker, stopped by close(). */
-  startWorker(): Promise<IndexWorker>;
+  startWorker(): Promise<QueueWorker>;
   counter: StatementCounter;
   config: Config;
   logger: Logger;
@@ -82,7 +82,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     next();
   });
   app.use(bare);
-  const workers: IndexWorker[] = [];
+  const workers: QueueWorker[] = [];
   return {
     app,
     bare,
@@ -95,7 +95,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     logger,
     url: db.url,
     startWorker: async () => {
-      const w = await startIndexWorker(core, config, logger, metrics);
+      const w = await startQueueWorker(core, config, logger, metrics);
       workers.push(w);
       return w;
     },

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { startEmbedded } from '../../src/db/embedded';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/observability/logger';
 
 /**
  * Tests use DATABASE_URL when it is set (CI points it at the machine's PostgreSQL); otherwise one embedded

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql';
+import type { Sql } from '../../db/sql';
 
 /**
  * The durable list of stale records (bulksync_index_pending): what a queued sync leaves for the workers, and what a

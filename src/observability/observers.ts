@@ -1,0 +1,14 @@
+/**
+ * What the rooms report through, without knowing who listens: a worker tells an observer of each job it ran, and
+ * the process's metrics (served over HTTP) are one such observer.
+ */
+
+/** What a queue worker reports about each indexing job it ran. */
+export interface JobObserver {
+  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void;
+  /** An async sync job a worker of this process ran (src/jobs/run-job.ts). */
+  syncJob?(outcome: SyncJobOutcome, seconds: number): void;
+}
+
+/** How a worker's run of a sync job ended; `retry`: lost to a transient failure, queued again. */
+export type SyncJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'retry';
