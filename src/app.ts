@@ -93,7 +93,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
   if (!config.OPENAPI_PUBLIC) app.use(docs);
-  // Imports (docs/imports.md): headers checked first, then the Idempotency-Key, then Prefer: respond-async takes the
+  // Imports (docs/sync-jobs.md): headers checked first, then the Idempotency-Key, then Prefer: respond-async takes the
   // request to the job queue; anything else goes on to the synchronous route.
   const keys = { knex, ttlHours: config.IDEMPOTENCY_TTL_HOURS, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics };
   const jobs = { knex, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, retentionDays: config.SYNC_JOB_RETENTION_DAYS, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS };

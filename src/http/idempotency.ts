@@ -101,7 +101,8 @@ async function drain(req: Request, tap: BodyTap, maxBytes: number): Promise<void
 }
 
 /** The stored answer again (same request), or 422 (another request with the key). */
-async function replay(req: Request, res: Response, use: KeyInUse, stored: StoredKey, deps: IdempotencyDeps): Promise<void> {
+async function replay(res: Response, use: KeyInUse, stored: StoredKey, deps: IdempotencyDeps): Promise<void> {
+  const req = res.req;
   await drain(req, use.tap, deps.maxBodyBytes);
   if (fingerprint(req, use.tap.digest()!) !== stored.fingerprint) {
     throw new ApiError({
@@ -118,7 +119,7 @@ async function replay(req: Request, res: Response, use: KeyInUse, stored: Stored
 }
 
 /**
- * Idempotency-Key on POST /api/_action/sync (Stripe's semantics, docs/imports.md). In front of the sync route and
+ * Idempotency-Key on POST /api/_action/sync (Stripe's semantics, docs/sync-jobs.md). In front of the sync route and
  * the job submission: a key with a stored answer replays it (or is refused for another request); a key whose first
  * request is running is 409; otherwise the request goes on with the key in res.locals, and `keyHooks` ties the
  * answer to its transaction. A dry run neither reads nor stores keys (a key is only checked for its syntax).
@@ -133,7 +134,7 @@ export function idempotency(deps: IdempotencyDeps) {
     const use: KeyInUse = { scope: { integrationId: req.principal.id, key }, tap: new BodyTap(req) };
     const stored = await withConnection(deps.knex, (sql) => findKey(sql, use.scope));
     if (stored) {
-      await replay(req, res, use, stored, deps);
+      await replay(res, use, stored, deps);
       return;
     }
     // The first request holds the key's lock only inside its transaction; this early probe spares a duplicate the
@@ -197,7 +198,7 @@ export function idempotencyErrors(deps: IdempotencyDeps) {
     }
     try {
       if (err instanceof KeyTaken) {
-        await replay(req, res, use, err.stored, deps);
+        await replay(res, use, err.stored, deps);
         return;
       }
       const digest = use.tap.digest();

@@ -7,7 +7,7 @@ import { jobCounts } from '../write/sync-jobs';
 import { countIds, lagByIndexer, type IndexerLag } from '../indexing/sql/status';
 import type { SyncResult } from '../sync/result';
 import type { FinishedRequest } from './request-context';
-import type { JobObserver, SyncJobOutcome } from '../observability/observers';
+import type { IndexingJobRun, JobObserver, SyncJobOutcome } from '../observability/observers';
 
 interface PoolLike {
   numUsed(): number;
@@ -249,7 +249,7 @@ export class Metrics implements JobObserver {
     for (const [entity, n] of result.countsOf('deleted')) this.recorded(entity, 'delete', n);
   }
 
-  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void {
+  job({ task, indexer, outcome, seconds, records }: IndexingJobRun): void {
     this.jobDuration.observe({ task, indexer, outcome }, seconds);
     if (records) this.jobRecords.inc({ indexer }, records);
   }

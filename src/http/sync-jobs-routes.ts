@@ -74,7 +74,7 @@ function discard(req: Request): void {
  * stored before the next piece is read, so the socket is paused while PostgreSQL writes and memory stays at about
  * two chunks whatever the body's size.
  */
-async function storeBody(sql: Sql, jobId: string, req: Request, body: Readable, maxBytes: number): Promise<number> {
+async function storeBody(sql: Sql, { jobId, req, body, maxBytes }: { jobId: string; req: Request; body: Readable; maxBytes: number }): Promise<number> {
   let seq = 0;
   let total = 0;
   let pending: Buffer[] = [];
@@ -136,7 +136,7 @@ export function submitSyncJob(deps: SyncJobsDeps) {
         await key?.onBegin(sql);
         await insertJob(sql, { id, integrationId: principal.id, requestId: req.id, headers, contentType: req.get('content-type')!, retentionDays: deps.retentionDays });
         // Read only once the key is held: a replay or a 409 above reads the body its own way (or not at all).
-        total = await storeBody(sql, id, req, decoded(req, options.encoding), deps.maxBodyBytes);
+        total = await storeBody(sql, { jobId: id, req, body: decoded(req, options.encoding), maxBytes: deps.maxBodyBytes });
         await queueJob(sql, id, total);
         const accepted: Answer = {
           status: 202,

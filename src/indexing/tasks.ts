@@ -45,7 +45,7 @@ export function indexingTasks(ctx: IndexingTasksContext): QueueTasks {
    */
   const finished = ({ helpers, indexer, started, outcome, records, extra = {} }: IndexerRun) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    ctx.observer?.job(helpers.job.task_identifier, indexer, outcome, seconds, records);
+    ctx.observer?.job({ task: helpers.job.task_identifier, indexer, outcome, seconds, records });
     logger.log(outcome === 'ok' ? 'info' : 'warn', 'indexing job finished', {
       component: 'indexing',
       jobId: helpers.job.id,

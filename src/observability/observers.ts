@@ -5,10 +5,20 @@
 
 /** What a queue worker reports about each indexing job it ran. */
 export interface JobObserver {
-  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void;
+  job(run: IndexingJobRun): void;
   /** An async sync job a worker of this process ran (src/jobs/run-job.ts). */
   syncJob?(outcome: SyncJobOutcome, seconds: number): void;
 }
 
 /** How a worker's run of a sync job ended; `retry`: lost to a transient failure, queued again. */
 export type SyncJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'retry';
+
+/** One indexer's part of a queue job, as a worker reports it. */
+export interface IndexingJobRun {
+  task: string;
+  indexer: string;
+  outcome: 'ok' | 'failed';
+  seconds: number;
+  /** Ids re-derived. */
+  records: number;
+}

@@ -10,7 +10,7 @@ import { count, createTax, sync } from '../support/sync';
 import { hexId, products } from '../fixtures/catalog';
 
 /**
- * Async sync jobs (Prefer: respond-async, docs/imports.md) against the real app, database and queue worker.
+ * Async sync jobs (Prefer: respond-async, docs/sync-jobs.md) against the real app, database and queue worker.
  * The worker is started only once the tests that need a job to stay queued have run.
  */
 const lines: string[] = [];

@@ -322,7 +322,7 @@ describe('GET /api/_info/openapi.json', () => {
     check(await sync(t.bare, {}).expect(401));
   });
 
-  it('matches what the imports answer: dry runs, idempotency keys, async jobs (docs/imports.md)', async () => {
+  it('matches what the imports answer: dry runs, idempotency keys, async jobs (docs/sync-jobs.md)', async () => {
     const route = '/api/_action/sync';
     const check = (r: string, method: string, res: request.Response) => expect(answerMisfits(doc, r, method, res)).toEqual([]);
     const body = { w: { entity: 'tax', action: 'upsert', payload: [{ name: 'Imports', taxRate: 1 }] } };

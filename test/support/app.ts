@@ -51,7 +51,8 @@ export interface TestAppOptions {
 
 /** The real app on a fresh database of its own, migrated and schema-checked exactly as at startup. */
 export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase(opts.servers?.primary);
+  // A copy of the migrated template, unless the test prepares an older schema itself.
+  const database = await createTestDatabase(opts.servers?.primary, { migrated: !opts.prepare });
   if (opts.prepare) await opts.prepare(database.url);
   const replica = opts.servers?.replica;
   const config = loadConfig({

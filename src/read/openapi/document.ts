@@ -300,7 +300,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
       // UNLICENSED is npm's word for "no license granted", not an SPDX id: it goes in the name only.
       license: license === 'UNLICENSED' ? { name: 'UNLICENSED (proprietary: no license granted)' } : { name: license, identifier: license },
       description:
-        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/imports.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
+        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/sync-jobs.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
     },
     // Relative: the paths are answered by whichever host served this document.
     servers: [{ url: '/', description: 'the service that served this document' }],

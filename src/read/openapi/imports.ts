@@ -1,4 +1,4 @@
-/** The imports part of the OpenAPI document (docs/imports.md): Idempotency-Key, dry-run, async sync jobs. */
+/** The imports part of the OpenAPI document (docs/sync-jobs.md): Idempotency-Key, dry-run, async sync jobs. */
 import { type Schema, ref, header, ID, JSON_API } from './common';
 import { COMMON_RESPONSES, errorResponse, jsonResponse } from './operations';
 
