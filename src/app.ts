@@ -10,7 +10,8 @@ import { PostgresRateLimitStore } from './db/rate-limit-store';
 import { requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
 import { indexingRoutes } from './http/indexing-routes';
-import { Metrics } from './http/metrics';
+import { createMetrics } from './http/metrics-sources';
+import type { Metrics } from './observability/metrics';
 import { openApiRoutes } from './http/openapi-routes';
 import { perIntegrationLimit } from './http/rate-limit';
 import { readRoutes } from './http/read-routes';
@@ -56,7 +57,7 @@ export interface AppDeps {
 }
 
 /** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
-export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret, metrics = new Metrics(knex, indexers.names()) }: AppDeps): express.Express {
+export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret, metrics = createMetrics(knex, indexers.names()) }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

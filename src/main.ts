@@ -3,7 +3,7 @@ import { createApp } from './app';
 import { boot, startQueueWorker } from './boot';
 import { ConfigError, loadConfig } from './config';
 import { EmbeddedPostgresError } from './db/embedded-error';
-import { Metrics } from './http/metrics';
+import { createMetrics } from './http/metrics-sources';
 import { SchemaMismatchError } from './definitions/sql/schema-check';
 import { DefinitionError } from './definitions/loader';
 import type { QueueWorker } from './queue/runner';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
   // One set of metrics for the process: the in-process worker reports its jobs to the app's /metrics.
-  const metrics = new Metrics(core.db.knex, core.indexers.names());
+  const metrics = createMetrics(core.db.knex, core.indexers.names());
   const app = createApp({ config, knex: core.db.knex, replica: core.db.replica, registry: core.registry, indexers: core.indexers, logger, tokenSecret: core.tokenSecret, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));

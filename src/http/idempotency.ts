@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { withConnection, withTransaction, type Sql } from '../db/sql';
 import { ApiError } from '../errors';
 import { findKey, lockKey, storeKey, tryLockKey, type KeyScope, type StoredAnswer, type StoredKey } from '../write/idempotency-keys';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../observability/metrics';
 import type { Answer } from '../sync/answer';
 import { problemAnswer } from './sync-answer';
 import { fingerprintedHeaders } from '../sync/options';

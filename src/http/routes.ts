@@ -9,7 +9,7 @@ import { syncAnswer } from '../sync/answer';
 import { sendAnswer } from './sync-answer';
 import { syncHeadersOf, syncRunOptions } from './sync-options';
 import { executionOptions } from '../sync/options';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../observability/metrics';
 
 /**
  * /ready needs the primary and, when DATABASE_READ_URL is set, the replica too: without it GET and search fail, so

@@ -22,3 +22,12 @@ export interface IndexingJobRun {
   /** Ids re-derived. */
   records: number;
 }
+
+/** A request that got its answer, as the request log and the metrics see it. */
+export interface FinishedRequest {
+  method: string;
+  /** The route pattern (`/api/:entity/:id`), never the path; `unmatched` when no route takes it (404). */
+  route: string;
+  status: number;
+  seconds: number;
+}

@@ -10,7 +10,7 @@ import { boot, startQueueWorker } from '../../src/boot';
 import type { Registry } from '../../src/definitions/registry';
 import type { IndexerSet } from '../../src/indexing/registry';
 import type { QueueWorker } from '../../src/queue/runner';
-import { Metrics } from '../../src/http/metrics';
+import { createMetrics } from '../../src/http/metrics-sources';
 import { createLogger, type Logger } from '../../src/observability/logger';
 import { createTestDatabase, withDatabase } from './database';
 
@@ -71,7 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   const core = await boot(config, logger, counter);
   const { db, registry, indexers } = core;
   // One set of metrics for the app and the workers it starts, as in a process of the service.
-  const metrics = new Metrics(db.knex, indexers.names());
+  const metrics = createMetrics(db.knex, indexers.names());
   const bare = createApp({ config, knex: db.knex, replica: db.replica, registry, indexers, logger, tokenSecret: core.tokenSecret, metrics });
   // A real token from the real token route; `app` sends it on every request that brings no Authorization of its own.
   const res = await request(bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.secret });
