@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { run, runMigrations, type Runner, type WorkerEvents } from 'graphile-worker';
 import type { Knex } from 'knex';
+import pg from 'pg';
 import { withConnection, withTransaction } from '../db/sql';
 import type { Logger } from '../observability/logger';
 import { graphileLogger } from './graphile-logger';
 import { beat, forgetWorkers, releaseLostJobs } from './store';
 import { mergeTasks, type QueueTasks } from './tasks';
+
+/** How the queue's connections name themselves to PostgreSQL (pg_stat_activity.application_name). */
+export const QUEUE_APPLICATION_NAME = 'bulksync-queue';
 
 export interface QueueOptions {
   connectionString: string;
@@ -37,18 +41,29 @@ export async function startQueue(opts: QueueOptions): Promise<QueueWorker> {
   const events: WorkerEvents = new EventEmitter();
   events.on('pool:create', ({ workerPool }) => workerIds.add(workerPool.id));
   events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
-  const runner: Runner = await run({
-    connectionString: opts.connectionString,
-    events,
-    concurrency: opts.concurrency,
-    noHandleSignals: true,
-    pollInterval: 1000,
-    logger: graphileLogger(logger),
-    taskList: tasks.taskList,
-    // Our cron items only: without this, graphile-worker looks for a ./crontab file at every start (logging at info
-    // that it found none, and running whatever one a working directory happened to hold).
-    parsedCronItems: tasks.cron,
-  });
+  // Our own pool, not one graphile-worker makes: it keeps its error listener until it has ended, so a connection the
+  // server ends (a restart, a dropped database) while the worker stops is logged, never an unhandled 'error' that
+  // kills the process; and stop() returns only once every connection is closed.
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.concurrency + 2, application_name: QUEUE_APPLICATION_NAME });
+  pool.on('error', (e) => logger.warn('queue connection lost', { error: e.message }));
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: pool,
+      events,
+      concurrency: opts.concurrency,
+      noHandleSignals: true,
+      pollInterval: 1000,
+      logger: graphileLogger(logger),
+      taskList: tasks.taskList,
+      // Our cron items only: without this, graphile-worker looks for a ./crontab file at every start (logging at info
+      // that it found none, and running whatever one a working directory happened to hold).
+      parsedCronItems: tasks.cron,
+    });
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
 
   const heartbeat = async () => {
     try {
@@ -70,6 +85,7 @@ export async function startQueue(opts: QueueOptions): Promise<QueueWorker> {
       clearInterval(timer);
       // Graceful: jobs in hand finish or are released for another worker.
       await runner.stop();
+      await pool.end();
       await withConnection(knex, (sql) => forgetWorkers(sql, [...workerIds])).catch(() => undefined);
     },
   };
