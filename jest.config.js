@@ -9,4 +9,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,
+  // Test files wait on PostgreSQL and on child processes far more than they compute: on a 2-core machine jest's
+  // default (cores - 1 = one file at a time) leaves both cores idle most of the run.
+  maxWorkers: 3,
 };

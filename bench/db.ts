@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbedded } from '../src/db/embedded';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 
 export const ROOT = path.resolve(__dirname, '..');
 

@@ -7,10 +7,11 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
+import { schemaCheck } from '../src/definitions/sql/schema-check';
 import { withTransaction, type Sql } from '../src/db/sql';
 import { toDbId } from '../src/definitions/ids';
 import { loadRegistry } from '../src/definitions/registry';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 import { insertRows, updateRows, type WriteRow } from '../src/write/upsert';
 import { median } from './report';
 import { changed, hexId, makeProducts, PRODUCT_COLUMNS, productCells, type Product } from './rows';
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   const url = u.toString();
   const config = loadConfig({ SCHEMAS_DIR: path.join(ROOT, 'schemas'), MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent', DATABASE_URL: url });
   const registry = loadRegistry(config.SCHEMAS_DIR);
-  const db = await openDatabase(config, registry, createLogger('silent'));
+  const db = await openDatabase(config, schemaCheck(registry), createLogger('silent'));
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

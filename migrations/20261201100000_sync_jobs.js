@@ -1,5 +1,5 @@
 /**
- * Idempotency keys and async sync jobs (docs/imports.md).
+ * Idempotency keys and async sync jobs (docs/sync-jobs.md).
  *
  * bulksync_idempotency_key: the stored answer of the first request with a key, per integration. A row exists only
  * once that request finished: it is written in the transaction of the request's writes, so a crash leaves no row

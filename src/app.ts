@@ -10,7 +10,8 @@ import { PostgresRateLimitStore } from './db/rate-limit-store';
 import { requireToken } from './http/auth';
 import { errorHandler, sendProblems } from './http/errors';
 import { indexingRoutes } from './http/indexing-routes';
-import { Metrics } from './http/metrics';
+import { createMetrics } from './http/metrics-sources';
+import type { Metrics } from './observability/metrics';
 import { openApiRoutes } from './http/openapi-routes';
 import { perIntegrationLimit } from './http/rate-limit';
 import { readRoutes } from './http/read-routes';
@@ -21,7 +22,7 @@ import { submitSyncJob, syncJobRoutes } from './http/sync-jobs-routes';
 import { syncPreflight } from './http/sync-options';
 import { tokenRoute } from './http/token-route';
 import type { IndexerSet } from './indexing/registry';
-import type { Logger } from './logger';
+import type { Logger } from './observability/logger';
 import { SyncService } from './sync/service';
 
 export interface AppDeps {
@@ -57,7 +58,7 @@ export interface AppDeps {
 }
 
 /** Builds the HTTP app from its parts; no globals, so tests build as many as they like. */
-export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret, metrics = new Metrics(knex, indexers.names()) }: AppDeps): express.Express {
+export function createApp({ config, knex, replica, registry, indexers, logger, tokenSecret, metrics = createMetrics(knex, indexers.names()) }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -95,11 +96,11 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   const limitStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'api:') : undefined;
   app.use('/api', requireToken(tokens, integrations), perIntegrationLimit(config.RATE_LIMIT_PER_MINUTE, limitStore));
   if (!config.OPENAPI_PUBLIC) app.use(docs);
-  // Imports (docs/imports.md): headers checked first, then the Idempotency-Key, then Prefer: respond-async takes the
+  // Imports (docs/sync-jobs.md): headers checked first, then the Idempotency-Key, then Prefer: respond-async takes the
   // request to the job queue; anything else goes on to the synchronous route.
   const keys = { knex, ttlHours: config.IDEMPOTENCY_TTL_HOURS, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics };
   const jobs = { knex, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, retentionDays: config.SYNC_JOB_RETENTION_DAYS, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS };
-  app.post('/api/_action/sync', syncPreflight, idempotency(keys), submitSyncJob(jobs));
+  app.post('/api/_action/sync', syncPreflight(indexers), idempotency(keys), submitSyncJob(jobs));
   app.use(syncRoutes({ sync, indexers, maxBodyBytes: config.SYNC_MAX_BODY_BYTES, metrics, idempotencyTtlHours: config.IDEMPOTENCY_TTL_HOURS }));
   app.use('/api/_action/sync', idempotencyErrors(keys));
   app.use(syncJobRoutes(jobs));

@@ -4,14 +4,16 @@ import { tokenSecret } from './auth/token-secret';
 import type { Config } from './config';
 import type { StatementCounter } from './db/connection';
 import { openDatabase, type Database } from './db/database';
+import { schemaCheck } from './definitions/sql/schema-check';
 import { FieldCipher } from './definitions/field-cipher';
 import { loadRegistry, type Registry } from './definitions/registry';
-import { migrateQueue } from './indexing/queue';
 import { buildIndexers, type IndexerSet } from './indexing/registry';
-import { startWorker, type IndexWorker } from './indexing/worker';
-import type { JobObserver } from './http/metrics';
+import { indexingTasks } from './indexing/tasks';
+import { webhookTasks } from './events/tasks';
+import { migrateQueue, startQueue, type QueueWorker } from './queue/runner';
+import type { JobObserver } from './observability/observers';
 import { importTasks } from './jobs/tasks';
-import type { Logger } from './logger';
+import type { Logger } from './observability/logger';
 
 export interface Core {
   db: Database;
@@ -30,7 +32,7 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
     outbound: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
   });
   const indexers = buildIndexers(registry);
-  const db = await openDatabase(config, registry, logger, counter);
+  const db = await openDatabase(config, schemaCheck(registry), logger, counter);
   try {
     if (config.MIGRATE_ON_START) await migrateQueue(db.url);
     const integrations = new Integrations(db.knex);
@@ -50,40 +52,47 @@ export async function boot(config: Config, logger: Logger, counter?: StatementCo
   return { db, registry, indexers, tokenSecret: secret };
 }
 
-export function startIndexWorker(core: Core, config: Config, logger: Logger, observer?: JobObserver): Promise<IndexWorker> {
-  return startWorker({
+/**
+ * The process's queue worker with every room's tasks: indexing, webhook deliveries, async sync jobs and their
+ * pruner (one queue, one set of workers).
+ */
+export function startQueueWorker(core: Core, config: Config, logger: Logger, observer?: JobObserver): Promise<QueueWorker> {
+  const knex = core.db.knex;
+  return startQueue({
     connectionString: core.db.url,
-    knex: core.db.knex,
-    indexers: core.indexers,
+    knex,
     concurrency: config.WORKER_CONCURRENCY,
     logger,
-    maxAttempts: config.INDEXING_MAX_ATTEMPTS,
     heartbeatSeconds: config.WORKER_HEARTBEAT_SECONDS,
-    webhooks: {
-      cipher: core.registry.fieldCipher(),
-      config: {
-        policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
-        timeoutSeconds: config.WEBHOOK_TIMEOUT_SECONDS,
-        retryBaseSeconds: config.WEBHOOK_RETRY_BASE_SECONDS,
-        retryHours: config.WEBHOOK_RETRY_HOURS,
-        maxConsecutiveFailures: config.WEBHOOK_MAX_CONSECUTIVE_FAILURES,
-      },
-    },
-    observer,
-    extra: importTasks({
-      knex: core.db.knex,
-      registry: core.registry,
-      indexers: core.indexers,
-      limits: {
-        maxRecords: config.SYNC_MAX_RECORDS,
-        retries: config.SYNC_MAX_RETRIES,
-        indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
-        chunkRecords: config.SYNC_CHUNK_RECORDS,
-        retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
-        clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
-      },
-      logger,
-      observer,
-    }),
+    tasks: [
+      indexingTasks({ knex, indexers: core.indexers, logger, maxAttempts: config.INDEXING_MAX_ATTEMPTS, observer }),
+      webhookTasks({
+        knex,
+        logger,
+        cipher: core.registry.fieldCipher(),
+        config: {
+          policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+          timeoutSeconds: config.WEBHOOK_TIMEOUT_SECONDS,
+          retryBaseSeconds: config.WEBHOOK_RETRY_BASE_SECONDS,
+          retryHours: config.WEBHOOK_RETRY_HOURS,
+          maxConsecutiveFailures: config.WEBHOOK_MAX_CONSECUTIVE_FAILURES,
+        },
+      }),
+      importTasks({
+        knex,
+        registry: core.registry,
+        indexers: core.indexers,
+        limits: {
+          maxRecords: config.SYNC_MAX_RECORDS,
+          retries: config.SYNC_MAX_RETRIES,
+          indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
+          chunkRecords: config.SYNC_CHUNK_RECORDS,
+          retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
+          clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
+        },
+        logger,
+        observer,
+      }),
+    ],
   });
 }

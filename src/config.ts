@@ -83,9 +83,9 @@ const envSchema = z.object({
   /** GET /api/_info/openapi.json and the viewer /api/_info/docs without a token. */
   OPENAPI_PUBLIC: bool.default(false),
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
-  /** Hours an Idempotency-Key's answer is kept (docs/imports.md). */
+  /** Hours an Idempotency-Key's answer is kept (docs/sync-jobs.md). */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24),
-  /** Days an async sync job and its stored body are kept after submission (docs/imports.md). */
+  /** Days an async sync job and its stored body are kept after submission (docs/sync-jobs.md). */
   SYNC_JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
 });
 

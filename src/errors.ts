@@ -78,13 +78,17 @@ export class ApiError extends Error {
     this.problems = list.slice(0, MAX_REPORTED_ERRORS);
   }
   get status(): number {
-    // One code class → its status; a 5xx beats any 4xx; a mix of 4xx answers 400 (validation comes first).
-    const statuses = new Set(this.problems.map((p) => p.status ?? ERROR_CODES[p.code].status));
-    if (statuses.size === 1) return [...statuses][0]!;
-    const server = [...statuses].filter((s) => s >= 500);
-    if (server.length) return Math.max(...server);
-    return 400;
+    return problemsStatus(this.problems);
   }
+}
+
+/** The status of an answer with these problems: one code class → its status; a 5xx beats any 4xx; a mix of 4xx is 400. */
+export function problemsStatus(problems: readonly Problem[]): number {
+  const statuses = new Set(problems.map((p) => p.status ?? ERROR_CODES[p.code].status));
+  if (statuses.size === 1) return [...statuses][0]!;
+  const server = [...statuses].filter((s) => s >= 500);
+  if (server.length) return Math.max(...server);
+  return 400;
 }
 
 export function toJsonApi(p: Problem): JsonApiError {

@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
-import { boot, startIndexWorker } from './boot';
+import { boot, startQueueWorker } from './boot';
 import { ConfigError, loadConfig } from './config';
 import { EmbeddedPostgresError } from './db/embedded-error';
-import { Metrics } from './http/metrics';
-import { SchemaMismatchError } from './db/schema-check';
+import { createMetrics } from './http/metrics-sources';
+import { SchemaMismatchError } from './definitions/sql/schema-check';
 import { DefinitionError } from './definitions/loader';
-import type { IndexWorker } from './indexing/worker';
-import { createLogger } from './logger';
+import type { QueueWorker } from './queue/runner';
+import { createLogger } from './observability/logger';
 
 /** Errors that explain themselves: printed as they are, without a stack trace. */
 const EXPLAINED = [ConfigError, DefinitionError, SchemaMismatchError, EmbeddedPostgresError];
@@ -17,14 +17,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
   // One set of metrics for the process: the in-process worker reports its jobs to the app's /metrics.
-  const metrics = new Metrics(core.db.knex, core.indexers.names());
+  const metrics = createMetrics(core.db.knex, core.indexers.names());
   const app = createApp({ config, knex: core.db.knex, replica: core.db.replica, registry: core.registry, indexers: core.indexers, logger, tokenSecret: core.tokenSecret, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s));
     s.on('error', reject);
   });
   // The single-command start also works the indexing queue, unless WORKER=off (then run `npm run worker`).
-  const worker: IndexWorker | undefined = config.WORKER === 'on' ? await startIndexWorker(core, config, logger, metrics) : undefined;
+  const worker: QueueWorker | undefined = config.WORKER === 'on' ? await startQueueWorker(core, config, logger, metrics) : undefined;
   logger.info('bulksync listening', {
     host: config.HOST,
     port: config.PORT,

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
+import { withConnection, type Sql } from '../db/sql';
 import { newDbId } from '../definitions/ids';
+import { findById, findByClientId, insertIntegration, listIntegrations, restoreAdmin, revokeIntegration, type IntegrationRow } from './store';
 import { hashSecret, newSecret, verifySecret } from './secrets';
 
 export interface Integration {
@@ -11,17 +13,7 @@ export interface Integration {
   revokedAt: string | null;
 }
 
-interface Row {
-  id: string;
-  client_id: string;
-  name: string;
-  secret_hash: string;
-  privileges: string[];
-  created_at: Date;
-  revoked_at: Date | null;
-}
-
-function toIntegration(r: Row): Integration {
+function toIntegration(r: IntegrationRow): Integration {
   return {
     id: r.id.replace(/-/g, ''),
     clientId: r.client_id,
@@ -39,15 +31,13 @@ export class Integrations {
   async create(input: { name: string; privileges: string[]; clientId?: string; secret?: string }): Promise<{ integration: Integration; secret: string }> {
     const secret = input.secret ?? newSecret();
     const clientId = input.clientId ?? `bsi_${newSecret().slice(0, 20)}`;
-    const [row] = await this.knex<Row>('bulksync_integration')
-      .insert({ id: newDbId(), client_id: clientId, name: input.name, secret_hash: await hashSecret(secret), privileges: input.privileges })
-      .returning('*');
-    return { integration: toIntegration(row as Row), secret };
+    const row = { id: newDbId(), client_id: clientId, name: input.name, secret_hash: await hashSecret(secret), privileges: input.privileges };
+    return { integration: toIntegration(await this.db((sql) => insertIntegration(sql, row))), secret };
   }
 
   /** Startup: the admin of BULKSYNC_ADMIN_CLIENT_ID/SECRET exists with `*:*` and that secret (rotated if changed). */
   async ensureAdmin(clientId: string, secret: string): Promise<void> {
-    const row = await this.knex<Row>('bulksync_integration').where({ client_id: clientId }).first();
+    const row = await this.db((sql) => findByClientId(sql, clientId, false));
     if (!row) {
       try {
         await this.create({ name: 'admin (from BULKSYNC_ADMIN_CLIENT_ID)', privileges: ['*:*'], clientId, secret });
@@ -58,29 +48,31 @@ export class Integrations {
         return this.ensureAdmin(clientId, secret);
       }
     }
-    const same = await verifySecret(secret, row.secret_hash);
-    await this.knex('bulksync_integration')
-      .where({ client_id: clientId })
-      .update({ privileges: ['*:*'], revoked_at: null, ...(same ? {} : { secret_hash: await hashSecret(secret) }) });
+    const newHash = (await verifySecret(secret, row.secret_hash)) ? undefined : await hashSecret(secret);
+    await this.db((sql) => restoreAdmin(sql, clientId, newHash));
   }
 
   /** The integration of these credentials, or undefined (unknown, revoked, or wrong secret). */
   async authenticate(clientId: string, secret: string): Promise<Integration | undefined> {
-    const row = await this.knex<Row>('bulksync_integration').where({ client_id: clientId }).whereNull('revoked_at').first();
+    const row = await this.db((sql) => findByClientId(sql, clientId, true));
     if (!row || !(await verifySecret(secret, row.secret_hash))) return undefined;
     return toIntegration(row);
   }
 
   async byId(id: string): Promise<Integration | undefined> {
-    const row = await this.knex<Row>('bulksync_integration').where({ id }).first();
+    const row = await this.db((sql) => findById(sql, id));
     return row ? toIntegration(row) : undefined;
   }
 
   async list(): Promise<Integration[]> {
-    return (await this.knex<Row>('bulksync_integration').orderBy('created_at')).map(toIntegration);
+    return (await this.db(listIntegrations)).map(toIntegration);
   }
 
   async revoke(clientId: string): Promise<boolean> {
-    return (await this.knex('bulksync_integration').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: this.knex.fn.now() })) > 0;
+    return this.db((sql) => revokeIntegration(sql, clientId));
+  }
+
+  private db<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return withConnection(this.knex, fn);
   }
 }

@@ -3,7 +3,7 @@ import { parsePrivileges } from '../auth/privileges';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
 import { loadRegistry } from '../definitions/registry';
-import { createLogger } from '../logger';
+import { createLogger } from '../observability/logger';
 
 export const INTEGRATION_USAGE = `usage:
   bulksync integration create --name <name> --privileges <entity:action,...>

@@ -1,8 +1,8 @@
 import { Integrations } from '../auth/integrations';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
-import { migrateQueue } from '../indexing/queue';
-import { createLogger } from '../logger';
+import { migrateQueue } from '../queue/runner';
+import { createLogger } from '../observability/logger';
 
 /**
  * `npm run migrate`: applies pending migrations of MIGRATIONS_DIR to DATABASE_URL (or the embedded database),

@@ -1,13 +1,13 @@
-import { boot, startIndexWorker } from '../boot';
+import { boot, startQueueWorker } from '../boot';
 import { loadConfig } from '../config';
-import { createLogger } from '../logger';
+import { createLogger } from '../observability/logger';
 
 /** `npm run worker`: a process that only works the indexing queue (scale it apart from the API). */
 export async function workerCommand(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
-  const worker = await startIndexWorker(core, config, logger);
+  const worker = await startQueueWorker(core, config, logger);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import pg from 'pg';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { EmbeddedPostgresError } from './embedded-error';
 
 export { EmbeddedPostgresError };

@@ -4,7 +4,7 @@ import { withConnection, withTransaction } from '../db/sql';
 import type { FieldCipher } from '../definitions/field-cipher';
 import { toApiId } from '../definitions/ids';
 import type { OutboundUrlPolicy } from '../definitions/public-url';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { loadDelivery, recordDelivered, recordGivenUp, recordRetry, recordSkipped, type AttemptOutcome, type DeliveryRow } from '../write/webhook-deliveries';
 import { deliveryAddressProblem } from './address-check';
 

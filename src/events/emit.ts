@@ -1,6 +1,19 @@
 import type { Sql } from '../db/sql';
-import type { ApiKey, SyncResult } from '../sync/result';
 import { enqueueDeliveries, subscribedEventNames, type EventPart } from '../write/event-outbox';
+
+/** A key as the API answers it: an id, or the fields of a composite key. */
+export type ApiKey = string | Record<string, string>;
+
+/**
+ * What a chunk wrote and deleted, per entity (the sync's result has this shape); declared here so that events know
+ * nothing of the sync that feeds them.
+ */
+export interface WrittenKeys {
+  readonly data: ReadonlyMap<string, readonly ApiKey[]>;
+  readonly deleted: ReadonlyMap<string, readonly ApiKey[]>;
+  /** Keys listed under data that were stored already as sent (not written: no event). */
+  readonly unchanged: ReadonlyMap<string, readonly ApiKey[]>;
+}
 
 /** Keys per delivery: a bigger event is split into parts. */
 export const KEYS_PER_PART = 1000;
@@ -32,7 +45,7 @@ export class RequestEvents {
   }
 
   /** What a chunk wrote and deleted; parts that are full are stored. Returns the number of deliveries queued. */
-  async add(sql: Sql, result: SyncResult): Promise<number> {
+  async add(sql: Sql, result: WrittenKeys): Promise<number> {
     if (this.skip || (!result.data.size && !result.deleted.size)) return 0;
     this.patterns ??= await subscribedEventNames(sql);
     if (!this.patterns.length) return 0;

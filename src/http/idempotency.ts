@@ -4,9 +4,10 @@ import type { Knex } from 'knex';
 import { withConnection, withTransaction, type Sql } from '../db/sql';
 import { ApiError } from '../errors';
 import { findKey, lockKey, storeKey, tryLockKey, type KeyScope, type StoredAnswer, type StoredKey } from '../write/idempotency-keys';
-import type { Metrics } from './metrics';
-import { problemAnswer, type Answer } from './sync-answer';
-import { meaningfulHeaders, parseDryRun, parseIdempotencyKey } from './sync-headers';
+import type { Metrics } from '../observability/metrics';
+import type { Answer } from '../sync/answer';
+import { problemAnswer } from './sync-answer';
+import { fingerprintedHeaders } from '../sync/options';
 
 /**
  * Hashes the body's bytes as whoever reads the request consumes them (the JSON parser, the job's store, a drain):
@@ -40,11 +41,15 @@ export class BodyTap {
   }
 }
 
-/** What makes two requests "the same request": method, path, the body's bytes, the headers that change meaning. */
+/**
+ * What makes two requests "the same request": method, path, the body's bytes, and the headers the table of
+ * src/sync/options.ts marks as fingerprinted.
+ */
 export function fingerprint(req: Request, bodyDigest: string): string {
-  const headers = meaningfulHeaders(req.headers);
-  // The body as sent: a compressed body is hashed compressed, so its encoding counts too.
-  const encoding = req.get('content-encoding')?.trim().toLowerCase() ?? 'identity';
+  // The body as sent: a compressed body is hashed compressed, so its encoding counts too. It keeps its own place in
+  // the hashed list (where it stood before the table), so keys stored by an earlier version still match.
+  const { 'content-encoding': sentEncoding, ...headers } = fingerprintedHeaders(req.headers);
+  const encoding = sentEncoding?.toLowerCase() ?? 'identity';
   // originalUrl: req.path is cut short inside a mounted middleware (the error path below).
   const path = req.originalUrl.split('?')[0];
   return createHash('sha256').update(JSON.stringify([req.method, path, bodyDigest, encoding, headers])).digest('hex');
@@ -96,7 +101,8 @@ async function drain(req: Request, tap: BodyTap, maxBytes: number): Promise<void
 }
 
 /** The stored answer again (same request), or 422 (another request with the key). */
-async function replay(req: Request, res: Response, use: KeyInUse, stored: StoredKey, deps: IdempotencyDeps): Promise<void> {
+async function replay(res: Response, use: KeyInUse, stored: StoredKey, deps: IdempotencyDeps): Promise<void> {
+  const req = res.req;
   await drain(req, use.tap, deps.maxBodyBytes);
   if (fingerprint(req, use.tap.digest()!) !== stored.fingerprint) {
     throw new ApiError({
@@ -113,22 +119,22 @@ async function replay(req: Request, res: Response, use: KeyInUse, stored: Stored
 }
 
 /**
- * Idempotency-Key on POST /api/_action/sync (Stripe's semantics, docs/imports.md). In front of the sync route and
+ * Idempotency-Key on POST /api/_action/sync (Stripe's semantics, docs/sync-jobs.md). In front of the sync route and
  * the job submission: a key with a stored answer replays it (or is refused for another request); a key whose first
  * request is running is 409; otherwise the request goes on with the key in res.locals, and `keyHooks` ties the
  * answer to its transaction. A dry run neither reads nor stores keys (a key is only checked for its syntax).
  */
 export function idempotency(deps: IdempotencyDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const key = parseIdempotencyKey(req.headers);
-    if (key === undefined || parseDryRun(req.headers) || !req.principal) {
+    const { idempotencyKey: key, dryRun } = res.locals.syncHeaders ?? {};
+    if (key === undefined || dryRun || !req.principal) {
       next();
       return;
     }
     const use: KeyInUse = { scope: { integrationId: req.principal.id, key }, tap: new BodyTap(req) };
     const stored = await withConnection(deps.knex, (sql) => findKey(sql, use.scope));
     if (stored) {
-      await replay(req, res, use, stored, deps);
+      await replay(res, use, stored, deps);
       return;
     }
     // The first request holds the key's lock only inside its transaction; this early probe spares a duplicate the
@@ -192,7 +198,7 @@ export function idempotencyErrors(deps: IdempotencyDeps) {
     }
     try {
       if (err instanceof KeyTaken) {
-        await replay(req, res, use, err.stored, deps);
+        await replay(res, use, err.stored, deps);
         return;
       }
       const digest = use.tap.digest();

@@ -4,10 +4,10 @@ import type { Knex } from 'knex';
 import { withTransaction } from '../db/sql';
 import { ApiError, pointer, showValue, type Problem } from '../errors';
 import type { Indexer } from '../indexing/types';
-import { enqueueFullIndex } from '../indexing/queue';
+import { enqueueFullIndex } from '../indexing/sql/queue-jobs';
 import type { IndexerSet } from '../indexing/registry';
-import { retryDead } from '../indexing/retry';
-import { indexingStatus } from '../indexing/status';
+import { retryDead } from '../indexing/sql/retry';
+import { indexingStatus } from '../indexing/sql/status';
 import { requirePrivilege } from './auth';
 import { jsonBody } from './json-body';
 

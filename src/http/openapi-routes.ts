@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Router } from 'express';
 import type { Registry } from '../definitions/registry';
 import { openApiDocument } from '../read/openapi/document';
+import { syncHeaderParameters } from '../sync/options';
 
 /** The service's version and license for the document; a build copied without package.json still starts. */
 function packageInfo(): { version: string; license: string } {
@@ -74,7 +75,7 @@ export interface OpenApiRouteDeps {
  */
 export function openApiRoutes({ registry, publicDocs }: OpenApiRouteDeps): Router {
   const r = Router();
-  const doc = openApiDocument(registry, { ...packageInfo(), publicDocs });
+  const doc = openApiDocument(registry, { ...packageInfo(), publicDocs, syncHeaders: syncHeaderParameters });
   r.get('/api/_info/openapi.json', (_req, res) => {
     res.json(doc);
   });

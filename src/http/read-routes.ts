@@ -5,7 +5,7 @@ import { allows } from '../auth/privileges';
 import { CHANGES_RETENTION_DAYS_DEFAULT, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import { ApiError, showValue } from '../errors';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import type { ReadAccess } from '../read/access';
 import { ReadService } from '../read/service';
 import { jsonBody } from './json-body';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
+import type { FinishedRequest } from '../observability/observers';
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -15,13 +16,6 @@ declare module 'express-serve-static-core' {
 }
 
 /** What one finished request was, for the request log line and the metrics. */
-export interface FinishedRequest {
-  method: string;
-  /** The route pattern (`/api/:entity/:id`), never the path; `unmatched` when no route takes it (404). */
-  route: string;
-  status: number;
-  seconds: number;
-}
 
 /** The part of express's (router package's) layers the route lookup reads. */
 interface LayerLike {

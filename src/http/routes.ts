@@ -5,9 +5,11 @@ import type { SyncService } from '../sync/service';
 import { ApiError } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { syncBody } from './sync-body';
-import { sendAnswer, syncAnswer } from './sync-answer';
-import { syncOptions, syncRunOptions } from './sync-options';
-import type { Metrics } from './metrics';
+import { syncAnswer } from '../sync/answer';
+import { sendAnswer } from './sync-answer';
+import { syncHeadersOf, syncRunOptions } from './sync-options';
+import { executionOptions } from '../sync/options';
+import type { Metrics } from '../observability/metrics';
 
 /**
  * /ready needs the primary and, when DATABASE_READ_URL is set, the replica too: without it GET and search fail, so
@@ -61,11 +63,11 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics, idempotencyT
   async function handleSync(req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    const parsed = syncOptions(req.headers, indexers);
-    const body = syncBody(req, maxBodyBytes);
-    if (!parsed.ok || !body.ok) throw new ApiError([...(parsed.ok ? [] : parsed.problems), ...(body.ok ? [] : [body.problem])]);
-    const run = syncRunOptions(req, res, idempotencyTtlHours);
-    const options = { ...parsed.options, dryRun: run.dryRun };
+    const headers = syncHeadersOf(req, res, indexers);
+    const body = syncBody(req, { format: headers.format, encoding: headers.encoding, limitBytes: maxBodyBytes });
+    if (!body.ok) throw new ApiError(body.problem);
+    const run = syncRunOptions(res, headers, idempotencyTtlHours);
+    const options = executionOptions(headers);
     let answer;
     try {
       answer = await sync.sync({

@@ -4,41 +4,33 @@ import type { Transform } from 'node:stream';
 import type { Problem } from '../errors';
 import { BodyReadError } from '../sync/body/events';
 import type { BodyFormat } from '../sync/body/read';
-
-const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
-const NDJSON_TYPE = /^application\/(x-ndjson|ndjson|jsonl|x-jsonlines)\b/i;
+import type { ContentEncoding } from '../sync/options';
 
 export type SyncBody = { ok: true; format: BodyFormat; bytes: AsyncIterable<Buffer> } | { ok: false; problem: Problem };
 
-/**
- * The request's body as a stream of (decompressed) bytes, checked for type, encoding and size as it is read: a
- * body over the limit stops at the limit, it is never held whole. Content-Length over the limit is refused before
- * a byte is read.
- */
-/** The body format a content type names, if any. */
-export function bodyFormat(contentType: string): BodyFormat | undefined {
-  return NDJSON_TYPE.test(contentType) ? 'ndjson' : JSON_TYPE.test(contentType) ? 'json' : undefined;
+const INFLATERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+/** The decompressor of a (checked) Content-Encoding; none for identity. */
+export function inflater(encoding: ContentEncoding): (() => Transform) | undefined {
+  return INFLATERS[encoding];
 }
 
-export function syncBody(req: Request, limitBytes: number): SyncBody {
-  const type = req.get('content-type') ?? '';
-  const format = bodyFormat(type);
-  if (!format) {
-    return {
-      ok: false,
-      problem: { code: 'BODY_NOT_JSON', detail: `expected Content-Type application/json or application/x-ndjson, got ${type ? `"${type.slice(0, 80)}"` : 'none'}`, pointer: '' },
-    };
-  }
+export interface BodyLimits {
+  /** Content-Type and Content-Encoding as the table of src/sync/options.ts parsed them. */
+  format: BodyFormat;
+  encoding: ContentEncoding;
+  limitBytes: number;
+}
+
+/**
+ * The request's body as a stream of (decompressed) bytes, checked for size as it is read: a body over the limit
+ * stops at the limit, it is never held whole. Content-Length over the limit is refused before a byte is read.
+ */
+export function syncBody(req: Request, { format, encoding, limitBytes }: BodyLimits): SyncBody {
   const length = Number(req.get('content-length'));
   const tooLarge: Problem = { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${limitBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
   if (length > limitBytes) return { ok: false, problem: tooLarge };
-  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  const inflaters: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
-  const inflater = inflaters[encoding];
-  if (!inflater && encoding !== 'identity') {
-    return { ok: false, problem: { code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' } };
-  }
-  return { ok: true, format, bytes: limited(req, inflater, limitBytes, tooLarge) };
+  return { ok: true, format, bytes: limited(req, inflater(encoding), limitBytes, tooLarge) };
 }
 
 /**

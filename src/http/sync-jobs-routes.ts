@@ -1,23 +1,22 @@
-import { bodyFormat } from './sync-body';
 import { Router, type Request, type Response, type NextFunction } from 'express';
 import type { Knex } from 'knex';
 import { PassThrough, type Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import { withConnection, withTransaction, type Sql } from '../db/sql';
 import { isId, newDbId, toApiId } from '../definitions/ids';
-import { ApiError, showValue, type Problem } from '../errors';
-import { parseIndexingHeaders } from '../indexing/behavior';
+import { ApiError, showValue } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
+import { storedHeaders, type ContentEncoding } from '../sync/options';
 import { cancelJob, findJob, insertChunk, insertJob, listJobs, queueJob, type SyncJob } from '../write/sync-jobs';
 import { keyHooks } from './idempotency';
-import { sendAnswer, type Answer } from './sync-answer';
-import { meaningfulHeaders, preferences } from './sync-headers';
+import type { Answer } from '../sync/answer';
+import { sendAnswer } from './sync-answer';
+import { inflater } from './sync-body';
+import { syncHeadersOf } from './sync-options';
 
 /** Rows of a stored body: large enough that a 1 GB body is about 1,000 rows, small enough to hold twice in memory. */
 export const CHUNK_BYTES = 1024 * 1024;
 
 const JOBS_PATH = '/api/_action/sync/jobs';
-const ENCODINGS = ['identity', 'gzip', 'x-gzip', 'deflate', 'br'];
 const DEFAULT_PAGE_LIMIT = 25;
 const MAX_PAGE_LIMIT = 100;
 
@@ -47,24 +46,6 @@ function tooLarge(maxBytes: number): ApiError {
   return new ApiError({ code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${maxBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' });
 }
 
-/** What can be refused before the body is read: content type, meaning-changing headers, declared size, privileges. */
-function submissionProblems(req: Request, deps: SyncJobsDeps): Problem[] {
-  const problems: Problem[] = [];
-  const type = req.get('content-type') ?? '';
-  if (!bodyFormat(type)) {
-    problems.push({ code: 'BODY_NOT_JSON', detail: `expected Content-Type application/json or application/x-ndjson, got ${type ? `"${type.slice(0, 80)}"` : 'none'}`, pointer: '' });
-  }
-  const failOnError = req.get('fail-on-error');
-  if (failOnError !== undefined && !['true', 'false', '1', '0'].includes(failOnError.trim().toLowerCase())) {
-    problems.push({ code: 'HEADER_INVALID', detail: `fail-on-error must be "true" or "false", got ${showValue(failOnError)}`, pointer: '' });
-  }
-  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  if (!ENCODINGS.includes(encoding)) problems.push({ code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' });
-  const indexing = parseIndexingHeaders(req.headers, deps.indexers);
-  if (!indexing.ok) problems.push(...indexing.problems);
-  return problems;
-}
-
 /** An integration that can neither upsert nor delete anything has no sync to run; the rest is checked when it runs. */
 function canWrite(privileges: readonly string[]): boolean {
   return privileges.some((p) => {
@@ -74,16 +55,10 @@ function canWrite(privileges: readonly string[]): boolean {
 }
 
 /** The body as sent, decompressed (the limit counts decompressed bytes, as for a synchronous request). */
-function decoded(req: Request): Readable {
-  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
-  if (encoding !== 'identity' && !decoder) {
-    throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'unsupported Content-Encoding (gzip, deflate, br or identity)', pointer: '' });
-  }
+function decoded(req: Request, encoding: ContentEncoding): Readable {
   // A corrupt stream fails the reading loop (BODY_NOT_JSON); the listener keeps it from being an unhandled error.
   // Never the request itself: leaving a loop over it early would destroy its socket before the 413 is sent.
-  const through = decoder ?? new PassThrough();
+  const through = inflater(encoding)?.() ?? new PassThrough();
   through.on('error', () => undefined);
   return req.pipe(through);
 }
@@ -99,7 +74,7 @@ function discard(req: Request): void {
  * stored before the next piece is read, so the socket is paused while PostgreSQL writes and memory stays at about
  * two chunks whatever the body's size.
  */
-async function storeBody(sql: Sql, jobId: string, req: Request, body: Readable, maxBytes: number): Promise<number> {
+async function storeBody(sql: Sql, { jobId, req, body, maxBytes }: { jobId: string; req: Request; body: Readable; maxBytes: number }): Promise<number> {
   let seq = 0;
   let total = 0;
   let pending: Buffer[] = [];
@@ -137,12 +112,12 @@ async function storeBody(sql: Sql, jobId: string, req: Request, body: Readable, 
  */
 export function submitSyncJob(deps: SyncJobsDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    if (!preferences(req.headers).has('respond-async')) {
+    // The headers were checked in front of this (content type, encoding, every header's value).
+    const options = syncHeadersOf(req, res, deps.indexers);
+    if (!options.respondAsync) {
       next();
       return;
     }
-    const problems = submissionProblems(req, deps);
-    if (problems.length) throw new ApiError(problems);
     const principal = req.principal!;
     if (!canWrite(principal.privileges)) {
       throw new ApiError({ code: 'FORBIDDEN', detail: 'the integration may neither upsert nor delete any entity', pointer: '' });
@@ -152,8 +127,8 @@ export function submitSyncJob(deps: SyncJobsDeps) {
     if (declared === 0) throw new ApiError({ code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' });
     const id = newDbId();
     const key = keyHooks(res, deps.idempotencyTtlHours);
-    const headers = meaningfulHeaders(req.headers);
-    delete headers['content-type'];
+    // The content type has its own column.
+    const { 'content-type': _type, ...headers } = storedHeaders(req.headers);
     let total = 0;
     const answer = await withTransaction(
       deps.knex,
@@ -161,7 +136,7 @@ export function submitSyncJob(deps: SyncJobsDeps) {
         await key?.onBegin(sql);
         await insertJob(sql, { id, integrationId: principal.id, requestId: req.id, headers, contentType: req.get('content-type')!, retentionDays: deps.retentionDays });
         // Read only once the key is held: a replay or a 409 above reads the body its own way (or not at all).
-        total = await storeBody(sql, id, req, decoded(req), deps.maxBodyBytes);
+        total = await storeBody(sql, { jobId: id, req, body: decoded(req, options.encoding), maxBytes: deps.maxBodyBytes });
         await queueJob(sql, id, total);
         const accepted: Answer = {
           status: 202,

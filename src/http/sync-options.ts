@@ -1,51 +1,40 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { showValue, type Problem } from '../errors';
-import { parseIndexingHeaders } from '../indexing/behavior';
-import type { IndexerSet } from '../indexing/registry';
-import type { Sql } from '../db/sql';
-import { LANGUAGE_HEADER } from '../definitions/translations';
-import type { ExecutionOptions } from '../sync/executor';
-import type { SyncOutcome } from '../sync/service';
 import type { NextFunction, Request, Response } from 'express';
+import type { Sql } from '../db/sql';
+import { ApiError } from '../errors';
+import type { IndexerSet } from '../indexing/registry';
+import { parseSyncHeaders, type SyncHeaderOptions } from '../sync/options';
+import type { SyncOutcome } from '../sync/service';
 import { keyHooks } from './idempotency';
-import { syncAnswer } from './sync-answer';
-import { parseDryRun, parseIdempotencyKey, preferences } from './sync-headers';
+import { syncAnswer } from '../sync/answer';
 
-/** A boolean header: true/1, false/0 (any case), or absent (the default). */
-function flag(headers: IncomingHttpHeaders, name: string, fallback: boolean, problems: Problem[]): boolean {
-  const raw = headers[name];
-  if (raw === undefined) return fallback;
-  const v = String(raw).trim().toLowerCase();
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
-  problems.push({ code: 'HEADER_INVALID', detail: `${name} must be "true" or "false", got ${showValue(raw)}`, pointer: '' });
-  return fallback;
-}
-
-/** The sync request's headers → the core's typed options, or HEADER_INVALID problems. */
-export function syncOptions(headers: IncomingHttpHeaders, indexers: IndexerSet): { ok: true; options: ExecutionOptions } | { ok: false; problems: Problem[] } {
-  const problems: Problem[] = [];
-  const failOnError = flag(headers, 'fail-on-error', true, problems);
-  const indexing = parseIndexingHeaders(headers, indexers);
-  if (!indexing.ok) problems.push(...indexing.problems);
-  // Shopware's switch for its flows: here it means "emit no events (webhooks) for this request". Lenient, as before:
-  // anything but 1/true leaves events on.
-  const skip = headers['sw-skip-trigger-flow'];
-  const skipEvents = skip !== undefined && ['1', 'true'].includes(String(skip).trim().toLowerCase());
-  const minimal = preferences(headers).has('return=minimal');
-  if (problems.length || !indexing.ok) return { ok: false, problems };
-  const language = headers[LANGUAGE_HEADER];
-  return { ok: true, options: { failOnError, indexing: indexing.value, skipEvents, minimal, language: Array.isArray(language) ? language[0] : language } };
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The sync request's headers, parsed once in front of the route (the table of src/sync/options.ts). */
+    syncHeaders?: SyncHeaderOptions;
+  }
 }
 
 /**
- * In front of POST /api/_action/sync: the headers of docs/imports.md are checked before any body is read, and a dry
- * run says so on every answer it gets (errors included).
+ * In front of POST /api/_action/sync: every header the table names is checked before any body is read (the
+ * synchronous route, an Idempotency-Key and a job submission all see the same parsed options), and a dry run says so
+ * on every answer it gets (errors included).
  */
-export function syncPreflight(req: Request, res: Response, next: NextFunction): void {
-  parseIdempotencyKey(req.headers);
-  if (parseDryRun(req.headers)) res.setHeader('x-dry-run', 'true');
-  next();
+export function syncPreflight(indexers: IndexerSet) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const parsed = parseSyncHeaders(req.headers, indexers);
+    if (!parsed.ok) throw new ApiError(parsed.problems);
+    if (parsed.value.dryRun) res.setHeader('x-dry-run', 'true');
+    res.locals.syncHeaders = parsed.value;
+    next();
+  };
+}
+
+/** The options the preflight parsed (parsed here when the route is mounted without it). */
+export function syncHeadersOf(req: Request, res: Response, indexers: IndexerSet): SyncHeaderOptions {
+  if (res.locals.syncHeaders) return res.locals.syncHeaders;
+  const parsed = parseSyncHeaders(req.headers, indexers);
+  if (!parsed.ok) throw new ApiError(parsed.problems);
+  return parsed.value;
 }
 
 /** What the sync route hands the service beyond the body and options: the dry run and the idempotency key's hooks. */
@@ -55,10 +44,10 @@ export interface SyncRunOptions {
   beforeCommit?: (sql: Sql, outcome: SyncOutcome) => Promise<void>;
 }
 
-export function syncRunOptions(req: Request, res: Response, idempotencyTtlHours: number): SyncRunOptions {
+export function syncRunOptions(res: Response, headers: SyncHeaderOptions, idempotencyTtlHours: number): SyncRunOptions {
   const key = keyHooks(res, idempotencyTtlHours);
   return {
-    dryRun: parseDryRun(req.headers),
+    dryRun: headers.dryRun,
     onBegin: key?.onBegin,
     beforeCommit: key && ((sql, outcome) => key.store(sql, syncAnswer(outcome))),
   };

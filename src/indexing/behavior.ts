@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql';
 import { showValue, type Problem } from '../errors';
 import { CHUNK_SIZE, chunks } from '../write/keys';
 import type { IndexMarks } from './marks';
-import { enqueueIndexJobs } from './queue';
+import { enqueueIndexJobs } from './sql/queue-jobs';
 import type { IndexerSet } from './registry';
 
 export type IndexingMode = 'inline' | 'queue' | 'disabled';
@@ -16,30 +16,28 @@ export interface IndexingRequest {
 
 const MODES: Record<string, IndexingMode> = { 'use-queue-indexing': 'queue', 'disable-indexing': 'disabled' };
 
-type Headers = Record<string, string | string[] | undefined>;
+type Parsed<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
 
-/** `indexing-behavior` and `indexing-skip` → what the request wants; unknown values are HEADER_INVALID. */
-export function parseIndexingHeaders(headers: Headers, indexers: IndexerSet): { ok: true; value: IndexingRequest } | { ok: false; problems: Problem[] } {
+/** `indexing-behavior` (absent or empty: inline); another value is HEADER_INVALID. */
+export function parseIndexingMode(raw: string | undefined): Parsed<IndexingMode> {
+  if (raw === undefined || raw.trim() === '') return { ok: true, value: 'inline' };
+  const v = raw.trim().toLowerCase();
+  if (Object.hasOwn(MODES, v)) return { ok: true, value: MODES[v]! };
+  return { ok: false, problems: [{ code: 'HEADER_INVALID', detail: `indexing-behavior must be use-queue-indexing or disable-indexing (or absent), got ${showValue(raw)}`, pointer: '', meta: { header: 'indexing-behavior' } }] };
+}
+
+/** `indexing-skip`: indexer names (Shopware's mapped or ignored); an unknown name is HEADER_INVALID. */
+export function parseIndexingSkip(raw: string | undefined, indexers: IndexerSet): Parsed<Pick<IndexingRequest, 'skip' | 'ignored'>> {
   const problems: Problem[] = [];
-  const raw = headers['indexing-behavior'];
-  let mode: IndexingMode = 'inline';
-  if (raw !== undefined && String(raw).trim() !== '') {
-    const v = String(raw).trim().toLowerCase();
-    if (Object.hasOwn(MODES, v)) mode = MODES[v]!;
-    else problems.push({ code: 'HEADER_INVALID', detail: `indexing-behavior must be use-queue-indexing or disable-indexing (or absent), got ${showValue(raw)}`, pointer: '' });
-  }
   const skip = new Set<string>();
   const ignored: string[] = [];
-  const skipRaw = headers['indexing-skip'];
-  if (skipRaw !== undefined) {
-    for (const name of String(skipRaw).split(',').map((s) => s.trim()).filter(Boolean)) {
-      const found = indexers.lookup(name);
-      if (found && 'indexer' in found) skip.add(found.indexer.name);
-      else if (found) ignored.push(name);
-      else problems.push({ code: 'HEADER_INVALID', detail: `indexing-skip names an unknown indexer ${showValue(name)} (known: ${indexers.names().join(', ')})`, pointer: '' });
-    }
+  for (const name of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const found = indexers.lookup(name);
+    if (found && 'indexer' in found) skip.add(found.indexer.name);
+    else if (found) ignored.push(name);
+    else problems.push({ code: 'HEADER_INVALID', detail: `indexing-skip names an unknown indexer ${showValue(name)} (known: ${indexers.names().join(', ')})`, pointer: '', meta: { header: 'indexing-skip' } });
   }
-  return problems.length ? { ok: false, problems } : { ok: true, value: { mode, skip, ignored } };
+  return problems.length ? { ok: false, problems } : { ok: true, value: { skip, ignored } };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { withConnection, withTransaction } from '../db/sql';
-import { pendingAfterBarrier, readyBatch, recordIdFailure, settlePending, type PendingRow } from './pending';
+import { pendingAfterBarrier, readyBatch, recordIdFailure, settlePending, type PendingRow } from './sql/pending-list';
 import type { Indexer } from './types';
 
 export interface DrainContext {
@@ -72,7 +72,7 @@ async function indexBatch(ctx: DrainContext, batch: readonly PendingRow[], out: 
       return;
     }
     const message = (e as Error).message;
-    await withConnection(ctx.knex, (sql) => recordIdFailure(sql, name, batch[0]!, message, ctx.maxAttempts));
+    await withConnection(ctx.knex, (sql) => recordIdFailure(sql, { indexer: name, row: batch[0]!, error: message, maxAttempts: ctx.maxAttempts }));
     out.failed++;
     out.lastError = message;
   }

@@ -1,8 +1,8 @@
 import type { Registry } from '../definitions/registry';
 import type { IndexerDef } from '../definitions/types';
-import { ancestorsIndexer } from './kinds/ancestors';
-import { searchIndexer } from './kinds/search';
-import { treeIndexer } from './kinds/tree';
+import { ancestorsIndexer } from './sql/ancestors';
+import { searchIndexer } from './sql/search';
+import { treeIndexer } from './sql/tree';
 import type { Indexer } from './types';
 
 /** Trees first: inline, the others then read fresh paths (they do not depend on them, but reads look saner). */

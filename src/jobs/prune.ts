@@ -1,7 +1,7 @@
 import type { Task } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { withConnection } from '../db/sql';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { pruneKeys } from '../write/idempotency-keys';
 import { pruneJobs } from '../write/sync-jobs';
 

@@ -3,16 +3,15 @@ import type { Knex } from 'knex';
 import type { Integrations } from '../auth/integrations';
 import { cancelTransaction, currentTransaction, type BackendTransaction } from '../db/backend';
 import { withConnection } from '../db/sql';
-import { ApiError, toJsonApi, type Problem } from '../errors';
-import type { JobObserver, SyncJobOutcome } from '../http/metrics';
-import { syncAnswer } from '../http/sync-answer';
-import { parseDryRun } from '../http/sync-headers';
-import type { Logger } from '../logger';
+import { problemsStatus, toJsonApi, type Problem } from '../errors';
+import type { JobObserver, SyncJobOutcome } from '../observability/observers';
+import { syncAnswer } from '../sync/answer';
+import type { Logger } from '../observability/logger';
 import type { IndexerSet } from '../indexing/registry';
-import type { SyncOutcome, SyncService } from '../sync/service';
+import type { SyncAnswer, SyncOutcome, SyncService } from '../sync/service';
 import { finishJob, findJob, reportProgress, requeueJob, startJob, stillRunning, type JobEnd } from '../write/sync-jobs';
 import { JobCancelled, storedBody } from './body-stream';
-import { runStoredRequest } from './service-input';
+import { runStoredRequest, storedOptions } from './service-input';
 
 export interface JobRunnerDeps {
   knex: Knex;
@@ -78,54 +77,59 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
       const ended = await withConnection(knex, (sql) => finishJob(sql, jobId, e));
       return ended ? e.status : 'cancelled';
     };
+    const cancelledMeanwhile = async () => (await withConnection(knex, (sql) => findJob(sql, jobId)).catch(() => undefined))?.status === 'cancelled';
+    /** A transient failure (database gone, conflicts every retry lost): back in the queue until its attempts are spent. */
+    const retryOrGiveUp = async (problems: Problem[] | undefined, error: unknown): Promise<SyncJobOutcome> => {
+      if (helpers.job.attempts >= helpers.job.max_attempts) {
+        log.error('sync job gave up', { error: (error as Error).message, attempts: helpers.job.attempts });
+        return end(failed(problems ?? [{ code: 'INTERNAL', detail: `the job failed ${helpers.job.attempts} times; nothing was written; quote job id ${job.id} to the operator` }], records));
+      }
+      outcome = 'retry';
+      await withConnection(knex, (sql) => requeueJob(sql, jobId)).catch(() => undefined);
+      throw error;
+    };
     try {
       const integration = await deps.integrations.byId(job.integrationId);
-      if (!integration || integration.revokedAt) {
-        throw new ApiError({ code: 'FORBIDDEN', detail: 'the integration that submitted this job was revoked before it ran; nothing was written', pointer: '' });
-      }
-      const dryRun = parseDryRun(job.headers);
       let lastProgress = 0;
       const stillWanted = () => withConnection(knex, async (sql) => (await findJob(sql, jobId))?.status === 'running');
-      const result = await runStoredRequest(
-        deps.service,
-        deps.indexers,
-        { body: storedBody(knex, jobId, stillWanted), contentType: job.contentType, headers: job.headers, requestId: job.requestId ?? undefined, privileges: integration.privileges },
-        {
-          dryRun,
-          onBegin: async (sql) => {
-            tx = await currentTransaction(sql);
-          },
-          onProgress: (p) => {
-            records = p.records;
-            const now = Date.now();
-            if (now - lastProgress < PROGRESS_EVERY_MS && p.done < p.records) return;
-            lastProgress = now;
-            void withConnection(knex, (sql) => reportProgress(sql, jobId, p.records, p.done)).catch((e: unknown) => log.warn('sync job progress not recorded', { error: (e as Error).message }));
-          },
-          beforeCommit: async (sql, out) => {
-            if (!(await stillRunning(sql, jobId))) throw new JobCancelled();
-            await finishJob(sql, jobId, succeeded(out));
-          },
-        },
-      );
+      const options = storedOptions(job.headers, job.contentType, deps.indexers);
+      const answer: SyncAnswer =
+        !integration || integration.revokedAt
+          ? { ok: false, records: 0, problems: [{ code: 'FORBIDDEN', detail: 'the integration that submitted this job was revoked before it ran; nothing was written', pointer: '' }] }
+          : !options.ok
+            ? { ok: false, records: 0, problems: options.problems }
+            : await runStoredRequest(
+              deps.service,
+              { body: storedBody(knex, jobId, stillWanted), options: options.value, requestId: job.requestId ?? undefined, privileges: integration.privileges },
+              {
+                onBegin: async (sql) => {
+                  tx = await currentTransaction(sql);
+                },
+                onProgress: (p) => {
+                  records = p.records;
+                  const now = Date.now();
+                  if (now - lastProgress < PROGRESS_EVERY_MS && p.done < p.records) return;
+                  lastProgress = now;
+                  void withConnection(knex, (sql) => reportProgress(sql, jobId, p.records, p.done)).catch((e: unknown) => log.warn('sync job progress not recorded', { error: (e as Error).message }));
+                },
+                beforeCommit: async (sql, out) => {
+                  if (!(await stillRunning(sql, jobId))) throw new JobCancelled();
+                  await finishJob(sql, jobId, succeeded(out));
+                },
+              },
+            );
       tx = undefined;
-      // A dry run commits nothing, its end included: written on its own.
-      outcome = dryRun ? await end(succeeded(result)) : 'succeeded';
-      records = result.records;
+      if (answer.ok) {
+        // A dry run commits nothing, its end included: written on its own.
+        outcome = options.ok && options.value.dryRun ? await end(succeeded(answer)) : 'succeeded';
+        records = answer.records;
+      } else if (await cancelledMeanwhile()) outcome = 'cancelled';
+      else if (problemsStatus(answer.problems) < 500) outcome = await end(failed(answer.problems, records));
+      else outcome = await retryOrGiveUp(answer.problems, new Error(answer.problems[0]?.detail ?? 'sync job failed'));
     } catch (e) {
       tx = undefined;
-      const cancelled = e instanceof JobCancelled || (await withConnection(knex, (sql) => findJob(sql, jobId)).catch(() => undefined))?.status === 'cancelled';
-      if (cancelled) outcome = 'cancelled';
-      else if (e instanceof ApiError && e.status < 500) outcome = await end(failed(e.problems, records));
-      else if (helpers.job.attempts >= helpers.job.max_attempts) {
-        const problems: Problem[] = e instanceof ApiError ? e.problems : [{ code: 'INTERNAL', detail: `the job failed ${helpers.job.attempts} times; nothing was written; quote job id ${job.id} to the operator` }];
-        log.error('sync job gave up', { error: (e as Error).message, attempts: helpers.job.attempts });
-        outcome = await end(failed(problems, records));
-      } else {
-        outcome = 'retry';
-        await withConnection(knex, (sql) => requeueJob(sql, jobId)).catch(() => undefined);
-        throw e;
-      }
+      if (e instanceof JobCancelled || (await cancelledMeanwhile())) outcome = 'cancelled';
+      else outcome = await retryOrGiveUp(undefined, e);
     } finally {
       clearInterval(watch);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

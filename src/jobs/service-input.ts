@@ -1,43 +1,39 @@
 import type { Readable } from 'node:stream';
-import { ApiError } from '../errors';
-import { bodyFormat } from '../http/sync-body';
-import { syncOptions, type SyncRunOptions } from '../http/sync-options';
+import type { Problem } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
-import type { SyncOutcome, SyncService } from '../sync/service';
+import { executionOptions, parseSyncHeaders, type SyncHeaderOptions } from '../sync/options';
+import type { SyncAnswer, SyncCall, SyncService } from '../sync/service';
 
 export interface StoredRequest {
   body: Readable;
-  contentType: string;
-  headers: Record<string, string>;
+  /** The stored headers as the table of src/sync/options.ts parses them (sw-language-id included). */
+  options: SyncHeaderOptions;
   requestId?: string;
   privileges: readonly string[];
 }
 
 /**
- * The one place where a job's stored body meets the sync service: the stored bytes stream through the same pipeline
- * as a request's (never whole in memory), with the options its stored headers give, as the route would parse them
- * (a job replays an HTTP request; its headers are parsed by the HTTP edge's parser).
+ * A job's stored headers (those the table marks as stored) and content type → the request's options, parsed by the
+ * same table as the route's; a value that was valid at submission can still fail now (an indexer removed since).
  */
-export async function runStoredRequest(
-  service: SyncService,
-  indexers: IndexerSet,
-  request: StoredRequest,
-  run: Partial<SyncRunOptions> & { onProgress?: (p: { records: number; done: number }) => void },
-): Promise<SyncOutcome> {
-  const parsed = syncOptions({ ...request.headers, 'content-type': request.contentType }, indexers);
-  if (!parsed.ok) throw new ApiError(parsed.problems);
-  const format = bodyFormat(request.contentType);
-  if (!format) throw new ApiError({ code: 'BODY_NOT_JSON', detail: `expected Content-Type application/json or application/x-ndjson, got "${request.contentType.slice(0, 80)}"`, pointer: '' });
-  const answer = await service.sync({
+export function storedOptions(headers: Record<string, string>, contentType: string, indexers: IndexerSet): { ok: true; value: SyncHeaderOptions } | { ok: false; problems: Problem[] } {
+  return parseSyncHeaders({ ...headers, 'content-type': contentType }, indexers);
+}
+
+/** What the runner adds to a stored request: its transaction's hooks and progress. */
+export type StoredRunHooks = Pick<SyncCall, 'onBegin' | 'beforeCommit' | 'onProgress'>;
+
+/**
+ * The one place where a job's stored body meets the sync service: the stored bytes stream through the same pipeline
+ * as a request's (never whole in memory), with its stored options. Problems come back as values, as from the service.
+ */
+export function runStoredRequest(service: SyncService, request: StoredRequest, hooks: StoredRunHooks): Promise<SyncAnswer> {
+  return service.sync({
     body: request.body,
-    format,
-    options: { ...parsed.options, dryRun: run.dryRun },
+    format: request.options.format,
+    options: executionOptions(request.options),
     privileges: request.privileges,
     requestId: request.requestId,
-    onBegin: run.onBegin,
-    beforeCommit: run.beforeCommit,
-    onProgress: run.onProgress,
+    ...hooks,
   });
-  if (!answer.ok) throw new ApiError(answer.problems);
-  return answer;
 }

@@ -2,9 +2,9 @@ import { parseCrontab, type ParsedCronItem, type TaskList } from 'graphile-worke
 import type { Knex } from 'knex';
 import { Integrations } from '../auth/integrations';
 import type { Registry } from '../definitions/registry';
-import type { JobObserver } from '../http/metrics';
+import type { JobObserver } from '../observability/observers';
 import type { IndexerSet } from '../indexing/registry';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { SyncService, type SyncLimits } from '../sync/service';
 import { SYNC_JOB_TASK } from '../write/sync-jobs';
 import { PRUNE_CRONTAB, PRUNE_TASK, pruneTask } from './prune';

@@ -1,5 +1,5 @@
 import { ident, type Sql } from '../db/sql';
-import { readSource } from '../db/translated';
+import { readSource } from '../definitions/sql/translated';
 import type { Registry } from '../definitions/registry';
 import type { AssociationDef, EntityDef } from '../definitions/types';
 import { columnsFor, idColumn, newNode, type RecordNode } from './records';

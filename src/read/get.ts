@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ident } from '../db/sql';
-import { readSource } from '../db/translated';
+import { readSource } from '../definitions/sql/translated';
 import { isId, toApiId, toDbId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';

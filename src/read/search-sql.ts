@@ -1,6 +1,6 @@
 import { criteriaToSql } from '../criteria/sql';
 import { ident } from '../db/sql';
-import { readSource } from '../db/translated';
+import { readSource } from '../definitions/sql/translated';
 import { kindOf } from '../definitions/kinds';
 import type { FieldDef } from '../definitions/types';
 import { columnsFor } from './records';

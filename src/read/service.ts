@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { loadLanguages } from '../db/languages';
+import { loadLanguages } from '../definitions/sql/languages';
 import type { Registry } from '../definitions/registry';
 import { languageContext } from '../definitions/translations';
 import { ApiError } from '../errors';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 import { assertCanRead, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
 import { parseChangesRequest } from './changes-request';
 import { pruneChanges, readChanges, untrackedEntities, type ChangesResult } from './changes';

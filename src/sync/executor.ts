@@ -7,6 +7,7 @@ import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
 import { IndexMarks } from '../indexing/marks';
 import type { IndexerSet } from '../indexing/registry';
 import { lockNames, lockStatements, type NamedLock } from '../write/locks';
+import { savepoints } from '../write/savepoints';
 import { CHUNK_SAVEPOINT } from './happy-path';
 import { indexerLocks } from './indexer-locks';
 import { settleDeferredReferences } from './deferred-references';
@@ -149,7 +150,7 @@ export class SyncExecution {
       else {
         // BEGIN, the locks and the first chunk's savepoint in one round trip (not past a hook that runs first).
         const withSavepoint = !this.ctx.onBegin;
-        await this.transaction([...lockStatements(wanted), ...(withSavepoint ? [`SAVEPOINT ${CHUNK_SAVEPOINT}`] : [])]);
+        await this.transaction([...lockStatements(wanted), ...(withSavepoint ? [savepoints.statement(CHUNK_SAVEPOINT)] : [])]);
         this.savepointTaken = withSavepoint;
       }
       for (const l of wanted) this.held.set(l.name, l.mode);

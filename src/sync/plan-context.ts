@@ -1,6 +1,6 @@
 import type { Registry } from '../definitions/registry';
 import type { LanguageContext } from '../definitions/translations';
-import type { Lookups } from '../db/lookups';
+import type { Lookups } from '../definitions/sql/reference-tables';
 import type { EntityDef } from '../definitions/types';
 import { MAX_REPORTED_ERRORS, pointer, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
 import { keyPart, type PendingRef } from './pending';

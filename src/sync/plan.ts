@@ -8,7 +8,7 @@ import { isObject } from '../definitions/json';
 import { Problems, RowSet, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
 import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField } from './plan-field';
-import type { Lookups } from '../db/lookups';
+import type { Lookups } from '../definitions/sql/reference-tables';
 import { matchCandidates } from './plan-keys';
 import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';

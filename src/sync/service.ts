@@ -4,7 +4,7 @@ import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { bodyEvents, type BodyFormat } from './body/read';
 import type { Sql } from '../db/sql';
-import { NearStatic } from '../db/near-static';
+import { NearStatic } from '../definitions/sql/near-static';
 import { languageContext } from '../definitions/translations';
 import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './executor';
 import { SyncPipeline } from './pipeline';

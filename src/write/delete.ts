@@ -1,7 +1,7 @@
 import { criteriaToSql } from '../criteria/sql';
 import type { Filter } from '../criteria/types';
 import { ident, type Sql } from '../db/sql';
-import { readSource } from '../db/translated';
+import { readSource } from '../definitions/sql/translated';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
 import { CHUNK_SIZE, chunks, keyColumns, keyCondition, keyFromRow, keyString, type Key } from './keys';

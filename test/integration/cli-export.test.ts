@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
 import { listen, runCli } from '../support/cli';
 
@@ -77,6 +78,10 @@ describe('bulksync export → import', () => {
         { entity: 'tax', action: 'upsert', payload: [{ id: '0189bf2a627a7296adbc83527ba9ac32', name: 'Reduced', taxRate: 7 }] },
       ]);
     expect(changed.status).toBe(200);
+    // The feed hands out a transaction's changes once every transaction that began before it on the server has ended
+    // (another test file's too): wait for the sync's to show, as a client polling the feed would.
+    const feed = await until(() => request(source.app).get(`/api/_action/changes?entity=tax&since=${cursor}`), (r) => r.body.data?.length > 0);
+    expect(feed.body.data.length).toBeGreaterThan(0);
     const deletions = path.join(dir, 'deleted.ndjson');
     const out = await runCli(['export', 'tax', '--since', cursor, '--deletions', deletions], from.base);
     expect(out.code).toBe(0);

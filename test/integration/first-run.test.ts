@@ -49,7 +49,7 @@ const onPort = (script: string) => script.replace(/127\.0\.0\.1:8000/g, `127.0.0
 
 describe('first run, as pasted', () => {
   it('starts without warnings or crontab noise: the worker logs that it started, graphile-worker nothing about cron', () => {
-    expect(server.log()).toContain('indexing worker started');
+    expect(server.log()).toContain('queue worker started');
     expect(server.log()).not.toMatch(/crontab/i);
     expect(server.log()).not.toMatch(/"level":"(warn|error)"/);
   });
@@ -64,13 +64,13 @@ describe('first run, as pasted', () => {
   });
 
   it("README's first call waits when the server is not up yet", async () => {
-    // The wait loop, against a port nobody serves for the first seconds: it must not give up or go on early.
+    // The wait loop, against a server whose first attempt fails: it must not give up or go on early.
     const waitLine = snippet.split('\n').find((l) => l.includes('/health'))!;
     const late = await startLater();
     const { stdout } = await run('sh', ['-e', '-c', `${waitLine.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${late.port}`)}\necho up`], { cwd: ROOT, timeout: 60_000 });
     expect(stdout.trim()).toBe('up');
-    expect(late.startedBeforeAnswer()).toBe(true);
     await late.close();
+    expect(late.failedBeforeAnswer()).toBe(true);
   });
 
   it("the read guide's token line needs nothing but curl and node", async () => {
@@ -126,26 +126,27 @@ describe('npm run migrate, the one-shot step before several processes start (com
   });
 });
 
-/** A /health that starts answering only after its first requests were refused. */
-async function startLater(): Promise<{ port: number; startedBeforeAnswer(): boolean; close(): Promise<void> }> {
+/**
+ * A /health that is not ready at first (503: the loop treats it as it treats a refused connection, `r.ok` false) and
+ * answers once it was asked and refused: the wait loop is seen failing once, never given a fixed head start.
+ */
+async function startLater(): Promise<{ port: number; failedBeforeAnswer(): boolean; close(): Promise<void> }> {
   const http = await import('node:http');
-  const net = await import('node:net');
-  const probe = net.createServer();
-  const port: number = await new Promise((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as import('node:net').AddressInfo).port)));
-  await new Promise((r) => probe.close(r));
-  let listening = false;
+  let refused = 0;
   let answered = false;
   const srv = http.createServer((_req, res) => {
+    if (refused === 0) {
+      refused++;
+      res.writeHead(503).end('{"status":"starting"}');
+      return;
+    }
     answered = true;
     res.end('{"status":"ok"}');
   });
-  const timer = setTimeout(() => srv.listen(port, '127.0.0.1', () => (listening = true)), 2500);
+  const port: number = await new Promise((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as import('node:net').AddressInfo).port)));
   return {
     port,
-    startedBeforeAnswer: () => listening && answered,
-    close: async () => {
-      clearTimeout(timer);
-      await new Promise((r) => srv.close(r));
-    },
+    failedBeforeAnswer: () => refused > 0 && answered,
+    close: () => new Promise((r) => srv.close(() => r())),
   };
 }

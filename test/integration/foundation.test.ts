@@ -4,9 +4,9 @@ import path from 'node:path';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/database';
-import { SchemaMismatchError } from '../../src/db/schema-check';
+import { SchemaMismatchError, schemaCheck } from '../../src/definitions/sql/schema-check';
 import { loadRegistry } from '../../src/definitions/registry';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/observability/logger';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
 
@@ -48,9 +48,9 @@ describe('startup schema check', () => {
       fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
       const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
       const registry = loadRegistry([dir]);
-      const attempt = openDatabase(config, registry, createLogger('silent'));
+      const attempt = openDatabase(config, schemaCheck(registry), createLogger('silent'));
       await expect(attempt).rejects.toThrow(SchemaMismatchError);
-      await expect(openDatabase(config, registry, createLogger('silent'))).rejects.toThrow(
+      await expect(openDatabase(config, schemaCheck(registry), createLogger('silent'))).rejects.toThrow(
         /entity tax, field rounding: column "tax.rounding" does not exist/,
       );
     } finally {
@@ -68,7 +68,7 @@ describe('startup schema check', () => {
       tax.fields.name = { kind: 'int', required: true };
       fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
       const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
-      await expect(openDatabase(config, loadRegistry([dir]), createLogger('silent'))).rejects.toThrow(
+      await expect(openDatabase(config, schemaCheck(loadRegistry([dir])), createLogger('silent'))).rejects.toThrow(
         /entity tax, field name: column "tax.name" has type varchar/,
       );
     } finally {

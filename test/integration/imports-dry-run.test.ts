@@ -5,7 +5,7 @@ import { hexId, price } from '../fixtures/catalog';
 import { toDbId } from '../../src/definitions/ids';
 
 /**
- * dry-run: true (docs/imports.md): the request runs in full and is rolled back; it answers what the real request
+ * dry-run: true (docs/sync-jobs.md): the request runs in full and is rolled back; it answers what the real request
  * answers, with x-dry-run: true, and leaves nothing behind: no rows, no change-feed entry, no indexing work, no
  * queue job, no webhook delivery, no idempotency key.
  */

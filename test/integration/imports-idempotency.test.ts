@@ -5,7 +5,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { count, sync } from '../support/sync';
 
-/** Idempotency-Key on POST /api/_action/sync (docs/imports.md), against the real app and database. */
+/** Idempotency-Key on POST /api/_action/sync (docs/sync-jobs.md), against the real app and database. */
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();

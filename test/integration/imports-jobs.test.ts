@@ -3,14 +3,14 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import winston from 'winston';
 import { Integrations } from '../../src/auth/integrations';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/observability/logger';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { count, createTax, sync } from '../support/sync';
 import { hexId, products } from '../fixtures/catalog';
 
 /**
- * Async sync jobs (Prefer: respond-async, docs/imports.md) against the real app, database and queue worker.
+ * Async sync jobs (Prefer: respond-async, docs/sync-jobs.md) against the real app, database and queue worker.
  * The worker is started only once the tests that need a job to stay queued have run.
  */
 const lines: string[] = [];
@@ -78,7 +78,12 @@ describe('before a worker runs: submission, queued jobs, cancel, refusals', () =
     expect(text.body.errors[0].code).toBe('BODY_NOT_JSON');
     const headers = await sync(t.app, taxes('Hdr', 1), { ...ASYNC, 'fail-on-error': 'maybe', 'indexing-behavior': 'later', 'dry-run': 'perhaps' });
     expect(headers.status).toBe(400);
-    expect(headers.body.errors.map((e: { code: string }) => e.code)).toEqual(['HEADER_INVALID']);
+    // Every bad header at once, as for a synchronous request (one table parses both).
+    expect(headers.body.errors.map((e: { code: string; meta: { header: string } }) => [e.code, e.meta.header])).toEqual([
+      ['HEADER_INVALID', 'fail-on-error'],
+      ['HEADER_INVALID', 'indexing-behavior'],
+      ['HEADER_INVALID', 'dry-run'],
+    ]);
     const reader = await asIntegration(['product:read']);
     const forbidden = await sync(t.app, taxes('Reader', 1), { ...ASYNC, ...reader.auth });
     expect(forbidden.status).toBe(403);

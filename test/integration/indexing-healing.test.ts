@@ -1,4 +1,4 @@
-import type { IndexerStatus } from '../../src/indexing/status';
+import type { IndexerStatus } from '../../src/indexing/sql/status';
 import request from 'supertest';
 import pg from 'pg';
 import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';

@@ -1,4 +1,4 @@
-import type { IndexerStatus } from '../../src/indexing/status';
+import type { IndexerStatus } from '../../src/indexing/sql/status';
 import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import request from 'supertest';
 import { until } from '../support/poll';

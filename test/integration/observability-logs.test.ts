@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import winston from 'winston';
-import { createLogger, LOG_LIMITS } from '../../src/logger';
+import { createLogger, LOG_LIMITS } from '../../src/observability/logger';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { count, createTax, sync } from '../support/sync';

@@ -227,12 +227,16 @@ describe('GET /api/_info/openapi.json', () => {
 
     const params = (sync.parameters as Obj[]).map((p) => deref(doc, p)).map((p) => `${p.in}:${p.name}`);
     expect(params.sort()).toEqual([
+      'header:Content-Encoding',
       'header:Idempotency-Key',
       'header:Prefer',
       'header:dry-run',
       'header:fail-on-error',
       'header:indexing-behavior',
       'header:indexing-skip',
+      'header:single-operation',
+      'header:sw-language-id',
+      'header:sw-skip-trigger-flow',
       'header:x-request-id',
     ]);
     expect(Object.keys(sync.responses[200].headers).sort()).toEqual(['Idempotent-Replayed', 'Preference-Applied', 'x-dry-run', 'x-indexing', 'x-indexing-skip-ignored', 'x-request-id', 'x-sync-errors']);
@@ -318,7 +322,7 @@ describe('GET /api/_info/openapi.json', () => {
     check(await sync(t.bare, {}).expect(401));
   });
 
-  it('matches what the imports answer: dry runs, idempotency keys, async jobs (docs/imports.md)', async () => {
+  it('matches what the imports answer: dry runs, idempotency keys, async jobs (docs/sync-jobs.md)', async () => {
     const route = '/api/_action/sync';
     const check = (r: string, method: string, res: request.Response) => expect(answerMisfits(doc, r, method, res)).toEqual([]);
     const body = { w: { entity: 'tax', action: 'upsert', payload: [{ name: 'Imports', taxRate: 1 }] } };

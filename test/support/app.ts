@@ -6,12 +6,12 @@ import type { Knex } from 'knex';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { StatementCounter } from '../../src/db/connection';
-import { boot, startIndexWorker } from '../../src/boot';
+import { boot, startQueueWorker } from '../../src/boot';
 import type { Registry } from '../../src/definitions/registry';
 import type { IndexerSet } from '../../src/indexing/registry';
-import type { IndexWorker } from '../../src/indexing/worker';
-import { Metrics } from '../../src/http/metrics';
-import { createLogger, type Logger } from '../../src/logger';
+import type { QueueWorker } from '../../src/queue/runner';
+import { createMetrics } from '../../src/http/metrics-sources';
+import { createLogger, type Logger } from '../../src/observability/logger';
 import { createTestDatabase, withDatabase } from './database';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -31,7 +31,7 @@ export interface TestApp {
   /** Connection string of the test database (for child processes). */
   url: string;
   /** Starts an in-process indexing worker, stopped by close(). */
-  startWorker(): Promise<IndexWorker>;
+  startWorker(): Promise<QueueWorker>;
   counter: StatementCounter;
   config: Config;
   logger: Logger;
@@ -51,7 +51,8 @@ export interface TestAppOptions {
 
 /** The real app on a fresh database of its own, migrated and schema-checked exactly as at startup. */
 export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase(opts.servers?.primary);
+  // A copy of the migrated template, unless the test prepares an older schema itself.
+  const database = await createTestDatabase(opts.servers?.primary, { migrated: !opts.prepare });
   if (opts.prepare) await opts.prepare(database.url);
   const replica = opts.servers?.replica;
   const config = loadConfig({
@@ -70,7 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   const core = await boot(config, logger, counter);
   const { db, registry, indexers } = core;
   // One set of metrics for the app and the workers it starts, as in a process of the service.
-  const metrics = new Metrics(db.knex, indexers.names());
+  const metrics = createMetrics(db.knex, indexers.names());
   const bare = createApp({ config, knex: db.knex, replica: db.replica, registry, indexers, logger, tokenSecret: core.tokenSecret, metrics });
   // A real token from the real token route; `app` sends it on every request that brings no Authorization of its own.
   const res = await request(bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: ADMIN.clientId, client_secret: ADMIN.secret });
@@ -82,7 +83,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     next();
   });
   app.use(bare);
-  const workers: IndexWorker[] = [];
+  const workers: QueueWorker[] = [];
   return {
     app,
     bare,
@@ -95,7 +96,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     logger,
     url: db.url,
     startWorker: async () => {
-      const w = await startIndexWorker(core, config, logger, metrics);
+      const w = await startQueueWorker(core, config, logger, metrics);
       workers.push(w);
       return w;
     },

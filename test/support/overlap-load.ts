@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { readSource } from '../../src/db/translated';
+import { readSource } from '../../src/definitions/sql/translated';
 import { loadRegistry } from '../../src/definitions/registry';
 import { toApiId } from '../../src/definitions/ids';
 import { withTransaction } from '../../src/db/sql';

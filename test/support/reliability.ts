@@ -66,7 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let gone = false;
   void exited.then(() => (gone = true));
-  const ready = opts.entry === 'worker' ? () => out.includes('indexing worker started') : () => out.includes('bulksync listening');
+  const ready = opts.entry === 'worker' ? () => out.includes('queue worker started') : () => out.includes('bulksync listening');
   for (let i = 0; i < 600 && !ready() && !gone; i++) await new Promise((r) => setTimeout(r, 100));
   if (!ready()) {
     child.kill('SIGKILL');

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
-import { readSource } from '../../src/db/translated';
+import { readSource } from '../../src/definitions/sql/translated';
 import type { Registry } from '../../src/definitions/registry';
 
 export function sync(app: Express, body: unknown, headers: Record<string, string> = {}) {

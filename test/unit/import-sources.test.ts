@@ -6,6 +6,7 @@ import { csvRows, jsonArrayRecords, ndjsonRecords, type SourceItem } from '../..
 import type { OpenApiDocument } from '../../src/client';
 import { loadRegistry } from '../../src/definitions/registry';
 import { openApiDocument } from '../../src/read/openapi/document';
+import { syncHeaderParameters } from '../../src/sync/options';
 
 /** The text in pieces of `size` characters: records and strings cut at every possible place. */
 function pieces(text: string, size: number): Readable {
@@ -58,7 +59,7 @@ describe('import readers', () => {
 
 describe('CSV cells converted by field kind', () => {
   const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
-  const shapes = new FieldShapes(openApiDocument(registry, { version: '0', license: 'x', publicDocs: false }) as unknown as OpenApiDocument);
+  const shapes = new FieldShapes(openApiDocument(registry, { version: '0', license: 'x', publicDocs: false, syncHeaders: syncHeaderParameters }) as unknown as OpenApiDocument);
 
   it('converts numbers, booleans, JSON, nested and list columns, and maps columns', () => {
     const c = rowConverter(['No', 'stock', 'active', 'price', 'tax.name', 'tax.taxRate', 'categories', 'properties.name', 'properties.position', 'skip'], 'product', shapes, {

@@ -1,6 +1,12 @@
 /** Shared pieces of the OpenAPI document: component references, id schemas, media types, security. */
 export type Schema = Record<string, unknown>;
 
+/** A header parameter of a route, under its component name (the sync route's come from its table of headers). */
+export interface HeaderParameter {
+  component: string;
+  parameter: Schema & { name: string };
+}
+
 /**
  * Component names. Entities are snake_case, so the generic schemas (PascalCase) never collide with them; an
  * entity's other schemas are `<entity>.write`, `<entity>.key`, `<entity>.resolver`, `<entity>.upsert`,

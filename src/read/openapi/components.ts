@@ -1,11 +1,11 @@
 /** The `components` section of the OpenAPI document: every schema, parameter, header, response and security scheme. */
 import type { Registry } from '../../definitions/registry';
-import { type Schema, ref, header, ID, ID_INPUT, REQUEST_ID_PATTERN, JSON_API } from './common';
+import { type HeaderParameter, type Schema, ref, header, ID, ID_INPUT, REQUEST_ID_PATTERN, JSON_API } from './common';
 import { entitySchema, resolversByEntity, resolverSchema, writeSchema, keySchema } from './entities';
 import { importComponents } from './imports';
 import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, SYNC_COUNTS, INDEXER_STATUS } from './operations';
 
-export function components(registry: Registry, indexerNames: string[]): Schema {
+export function components(registry: Registry, indexerNames: string[], syncHeaders: readonly HeaderParameter[]): Schema {
   const resolvers = resolversByEntity(registry);
   const schemas: Record<string, Schema> = {
     IdInput: ID_INPUT,
@@ -45,22 +45,6 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         schema: { type: 'string', pattern: REQUEST_ID_PATTERN },
         description: 'echoed in the answer and carried by the log lines of the request; absent or not of this form: a new UUID is made',
       },
-      IndexingBehavior: {
-        name: 'indexing-behavior',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', enum: ['use-queue-indexing', 'disable-indexing'] },
-        description:
-          'absent: derived fields are computed in the request\'s transaction (x-indexing: inline); use-queue-indexing: one durable job per indexer, committed with the data (x-indexing: queued <n>); disable-indexing: nothing is indexed (x-indexing: disabled). Any other value is HEADER_INVALID. See docs/indexing.md.',
-      },
-      IndexingSkip: {
-        name: 'indexing-skip',
-        in: 'header',
-        required: false,
-        schema: { type: 'string' },
-        example: indexerNames.join(','),
-        description: `comma-separated indexer names left out of this request (${indexerNames.join(', ') || 'none defined'}); an unknown name is HEADER_INVALID`,
-      },
       ReadFrom: {
         name: 'read-from',
         in: 'header',
@@ -69,15 +53,8 @@ export function components(registry: Registry, indexerNames: string[]): Schema {
         description:
           'with DATABASE_READ_URL set, GET and search read a streaming replica, which may lag behind a sync that just returned; primary reads the primary instead (read-your-writes). Without a replica both read the primary. Another value is HEADER_INVALID. See docs/read-api.md.',
       },
-      FailOnError: {
-        name: 'fail-on-error',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', enum: ['true', 'false'], default: 'true' },
-        description:
-          'true: all or nothing. false: each failing record is rolled back alone (with everything nested in it), the rest is committed, and the 200 answer lists the errors (x-sync-errors). 1 and 0 are accepted too, in any case; another value is HEADER_INVALID.',
-      },
-      ...imports.parameters,
+      // The sync route's headers, from its one table (src/sync/options.ts), handed in by the HTTP edge.
+      ...Object.fromEntries(syncHeaders.map((h) => [h.component, h.parameter])),
     },
     headers: {
       XRequestId: { description: 'the x-request-id sent, or a new one; quoted by INTERNAL errors and in the log', schema: { type: 'string', pattern: REQUEST_ID_PATTERN } },

@@ -2,7 +2,7 @@
 import type { Registry } from '../../definitions/registry';
 import { DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT } from '../changes-request';
 import { MAX_REPORTED_ERRORS } from '../../errors';
-import { type Schema, ref, param, header, response, BEARER, OPEN } from './common';
+import { type HeaderParameter, type Schema, ref, param, header, response, BEARER, OPEN } from './common';
 import { COMMON_RESPONSES, criteriaSchema, errorResponse, jsonResponse } from './operations';
 import { components } from './components';
 import { indexingPaths } from './indexing-paths';
@@ -19,6 +19,8 @@ export interface DocumentInfo {
   license: string;
   /** OPENAPI_PUBLIC: this document and its viewer are served without a token. */
   publicDocs: boolean;
+  /** The sync route's header parameters, from the route's own table of headers (given the indexer names). */
+  syncHeaders: (indexerNames: readonly string[]) => readonly HeaderParameter[];
 }
 
 /** Every operation answers a range of client errors besides the ones it names (a generated client types them all). */
@@ -49,7 +51,7 @@ function defaultsToDescriptions(node: unknown): void {
   for (const v of Object.values(o)) defaultsToDescriptions(v);
 }
 
-export function openApiDocument(registry: Registry, { version, license, publicDocs }: DocumentInfo): Schema {
+export function openApiDocument(registry: Registry, { version, license, publicDocs, syncHeaders }: DocumentInfo): Schema {
   const indexerNames = registry
     .all()
     .flatMap((e) => e.indexers.map((i) => i.name))
@@ -107,6 +109,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
   }
 
   const imports = importSyncAdditions();
+  const headerParams = syncHeaders(indexerNames);
   paths['/api/_action/sync'] = {
     post: {
       operationId: 'sync',
@@ -116,7 +119,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         `Validation reports every error it finds (up to ${MAX_REPORTED_ERRORS}) before anything is written. See docs/sync-api.md.`,
       tags: ['sync'],
       security: BEARER,
-      parameters: [param('IndexingBehavior'), param('IndexingSkip'), param('FailOnError'), ...imports.parameters, ...common],
+      parameters: [...headerParams.map((h) => param(h.component)), ...common],
       requestBody: {
         required: true,
         content: {
@@ -286,7 +289,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
   };
 
   withClientErrors(paths);
-  const componentSet = components(registry, indexerNames) as { schemas?: unknown };
+  const componentSet = components(registry, indexerNames, headerParams) as { schemas?: unknown };
   defaultsToDescriptions(componentSet.schemas);
   for (const item of Object.values(paths)) for (const op of Object.values(item) as { requestBody?: unknown }[]) defaultsToDescriptions(op.requestBody);
   return {
@@ -297,7 +300,7 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
       // UNLICENSED is npm's word for "no license granted", not an SPDX id: it goes in the name only.
       license: license === 'UNLICENSED' ? { name: 'UNLICENSED (proprietary: no license granted)' } : { name: license, identifier: license },
       description:
-        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/imports.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
+        'Bulk sync (Shopware 6 Sync API style) and read endpoints for the entities defined in schemas/. Every entity has a read schema (`<entity>`) and a write schema (`<entity>.write`). Guides: docs/sync-api.md, docs/sync-jobs.md, docs/read-api.md, docs/security.md, docs/indexing.md.',
     },
     // Relative: the paths are answered by whichever host served this document.
     servers: [{ url: '/', description: 'the service that served this document' }],

@@ -1,39 +1,13 @@
-/** The imports part of the OpenAPI document (docs/imports.md): Idempotency-Key, dry-run, async sync jobs. */
-import { type Schema, ref, param, header, ID, JSON_API } from './common';
+/** The imports part of the OpenAPI document (docs/sync-jobs.md): Idempotency-Key, dry-run, async sync jobs. */
+import { type Schema, ref, header, ID, JSON_API } from './common';
 import { COMMON_RESPONSES, errorResponse, jsonResponse } from './operations';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const TIME = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] };
 
-/** Components the imports add: the request headers, the answer headers, the job documents. */
-export function importComponents(): { parameters: Record<string, Schema>; headers: Record<string, Schema>; schemas: Record<string, Schema> } {
+/** Components the imports add: the answer headers, the job documents (the request headers come from the sync route's table). */
+export function importComponents(): { headers: Record<string, Schema>; schemas: Record<string, Schema> } {
   return {
-    parameters: {
-      IdempotencyKey: {
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
-        description:
-          "1 to 255 visible ASCII characters, the integration's own (Stripe's semantics): the first request with a key runs and its answer is stored with its writes; the same request again gets that answer with Idempotent-Replayed: true; another request with the key is 422 IDEMPOTENCY_KEY_REUSED; while the first runs, 409 IDEMPOTENCY_IN_FLIGHT. Kept IDEMPOTENCY_TTL_HOURS (24). 5xx answers are not stored. Another value is HEADER_INVALID.",
-      },
-      DryRun: {
-        name: 'dry-run',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', enum: ['true', 'false'] },
-        description:
-          'true: the request runs completely (validation, lookups, constraints, writes, cascades, indexing, events) and is rolled back; the answer is what it would have answered, with x-dry-run: true. Nothing is written and no idempotency key is stored. Another value is HEADER_INVALID.',
-      },
-      Prefer: {
-        name: 'Prefer',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', example: 'respond-async' },
-        description:
-          'respond-async: the body is stored and run by a queue worker as an async job; the answer is 202 with Location: /api/_action/sync/jobs/<id>. return=minimal: the answer counts the records per entity (counts) instead of listing their ids. Both may be given, comma-separated; other preferences are ignored.',
-      },
-    },
     headers: {
       XDryRun: { description: 'true on every answer to a dry-run: true request', schema: { const: 'true' } },
       IdempotentReplayed: { description: 'true when the answer is the stored answer of the Idempotency-Key', schema: { const: 'true' } },
@@ -75,9 +49,8 @@ export function importComponents(): { parameters: Record<string, Schema>; header
 }
 
 /** What the imports add to POST /api/_action/sync. */
-export function importSyncAdditions(): { parameters: Schema[]; okHeaders: Record<string, Schema>; responses: Record<string, Schema> } {
+export function importSyncAdditions(): { okHeaders: Record<string, Schema>; responses: Record<string, Schema> } {
   return {
-    parameters: [param('IdempotencyKey'), param('DryRun'), param('Prefer')],
     okHeaders: { 'x-dry-run': header('XDryRun'), 'Idempotent-Replayed': header('IdempotentReplayed') },
     responses: {
       202: jsonResponse('Prefer: respond-async: the body is stored and the job queued; GET the Location for its status and result', ref('SyncJobAccepted'), {

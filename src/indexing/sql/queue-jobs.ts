@@ -1,6 +1,5 @@
-import { runMigrations } from 'graphile-worker';
-import type { Sql } from '../db/sql';
-import { indexersWithReadyIds, markPending } from './pending';
+import type { Sql } from '../../db/sql';
+import { indexersWithReadyIds, markPending } from './pending-list';
 
 /** graphile-worker task names. */
 export const INDEX_TASK = 'bulksync_index';
@@ -85,9 +84,4 @@ export async function enqueueFullIndex(sql: Sql, indexer: string, after: string 
     queueName(indexer),
     maxAttempts,
   ]);
-}
-
-/** Creates or upgrades graphile-worker's schema (its own migrations, separate from ours). */
-export async function migrateQueue(connectionString: string): Promise<void> {
-  await runMigrations({ connectionString, logger: undefined });
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql';
+import type { Sql } from '../../db/sql';
 
 /**
  * The durable list of stale records (bulksync_index_pending): what a queued sync leaves for the workers, and what a
@@ -89,7 +89,8 @@ export async function settlePending(sql: Sql, indexer: string, rows: readonly Pe
  * One id failed on its own: it keeps its error and waits (exponential backoff, as graphile-worker's) for its next
  * attempt; after maxAttempts it is dead. Nothing changes if the id was marked again meanwhile (it starts afresh).
  */
-export async function recordIdFailure(sql: Sql, indexer: string, row: PendingRow, error: string, maxAttempts: number): Promise<void> {
+export async function recordIdFailure(sql: Sql, failure: { indexer: string; row: PendingRow; error: string; maxAttempts: number }): Promise<void> {
+  const { indexer, row, error, maxAttempts } = failure;
   await sql.query(
     `UPDATE bulksync_index_pending
         SET attempts = attempts + 1, last_error = $4, failed_at = now(),

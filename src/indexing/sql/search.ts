@@ -1,5 +1,5 @@
 import { ident } from '../../db/sql';
-import { everyTranslation } from '../../db/translated';
+import { everyTranslation } from '../../definitions/sql/translated';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Key } from '../../write/keys';

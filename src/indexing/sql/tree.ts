@@ -1,5 +1,5 @@
 import { ident, type Sql } from '../../db/sql';
-import { defaultTranslation } from '../../db/translated';
+import { defaultTranslation } from '../../definitions/sql/translated';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Key } from '../../write/keys';
 import { lockNames } from '../../write/locks';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Registry } from '../definitions/registry';
-import { DEFAULT_LANGUAGE_CONTEXT, LANGUAGE_ENTITY, type Languages } from '../definitions/translations';
+import type { Registry } from '../registry';
+import { DEFAULT_LANGUAGE_CONTEXT, LANGUAGE_ENTITY, type Languages } from '../translations';
 
 /**
  * The languages of the database (a handful of rows, read once per request that needs them): ids and locale

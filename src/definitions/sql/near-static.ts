@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import type { Registry } from '../definitions/registry';
-import type { Languages } from '../definitions/translations';
+import type { Registry } from '../registry';
+import type { Languages } from '../translations';
 import { loadLanguages } from './languages';
-import { loadLookups, type Lookups } from './lookups';
+import { loadLookups, type Lookups } from './reference-tables';
 
 /** The rows every sync reads before it plans, as of one version. */
 export interface NearStaticRows {

@@ -1,5 +1,5 @@
 import { Logger as GraphileLogger } from 'graphile-worker';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 
 /** The fields of graphile-worker's job that a log line may carry: never its payload (it may hold every id). */
 interface JobLike {

@@ -1,5 +1,44 @@
 import type { Sql } from '../db/sql';
 
+/**
+ * The queue's door to PostgreSQL: worker heartbeats, the release of lost workers' jobs, and the queue's counts.
+ * Only graphile-worker's public functions and its jobs view are used; bulksync's jobs are those on a `bulksync:`
+ * queue or of a `bulksync_` task.
+ */
+
+/** The workers of this process are alive (inserted on their first beat). */
+export async function beat(sql: Sql, workerIds: readonly string[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO bulksync_worker (worker_id, heartbeat_at) SELECT unnest($1::text[]), now()
+     ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = now()`,
+    [[...workerIds]],
+  );
+}
+
+/** A worker that stopped cleanly is forgotten (its jobs were finished or released by graphile-worker). */
+export async function forgetWorkers(sql: Sql, workerIds: readonly string[]): Promise<void> {
+  await sql.query('DELETE FROM bulksync_worker WHERE worker_id = ANY($1::text[])', [[...workerIds]]);
+}
+
+export interface QueueCounts {
+  queued: number;
+  running: number;
+  retrying: number;
+  dead: number;
+}
+
+/** Jobs on the bulksync queues by state (the indexing queues: one per indexer). */
+export async function queueCounts(sql: Sql): Promise<QueueCounts | undefined> {
+  const { rows } = await sql.query<QueueCounts>(
+    `SELECT count(*) FILTER (WHERE locked_at IS NULL AND attempts = 0)::int AS queued,
+            count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
+            count(*) FILTER (WHERE locked_at IS NULL AND attempts > 0 AND attempts < max_attempts)::int AS retrying,
+            count(*) FILTER (WHERE attempts >= max_attempts)::int AS dead
+       FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%'`,
+  );
+  return rows[0];
+}
+
 export interface Released {
   workers: string[];
   jobs: number;

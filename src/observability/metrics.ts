@@ -1,11 +1,5 @@
-import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
-import { withConnection } from '../db/sql';
-import { deliveryStats, type DeliveryStats } from '../write/webhook-deliveries';
-import { jobCounts } from '../write/sync-jobs';
-import { countIds, lagByIndexer, type IndexerLag } from '../indexing/status';
-import type { SyncResult } from '../sync/result';
-import type { FinishedRequest } from './request-context';
+import type { FinishedRequest, IndexingJobRun, JobObserver, SyncJobOutcome } from './observers';
 
 interface PoolLike {
   numUsed(): number;
@@ -13,15 +7,25 @@ interface PoolLike {
   numPendingAcquires(): number;
 }
 
-/** What an indexing worker reports about each job it ran (see IndexWorker). */
-export interface JobObserver {
-  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void;
-  /** An async sync job a worker of this process ran (src/jobs/run-job.ts). */
-  syncJob?(outcome: SyncJobOutcome, seconds: number): void;
+/**
+ * Where the gauges read the service's state at scrape time (the queue, the pending list, the delivery log, the sync
+ * jobs, the pool). Handed in by the process's wiring, so that the metrics know no room and no SQL; a reader that
+ * fails leaves its gauge as it was.
+ */
+export interface MetricsSources {
+  syncJobs(): Promise<Record<string, number>>;
+  queue(): Promise<{ queued: number; running: number; retrying: number; dead: number } | undefined>;
+  pendingIds(): Promise<{ pending: number; dead: number }>;
+  deliveries(): Promise<{ byStatus: Record<string, number>; lagSeconds: number; latencyMeanSeconds: number; latencyMaxSeconds: number }>;
+  /** Per indexer with pending ids: how many wait and the age of the oldest. */
+  lag(): Promise<readonly { indexer: string; pending: number; oldestSeconds: number }[]>;
+  pool(): PoolLike | undefined;
 }
 
-/** How a worker's run of a sync job ended; `retry`: lost to a transient failure, queued again. */
-export type SyncJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'retry';
+/** What a sync wrote, per entity (the sync's result has this shape). */
+export interface WrittenCounts {
+  countsOf(map: 'data' | 'deleted'): ReadonlyMap<string, number>;
+}
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const COUNTS = [1, 10, 100, 1000, 10_000, 100_000];
@@ -44,7 +48,7 @@ export class Metrics implements JobObserver {
   private readonly syncJobDuration: Histogram<'outcome'>;
   private readonly replays: Counter;
 
-  constructor(knex: Knex, indexerNames: readonly string[] = []) {
+  constructor(sources: MetricsSources, indexerNames: readonly string[] = []) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'bulksync_' });
     this.requests = new Counter({
@@ -125,7 +129,7 @@ export class Metrics implements JobObserver {
       labelNames: ['status'],
       registers,
       async collect() {
-        const counts = await withConnection(knex, jobCounts).catch(() => undefined);
+        const counts = await sources.syncJobs().catch(() => undefined);
         if (!counts) return;
         for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
@@ -136,16 +140,7 @@ export class Metrics implements JobObserver {
       labelNames: ['state'],
       registers,
       async collect() {
-        const r = await knex
-          .raw<{ rows: { queued: number; running: number; retrying: number; dead: number }[] }>(
-            `SELECT count(*) FILTER (WHERE locked_at IS NULL AND attempts = 0)::int AS queued,
-                    count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
-                    count(*) FILTER (WHERE locked_at IS NULL AND attempts > 0 AND attempts < max_attempts)::int AS retrying,
-                    count(*) FILTER (WHERE attempts >= max_attempts)::int AS dead
-               FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%'`,
-          )
-          .catch(() => undefined);
-        const row = r?.rows[0];
+        const row = await sources.queue().catch(() => undefined);
         if (!row) return;
         this.set({ state: 'queued' }, row.queued);
         this.set({ state: 'running' }, row.running);
@@ -159,15 +154,15 @@ export class Metrics implements JobObserver {
       labelNames: ['state'],
       registers,
       async collect() {
-        const ids = await countIds(knex).catch(() => undefined);
+        const ids = await sources.pendingIds().catch(() => undefined);
         if (!ids) return;
         this.set({ state: 'pending' }, ids.pending);
         this.set({ state: 'dead' }, ids.dead);
       },
     });
     // Read from the delivery log, so that the numbers hold whichever process (API or worker) sent the deliveries.
-    let stats: Promise<DeliveryStats | undefined> | undefined;
-    const fresh = () => (stats ??= withConnection(knex, deliveryStats).catch(() => undefined).finally(() => void setTimeout(() => (stats = undefined), 1000).unref()));
+    let stats: Promise<Awaited<ReturnType<MetricsSources['deliveries']>> | undefined> | undefined;
+    const fresh = () => (stats ??= sources.deliveries().catch(() => undefined).finally(() => void setTimeout(() => (stats = undefined), 1000).unref()));
     new Gauge({
       name: 'bulksync_webhook_deliveries',
       help: 'Webhook deliveries in the log by status (queued, retrying, delivered, failed)',
@@ -201,9 +196,10 @@ export class Metrics implements JobObserver {
       },
     });
     // Both lag gauges are collected in one scrape: the second shares the first's query while it is in flight.
-    let lagInFlight: Promise<Map<string, IndexerLag> | undefined> | undefined;
+    let lagInFlight: Promise<Map<string, { pending: number; oldestSeconds: number }> | undefined> | undefined;
     const readLag = () => {
-      lagInFlight ??= lagByIndexer(knex)
+      lagInFlight ??= sources
+        .lag()
         .then((rows) => new Map(rows.map((r) => [r.indexer, r])), () => undefined)
         .finally(() => {
           lagInFlight = undefined;
@@ -238,7 +234,7 @@ export class Metrics implements JobObserver {
       labelNames: ['state'],
       registers,
       collect() {
-        const pool = (knex.client as { pool?: PoolLike }).pool;
+        const pool = sources.pool();
         if (!pool) return;
         this.set({ state: 'used' }, pool.numUsed());
         this.set({ state: 'free' }, pool.numFree());
@@ -259,14 +255,14 @@ export class Metrics implements JobObserver {
     if (status === 429) this.rateLimited.inc({ route });
   }
 
-  sync(result: SyncResult | undefined, seconds: number, outcome: 'ok' | 'partial' | 'error'): void {
+  sync(result: WrittenCounts | undefined, seconds: number, outcome: 'ok' | 'partial' | 'error'): void {
     this.syncDuration.observe({ outcome }, seconds);
     if (!result) return;
     for (const [entity, n] of result.countsOf('data')) this.recorded(entity, 'upsert', n);
     for (const [entity, n] of result.countsOf('deleted')) this.recorded(entity, 'delete', n);
   }
 
-  job(task: string, indexer: string, outcome: 'ok' | 'failed', seconds: number, records: number): void {
+  job({ task, indexer, outcome, seconds, records }: IndexingJobRun): void {
     this.jobDuration.observe({ task, indexer, outcome }, seconds);
     if (records) this.jobRecords.inc({ indexer }, records);
   }

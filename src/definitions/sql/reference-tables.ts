@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { toApiId } from '../definitions/ids';
-import type { Registry } from '../definitions/registry';
+import { toApiId } from '../ids';
+import type { Registry } from '../registry';
 
 /** The records of a small entity that json values reference (currencies of prices): ids and single-field resolvers. */
 export interface LookupTable {

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
 
 /**
- * docs/imports.md is the fixture: every ```sh block holding one curl command is sent as written (method, path,
+ * docs/sync-jobs.md is the fixture: every ```sh block holding one curl command is sent as written (method, path,
  * headers, heredoc body) to a fresh database with a queue worker, in order, and its answer must equal the
  * ```json response <status> [header=value …] block after it. "…" in a documented answer stands for any value;
  * `$JOB` in a command is the id of the latest 202 answer. A job's answer is read again until it matches (the worker
@@ -63,7 +63,7 @@ function fill(documented: unknown, actual: unknown): unknown {
   return documented;
 }
 
-const examples = readExamples(path.join(ROOT, 'docs/imports.md'));
+const examples = readExamples(path.join(ROOT, 'docs/sync-jobs.md'));
 
 let t: TestApp;
 beforeAll(async () => {
@@ -72,7 +72,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('docs/imports.md examples', () => {
+describe('docs/sync-jobs.md examples', () => {
   it('has examples of a dry run, an idempotent replay, a reused key, an async job, its cancel and its list', () => {
     const all = JSON.stringify(examples.map((e) => [e.headers, e.answerHeaders, e.method, e.path]));
     for (const s of ['"dry-run":"true"', '"idempotent-replayed":"true"', '"prefer":"respond-async"', '"DELETE"', '/api/_action/sync/jobs?limit=1']) expect(all).toContain(s);

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { toApiId } from '../definitions/ids';
-import type { IndexerSet } from './registry';
+import { withConnection, type Sql } from '../../db/sql';
+import { toApiId } from '../../definitions/ids';
+import type { IndexerSet } from '../registry';
 
 /** How many ids and jobs the status lists by name (the counts are always complete). */
 export const STATUS_SAMPLE = 20;
@@ -83,8 +84,12 @@ interface DeadJobRow {
  * Per indexer: its jobs by state (graphile-worker's jobs view), its ids (bulksync_index_pending: pending, failing,
  * dead, with samples) and its last run (bulksync_indexer_state).
  */
-export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<IndexerStatus[]> {
-  const jobs = await knex.raw<{ rows: JobRow[] }>(
+export function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<IndexerStatus[]> {
+  return withConnection(knex, (sql) => readStatus(sql, indexers));
+}
+
+async function readStatus(sql: Sql, indexers: IndexerSet): Promise<IndexerStatus[]> {
+  const jobs = await sql.query<JobRow>(
     `SELECT queue_name,
             count(*) FILTER (WHERE locked_at IS NULL AND attempts = 0)::int AS queued,
             count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
@@ -93,14 +98,14 @@ export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<
             (array_agg(last_error ORDER BY updated_at DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error
        FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%' GROUP BY queue_name`,
   );
-  const deadJobs = await knex.raw<{ rows: DeadJobRow[] }>(
+  const deadJobs = await sql.query<DeadJobRow>(
     `SELECT queue_name, id::text AS id, task_identifier, attempts, last_error, updated_at FROM (
        SELECT *, row_number() OVER (PARTITION BY queue_name ORDER BY updated_at DESC) AS n
          FROM graphile_worker.jobs WHERE queue_name LIKE 'bulksync:%' AND attempts >= max_attempts) d
-      WHERE n <= ?`,
+      WHERE n <= $1`,
     [STATUS_SAMPLE],
   );
-  const counts = await knex.raw<{ rows: PendingCounts[] }>(
+  const counts = await sql.query<PendingCounts>(
     `SELECT indexer,
             count(*) FILTER (WHERE dead_at IS NULL)::int AS pending,
             count(*) FILTER (WHERE dead_at IS NULL AND attempts > 0)::int AS failing,
@@ -108,16 +113,18 @@ export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<
        FROM bulksync_index_pending GROUP BY indexer`,
   );
   // The oldest pending and the latest dead ids of each indexer, through its primary key and partial index.
-  const samples = await knex.raw<{ rows: IdRow[] }>(
-    `SELECT s.* FROM unnest(?::text[]) AS n, LATERAL (
+  const samples = await sql.query<IdRow>(
+    `SELECT s.* FROM unnest($1::text[]) AS n, LATERAL (
        (SELECT indexer, id::text AS id, attempts, last_error, failed_at, dead_at FROM bulksync_index_pending
-         WHERE indexer = n AND dead_at IS NULL ORDER BY queued_at, id LIMIT ?)
+         WHERE indexer = n AND dead_at IS NULL ORDER BY queued_at, id LIMIT $2)
        UNION ALL
        (SELECT indexer, id::text AS id, attempts, last_error, failed_at, dead_at FROM bulksync_index_pending
-         WHERE indexer = n AND dead_at IS NOT NULL ORDER BY dead_at DESC, id LIMIT ?)) s`,
-    [indexers.names(), STATUS_SAMPLE, STATUS_SAMPLE],
+         WHERE indexer = n AND dead_at IS NOT NULL ORDER BY dead_at DESC, id LIMIT $2)) s`,
+    [indexers.names(), STATUS_SAMPLE],
   );
-  const state = await knex('bulksync_indexer_state').select<{ indexer: string; last_completed_at: Date | null; last_error: string | null; last_error_at: Date | null }[]>();
+  const { rows: state } = await sql.query<{ indexer: string; last_completed_at: Date | null; last_error: string | null; last_error_at: Date | null }>(
+    'SELECT indexer, last_completed_at, last_error, last_error_at FROM bulksync_indexer_state',
+  );
   const byQueue = new Map(jobs.rows.map((r) => [r.queue_name, r]));
   const byName = new Map(state.map((s) => [s.indexer, s]));
   const byIndexer = new Map(counts.rows.map((r) => [r.indexer, r]));
@@ -153,10 +160,10 @@ export async function indexingStatus(knex: Knex, indexers: IndexerSet): Promise<
 
 /** Ids of every indexer by state, for the metrics: pending (failing ones included) and dead. */
 export async function countIds(knex: Knex): Promise<{ pending: number; dead: number }> {
-  const r = await knex.raw<{ rows: { pending: number; dead: number }[] }>(
+  const r = await withConnection(knex, (sql) => sql.query<{ pending: number; dead: number }>(
     `SELECT count(*) FILTER (WHERE dead_at IS NULL)::int AS pending, count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead
        FROM bulksync_index_pending`,
-  );
+  ));
   return r.rows[0]!;
 }
 
@@ -170,10 +177,10 @@ export interface IndexerLag {
 
 /** Per indexer with pending ids: how many wait and for how long (for the metrics; one grouped scan). */
 export async function lagByIndexer(knex: Knex): Promise<IndexerLag[]> {
-  const r = await knex.raw<{ rows: IndexerLag[] }>(
+  const r = await withConnection(knex, (sql) => sql.query<IndexerLag>(
     `SELECT indexer, count(*)::int AS pending,
             coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float8 AS "oldestSeconds"
        FROM bulksync_index_pending WHERE dead_at IS NULL GROUP BY indexer`,
-  );
+  ));
   return r.rows;
 }

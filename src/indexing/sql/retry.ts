@@ -1,6 +1,6 @@
-import type { Sql } from '../db/sql';
-import { indexersWithReadyIds, lockPendingShared, reviveDead } from './pending';
-import { addDrainJobs } from './queue';
+import type { Sql } from '../../db/sql';
+import { indexersWithReadyIds, lockPendingShared, reviveDead } from './pending-list';
+import { addDrainJobs } from './queue-jobs';
 
 export interface Retried {
   /** Dead ids given a fresh start. */

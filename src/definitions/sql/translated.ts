@@ -1,7 +1,7 @@
-import { toDbId } from '../definitions/ids';
-import { DEFAULT_LANGUAGE_DB_ID } from '../definitions/translations';
-import type { EntityDef, FieldDef } from '../definitions/types';
-import { ident } from './sql';
+import { toDbId } from '../ids';
+import { DEFAULT_LANGUAGE_DB_ID } from '../translations';
+import type { EntityDef, FieldDef } from '../types';
+import { ident } from '../../db/sql';
 
 /**
  * SQL for reading translated fields (see src/definitions/translations.ts). A language id is written into the

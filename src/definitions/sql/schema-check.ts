@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { kindOf } from '../definitions/kinds';
-import type { Registry } from '../definitions/registry';
+import { withConnection } from '../../db/sql';
+import { kindOf } from '../kinds';
+import type { Registry } from '../registry';
 
 export class SchemaMismatchError extends Error {}
 
@@ -16,9 +17,11 @@ interface ColumnRow {
  * and a field the API may set to null is not NOT NULL in the table. Returns one line per problem.
  */
 export async function schemaProblems(knex: Knex, registry: Registry): Promise<string[]> {
-  const { rows } = await knex.raw<{ rows: ColumnRow[] }>(
-    `select table_name, column_name, udt_name, is_nullable
-       from information_schema.columns where table_schema = current_schema()`,
+  const { rows } = await withConnection(knex, (sql) =>
+    sql.query<ColumnRow>(
+      `SELECT table_name, column_name, udt_name, is_nullable
+         FROM information_schema.columns WHERE table_schema = current_schema()`,
+    ),
   );
   const tables = new Map<string, Map<string, ColumnRow>>();
   for (const r of rows) {
@@ -61,4 +64,9 @@ export async function assertSchemaMatches(knex: Knex, registry: Registry): Promi
   if (problems.length) {
     throw new SchemaMismatchError(`The entity definitions do not match the database:\n  ${problems.join('\n  ')}`);
   }
+}
+
+/** The check openDatabase runs after migrating: the tables must match these definitions. */
+export function schemaCheck(registry: Registry): (knex: Knex) => Promise<void> {
+  return (knex) => assertSchemaMatches(knex, registry);
 }
