@@ -7,7 +7,8 @@ import type { Registry } from '../definitions/registry';
 import { ApiError, showValue } from '../errors';
 import type { Logger } from '../logger';
 import type { ReadAccess } from '../read/access';
-import { ReadService } from '../read/service';
+import { ReadService, type ReadCaller } from '../read/service';
+import type { ReadResult } from '../read/types';
 import { jsonBody } from './json-body';
 
 /** Search bodies are criteria, not data: a megabyte is generous (an equalsAny of ~25,000 ids). */
@@ -57,6 +58,12 @@ function wantsPrimary(req: Request): boolean {
   throw new ApiError({ code: 'HEADER_INVALID', detail: `read-from must be "primary" or "replica" (or absent), got ${showValue(given)}`, meta: { header: 'read-from' } });
 }
 
+/** The read side answers problems as values; here they become the error document (status from their codes). */
+function answer<T>(result: ReadResult<T>): T {
+  if (!result.ok) throw new ApiError(result.problems);
+  return result.value;
+}
+
 /**
  * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>. (The OpenAPI document
  * is served by openApiRoutes.)
@@ -70,11 +77,12 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
   // Serves get and search only: they may lag behind the primary by the replication delay, the feed may not.
   const replicaReads = replica ? new ReadService(replica, registry, options, logger) : reads;
   const readsFor = (req: Request) => (wantsPrimary(req) ? reads : replicaReads);
+  const caller = (req: Request): ReadCaller => ({ access: access(req), languageHeader: req.get(LANGUAGE_HEADER) });
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
 
   r.get('/api/_action/changes', async (req, res) => {
-    const result = await reads.changes(req.query as Record<string, unknown>, access(req));
+    const result = answer(await reads.changes(req.query as Record<string, unknown>, access(req)));
     res.locals.records = result.data.length;
     res.json(result);
   });
@@ -83,7 +91,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     '/api/search/:entity',
     (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
     async (req, res) => {
-      const result = await readsFor(req).search(req.params.entity, req.body, access(req), req.get(LANGUAGE_HEADER));
+      const result = answer(await readsFor(req).search(req.params.entity, req.body, caller(req)));
       res.locals.records = result.data.length;
       res.json(result);
     },
@@ -94,7 +102,7 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: await readsFor(req).get(req.params.entity, req.params.id, associations, access(req), req.get(LANGUAGE_HEADER)) });
+    res.json({ data: answer(await readsFor(req).get(req.params.entity, req.params.id, associations, caller(req))) });
   });
 
   return r;

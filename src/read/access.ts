@@ -1,4 +1,4 @@
-import { ApiError, type Problem } from '../errors';
+import type { Problem } from '../errors';
 import type { Selection } from './types';
 
 /**
@@ -20,10 +20,9 @@ export function selectionEntities(selection: Selection): string[] {
   return [...out];
 }
 
-/** FORBIDDEN naming each missing privilege; nothing is read when one is missing. */
-export function assertCanRead(access: ReadAccess, entities: readonly string[]): void {
-  const missing: Problem[] = entities
+/** FORBIDDEN naming each missing privilege (empty: all readable); nothing is read when one is missing. */
+export function missingPrivileges(access: ReadAccess, entities: readonly string[]): Problem[] {
+  return entities
     .filter((e) => !access(e))
     .map((e) => ({ code: 'FORBIDDEN', detail: `the integration lacks the privilege ${e}:read`, meta: { privilege: `${e}:read` } }));
-  if (missing.length) throw new ApiError(missing);
 }

@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
-import { ApiError } from '../errors';
 import { loadAssociations } from './associations';
 import { newNode, toApiRecord } from './records';
 import { encodeSearchCursor } from './search-request';
-import { countSql, pageSql, sortValueColumn } from './search-sql';
+import { countSql, pageSql, sortValueColumn } from './sql/search';
 import { withReadSession } from './session';
-import type { ApiRecord, SearchQuery } from './types';
+import { refuse, type ApiRecord, type ReadResult, type SearchQuery } from './types';
 
 export interface SearchResult {
   data: ApiRecord[];
@@ -22,16 +21,16 @@ function isDataException(e: unknown): boolean {
 }
 
 /** Runs a validated search: one page query, one count query if asked, one query per association path. */
-export async function search(knex: Knex, registry: Registry, query: SearchQuery): Promise<SearchResult> {
+export async function search(knex: Knex, registry: Registry, query: SearchQuery): Promise<ReadResult<SearchResult>> {
   const consistent = query.totalCount || query.selection.associations.size > 0;
-  return withReadSession(knex, consistent, async (sql) => {
+  return withReadSession(knex, consistent, async (sql): Promise<ReadResult<SearchResult>> => {
     const params: unknown[] = [];
     let rows: Record<string, unknown>[];
     try {
       rows = (await sql.query(pageSql(query, params), params)).rows;
     } catch (e) {
       if (query.after && isDataException(e)) {
-        throw new ApiError({ code: 'CRITERIA_INVALID', detail: 'the cursor does not fit this sort order; pass "next" unchanged', pointer: '/after' });
+        return refuse({ code: 'CRITERIA_INVALID', detail: 'the cursor does not fit this sort order; pass "next" unchanged', pointer: '/after' });
       }
       throw e;
     }
@@ -49,6 +48,6 @@ export async function search(knex: Knex, registry: Registry, query: SearchQuery)
     if (more && last) {
       result.next = encodeSearchCursor(query, query.sort.map((_, i) => (last[sortValueColumn(i)] ?? null) as string | null));
     }
-    return result;
+    return { ok: true, value: result };
   });
 }

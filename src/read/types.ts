@@ -1,4 +1,5 @@
 import type { Filter } from '../criteria/types';
+import type { Problem } from '../errors';
 import type { AssociationDef, EntityDef, FieldDef } from '../definitions/types';
 
 /** What to answer for records of one entity: which fields, and which associations, each with its own selection. */
@@ -39,3 +40,11 @@ export type DbRow = Record<string, unknown>;
 
 /** An answered record: API field names, API values, nested associations. */
 export type ApiRecord = { [field: string]: unknown };
+
+/** What every read answers until the HTTP edge: the value, or the problems (code + pointer) that stopped it. */
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+
+export const refuse = (problems: Problem | Problem[]): { ok: false; problems: Problem[] } => ({
+  ok: false,
+  problems: Array.isArray(problems) ? problems : [problems],
+});

@@ -1,10 +1,10 @@
-import { criteriaToSql } from '../criteria/sql';
-import { ident } from '../db/sql';
-import { readSource } from '../db/translated';
-import { kindOf } from '../definitions/kinds';
-import type { FieldDef } from '../definitions/types';
-import { columnsFor } from './records';
-import type { SearchQuery, SortKey } from './types';
+import { criteriaToSql } from '../../criteria/sql';
+import { ident } from '../../db/sql';
+import { readSource } from '../../db/translated';
+import { kindOf } from '../../definitions/kinds';
+import type { FieldDef } from '../../definitions/types';
+import { columnsFor } from '../records';
+import type { SearchQuery, SortKey } from '../types';
 
 const T = 't';
 
