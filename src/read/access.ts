@@ -1,4 +1,5 @@
 import type { Problem } from '../errors';
+import type { Aggregation } from '../criteria/aggregations';
 import type { Selection } from './types';
 
 /**
@@ -17,6 +18,24 @@ export function selectionEntities(selection: Selection): string[] {
     if (association.type === 'manyToMany') out.add(association.mapping);
     for (const e of selectionEntities(sub)) out.add(e);
   }
+  return [...out];
+}
+
+/** Every entity aggregations read beyond the searched one: association targets, mappings, entity definitions. */
+export function aggregationEntities(aggregations: readonly Aggregation[]): string[] {
+  const out = new Set<string>();
+  const visit = (a: Aggregation) => {
+    if ('path' in a && a.path.via) {
+      const { association, target } = a.path.via;
+      if (association.type === 'manyToMany') out.add(association.mapping);
+      // A many-to-many aggregated by the target's id reads the mapping only; the target is read all the same
+      // for any other field, and naming it keeps the rule simple: an association path needs its target.
+      out.add(target.translates ?? target.name);
+    }
+    if (a.type === 'entity') out.add(a.definition.translates ?? a.definition.name);
+    if ('nested' in a && a.nested) visit(a.nested);
+  };
+  aggregations.forEach(visit);
   return [...out];
 }
 

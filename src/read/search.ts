@@ -1,8 +1,11 @@
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
+import { aggregate, type AggregationAnswers } from './aggregate';
+import { withIncludes } from './includes';
 import { loadAssociations } from './associations';
 import { newNode, toApiRecord } from './records';
 import { encodeSearchCursor } from './search-request';
+import { fullSelection } from './selection';
 import { countSql, pageSql, sortValueColumn } from './sql/search';
 import { withReadSession } from './session';
 import { refuse, type ApiRecord, type ReadResult, type SearchQuery } from './types';
@@ -12,6 +15,8 @@ export interface SearchResult {
   total?: number;
   /** Present when more records follow: pass it as `after` (with the same sort) for the next page. */
   next?: string;
+  /** Present when the request asked for aggregations: Shopware's object of answers by name. */
+  aggregations?: AggregationAnswers;
 }
 
 /** PostgreSQL "data exception" class: a cursor value that does not cast back to its column type. */
@@ -20,9 +25,12 @@ function isDataException(e: unknown): boolean {
   return typeof code === 'string' && code.startsWith('22');
 }
 
-/** Runs a validated search: one page query, one count query if asked, one query per association path. */
+/**
+ * Runs a validated search: one page query, one count query if asked, one query per association path and one
+ * per aggregation (nested ones included), all from one snapshot when there is more than one.
+ */
 export async function search(knex: Knex, registry: Registry, query: SearchQuery): Promise<ReadResult<SearchResult>> {
-  const consistent = query.totalCount || query.selection.associations.size > 0;
+  const consistent = query.totalCount || query.selection.associations.size > 0 || query.aggregations.length > 0;
   return withReadSession(knex, consistent, async (sql): Promise<ReadResult<SearchResult>> => {
     const params: unknown[] = [];
     let rows: Record<string, unknown>[];
@@ -47,6 +55,11 @@ export async function search(knex: Knex, registry: Registry, query: SearchQuery)
     const last = rows[rows.length - 1];
     if (more && last) {
       result.next = encodeSearchCursor(query, query.sort.map((_, i) => (last[sortValueColumn(i)] ?? null) as string | null));
+    }
+    if (query.aggregations.length) {
+      const frame = { registry, entity: query.entity, language: query.selection.language, filters: query.filters };
+      const selectionOf = (entity: SearchQuery['entity']) => withIncludes(fullSelection(entity), query.includes);
+      result.aggregations = await aggregate({ sql, frame, selectionOf }, query.aggregations);
     }
     return { ok: true, value: result };
   });

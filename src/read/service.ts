@@ -3,7 +3,7 @@ import { loadLanguages } from '../db/languages';
 import type { Registry } from '../definitions/registry';
 import { languageContext } from '../definitions/translations';
 import type { Logger } from '../logger';
-import { missingPrivileges, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
+import { aggregationEntities, missingPrivileges, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
 import { parseChangesRequest } from './changes-request';
 import { pruneChanges, readChanges, untrackedEntities, type ChangesResult } from './changes';
 import { getRecord, readableEntity } from './get';
@@ -64,7 +64,7 @@ export class ReadService {
     if (forbidden.length) return refuse(forbidden);
     const parsed = parseSearchRequest(this.registry, entity, body);
     if (!parsed.ok) return parsed;
-    const hidden = missingPrivileges(access, selectionEntities(parsed.query.selection));
+    const hidden = missingPrivileges(access, [...new Set([...selectionEntities(parsed.query.selection), ...aggregationEntities(parsed.query.aggregations)])]);
     if (hidden.length) return refuse(hidden);
     const language = await this.language(caller.languageHeader);
     if (!language.ok) return language;

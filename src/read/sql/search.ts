@@ -51,30 +51,54 @@ export function keysetCondition(sort: readonly SortKey[], values: readonly (stri
   return branches.length ? branches.map((b) => `(${b})`).join(' OR ') : 'false';
 }
 
-function where(query: SearchQuery, params: unknown[], keyset: boolean): string {
-  const parts: string[] = [];
-  if (query.filters.length) parts.push(criteriaToSql(query.filters, params, T));
-  if (keyset && query.after) parts.push(`(${keysetCondition(query.sort, query.after, params)})`);
-  return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
+/** The search's filters and post-filters as one condition (or none). */
+function matches(query: SearchQuery, params: unknown[]): string | undefined {
+  const filters = [...query.filters, ...query.postFilters];
+  return filters.length ? criteriaToSql(filters, params, T) : undefined;
 }
 
-/** One page: the selected columns, the sort values as text, one row more than the limit (to know whether there is a next page). */
+/**
+ * What a page and its total read from, as `<source> t`: the entity's records the filters match. With `grouping`,
+ * the first record (in the sort order) of each distinct combination of the grouped fields' values.
+ */
+function matched(query: SearchQuery, params: unknown[]): { from: string; where: string[] } {
+  const source = `${readSource(query.entity, query.selection.language)} ${T}`;
+  const cond = matches(query, params);
+  if (!query.grouping.length) return { from: source, where: cond ? [cond] : [] };
+  const groups = query.grouping.map(col);
+  const inner = `SELECT DISTINCT ON (${groups.join(', ')}) ${T}.* FROM ${source}${cond ? ` WHERE ${cond}` : ''} ORDER BY ${[...groups, orderBy(query.sort)].join(', ')}`;
+  return { from: `(${inner}) ${T}`, where: [] };
+}
+
+const keyColumn = (i: number) => `__k${i}`;
+
+/**
+ * One page: the selected columns, the sort values as text, one row more than the limit (to know whether there is
+ * a next page). The page's keys are found first, reading only the columns the filters and the sort need (an index
+ * on the sort answers a deep page without touching the rest); the answered columns, translations included, are
+ * read for the page's records only.
+ */
 export function pageSql(query: SearchQuery, params: unknown[]): string {
-  const columns = columnsFor(query.selection).map((c) => `${T}.${ident(c)}`);
-  const sortValues = query.sort.map((s, i) => `${col(s.field)}::text AS ${sortValueColumn(i)}`);
-  let text = `SELECT ${[...columns, ...sortValues].join(', ')} FROM ${readSource(query.entity, query.selection.language)} ${T}`;
-  text += where(query, params, true);
-  text += ` ORDER BY ${orderBy(query.sort)}`;
+  const { entity } = query;
+  const keys = entity.primaryKey.map((k) => entity.fields[k]!);
+  const { from, where } = matched(query, params);
+  if (query.after) where.push(`(${keysetCondition(query.sort, query.after, params)})`);
+  const inner = [...keys.map((k, i) => `${col(k)} AS ${keyColumn(i)}`), ...query.sort.map((s, i) => `${col(s.field)}::text AS ${sortValueColumn(i)}`)];
+  let page = `SELECT ${inner.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(query.sort)}`;
   params.push(query.limit + 1);
-  text += ` LIMIT $${params.length}`;
+  page += ` LIMIT $${params.length}`;
   if (query.offset) {
     params.push(query.offset);
-    text += ` OFFSET $${params.length}`;
+    page += ` OFFSET $${params.length}`;
   }
-  return text;
+  const columns = columnsFor(query.selection).map((c) => `${T}.${ident(c)}`);
+  const sortValues = query.sort.map((_, i) => `p.${sortValueColumn(i)}`);
+  const on = keys.map((k, i) => `${col(k)} = p.${keyColumn(i)}`).join(' AND ');
+  return `SELECT ${[...columns, ...sortValues].join(', ')} FROM (${page}) p JOIN ${readSource(entity, query.selection.language)} ${T} ON ${on} ORDER BY ${orderBy(query.sort)}`;
 }
 
 /** The number of records the filters match (the keyset position does not narrow a total). */
 export function countSql(query: SearchQuery, params: unknown[]): string {
-  return `SELECT count(*) AS total FROM ${readSource(query.entity, query.selection.language)} ${T}${where(query, params, false)}`;
+  const { from, where } = matched(query, params);
+  return `SELECT count(*) AS total FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
 }
