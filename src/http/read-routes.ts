@@ -9,7 +9,9 @@ import type { Logger } from '../logger';
 import type { ReadAccess } from '../read/access';
 import { ReadService, type ReadCaller } from '../read/service';
 import type { ReadResult } from '../read/types';
+import { criteriaFromQuery, type QueryCriteriaResult } from '../read/search-query-params';
 import { jsonBody } from './json-body';
+import { sendValidated } from './validators';
 
 /** Search bodies are criteria, not data: a megabyte is generous (an equalsAny of ~25,000 ids). */
 const SEARCH_MAX_BODY_BYTES = 1024 * 1024;
@@ -58,6 +60,11 @@ function wantsPrimary(req: Request): boolean {
   throw new ApiError({ code: 'HEADER_INVALID', detail: `read-from must be "primary" or "replica" (or absent), got ${showValue(given)}`, meta: { header: 'read-from' } });
 }
 
+/** The GET form's parameters as criteria, or their problems. */
+function asResult(r: QueryCriteriaResult): ReadResult<Record<string, unknown>> {
+  return r.ok ? { ok: true, value: r.body } : r;
+}
+
 /** The read side answers problems as values; here they become the error document (status from their codes). */
 function answer<T>(result: ReadResult<T>): T {
   if (!result.ok) throw new ApiError(result.problems);
@@ -65,7 +72,7 @@ function answer<T>(result: ReadResult<T>): T {
 }
 
 /**
- * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>. (The OpenAPI document
+ * Read API: GET /api/_action/changes, POST and GET /api/search/<entity>, GET /api/<entity>/<id>. (The OpenAPI document
  * is served by openApiRoutes.)
  * Privileges come in through `access` (see ReadRouteDeps).
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
@@ -93,16 +100,24 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     async (req, res) => {
       const result = answer(await readsFor(req).search(req.params.entity, req.body, caller(req)));
       res.locals.records = result.data.length;
-      res.json(result);
+      // A POST is not revalidated (If-None-Match on it would mean a precondition): the GET form is.
+      sendValidated(req, res, result, false);
     },
   );
+
+  r.get('/api/search/:entity', async (req, res) => {
+    const criteria = answer(asResult(criteriaFromQuery(req.query as Record<string, unknown>)));
+    const result = answer(await readsFor(req).search(req.params.entity, criteria, caller(req)));
+    res.locals.records = result.data.length;
+    sendValidated(req, res, result, true);
+  });
 
   r.get('/api/:entity/:id', async (req, res, next) => {
     // Entity names never start with "_": /api/_info/…, /api/_action/… belong to other routes, wherever mounted.
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: answer(await readsFor(req).get(req.params.entity, req.params.id, associations, caller(req))) });
+    sendValidated(req, res, { data: answer(await readsFor(req).get(req.params.entity, req.params.id, associations, caller(req))) }, true);
   });
 
   return r;

@@ -252,3 +252,48 @@ describe('includes, post-filter, grouping', () => {
     expect(bad.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer)).toEqual(['/grouping/0', '/grouping/1']);
   });
 });
+
+describe('HTTP caching', () => {
+  const get = (path: string, headers: Record<string, string> = {}) => request(t.app).get(path).set(headers);
+
+  it('GET of a record answers a strong ETag and 304 to a matching If-None-Match; a changed translation changes it', async () => {
+    const first = await get(`/api/product/${P1}`, { 'sw-language-id': DE });
+    expect(first.status).toBe(200);
+    expect(first.headers.etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+    expect(first.headers['cache-control']).toBe('private, no-cache');
+    const again = await get(`/api/product/${P1}`, { 'sw-language-id': DE, 'if-none-match': first.headers.etag! });
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+    // Another language answers other bytes: another validator.
+    const english = await get(`/api/product/${P1}`);
+    expect(english.headers.etag).not.toBe(first.headers.etag);
+
+    const res = await sync(t.app, { p: { entity: 'product_translation', action: 'upsert', payload: [{ productId: P1, languageId: DE, name: 'Leinenhemd blau' }] } });
+    expect(res.status).toBe(200);
+    const changed = await get(`/api/product/${P1}`, { 'sw-language-id': DE, 'if-none-match': first.headers.etag! });
+    expect(changed.status).toBe(200);
+    expect(changed.body.data.name).toBe('Leinenhemd blau');
+    expect(changed.headers.etag).not.toBe(first.headers.etag);
+    // The English answer did not change, nor did its validator.
+    expect((await get(`/api/product/${P1}`, { 'if-none-match': english.headers.etag! })).status).toBe(304);
+  });
+
+  it('search answers private, no-cache with an ETag over the result; the GET form revalidates', async () => {
+    const body = { filter: [{ type: 'range', field: 'stock', parameters: { gte: 5 } }], sort: [{ field: 'stock', order: 'DESC' }], includes: { product: ['productNumber'] } };
+    const post = await search(body);
+    expect(post.headers['cache-control']).toBe('private, no-cache');
+    expect(post.headers.etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+    const path = `/api/search/product?filter=${encodeURIComponent(JSON.stringify(body.filter))}&sort=-stock&includes=${encodeURIComponent(JSON.stringify(body.includes))}`;
+    const viaGet = await get(path);
+    expect(viaGet.status).toBe(200);
+    expect(viaGet.body).toEqual(post.body);
+    expect(viaGet.body.data).toEqual([{ productNumber: 'A-3' }, { productNumber: 'A-1' }, { productNumber: 'A-4' }]);
+    expect(viaGet.headers.etag).toBe(post.headers.etag);
+    expect((await get(path, { 'if-none-match': viaGet.headers.etag! })).status).toBe(304);
+    // A POST is answered in full whatever If-None-Match says.
+    expect((await search(body).set('if-none-match', post.headers.etag!)).status).toBe(200);
+    const bad = await get('/api/search/product?filter=[{"type"&limit=9999');
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer)).toEqual(['/filter']);
+  });
+});
