@@ -73,6 +73,20 @@ function matched(query: SearchQuery, params: unknown[]): { from: string; where: 
 const keyColumn = (i: number) => `__k${i}`;
 
 /**
+ * The keyset condition is an OR of branches, which no index can seek by. Implied by it: the first sort key is at
+ * or past the cursor's value — a plain bound an index on that key seeks by (a deep page costs what the first
+ * costs). Left out where NULLs would follow the value (an ascending key that may be NULL).
+ */
+function firstKeyBound(query: SearchQuery, params: unknown[]): string | undefined {
+  const first = query.sort[0]!;
+  const v = query.after?.[0];
+  if (v === null || v === undefined) return undefined;
+  if (first.order === 'ASC' && first.field.nullable && !first.notNull) return undefined;
+  params.push(v);
+  return `${col(first.field)} ${first.order === 'ASC' ? '>=' : '<='} $${params.length}::${kindOf(first.field).sqlType}`;
+}
+
+/**
  * One page: the selected columns, the sort values as text, one row more than the limit (to know whether there is
  * a next page). The page's keys are found first, reading only the columns the filters and the sort need (an index
  * on the sort answers a deep page without touching the rest); the answered columns, translations included, are
@@ -82,7 +96,11 @@ export function pageSql(query: SearchQuery, params: unknown[]): string {
   const { entity } = query;
   const keys = entity.primaryKey.map((k) => entity.fields[k]!);
   const { from, where } = matched(query, params);
-  if (query.after) where.push(`(${keysetCondition(query.sort, query.after, params)})`);
+  if (query.after) {
+    where.push(`(${keysetCondition(query.sort, query.after, params)})`);
+    const bound = firstKeyBound(query, params);
+    if (bound) where.push(bound);
+  }
   const inner = [...keys.map((k, i) => `${col(k)} AS ${keyColumn(i)}`), ...query.sort.map((s, i) => `${col(s.field)}::text AS ${sortValueColumn(i)}`)];
   let page = `SELECT ${inner.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(query.sort)}`;
   params.push(query.limit + 1);

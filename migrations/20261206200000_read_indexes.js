@@ -1,0 +1,27 @@
+/**
+ * Indexes for the storefront's reads (search shapes measured by `npm run bench -- --reads`):
+ * - pg_trgm GIN on product_translation.name: `contains` / `prefix` / `suffix` on a product's name (ILIKE '%…%')
+ *   find their rows through the index instead of reading every translation. pg_trgm ships with PostgreSQL (Debian's
+ *   packages and the embedded server alike) and is a trusted extension: a database owner may create it.
+ * - (language_id, name) on product_translation: a listing sorted by name walks the names in order.
+ * - (stock DESC NULLS FIRST, id) on product: a listing sorted by stock (both directions share it for the first
+ *   key), deep pages included, without sorting the table.
+ * - GIN on product.category_tree: a category listing (`equals categoryTree`) finds its products by index.
+ */
+exports.up = async function up(knex) {
+  await knex.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+  await knex.raw(`
+    CREATE INDEX product_translation_name_trgm_idx ON product_translation USING gin (name gin_trgm_ops);
+    CREATE INDEX product_translation_language_name_idx ON product_translation (language_id, name, product_id);
+    CREATE INDEX product_stock_idx ON product (stock DESC NULLS FIRST, id);
+    CREATE INDEX product_category_tree_idx ON product USING gin (category_tree);`);
+};
+
+exports.down = async function down(knex) {
+  await knex.raw(`
+    DROP INDEX IF EXISTS product_category_tree_idx;
+    DROP INDEX IF EXISTS product_stock_idx;
+    DROP INDEX IF EXISTS product_translation_language_name_idx;
+    DROP INDEX IF EXISTS product_translation_name_trgm_idx;`);
+  // The extension stays: other objects may have come to use it.
+};
