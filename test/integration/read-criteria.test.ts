@@ -297,3 +297,16 @@ describe('HTTP caching', () => {
     expect(bad.body.errors.map((e: { source: { pointer: string } }) => e.source.pointer)).toEqual(['/filter']);
   });
 });
+
+describe('OpenAPI', () => {
+  it('describes aggregations, includes, post-filter, grouping, the GET form and the validators', async () => {
+    const doc = (await request(t.app).get('/api/_info/openapi.json')).body;
+    const criteria = doc.paths['/api/search/product'].post.requestBody.content['application/json'].schema.properties;
+    expect(Object.keys(criteria)).toEqual(expect.arrayContaining(['aggregations', 'includes', 'post-filter', 'grouping', 'fields', 'total-count-mode']));
+    expect(doc.components.schemas.Aggregation.properties.type.enum).toEqual(['terms', 'min', 'max', 'avg', 'sum', 'count', 'stats', 'histogram', 'filter', 'entity']);
+    const get = doc.paths['/api/search/product'].get;
+    expect(get.parameters.map((p: { name?: string }) => p.name)).toEqual(expect.arrayContaining(['filter', 'aggregations', 'sort', 'If-None-Match']));
+    expect(get.responses['304']).toBeDefined();
+    expect(Object.keys(doc.paths['/api/product/{id}'].get.responses['200'].headers)).toEqual(expect.arrayContaining(['ETag', 'Cache-Control']));
+  });
+});
