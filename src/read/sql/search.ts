@@ -4,6 +4,7 @@ import { readSource } from '../../db/translated';
 import { kindOf } from '../../definitions/kinds';
 import type { FieldDef } from '../../definitions/types';
 import { columnsFor } from '../records';
+import { filteredFields, keysSource } from './source';
 import type { SearchQuery, SortKey } from '../types';
 
 const T = 't';
@@ -62,7 +63,8 @@ function matches(query: SearchQuery, params: unknown[]): string | undefined {
  * the first record (in the sort order) of each distinct combination of the grouped fields' values.
  */
 function matched(query: SearchQuery, params: unknown[]): { from: string; where: string[] } {
-  const source = `${readSource(query.entity, query.selection.language)} ${T}`;
+  const filtered = filteredFields([...query.filters, ...query.postFilters]);
+  const source = `${keysSource(query.entity, query.selection.language, filtered)} ${T}`;
   const cond = matches(query, params);
   if (!query.grouping.length) return { from: source, where: cond ? [cond] : [] };
   const groups = query.grouping.map(col);
