@@ -169,7 +169,7 @@ async function explain(client: pg.Client, body: Record<string, unknown>): Promis
     capture(countSql(q, p2), p2);
   }
   const sql: Sql = {
-    query: async (text, ps) => (capture(text, [...(ps ?? [])]), { rows: [], rowCount: 0 }) as never,
+    query: async (text, ps) => (capture(text, [...(ps ?? [])]), { rows: [{}], rowCount: 1 }) as never,
     copyFrom: async () => 0,
     inTransaction: () => false,
   };

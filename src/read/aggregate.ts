@@ -4,7 +4,7 @@ import type { Sql } from '../db/sql';
 import { toApiId } from '../definitions/ids';
 import { newNode, toApiRecord } from './records';
 import { fullSelection, inLanguage } from './selection';
-import { pathValue, selectAggregation, treePaths, type Frame } from './sql/aggregations';
+import { pathValue, selectAggregations, treePaths, type AggregationStatement, type Frame } from './sql/aggregations';
 import { selectRecordsByIds } from './sql/get';
 import type { ApiRecord, DbRow, Selection } from './types';
 
@@ -30,15 +30,32 @@ interface Level {
 
 const groupOf = (row: DbRow, depth: number) => JSON.stringify(Array.from({ length: depth }, (_, i) => row[`__g${i}`] ?? null));
 
-/** Runs every aggregation (one statement each, nested ones included) and shapes Shopware's answer. */
-export async function aggregate(ctx: AggregateContext, aggregations: readonly Aggregation[]): Promise<AggregationAnswers> {
-  const out: AggregationAnswers = {};
-  for (const a of aggregations) {
-    const frame: Frame = { ...ctx.frame, paths: treePaths(a) };
-    const { name, byGroup } = await evaluate(ctx, a, { frame, extra: [], groupKeys: [] });
-    out[name] = byGroup.get('[]') ?? empty(innermost(a));
+/** Every statement an aggregation tree needs, in the order `evaluate` reads their rows (pre-order). */
+function plan(a: Aggregation, level: Level, out: AggregationStatement[]): void {
+  if (a.type === 'filter') return plan(a.nested, { ...level, extra: [...level.extra, ...a.filters] }, out);
+  out.push({ frame: level.frame, aggregation: a, extra: level.extra, groupKeys: level.groupKeys });
+  if ((a.type === 'terms' || a.type === 'histogram') && a.nested) {
+    plan(a.nested, { ...level, groupKeys: [...level.groupKeys, pathValue(level.frame, a.path, a.type === 'histogram' ? a.interval : undefined)] }, out);
   }
-  return out;
+}
+
+/**
+ * Runs every aggregation (all in one statement, see selectAggregations; an entity aggregation one more for its
+ * records) and shapes Shopware's answer. With `total`, the count of the matched records comes along.
+ */
+export async function aggregate(ctx: AggregateContext, aggregations: readonly Aggregation[], total = false): Promise<{ answers: AggregationAnswers; total?: number }> {
+  const levels = aggregations.map((a): Level => ({ frame: { ...ctx.frame, paths: treePaths(a) }, extra: [], groupKeys: [] }));
+  const statements: AggregationStatement[] = [];
+  aggregations.forEach((a, i) => plan(a, levels[i]!, statements));
+  const result = await selectAggregations(ctx.sql, { frame: ctx.frame, statements, total });
+  let next = 0;
+  const rowsOf = () => result.rows[next++] ?? [];
+  const answers: AggregationAnswers = {};
+  for (const [i, a] of aggregations.entries()) {
+    const { name, byGroup } = await evaluate(ctx, a, levels[i]!, rowsOf);
+    answers[name] = byGroup.get('[]') ?? empty(innermost(a));
+  }
+  return { answers, total: result.total };
 }
 
 /** A filter aggregation answers under the name of the aggregation it narrows. */
@@ -62,14 +79,15 @@ function empty(a: Exclude<Aggregation, { type: 'filter' }>): unknown {
   }
 }
 
-async function evaluate(ctx: AggregateContext, a: Aggregation, level: Level): Promise<{ name: string; byGroup: ByGroup }> {
-  if (a.type === 'filter') return evaluate(ctx, a.nested, { ...level, extra: [...level.extra, ...a.filters] });
-  const rows = await selectAggregation(ctx.sql, { frame: level.frame, aggregation: a, extra: level.extra, groupKeys: level.groupKeys });
+/** Shapes one aggregation (and its nested ones) from the rows `rowsOf` hands out in plan order. */
+async function evaluate(ctx: AggregateContext, a: Aggregation, level: Level, rowsOf: () => DbRow[]): Promise<{ name: string; byGroup: ByGroup }> {
+  if (a.type === 'filter') return evaluate(ctx, a.nested, { ...level, extra: [...level.extra, ...a.filters] }, rowsOf);
+  const rows = rowsOf();
   const depth = level.groupKeys.length;
   const byGroup: ByGroup = new Map();
   if (a.type === 'terms' || a.type === 'histogram') {
     const nested = a.nested
-      ? await evaluate(ctx, a.nested, { ...level, groupKeys: [...level.groupKeys, pathValue(level.frame, a.path, a.type === 'histogram' ? a.interval : undefined)] })
+      ? await evaluate(ctx, a.nested, { ...level, groupKeys: [...level.groupKeys, pathValue(level.frame, a.path, a.type === 'histogram' ? a.interval : undefined)] }, rowsOf)
       : undefined;
     for (const row of rows) {
       const g = groupOf(row, depth);
@@ -127,7 +145,8 @@ function apiKey(path: FieldPath, key: unknown): string | null {
 
 function metricValue(path: FieldPath, v: unknown): unknown {
   if (v === null || v === undefined) return null;
-  if (v instanceof Date) return v.toISOString();
+  // Rows come back as JSON: a date-time is PostgreSQL's text of it.
+  if (path.field.kind === 'datetime') return new Date(String(v)).toISOString();
   if (path.field.kind === 'int' || path.field.kind === 'float' || typeof v === 'number') return Number(v);
   if (path.field.kind === 'id' || path.field.kind === 'fk') return toApiId(String(v));
   return v;

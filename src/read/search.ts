@@ -19,6 +19,15 @@ export interface SearchResult {
   aggregations?: AggregationAnswers;
 }
 
+/** The answer's keys in a fixed order (data, total, next, aggregations), whichever was computed first. */
+function sortedKeys(r: SearchResult): SearchResult {
+  const out: SearchResult = { data: r.data };
+  if (r.total !== undefined) out.total = r.total;
+  if (r.next !== undefined) out.next = r.next;
+  if (r.aggregations !== undefined) out.aggregations = r.aggregations;
+  return out;
+}
+
 /** PostgreSQL "data exception" class: a cursor value that does not cast back to its column type. */
 function isDataException(e: unknown): boolean {
   const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
@@ -47,7 +56,15 @@ export async function search(knex: Knex, registry: Registry, query: SearchQuery)
     const nodes = rows.map(newNode);
     await loadAssociations(sql, registry, query.selection, nodes);
     const result: SearchResult = { data: nodes.map((n) => toApiRecord(query.selection, n)) };
-    if (query.totalCount) {
+    if (query.aggregations.length) {
+      const frame = { registry, entity: query.entity, language: query.selection.language, filters: query.filters };
+      const selectionOf = (entity: SearchQuery['entity']) => withIncludes(fullSelection(entity), query.includes);
+      // Without post-filter or grouping, the total is the number of records the aggregations read: counted with them.
+      const counted = await aggregate({ sql, frame, selectionOf }, query.aggregations, query.totalCount && !query.postFilters.length && !query.grouping.length);
+      result.aggregations = counted.answers;
+      if (counted.total !== undefined) result.total = counted.total;
+    }
+    if (query.totalCount && result.total === undefined) {
       const countParams: unknown[] = [];
       const { rows: counted } = await sql.query<{ total: number }>(countSql(query, countParams), countParams);
       result.total = Number(counted[0]!.total);
@@ -56,11 +73,6 @@ export async function search(knex: Knex, registry: Registry, query: SearchQuery)
     if (more && last) {
       result.next = encodeSearchCursor(query, query.sort.map((_, i) => (last[sortValueColumn(i)] ?? null) as string | null));
     }
-    if (query.aggregations.length) {
-      const frame = { registry, entity: query.entity, language: query.selection.language, filters: query.filters };
-      const selectionOf = (entity: SearchQuery['entity']) => withIncludes(fullSelection(entity), query.includes);
-      result.aggregations = await aggregate({ sql, frame, selectionOf }, query.aggregations);
-    }
-    return { ok: true, value: result };
+    return { ok: true, value: sortedKeys(result) };
   });
 }

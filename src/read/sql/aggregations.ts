@@ -6,6 +6,7 @@ import { readSource } from '../../db/translated';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef } from '../../definitions/types';
 import type { DbRow } from '../types';
+import { filteredFields, keysSource } from './source';
 
 /**
  * SQL of aggregations. Every aggregation of one tree (an aggregation and the ones nested in it) reads the same
@@ -36,11 +37,14 @@ interface Joined {
 }
 
 const T = 't';
+/** The searched records the filters match, computed once per search for all of its aggregations. */
+const MATCHED = 'm';
 
+/** The frame's joins, starting from the matched records (`m`, see selectAggregations). */
 function join(frame: Frame): Joined {
   const { registry, entity, language } = frame;
   const idOf = (e: EntityDef, alias: string) => e.primaryKey.map((k) => `${alias}.${ident(e.fields[k]!.column)}`).join(', ');
-  const out: Joined = { from: `${readSource(entity, language)} ${T}`, value: new Map(), identity: new Map(), repeats: false };
+  const out: Joined = { from: `${MATCHED} ${T}`, value: new Map(), identity: new Map(), repeats: false };
   const done = new Map<string, string>();
   frame.paths.forEach((p, i) => {
     if (out.value.has(p.path)) return;
@@ -144,52 +148,79 @@ export interface AggregationStatement {
   groupKeys: GroupKeys;
 }
 
-/**
- * Rows of one aggregation: `__g0…` (the enclosing buckets' keys as text), then by type — metrics: their values;
- * terms and histogram: `key` (text) and `count`; entity: `key` (the ids to load).
- */
-export async function selectAggregation(sql: Sql, s: AggregationStatement): Promise<DbRow[]> {
+/** SQL of one aggregation over `m`; its rows: `__g0…` (the enclosing buckets' keys as text), then by type —
+ * metrics: their values; terms and histogram: `key` (text) and `count`; entity: `key` (the ids to load). */
+function aggregationSql(s: AggregationStatement, params: unknown[]): string {
   const joined = join(s.frame);
-  const params: unknown[] = [];
-  const filters = [...s.frame.filters, ...s.extra];
-  const where = filters.length ? ` WHERE ${criteriaToSql(filters, params, T)}` : '';
+  const where = s.extra.length ? ` WHERE ${criteriaToSql(s.extra, params, T)}` : '';
   const a = s.aggregation;
   const v = joined.value.get(a.path.path)!;
   const groups = groupColumns(s.groupKeys);
   const groupList = GROUP_LIST(s.groupKeys);
   const groupBy = (extra: string[]) => (groupList.length || extra.length ? ` GROUP BY ${[...groupList, ...extra].join(', ')}` : '');
   const from = ` FROM ${joined.from}${where}`;
-  let text: string;
   if (a.type === 'terms' || a.type === 'histogram') {
     const key = a.type === 'terms' ? v : `date_trunc('${a.interval}', ${v} AT TIME ZONE 'UTC')`;
     const rowId = `(${s.frame.entity.primaryKey.map((k) => `${T}.${ident(s.frame.entity.fields[k]!.column)}`).join(', ')})`;
     const order =
       a.type === 'histogram' ? 'key_sort ASC' : a.byKey ? `key_sort ${a.order} NULLS LAST` : `count ${a.order}, key_sort ASC NULLS LAST`;
-    const limited = a.type === 'terms' ? a.limit : undefined;
     const inner =
       `SELECT ${[...groups, `(${key})::text AS key`, `(${key}) AS key_sort`, `count(DISTINCT ${rowId}) AS count`].join(', ')}${from}` +
       (a.type === 'histogram' ? `${where ? ' AND' : ' WHERE'} ${v} IS NOT NULL` : '') +
       groupBy(['key', 'key_sort']);
-    if (limited === undefined) text = `${inner} ORDER BY ${[...groupList, order].join(', ')}`;
-    else if (!groupList.length) text = `${inner} ORDER BY ${order} LIMIT ${limited}`;
-    else {
-      text = `SELECT * FROM (SELECT x.*, row_number() OVER (PARTITION BY ${groupList.join(', ')} ORDER BY ${order}) AS __n FROM (${inner}) x) y
-               WHERE __n <= ${limited} ORDER BY ${[...groupList, order].join(', ')}`;
-    }
-  } else if (a.type === 'entity') {
-    text = `SELECT DISTINCT ${[...groups, `${v} AS key`].join(', ')}${from}${where ? ' AND' : ' WHERE'} ${v} IS NOT NULL`;
-  } else {
-    const metric = METRIC_SQL[a.type]!;
-    if (!joined.repeats) text = `SELECT ${[...groups, metric(v)].join(', ')}${from}${groupBy([])}`;
-    else {
-      // A to-many join repeats a record (or a related one) once per joined row: aggregate each value once per
-      // record and related record, as if nothing were joined.
-      const distinct = `SELECT DISTINCT ${[...groups, joined.identity.get(a.path.path)!, `${v} AS __v`].join(', ')}${from}`;
-      text = `SELECT ${[...groupList, metric('__v')].join(', ')} FROM (${distinct}) d${groupBy([])}`;
-    }
+    if (a.type === 'histogram') return `${inner} ORDER BY ${[...groupList, order].join(', ')}`;
+    if (!groupList.length) return `${inner} ORDER BY ${order} LIMIT ${a.limit}`;
+    return `SELECT * FROM (SELECT x.*, row_number() OVER (PARTITION BY ${groupList.join(', ')} ORDER BY ${order}) AS __n FROM (${inner}) x) y
+             WHERE __n <= ${a.limit} ORDER BY ${[...groupList, order].join(', ')}`;
   }
+  if (a.type === 'entity') return `SELECT DISTINCT ${[...groups, `${v} AS key`].join(', ')}${from}${where ? ' AND' : ' WHERE'} ${v} IS NOT NULL`;
+  const metric = METRIC_SQL[a.type]!;
+  if (!joined.repeats) return `SELECT ${[...groups, metric(v)].join(', ')}${from}${groupBy([])}`;
+  // A to-many join repeats a record (or a related one) once per joined row: aggregate each value once per record
+  // and related record, as if nothing were joined.
+  const distinct = `SELECT DISTINCT ${[...groups, joined.identity.get(a.path.path)!, `${v} AS __v`].join(', ')}${from}`;
+  return `SELECT ${[...groupList, metric('__v')].join(', ')} FROM (${distinct}) d${groupBy([])}`;
+}
+
+/** The columns of the searched entity the statements read from `m`: keys, aggregated fields, joined keys, filtered fields. */
+function matchedColumns(statements: readonly AggregationStatement[]): Set<string> {
+  const entity = statements[0]!.frame.entity;
+  const cols = new Set(entity.primaryKey.map((k) => entity.fields[k]!.column));
+  for (const s of statements) {
+    for (const p of s.frame.paths) {
+      if (!p.via) cols.add(p.field.column);
+      else if (p.via.association.type === 'manyToOne') cols.add(entity.fields[p.via.association.via]!.column);
+    }
+    for (const name of filteredFields(s.extra)) cols.add(entity.fields[name]!.column);
+  }
+  return cols;
+}
+
+export interface AggregationsQuery {
+  /** The searched records: entity, language and the search's filters (not its post-filters). */
+  frame: Omit<Frame, 'paths'>;
+  statements: readonly AggregationStatement[];
+  /** Also count the matched records (the search's total, when no post-filter or grouping changes it). */
+  total: boolean;
+}
+
+/**
+ * Every aggregation of a search in one statement: the matched records are found once (`m`, holding only the
+ * columns the aggregations read), each aggregation's rows come back as a JSON list. Answers the rows per
+ * statement, in order, and the count of `m` when asked.
+ */
+export async function selectAggregations(sql: Sql, q: AggregationsQuery): Promise<{ rows: DbRow[][]; total?: number }> {
+  const params: unknown[] = [];
+  const { entity, language, filters } = q.frame;
+  const cols = [...matchedColumns(q.statements)].map((c) => `${T}.${ident(c)}`);
+  const where = filters.length ? ` WHERE ${criteriaToSql(filters, params, T)}` : '';
+  const source = keysSource(entity, language, filteredFields(filters));
+  const parts = q.statements.map((s, i) => `(SELECT coalesce(json_agg(x), '[]'::json) FROM (${aggregationSql(s, params)}) x) AS a${i}`);
+  if (q.total) parts.push(`(SELECT count(*) FROM ${MATCHED}) AS total`);
+  const text = `WITH ${MATCHED} AS MATERIALIZED (SELECT ${cols.join(', ')} FROM ${source} ${T}${where}) SELECT ${parts.join(', ')}`;
   const { rows } = await sql.query(text, params);
-  return rows;
+  const row = rows[0]!;
+  return { rows: q.statements.map((_, i) => row[`a${i}`] as DbRow[]), total: q.total ? Number(row.total) : undefined };
 }
 
 /** The SQL value of a path in the frame (an enclosing bucket's key for its nested aggregations). */
