@@ -151,8 +151,8 @@ export function parseAggregations(registry: Registry, entity: EntityDef, input: 
         const definition = typeof q.definition === 'string' ? registry.find(q.definition) : undefined;
         if (!definition) return void bad(where + '/definition', `"definition" must name an entity, got ${showValue(q.definition)}`);
         if (!path) return undefined;
-        const names = path.field.kind === 'fk' ? path.field.references : (path.via?.target ?? entity).name;
-        if (names !== definition.name) return void bad(where + '/definition', `${path.path} holds ids of ${names}, not of ${definition.name}`);
+        const holds = path.field.kind === 'fk' ? path.field.references : (path.via?.target ?? entity).name;
+        if (holds !== definition.name) return void bad(where + '/definition', `${path.path} holds ids of ${holds}, not of ${definition.name}`);
         return { name, type, path, definition };
       }
     }

@@ -25,7 +25,9 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 export function sendValidated(req: Request, res: Response, body: unknown, revalidate: boolean): void {
   const bytes = JSON.stringify(body);
   const etag = etagOf(bytes);
-  res.set({ ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Authorization, sw-language-id' });
+  res.set({ ETag: etag, 'Cache-Control': 'private, no-cache' });
+  // Appended to what other middleware varies on (CORS: Origin).
+  res.vary('Authorization').vary('sw-language-id');
   if (revalidate && matches(req.get('if-none-match'), etag)) {
     res.status(304).end();
     return;

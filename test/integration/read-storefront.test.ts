@@ -261,6 +261,7 @@ describe('HTTP caching', () => {
     expect(first.status).toBe(200);
     expect(first.headers.etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
     expect(first.headers['cache-control']).toBe('private, no-cache');
+    expect(first.headers.vary).toMatch(/Authorization, sw-language-id/);
     const again = await get(`/api/product/${P1}`, { 'sw-language-id': DE, 'if-none-match': first.headers.etag! });
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
