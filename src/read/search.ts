@@ -6,7 +6,7 @@ import { loadAssociations } from './associations';
 import { newNode, toApiRecord } from './records';
 import { encodeSearchCursor } from './search-request';
 import { fullSelection } from './selection';
-import { countSql, pageSql, sortValueColumn } from './sql/search';
+import { countSql, matchedFirst, pageSql, sortValueColumn, TOTAL_COLUMN } from './sql/search';
 import { withReadSession } from './session';
 import { refuse, type ApiRecord, type ReadResult, type SearchQuery } from './types';
 
@@ -39,7 +39,8 @@ function isDataException(e: unknown): boolean {
  * per aggregation (nested ones included), all from one snapshot when there is more than one.
  */
 export async function search(knex: Knex, registry: Registry, query: SearchQuery): Promise<ReadResult<SearchResult>> {
-  const consistent = query.totalCount || query.selection.associations.size > 0 || query.aggregations.length > 0;
+  // A total counted by the page's own statement needs no snapshot shared with another.
+  const consistent = (query.totalCount && !matchedFirst(query)) || query.selection.associations.size > 0 || query.aggregations.length > 0;
   return withReadSession(knex, consistent, async (sql): Promise<ReadResult<SearchResult>> => {
     const params: unknown[] = [];
     let rows: Record<string, unknown>[];
@@ -63,6 +64,12 @@ export async function search(knex: Knex, registry: Registry, query: SearchQuery)
       const counted = await aggregate({ sql, frame, selectionOf }, query.aggregations, query.totalCount && !query.postFilters.length && !query.grouping.length);
       result.aggregations = counted.answers;
       if (counted.total !== undefined) result.total = counted.total;
+    }
+    if (query.totalCount && result.total === undefined && matchedFirst(query)) {
+      // An empty page carries no total: it is 0 unless the page lies past the end (then it is counted below).
+      const inPage = rows[0]?.[TOTAL_COLUMN];
+      if (inPage !== undefined) result.total = Number(inPage);
+      else if (!query.offset && !query.after) result.total = 0;
     }
     if (query.totalCount && result.total === undefined) {
       const countParams: unknown[] = [];

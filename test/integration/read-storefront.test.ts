@@ -253,6 +253,16 @@ describe('includes, post-filter, grouping', () => {
   });
 });
 
+describe('term search totals', () => {
+  it('counts the matches with the page, also past the last page and for no match', async () => {
+    const first = await search({ term: 'linen', limit: 1, 'total-count-mode': 'exact', includes: { product: ['productNumber'] } });
+    expect(first.body).toMatchObject({ data: [{ productNumber: expect.any(String) }], total: 2 });
+    const past = await search({ term: 'linen', limit: 1, page: 5, 'total-count-mode': 'exact' });
+    expect(past.body).toEqual({ data: [], total: 2 });
+    expect((await search({ term: 'velvet', 'total-count-mode': 'exact' })).body).toEqual({ data: [], total: 0 });
+  });
+});
+
 describe('HTTP caching', () => {
   const get = (path: string, headers: Record<string, string> = {}) => request(t.app).get(path).set(headers);
 

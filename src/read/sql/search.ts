@@ -67,16 +67,27 @@ function matched(query: SearchQuery, params: unknown[]): { from: string; where: 
   const filtered = filteredFields([...query.filters, ...query.postFilters]);
   const source = `${keysSource(query.entity, query.selection.language, filtered)} ${T}`;
   const cond = matches(query, params);
-  if (!query.grouping.length && cond && hasTerm([...query.filters, ...query.postFilters])) {
+  if (matchedFirst(query)) {
     // Words are found through the search vector's index, then sorted. Left to itself, PostgreSQL walks the sort's
     // index (the id) and tests every record until a page is full: thousands of records for a word in one in 200.
-    // OFFSET 0 keeps the match a step of its own.
-    return { from: `(SELECT ${T}.* FROM ${source} WHERE ${cond} OFFSET 0) ${T}`, where: [] };
+    // OFFSET 0 keeps the match a step of its own; as every match is read anyway, it is counted there too.
+    return { from: `(SELECT ${T}.*, count(*) OVER () AS ${TOTAL_COLUMN} FROM ${source} WHERE ${cond} OFFSET 0) ${T}`, where: [] };
   }
   if (!query.grouping.length) return { from: source, where: cond ? [cond] : [] };
   const groups = query.grouping.map(col);
   const inner = `SELECT DISTINCT ON (${groups.join(', ')}) ${T}.* FROM ${source}${cond ? ` WHERE ${cond}` : ''} ORDER BY ${[...groups, orderBy(query.sort)].join(', ')}`;
   return { from: `(${inner}) ${T}`, where: [] };
+}
+
+/** The column of a page that carries the number of matches (see matchedFirst). */
+export const TOTAL_COLUMN = '__total';
+
+/**
+ * Whether the matches are found before they are sorted (a full-text search): then the page's rows carry the total
+ * (TOTAL_COLUMN), which costs nothing more and needs no second statement.
+ */
+export function matchedFirst(query: SearchQuery): boolean {
+  return !query.grouping.length && hasTerm([...query.filters, ...query.postFilters]);
 }
 
 function hasTerm(filters: readonly Filter[]): boolean {
@@ -115,6 +126,7 @@ export function pageSql(query: SearchQuery, params: unknown[]): string {
     if (bound) where.push(bound);
   }
   const inner = [...keys.map((k, i) => `${col(k)} AS ${keyColumn(i)}`), ...query.sort.map((s, i) => `${col(s.field)}::text AS ${sortValueColumn(i)}`)];
+  if (matchedFirst(query)) inner.push(`${T}.${TOTAL_COLUMN}`);
   let page = `SELECT ${inner.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(query.sort)}`;
   params.push(query.limit + 1);
   page += ` LIMIT $${params.length}`;
@@ -124,6 +136,7 @@ export function pageSql(query: SearchQuery, params: unknown[]): string {
   }
   const columns = columnsFor(query.selection).map((c) => `${T}.${ident(c)}`);
   const sortValues = query.sort.map((_, i) => `p.${sortValueColumn(i)}`);
+  if (matchedFirst(query)) sortValues.push(`p.${TOTAL_COLUMN}`);
   const on = keys.map((k, i) => `${col(k)} = p.${keyColumn(i)}`).join(' AND ');
   return `SELECT ${[...columns, ...sortValues].join(', ')} FROM (${page}) p JOIN ${readSource(entity, query.selection.language)} ${T} ON ${on} ORDER BY ${orderBy(query.sort)}`;
 }
