@@ -219,7 +219,7 @@ export async function runReads(argv: readonly string[]): Promise<void> {
     const text = [
       `### Reads — ${new Date().toISOString().slice(0, 19)}Z, ${fmtInt(products)} products`,
       '',
-      `PostgreSQL ${await serverVersion(client)}, ${os.cpus().length} cores; load average (1 / 5 / 15 min) ${loadBefore} before the measurements, ${loadAverage()} after`,
+      `${(await serverVersion(client)).split(' on ')[0]}, ${os.cpus().length} cores; load average (1 / 5 / 15 min) ${loadBefore} before the measurements, ${loadAverage()} after`,
       `(other engineers' tests and benches share the machine). Catalogue loaded through the sync endpoint in ${loadSeconds.toFixed(0)} s`,
       `(${fmtInt(products / loadSeconds)} products/s, indexing inline): 50 manufacturers, 100 leaf categories under 10 departments (one leaf per product),`,
       `2 of 20 property options per product, names "<colour> <material> <noun> <n>" (one noun in 20 is "jacket", one material in 10 "linen").`,
