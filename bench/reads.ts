@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,6 +191,8 @@ export async function runReads(argv: readonly string[]): Promise<void> {
   const products = argValue(argv, '--products', 100_000);
   const requests = argValue(argv, '--requests', 200);
   const db = await openBenchDatabase();
+  // The code measured: the commit, marked when the worktree differs from it.
+  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim() + (execSync('git status --porcelain src', { cwd: ROOT }).toString().trim() ? ' (+ uncommitted changes in src/)' : '');
   const entry = await buildServer(log);
   const credentials = benchCredentials();
   const server = await startServer({ entry, databaseUrl: db.url, env: credentials });
@@ -217,7 +220,7 @@ export async function runReads(argv: readonly string[]): Promise<void> {
     }
     const plan = slowest.shape ? await explain(client, slowest.shape.request(0).body as Record<string, unknown>) : '';
     const text = [
-      `### Reads — ${new Date().toISOString().slice(0, 19)}Z, ${fmtInt(products)} products`,
+      `### Reads — ${new Date().toISOString().slice(0, 19)}Z, ${fmtInt(products)} products, commit ${commit}`,
       '',
       `${(await serverVersion(client)).split(' on ')[0]}, ${os.cpus().length} cores; load average (1 / 5 / 15 min) ${loadBefore} before the measurements, ${loadAverage()} after`,
       `(other engineers' tests and benches share the machine). Catalogue loaded through the sync endpoint in ${loadSeconds.toFixed(0)} s`,
