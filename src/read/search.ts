@@ -35,8 +35,8 @@ function isDataException(e: unknown): boolean {
 }
 
 /**
- * Runs a validated search: one page query, one count query if asked, one query per association path and one
- * per aggregation (nested ones included), all from one snapshot when there is more than one.
+ * Runs a validated search: the page, one query per association path, one statement for all aggregations (which
+ * counts the total too where it can), a count of its own otherwise; from one snapshot when there is more than one.
  */
 export async function search(knex: Knex, registry: Registry, query: SearchQuery): Promise<ReadResult<SearchResult>> {
   // A total counted by the page's own statement needs no snapshot shared with another.
