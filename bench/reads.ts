@@ -241,10 +241,14 @@ export async function runReads(argv: readonly string[]): Promise<void> {
     ].join('\n');
     process.stdout.write('\n' + text);
     if (!argv.includes('--no-doc')) {
+      // Newest first: before the section's earlier runs, after its introduction.
       const doc = fs.readFileSync(DOC, 'utf8');
       const heading = '## Reads (issue 27)';
       const at = doc.indexOf(heading);
-      fs.writeFileSync(DOC, at < 0 ? `${doc.trimEnd()}\n\n${heading}\n\n${text}` : `${doc.slice(0, at + heading.length)}\n\n${text}${doc.slice(at + heading.length)}`);
+      const earlier = at < 0 ? -1 : doc.indexOf('### Reads — ', at);
+      if (at < 0) fs.writeFileSync(DOC, `${doc.trimEnd()}\n\n${heading}\n\n${text}`);
+      else if (earlier < 0) fs.writeFileSync(DOC, `${doc.trimEnd()}\n\n${text}`);
+      else fs.writeFileSync(DOC, `${doc.slice(0, earlier)}${text}\n${doc.slice(earlier)}`);
       log('reads: recorded in docs/PERFORMANCE.md');
     }
   } finally {
