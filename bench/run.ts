@@ -11,6 +11,7 @@ import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type M
 import { runNdjson, type NdjsonReport } from './ndjson';
 import { asMatched, changed, changedNested, hexId, makeNested, makeProducts, MATCH_LABEL, type MatchMode } from './rows';
 import { buildServer, startServer, type ServerProcess } from './server';
+import { runReads } from './reads';
 
 /**
  * `npm run bench`: the raw PostgreSQL baseline and the endpoint, side by side in one run, on one fresh database
@@ -150,6 +151,7 @@ async function runAll({ opts, client, server, tokens, taxId, indexingSeen, datab
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes('--reads')) return runReads(argv);
   const opts = parseOptions(argv);
   const started = Date.now();
   log('bench: opening the database');

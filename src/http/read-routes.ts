@@ -7,8 +7,11 @@ import type { Registry } from '../definitions/registry';
 import { ApiError, showValue } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { ReadAccess } from '../read/access';
-import { ReadService } from '../read/service';
+import { ReadService, type ReadCaller } from '../read/service';
+import type { ReadResult } from '../read/types';
+import { criteriaFromQuery, type QueryCriteriaResult } from '../read/search-query-params';
 import { jsonBody } from './json-body';
+import { sendValidated } from './validators';
 
 /** Search bodies are criteria, not data: a megabyte is generous (an equalsAny of ~25,000 ids). */
 const SEARCH_MAX_BODY_BYTES = 1024 * 1024;
@@ -57,8 +60,19 @@ function wantsPrimary(req: Request): boolean {
   throw new ApiError({ code: 'HEADER_INVALID', detail: `read-from must be "primary" or "replica" (or absent), got ${showValue(given)}`, meta: { header: 'read-from' } });
 }
 
+/** The GET form's parameters as criteria, or their problems. */
+function asResult(r: QueryCriteriaResult): ReadResult<Record<string, unknown>> {
+  return r.ok ? { ok: true, value: r.body } : r;
+}
+
+/** The read side answers problems as values; here they become the error document (status from their codes). */
+function answer<T>(result: ReadResult<T>): T {
+  if (!result.ok) throw new ApiError(result.problems);
+  return result.value;
+}
+
 /**
- * Read API: GET /api/_action/changes, POST /api/search/<entity>, GET /api/<entity>/<id>. (The OpenAPI document
+ * Read API: GET /api/_action/changes, POST and GET /api/search/<entity>, GET /api/<entity>/<id>. (The OpenAPI document
  * is served by openApiRoutes.)
  * Privileges come in through `access` (see ReadRouteDeps).
  * Mount before the 404 handler. The generic GET passes paths of the reserved "_" namespace on, so route order
@@ -70,11 +84,12 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
   // Serves get and search only: they may lag behind the primary by the replication delay, the feed may not.
   const replicaReads = replica ? new ReadService(replica, registry, options, logger) : reads;
   const readsFor = (req: Request) => (wantsPrimary(req) ? reads : replicaReads);
+  const caller = (req: Request): ReadCaller => ({ access: access(req), languageHeader: req.get(LANGUAGE_HEADER) });
   const r = Router();
   const body = jsonBody(SEARCH_MAX_BODY_BYTES);
 
   r.get('/api/_action/changes', async (req, res) => {
-    const result = await reads.changes(req.query as Record<string, unknown>, access(req));
+    const result = answer(await reads.changes(req.query as Record<string, unknown>, access(req)));
     res.locals.records = result.data.length;
     res.json(result);
   });
@@ -83,18 +98,26 @@ export function readRoutes({ knex, replica, registry, config, logger, access = p
     '/api/search/:entity',
     (req, res, next) => (hasBody(req) ? body(req, res, next) : next()),
     async (req, res) => {
-      const result = await readsFor(req).search(req.params.entity, req.body, access(req), req.get(LANGUAGE_HEADER));
+      const result = answer(await readsFor(req).search(req.params.entity, req.body, caller(req)));
       res.locals.records = result.data.length;
-      res.json(result);
+      // A POST is not revalidated (If-None-Match on it would mean a precondition): the GET form is.
+      sendValidated(req, res, result, false);
     },
   );
+
+  r.get('/api/search/:entity', async (req, res) => {
+    const criteria = answer(asResult(criteriaFromQuery(req.query as Record<string, unknown>)));
+    const result = answer(await readsFor(req).search(req.params.entity, criteria, caller(req)));
+    res.locals.records = result.data.length;
+    sendValidated(req, res, result, true);
+  });
 
   r.get('/api/:entity/:id', async (req, res, next) => {
     // Entity names never start with "_": /api/_info/…, /api/_action/… belong to other routes, wherever mounted.
     if (req.params.entity.startsWith('_')) return next();
     const given = req.query.associations;
     const associations = typeof given === 'string' ? given : Array.isArray(given) ? given.join(',') : undefined;
-    res.json({ data: await readsFor(req).get(req.params.entity, req.params.id, associations, access(req), req.get(LANGUAGE_HEADER)) });
+    sendValidated(req, res, { data: answer(await readsFor(req).get(req.params.entity, req.params.id, associations, caller(req))) }, true);
   });
 
   return r;

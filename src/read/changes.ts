@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import { isId, toApiId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
-import { ApiError } from '../errors';
+import { withConnection } from '../db/sql';
 import { comparePositions, encodeFeedCursor, type ChangesRequest, type FeedPosition } from './changes-request';
 import { withReadSession } from './session';
+import { deleteOldEntries, selectEntries, selectFeedState, trackedTables, type LogRow } from './sql/changes';
+import { refuse, type ReadResult } from './types';
 
 export interface ChangeEntry {
   entity: string;
@@ -19,34 +21,22 @@ export interface ChangesResult {
   next: string;
 }
 
-interface LogRow {
-  xid: string;
-  seq: number;
-  entity: string;
-  key: Record<string, unknown>;
-  op: 'upsert' | 'delete';
-  at: Date;
-}
-
 /**
  * Reads the change log in (transaction id, sequence) order, handing out only entries of transactions older than
  * the oldest one still running. Those transactions have ended, so no entry can appear later at a position a
  * reader has passed: a transaction that began earlier but commits later holds the horizon back until it ends,
  * and its entries are then handed out after the ones already read (see the migration 20261123010000_change_feed).
  */
-export async function readChanges(knex: Knex, registry: Registry, req: ChangesRequest): Promise<ChangesResult> {
-  return withReadSession(knex, false, async (sql) => {
-    const { rows: state } = await sql.query<{ horizon: string; pruned_xid: string | null; pruned_seq: number | null }>(
-      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, p.xid::text AS pruned_xid, p.seq AS pruned_seq
-         FROM (SELECT 1) one LEFT JOIN change_log_pruned p ON true`,
-    );
+export async function readChanges(knex: Knex, registry: Registry, req: ChangesRequest): Promise<ReadResult<ChangesResult>> {
+  return withReadSession(knex, false, async (sql): Promise<ReadResult<ChangesResult>> => {
+    const state = await selectFeedState(sql);
     // Every transaction below the horizon has ended: (horizon, 0) comes after all of their entries.
-    const end: FeedPosition = { xid: BigInt(state[0]!.horizon), seq: 0n };
-    if (req.since === 'now') return { data: [], next: encodeFeedCursor(end) };
+    const end: FeedPosition = { xid: BigInt(state.horizon), seq: 0n };
+    if (req.since === 'now') return { ok: true, value: { data: [], next: encodeFeedCursor(end) } };
     const since = req.since;
-    const pruned = state[0]!.pruned_xid === null ? undefined : { xid: BigInt(state[0]!.pruned_xid), seq: BigInt(state[0]!.pruned_seq!) };
+    const pruned = state.pruned_xid === null ? undefined : { xid: BigInt(state.pruned_xid), seq: BigInt(state.pruned_seq!) };
     if (req.resumed && pruned && comparePositions(since, pruned) < 0) {
-      throw new ApiError({
+      return refuse({
         code: 'VALUE_INVALID',
         detail:
           'the cursor is older than the change log keeps entries (CHANGES_RETENTION_DAYS): changes after it were pruned. ' +
@@ -54,29 +44,13 @@ export async function readChanges(knex: Knex, registry: Registry, req: ChangesRe
         meta: { parameter: 'since', reason: 'expired' },
       });
     }
-    const params: unknown[] = [since.xid.toString(), since.seq.toString(), end.xid.toString()];
-    let entityCond = '';
-    if (req.entities.length) {
-      params.push(req.entities);
-      entityCond = ` AND entity = ANY($${params.length}::text[])`;
-    }
-    params.push(req.limit);
-    const { rows } = await sql.query<LogRow>(
-      // A record written several times by one transaction (the writer, then an indexer) is handed out once, at its
-      // last change; deciding that in SQL keeps the answer the same whatever the page size.
-      `SELECT c.xid::text AS xid, c.seq, c.entity, c.key, c.op, c.at FROM change_log c
-        WHERE (c.xid, c.seq) > ($1::xid8, $2::bigint) AND c.xid < $3::xid8${entityCond.replace('entity', 'c.entity')}
-          AND NOT EXISTS (SELECT 1 FROM change_log later
-                          WHERE later.xid = c.xid AND later.entity = c.entity AND later.key = c.key AND later.seq > c.seq)
-        ORDER BY c.xid, c.seq LIMIT $${params.length}`,
-      params,
-    );
+    const rows = await selectEntries(sql, { since, end, entities: req.entities, limit: req.limit });
     const last = rows[rows.length - 1];
     // A short page means nothing below the horizon is left: continue from the horizon (this also skips pruned
     // ranges). A full page continues right after its last entry.
     let next: FeedPosition = last && rows.length >= req.limit ? { xid: BigInt(last.xid), seq: BigInt(last.seq) } : end;
     if (comparePositions(next, since) < 0) next = since;
-    return { data: collapse(rows).map((r) => toEntry(registry, r)), next: encodeFeedCursor(next) };
+    return { ok: true, value: { data: collapse(rows).map((r) => toEntry(registry, r)), next: encodeFeedCursor(next) } };
   });
 }
 
@@ -110,8 +84,7 @@ function toEntry(registry: Registry, row: LogRow): ChangeEntry {
 
 /** Removes entries older than the retention; returns how many went. Safe to run from several processes. */
 export async function pruneChanges(knex: Knex, retentionDays: number): Promise<number> {
-  const { rows } = await knex.raw<{ rows: { removed: number }[] }>('SELECT bulksync_prune_changes(make_interval(days => ?)) AS removed', [retentionDays]);
-  return Number(rows[0]!.removed);
+  return withConnection(knex, (sql) => deleteOldEntries(sql, retentionDays));
 }
 
 /**
@@ -119,12 +92,6 @@ export async function pruneChanges(knex: Knex, retentionDays: number): Promise<n
  * bulksync_track_changes): their changes never reach the feed.
  */
 export async function untrackedEntities(knex: Knex, registry: Registry): Promise<string[]> {
-  const tables = registry.all().map((e) => e.table);
-  const { rows } = await knex.raw<{ rows: { table: string }[] }>(
-    `SELECT c.relname AS table FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-      WHERE t.tgname = 'bulksync_changes_insert' AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(?::text[])`,
-    [tables],
-  );
-  const tracked = new Set(rows.map((r) => r.table));
+  const tracked = new Set(await withConnection(knex, (sql) => trackedTables(sql, registry.all().map((e) => e.table))));
   return registry.all().filter((e) => !tracked.has(e.table)).map((e) => e.name);
 }

@@ -45,7 +45,8 @@ export function toApiRecord(selection: Selection, node: RecordNode): ApiRecord {
     if (Array.isArray(related)) out[name] = related.map((r) => toApiRecord(sub, r));
     else out[name] = related ? toApiRecord(sub, related) : null;
   }
-  return out;
+  const only = selection.includes;
+  return only ? Object.fromEntries(Object.entries(out).filter(([k]) => only.has(k))) : out;
 }
 
 export function newNode(row: DbRow): RecordNode {

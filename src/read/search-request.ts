@@ -1,4 +1,6 @@
+import { parseAggregations } from '../criteria/aggregations';
 import { parseCriteria } from '../criteria/parse';
+import { parseIncludes, withIncludes } from './includes';
 import { isObject } from '../definitions/json';
 import type { Filter } from '../criteria/types';
 import type { Registry } from '../definitions/registry';
@@ -13,7 +15,11 @@ export const MAX_LIMIT = 500;
 const MAX_SORT_KEYS = 8;
 /** Kinds with a total order PostgreSQL can sort and compare a keyset position against. */
 const SORTABLE = new Set(['id', 'fk', 'string', 'text', 'int', 'float', 'bool', 'datetime']);
-const KNOWN_KEYS = new Set(['filter', 'sort', 'limit', 'page', 'after', 'associations', 'fields', 'total-count-mode', 'ids', 'term']);
+const KNOWN_KEYS = new Set([
+  'filter', 'post-filter', 'sort', 'limit', 'page', 'after', 'associations', 'includes', 'fields', 'aggregations', 'grouping', 'total-count-mode', 'ids', 'term',
+]);
+/** Fields a grouping may name: those PostgreSQL can compare for DISTINCT ON. */
+const GROUPABLE = new Set(['id', 'fk', 'string', 'text', 'int', 'float', 'bool', 'datetime']);
 
 export type SearchRequestResult = { ok: true; query: SearchQuery } | { ok: false; problems: Problem[] };
 
@@ -44,19 +50,28 @@ export function parseSearchRequest(registry: Registry, entity: EntityDef, body: 
   const totalCount = parseTotalCountMode(body['total-count-mode'], problems);
   const selection = buildSelection(registry, entity, body.associations, body.fields);
   if (!selection.ok) problems.push(...selection.problems);
+  const postFilters = parseList(body['post-filter'], (input) => parseCriteria(entity, input, '/post-filter'), problems);
+  const aggregations = parseList(body.aggregations, (input) => parseAggregations(registry, entity, input, '/aggregations'), problems);
+  const includes = parseIncludes(registry, body.includes, '/includes');
+  if (!includes.ok) problems.push(...includes.problems);
+  const grouping = parseGrouping(entity, body.grouping, problems);
 
-  if (problems.length || !filters || !sort || !selection.ok) return { ok: false, problems };
+  if (problems.length || !filters || !sort || !selection.ok || !includes.ok || !postFilters || !aggregations || !grouping) return { ok: false, problems };
   return {
     ok: true,
     query: {
       entity,
       filters,
+      postFilters,
+      aggregations,
+      grouping,
+      includes: includes.includes,
       sort,
       limit,
       offset: page === undefined ? 0 : (page - 1) * limit,
       after,
       totalCount,
-      selection: selection.selection,
+      selection: withIncludes(selection.selection, includes.includes),
     },
   };
 }
@@ -99,6 +114,38 @@ function parseFilters(entity: EntityDef, body: Record<string, unknown>, problems
     }
   }
   return ok ? out : undefined;
+}
+
+/** An optional list: absent or [] is none; otherwise what `parse` makes of it, or undefined after a problem. */
+function parseList<T>(
+  input: unknown,
+  parse: (input: unknown) => { ok: true; filters: T[] } | { ok: true; aggregations: T[] } | { ok: false; problems: Problem[] },
+  problems: Problem[],
+): T[] | undefined {
+  if (input === undefined || (Array.isArray(input) && input.length === 0)) return [];
+  const r = parse(input);
+  if (!r.ok) {
+    problems.push(...r.problems);
+    return undefined;
+  }
+  return 'filters' in r ? r.filters : r.aggregations;
+}
+
+/** Shopware's `grouping`: field names; one record per distinct combination of their values (the first in the sort order). */
+function parseGrouping(entity: EntityDef, input: unknown, problems: Problem[]): FieldDef[] | undefined {
+  if (input === undefined) return [];
+  if (!Array.isArray(input)) {
+    problems.push(bad('expected a list of field names', '/grouping'));
+    return undefined;
+  }
+  const out: FieldDef[] = [];
+  input.forEach((name, i) => {
+    const field = typeof name === 'string' ? entity.fields[name] : undefined;
+    if (!field || !field.readable) problems.push(bad(`${entity.name} has no field ${showValue(name)} to group by`, pointer('grouping', i)));
+    else if (!GROUPABLE.has(field.kind)) problems.push(bad(`${field.name} (${field.kind}) cannot be grouped by`, pointer('grouping', i)));
+    else out.push(field);
+  });
+  return out.length === input.length ? out : undefined;
 }
 
 /** The requested order, then the primary key fields not already in it: every position becomes unique. */

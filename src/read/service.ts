@@ -2,16 +2,15 @@ import type { Knex } from 'knex';
 import { loadLanguages } from '../definitions/sql/languages';
 import type { Registry } from '../definitions/registry';
 import { languageContext } from '../definitions/translations';
-import { ApiError } from '../errors';
 import type { Logger } from '../observability/logger';
-import { assertCanRead, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
+import { aggregationEntities, missingPrivileges, OPEN_ACCESS, selectionEntities, type ReadAccess } from './access';
 import { parseChangesRequest } from './changes-request';
 import { pruneChanges, readChanges, untrackedEntities, type ChangesResult } from './changes';
 import { getRecord, readableEntity } from './get';
 import { search, type SearchResult } from './search';
 import { parseSearchRequest } from './search-request';
 import { inLanguage } from './selection';
-import type { ApiRecord } from './types';
+import { refuse, type ApiRecord, type ReadResult } from './types';
 
 export interface ReadOptions {
   /** Change log entries older than this many days are pruned. */
@@ -20,9 +19,16 @@ export interface ReadOptions {
   pruneEveryMs?: number;
 }
 
+/** Who asks, and in which language: what every read takes beside its own input. */
+export interface ReadCaller {
+  access?: ReadAccess;
+  /** The sw-language-id header as sent. */
+  languageHeader?: string;
+}
+
 const DEFAULT_PRUNE_EVERY_MS = 10 * 60 * 1000;
 
-/** The read side: one record, search, and the change feed. Validation problems are thrown as ApiError. */
+/** The read side: one record, search, and the change feed. Problems are answered as values, never thrown. */
 export class ReadService {
   private lastPrune = 0;
   private trackingChecked = false;
@@ -34,42 +40,51 @@ export class ReadService {
     private readonly logger?: Logger,
   ) {}
 
-  async get(entity: string, id: string, associations?: string, access: ReadAccess = OPEN_ACCESS, languageHeader?: string): Promise<ApiRecord> {
-    const language = await this.language(languageHeader);
-    return getRecord(this.knex, this.registry, access, entity, id, associations, language);
+  async get(entity: string, id: string, associations?: string, caller: ReadCaller = {}): Promise<ReadResult<ApiRecord>> {
+    const language = await this.language(caller.languageHeader);
+    if (!language.ok) return language;
+    return getRecord(this.knex, this.registry, { entity, id, associations, access: caller.access ?? OPEN_ACCESS, language: language.value });
   }
 
   /** sw-language-id → the language of translated fields (undefined: the default one); unknown is 412 LANGUAGE_NOT_FOUND. */
-  private async language(header: string | undefined): Promise<string | undefined> {
-    if (header === undefined || header.trim() === '') return undefined;
+  private async language(header: string | undefined): Promise<ReadResult<string | undefined>> {
+    if (header === undefined || header.trim() === '') return { ok: true, value: undefined };
     const resolved = languageContext(header, await loadLanguages(this.knex, this.registry));
-    if (!resolved.ok) throw new ApiError(resolved.problem);
-    return resolved.value.languageId;
+    if (!resolved.ok) return refuse(resolved.problem);
+    return { ok: true, value: resolved.value.languageId };
   }
 
   /** The entity and every entity an association loads must be readable; validation comes after the entity's own check. */
-  async search(entityName: string, body: unknown, access: ReadAccess = OPEN_ACCESS, languageHeader?: string): Promise<SearchResult> {
-    const entity = readableEntity(this.registry, entityName);
-    assertCanRead(access, [entity.translates ?? entity.name]);
+  async search(entityName: string, body: unknown, caller: ReadCaller = {}): Promise<ReadResult<SearchResult>> {
+    const access = caller.access ?? OPEN_ACCESS;
+    const found = readableEntity(this.registry, entityName);
+    if (!found.ok) return found;
+    const entity = found.value;
+    const forbidden = missingPrivileges(access, [entity.translates ?? entity.name]);
+    if (forbidden.length) return refuse(forbidden);
     const parsed = parseSearchRequest(this.registry, entity, body);
-    if (!parsed.ok) throw new ApiError(parsed.problems);
-    assertCanRead(access, selectionEntities(parsed.query.selection));
-    const language = await this.language(languageHeader);
-    return search(this.knex, this.registry, { ...parsed.query, selection: inLanguage(parsed.query.selection, language) });
+    if (!parsed.ok) return parsed;
+    const hidden = missingPrivileges(access, [...new Set([...selectionEntities(parsed.query.selection), ...aggregationEntities(parsed.query.aggregations)])]);
+    if (hidden.length) return refuse(hidden);
+    const language = await this.language(caller.languageHeader);
+    if (!language.ok) return language;
+    return search(this.knex, this.registry, { ...parsed.query, selection: inLanguage(parsed.query.selection, language.value) });
   }
 
   /** Named entities must all be readable; without `entity`, the feed holds the entities the caller may read. */
-  async changes(query: Record<string, unknown>, access: ReadAccess = OPEN_ACCESS): Promise<ChangesResult> {
+  async changes(query: Record<string, unknown>, access: ReadAccess = OPEN_ACCESS): Promise<ReadResult<ChangesResult>> {
     const parsed = parseChangesRequest(this.registry, query);
-    if (!parsed.ok) throw new ApiError(parsed.problems);
+    if (!parsed.ok) return parsed;
     let request = parsed.request;
     // Translations are read with the privilege of the entity they translate.
     const privilegeOf = (name: string) => this.registry.find(name)?.translates ?? name;
-    if (request.entities.length) assertCanRead(access, [...new Set(request.entities.map(privilegeOf))]);
-    else {
+    if (request.entities.length) {
+      const forbidden = missingPrivileges(access, [...new Set(request.entities.map(privilegeOf))]);
+      if (forbidden.length) return refuse(forbidden);
+    } else {
       const all = this.registry.names();
       const readable = all.filter((n) => access(privilegeOf(n)));
-      if (!readable.length) assertCanRead(access, ['*']);
+      if (!readable.length) return refuse(missingPrivileges(access, ['*']));
       // Everything readable: no filter at all (which also covers tracked tables without a definition).
       if (readable.length < all.length) request = { ...request, entities: readable };
     }

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { Integrations } from '../../src/auth/integrations';
 import { ApiError } from '../../src/errors';
+import type { ReadResult } from '../../src/read/types';
 import type { ReadAccess } from '../../src/read/access';
 import { ReadService } from '../../src/read/service';
 import { startTestApp, type TestApp } from '../support/app';
@@ -17,13 +18,17 @@ afterAll(() => t.close());
 /** What a caller with these `<entity>:read` privileges may read. */
 const only = (...entities: string[]): ReadAccess => (e) => entities.includes(e);
 
-async function rejection(p: Promise<unknown>): Promise<ApiError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(e)}`);
-  return e;
+/** The problems a read answered, with the status the HTTP edge would give them. */
+async function rejection(p: Promise<ReadResult<unknown>>): Promise<ApiError> {
+  const r = await p;
+  if (r.ok) throw new Error('expected problems, got a value');
+  return new ApiError(r.problems);
+}
+
+async function value<T>(p: Promise<ReadResult<T>>): Promise<T> {
+  const r = await p;
+  if (!r.ok) throw new Error(`expected a value, got ${JSON.stringify(r.problems)}`);
+  return r.value;
 }
 
 const tax = hexId();
@@ -41,37 +46,37 @@ beforeAll(async () => {
 
 describe('read privileges (<entity>:read)', () => {
   it('reads what the caller may read', async () => {
-    const record = await reads.get('product', product, 'tax', only('product', 'tax'));
+    const record = await value(reads.get('product', product, 'tax', { access: only('product', 'tax') }));
     expect(record).toMatchObject({ id: product, tax: { id: tax } });
-    const found = await reads.search('product', { associations: ['tax'] }, only('product', 'tax'));
+    const found = await value(reads.search('product', { associations: ['tax'] }, { access: only('product', 'tax') }));
     expect(found.data).toHaveLength(1);
   });
 
   it('refuses the entity itself, naming the privilege', async () => {
-    const e = await rejection(reads.get('product', product, undefined, only('tax')));
+    const e = await rejection(reads.get('product', product, undefined, { access: only('tax') }));
     expect(e.status).toBe(403);
     expect(e.problems).toEqual([{ code: 'FORBIDDEN', detail: 'the integration lacks the privilege product:read', meta: { privilege: 'product:read' } }]);
-    expect((await rejection(reads.search('product', {}, only('tax')))).status).toBe(403);
+    expect((await rejection(reads.search('product', {}, { access: only('tax') }))).status).toBe(403);
   });
 
   it('refuses associations into entities the caller may not read, mapping tables included', async () => {
-    const e = await rejection(reads.get('product', product, 'tax,categories', only('product', 'category')));
+    const e = await rejection(reads.get('product', product, 'tax,categories', { access: only('product', 'category') }));
     expect(e.problems.map((p) => p.meta?.privilege)).toEqual(['tax:read', 'product_category:read']);
-    const s = await rejection(reads.search('product', { fields: ['tax.name'] }, only('product')));
+    const s = await rejection(reads.search('product', { fields: ['tax.name'] }, { access: only('product') }));
     expect(s.problems.map((p) => p.meta?.privilege)).toEqual(['tax:read']);
   });
 
   it('limits the change feed to readable entities, and refuses naming another', async () => {
     // The feed hands entries out once older transactions on the server have ended: wait until all four are out.
-    const entities = async (access?: ReadAccess) => new Set((await reads.changes({}, access)).data.map((e) => e.entity));
+    const entities = async (access?: ReadAccess) => new Set((await value(reads.changes({}, access))).data.map((e) => e.entity));
     const deadline = Date.now() + 20_000;
     while ((await entities()).size < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await entities()).toEqual(new Set(['tax', 'category', 'category_translation', 'product', 'product_translation', 'product_category']));
     // Translations come with the privilege of the entity they translate.
     expect(await entities(only('tax', 'category'))).toEqual(new Set(['tax', 'category', 'category_translation']));
-    const tr = await rejection(reads.search('category_translation', {}, only('tax')));
+    const tr = await rejection(reads.search('category_translation', {}, { access: only('tax') }));
     expect(tr.problems.map((p) => p.meta?.privilege)).toEqual(['category:read']);
-    expect((await reads.search('category_translation', {}, only('category'))).data).toHaveLength(1);
+    expect((await value(reads.search('category_translation', {}, { access: only('category') }))).data).toHaveLength(1);
     expect((await rejection(reads.changes({ entity: 'tax,product' }, only('tax')))).problems.map((p) => p.meta?.privilege)).toEqual(['product:read']);
     expect((await rejection(reads.changes({}, only()))).status).toBe(403);
   });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadRegistry } from '../../src/definitions/registry';
 import { encodeSearchCursor, parseSearchRequest } from '../../src/read/search-request';
-import { keysetCondition, pageSql } from '../../src/read/search-sql';
+import { keysetCondition, pageSql } from '../../src/read/sql/search';
 import type { SearchQuery } from '../../src/read/types';
 
 const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);

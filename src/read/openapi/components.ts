@@ -3,6 +3,7 @@ import type { Registry } from '../../definitions/registry';
 import { type HeaderParameter, type Schema, ref, header, ID, ID_INPUT, REQUEST_ID_PATTERN, JSON_API } from './common';
 import { entitySchema, resolversByEntity, resolverSchema, writeSchema, keySchema } from './entities';
 import { importComponents } from './imports';
+import { AGGREGATION, AGGREGATION_RESULT } from './search';
 import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, SYNC_COUNTS, INDEXER_STATUS } from './operations';
 
 export function components(registry: Registry, indexerNames: string[], syncHeaders: readonly HeaderParameter[]): Schema {
@@ -13,6 +14,8 @@ export function components(registry: Registry, indexerNames: string[], syncHeade
     Error: ERROR,
     Errors: ERRORS,
     Filter: FILTER,
+    Aggregation: AGGREGATION,
+    AggregationResult: AGGREGATION_RESULT,
     Changes: CHANGES,
     SyncKeys: syncKeys(registry),
     SyncResult: SYNC_RESULT,

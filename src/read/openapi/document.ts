@@ -3,7 +3,8 @@ import type { Registry } from '../../definitions/registry';
 import { DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT } from '../changes-request';
 import { MAX_REPORTED_ERRORS } from '../../errors';
 import { type HeaderParameter, type Schema, ref, param, header, response, BEARER, OPEN } from './common';
-import { COMMON_RESPONSES, criteriaSchema, errorResponse, jsonResponse } from './operations';
+import { COMMON_RESPONSES, errorResponse, jsonResponse } from './operations';
+import { criteriaSchema, SEARCH_HEADERS, searchAnswer, searchQueryParameters } from './search';
 import { components } from './components';
 import { indexingPaths } from './indexing-paths';
 import { importSyncAdditions, syncJobPaths } from './imports';
@@ -70,11 +71,13 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'associations', in: 'query', required: false, schema: { type: 'string' }, description: 'comma-separated association paths' },
+            { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'the ETag of an earlier answer: 304 without a body while it is unchanged' },
             param('ReadFrom'),
             ...common,
           ],
           responses: {
-            200: jsonResponse('the record', { type: 'object', required: ['data'], properties: { data: ref(e.name) } }),
+            200: jsonResponse('the record', { type: 'object', required: ['data'], properties: { data: ref(e.name) } }, SEARCH_HEADERS),
+            304: { description: 'unchanged since the ETag given in If-None-Match' },
             400: errorResponse(400, 'malformed id or association, or a read-from header other than primary or replica', ['ID_INVALID', 'CRITERIA_INVALID', 'HEADER_INVALID']),
             403: errorResponse(403, 'missing read privilege'),
             404: errorResponse(404, 'no such record'),
@@ -84,6 +87,13 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         },
       };
     }
+    const searchResponses = (status400: string) => ({
+      200: jsonResponse('a page of records (and the aggregations asked for)', searchAnswer(e), SEARCH_HEADERS),
+      400: errorResponse(400, status400, ['CRITERIA_INVALID', 'BODY_NOT_JSON', 'HEADER_INVALID']),
+      403: errorResponse(403, 'missing read privilege'),
+      ...(e.translation ? { 412: LANGUAGE_UNKNOWN } : {}),
+      ...COMMON_RESPONSES,
+    });
     paths[`/api/search/${e.name}`] = {
       post: {
         operationId: `search_${e.name}`,
@@ -93,17 +103,17 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         parameters: [param('ReadFrom'), ...common],
         requestBody: { required: false, content: { 'application/json': { schema: criteriaSchema(e) } } },
         responses: {
-          200: jsonResponse('a page of records', {
-            type: 'object',
-            required: ['data'],
-            properties: { data: { type: 'array', items: ref(e.name) }, total: { type: 'integer' }, next: { type: 'string' } },
-          }),
-          400: errorResponse(400, 'invalid criteria (CRITERIA_INVALID with a pointer into the body), a body that is not JSON, or a bad read-from header', ['CRITERIA_INVALID', 'BODY_NOT_JSON', 'HEADER_INVALID']),
-          403: errorResponse(403, 'missing read privilege'),
-          ...(e.translation ? { 412: LANGUAGE_UNKNOWN } : {}),
+          ...searchResponses('invalid criteria (CRITERIA_INVALID with a pointer into the body), a body that is not JSON, or a bad read-from header'),
           413: errorResponse(413, 'a body over 1 MB', ['BODY_TOO_LARGE']),
-          ...COMMON_RESPONSES,
         },
+      },
+      get: {
+        operationId: `search_${e.name}_get`,
+        summary: `Search ${e.name}, criteria as query parameters (needs ${e.name}:read); revalidates with If-None-Match`,
+        tags: [e.name],
+        security: BEARER,
+        parameters: [...searchQueryParameters(e), param('ReadFrom'), ...common],
+        responses: { ...searchResponses('invalid criteria (CRITERIA_INVALID pointing at the parameter), or a bad read-from header'), 304: { description: 'unchanged since the ETag given in If-None-Match' } },
       },
     };
   }

@@ -2,7 +2,7 @@
 import { STRING_MAX_LENGTH, TEXT_MAX_LENGTH } from '../../definitions/kinds';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, FieldDef, ResolverDef } from '../../definitions/types';
-import { MAX_NESTING } from '../../sync/plan';
+import { MAX_NESTING } from '../../definitions/limits';
 import { type Schema, ref, ID } from './common';
 
 export function fieldSchema(f: FieldDef): Schema {

@@ -2,9 +2,8 @@
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef } from '../../definitions/types';
 import { ERROR_CODES, MAX_REPORTED_ERRORS } from '../../errors';
-import { type Schema, ref, header, response, ID, ID_INPUT, MODES, JSON_API } from './common';
+import { type Schema, ref, header, response, ID, MODES, JSON_API } from './common';
 import { inputSchema } from './entities';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../search-request';
 
 export const OPERATION_KEY: Schema = { type: 'string', description: 'the operation\'s key in the list form (default: its position); error pointers start with it' };
 
@@ -130,33 +129,6 @@ export function jsonResponse(description: string, schema: Schema, headers: Recor
 
 /** Answers every route under /api can give besides its own: no token, too many requests, a fault. */
 export const COMMON_RESPONSES = { 401: response('Unauthenticated'), 429: response('RateLimited'), 500: response('Internal') };
-
-export function criteriaSchema(e: EntityDef): Schema {
-  const fieldNames = e.fieldList.filter((f) => f.readable).map((f) => f.name);
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      filter: { type: 'array', items: ref('Filter'), description: 'combined with AND; absent or empty: every record' },
-      ids: { type: 'array', items: ID_INPUT },
-      term: { type: 'string', description: 'full-text search over the entity\'s tsvector field' },
-      sort: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['field'],
-          properties: { field: { type: 'string', enum: fieldNames }, order: { type: 'string', enum: ['ASC', 'DESC', 'asc', 'desc'] }, naturalSorting: { type: 'boolean' } },
-        },
-      },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
-      page: { type: 'integer', minimum: 1 },
-      after: { type: 'string', description: '"next" of a previous answer (keyset pagination); not with page' },
-      associations: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'object' }], description: `association paths of ${e.name}: ${Object.keys(e.associations).join(', ') || 'none'}` },
-      fields: { type: 'array', items: { type: 'string' } },
-      'total-count-mode': { oneOf: [{ type: 'string', enum: ['none', 'exact'] }, { type: 'integer', enum: [0, 1] }] },
-    },
-  };
-}
 
 export const FILTER: Schema = {
   type: 'object',
