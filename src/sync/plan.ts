@@ -62,7 +62,7 @@ function planRecord(
   }
   if (root && ctx.op.mode === 'replace') {
     for (const f of entity.fieldList) {
-      if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && !(record as object).hasOwnProperty(f.name)) {
+      if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && !Object.hasOwn(record, f.name)) {
         report('FIELD_REQUIRED', `${f.name} is required with mode replace`, f.name);
       }
     }
