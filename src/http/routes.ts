@@ -5,6 +5,7 @@ import type { SyncService } from '../sync/service';
 import { ApiError } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { syncBody } from './sync-body';
+import { drainUnreadBody } from './early-answer';
 import { sendAnswer, syncAnswer } from './sync-answer';
 import { syncOptions, syncRunOptions } from './sync-options';
 import type { Metrics } from './metrics';
@@ -46,14 +47,10 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics, idempotencyT
   r.post('/api/_action/sync', async (req, res) => {
     try {
       await handleSync(req, res);
-    } finally {
-      // Answered before the body's end (refused, too large, too many problems): the rest is discarded, not parsed,
-      // and the connection is not reused.
-      if (!req.readableEnded && !req.destroyed) {
-        // Still arriving: the connection is not reused. Received but unread: discarded, the connection stays.
-        if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
-        req.resume();
-      }
+    } catch (e) {
+      // Refused before the body's end (a header, too many problems, a syntax error): the rest is discarded, not parsed.
+      await drainUnreadBody(req, res, maxBodyBytes);
+      throw e;
     }
   });
   return r;
