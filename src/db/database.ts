@@ -44,7 +44,7 @@ async function loadEmbedded(): Promise<typeof import('./embedded')> {
  * switched off) and the definitions are checked against the tables before anything is served.
  */
 export async function openDatabase(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_READ_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'MIGRATIONS_DIR'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_READ_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'LANGUAGES' | 'MIGRATIONS_DIR'>,
   registry: Registry | undefined,
   logger: Logger,
   counter?: StatementCounter,
@@ -66,7 +66,7 @@ export async function openDatabase(
   };
   try {
     if (config.MIGRATE_ON_START) {
-      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR));
+      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR, { languages: config.LANGUAGES }));
       if (applied.length) logger.info('migrations applied', { migrations: applied });
     }
     if (registry) await assertSchemaMatches(knex, registry);

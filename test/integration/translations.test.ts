@@ -1,18 +1,17 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { sync } from '../support/sync';
-import { EN_LANGUAGE as EN, EUR, hexId, price } from '../fixtures/catalog';
+import { DE_LANGUAGE, EN_LANGUAGE as EN, EUR, hexId, price } from '../fixtures/catalog';
 
 let t: TestApp;
 let DE: string;
 let FR: string;
 beforeAll(async () => {
   t = await startTestApp();
-  DE = hexId();
+  // Deutsch comes with a fresh database, as in a fresh Shopware install.
+  DE = DE_LANGUAGE;
   FR = hexId();
-  await sync(t.app, {
-    l: { entity: 'language', action: 'upsert', payload: [{ id: DE, name: 'Deutsch', localeCode: 'de-DE' }, { id: FR, name: 'Français', localeCode: 'fr-FR' }] },
-  }).expect(200);
+  await sync(t.app, { l: { entity: 'language', action: 'upsert', payload: [{ id: FR, name: 'Français', localeCode: 'fr-FR' }] } }).expect(200);
 });
 afterAll(() => t.close());
 

@@ -37,3 +37,18 @@ describe('configuration', () => {
     expect(c.SCHEMAS_DIR).toHaveLength(2);
   });
 });
+
+describe('LANGUAGES', () => {
+  it('defaults to a fresh Shopware install: en-GB (system default) and de-DE', () => {
+    expect(loadConfig({}).LANGUAGES).toEqual([
+      { localeCode: 'en-GB', name: 'English' },
+      { localeCode: 'de-DE', name: 'Deutsch' },
+    ]);
+  });
+
+  it('takes <locale>:<name> entries and refuses anything else', () => {
+    expect(loadConfig({ LANGUAGES: 'de-DE:Deutsch' }).LANGUAGES).toEqual([{ localeCode: 'de-DE', name: 'Deutsch' }]);
+    expect(() => loadConfig({ LANGUAGES: 'German' })).toThrow(/LANGUAGES="German": "German" is not <locale code>:<name>/);
+    expect(() => loadConfig({ LANGUAGES: 'de-DE:Deutsch,de-de:German' })).toThrow(/de-de is listed twice/);
+  });
+});
