@@ -269,3 +269,24 @@ describe('reading translations', () => {
     expect((await search('chaise')).body.data.map((r: { id: string }) => r.id)).toEqual([id]);
   });
 });
+
+describe('mode replace with the name given only under translations', () => {
+  const replace = (payload: unknown[]) => sync(t.app, { p: { entity: 'category', action: 'upsert', mode: 'replace', payload } });
+
+  it.each([
+    ['keyed by locale code', (en: string, de: string) => ({ 'en-GB': { name: en }, 'de-DE': { name: de } })],
+    ['keyed by language id', (en: string, de: string) => ({ [EN]: { name: en }, [DE]: { name: de } })],
+    ['as a list', (en: string, de: string) => [{ languageId: EN, name: en }, { languageId: 'de-DE', name: de }]],
+  ])('counts the default language translation as given (%s), on create and on replace', async (_form, translations) => {
+    const id = hexId();
+    await replace([{ id, translations: translations('Shoes', 'Schuhe') }]).expect(200);
+    await replace([{ id, translations: translations('Boots', 'Stiefel') }]).expect(200);
+    expect(await t.knex('category_translation').where({ category_id: id }).orderBy('name').pluck('name')).toEqual(['Boots', 'Stiefel']);
+  });
+
+  it('still refuses a replace whose default language has no name', async () => {
+    const res = await replace([{ id: hexId(), translations: { 'de-DE': { name: 'Schuhe' } } }]);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FIELD_REQUIRED', source: { pointer: '/p/0/name' } })]);
+  });
+});
