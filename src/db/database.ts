@@ -36,7 +36,8 @@ async function loadEmbedded(): Promise<typeof import('./embedded')> {
         'development dependencies (npm ci without --omit=dev).',
     );
   }
-  return import('./embedded');
+  // require, not import(): under tsx's CommonJS hook (the bulksync command in a clone) import() finds no .ts file.
+  return require('./embedded') as typeof import('./embedded');
 }
 
 /**
