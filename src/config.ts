@@ -121,6 +121,36 @@ const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
+/** The bounds a setting must keep: numbers between min and max, strings of at least minLength characters. */
+export interface ConfigLimit {
+  min?: number;
+  max?: number;
+  minLength?: number;
+}
+
+/**
+ * Every bound the schema enforces, per variable (the README's configuration table states them; a test compares).
+ * Read from the schema itself, so that a bound changed here cannot silently differ from the documentation.
+ */
+export function configLimits(): Record<string, ConfigLimit> {
+  const out: Record<string, ConfigLimit> = {};
+  const bounded = (n: number | null | undefined) => (typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined);
+  for (const [name, field] of Object.entries(envSchema.shape)) {
+    let t: z.ZodType = field;
+    while (t instanceof z.ZodDefault || t instanceof z.ZodOptional) t = t.unwrap() as z.ZodType;
+    const limit: ConfigLimit = {};
+    if (t instanceof z.ZodNumber) {
+      limit.min = bounded(t.minValue);
+      limit.max = bounded(t.maxValue);
+    } else if (t instanceof z.ZodString && t.minLength !== null && t.minLength > 1) {
+      limit.minLength = t.minLength;
+    }
+    const defined = Object.fromEntries(Object.entries(limit).filter(([, v]) => v !== undefined));
+    if (Object.keys(defined).length) out[name] = defined;
+  }
+  return out;
+}
+
 export class ConfigError extends Error {}
 
 /** Parse an environment (process.env by default); throws ConfigError naming each bad variable. */
