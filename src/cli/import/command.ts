@@ -27,7 +27,7 @@ options:
   --indexing inline|queue|disabled   indexing-behavior; disabled: one full re-index at the end
   --fail-on-error true|false         true (default): a batch is all or nothing and the import stops at the
                            first failure; false: failing records are rolled back alone, the rest goes on
-  --dry-run                send dry-run: true (nothing committed, once the service supports it)
+  --dry-run                send dry-run: true: everything is checked, nothing is committed
   --errors <file.csv>      every failed record: line,column,field,code,message
   --resume                 continue an interrupted import from its checkpoint
   --checkpoint <file>      where the checkpoint is kept (default <file>.bulksync-checkpoint.json)

