@@ -30,9 +30,11 @@ const PROGRESS_EVERY_MS = 500;
 /** How often a running job looks for its cancel while its transaction writes. */
 const CANCEL_POLL_MS = 1000;
 
-function succeeded(outcome: SyncOutcome): JobEnd {
+/** A dry run processed its records and committed none. */
+function succeeded(outcome: SyncOutcome, dryRun: boolean): JobEnd {
   const failedRecords = outcome.partial ? outcome.errors.length : 0;
-  return { status: 'succeeded', records: outcome.records, done: Math.max(outcome.records - failedRecords, 0), result: syncAnswer(outcome).body, errors: outcome.partial ? outcome.errors.map(toJsonApi) : null };
+  const processed = Math.max(outcome.records - failedRecords, 0);
+  return { status: 'succeeded', records: outcome.records, processed, done: dryRun ? 0 : processed, result: syncAnswer(outcome).body, errors: outcome.partial ? outcome.errors.map(toJsonApi) : null };
 }
 
 function failed(problems: readonly Problem[], records: number): JobEnd {
@@ -63,6 +65,7 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
     // Cancel while the transaction writes: the job's own statement is cancelled (57014), so a long write does not
     // run on to its commit only to be rolled back there.
     let tx: BackendTransaction | undefined;
+    let trailing: NodeJS.Timeout | undefined;
     let cancelSeen = false;
     const watch = setInterval(() => {
       if (!tx || cancelSeen) return;
@@ -85,6 +88,15 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
       }
       const dryRun = parseDryRun(job.headers);
       let lastProgress = 0;
+      let latest = { records: 0, done: 0 };
+      const report = () => {
+        clearTimeout(trailing);
+        trailing = undefined;
+        lastProgress = Date.now();
+        const p = latest;
+        // p.done: written in the job's transaction (processed); committed only at the end.
+        void withConnection(knex, (sql) => reportProgress(sql, jobId, p.records, p.done)).catch((e: unknown) => log.warn('sync job progress not recorded', { error: (e as Error).message }));
+      };
       const stillWanted = () => withConnection(knex, async (sql) => (await findJob(sql, jobId))?.status === 'running');
       const result = await runStoredRequest(
         deps.service,
@@ -97,20 +109,24 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
           },
           onProgress: (p) => {
             records = p.records;
-            const now = Date.now();
-            if (now - lastProgress < PROGRESS_EVERY_MS && p.done < p.records) return;
-            lastProgress = now;
-            void withConnection(knex, (sql) => reportProgress(sql, jobId, p.records, p.done)).catch((e: unknown) => log.warn('sync job progress not recorded', { error: (e as Error).message }));
+            latest = p;
+            const wait = lastProgress + PROGRESS_EVERY_MS - Date.now();
+            // Throttled, but the last report is never lost: a chunk that then waits long (a lock) still shows.
+            if (wait > 0 && p.done < p.records) {
+              trailing ??= setTimeout(report, wait);
+              return;
+            }
+            report();
           },
           beforeCommit: async (sql, out) => {
             if (!(await stillRunning(sql, jobId))) throw new JobCancelled();
-            await finishJob(sql, jobId, succeeded(out));
+            await finishJob(sql, jobId, succeeded(out, false));
           },
         },
       );
       tx = undefined;
       // A dry run commits nothing, its end included: written on its own.
-      outcome = dryRun ? await end(succeeded(result)) : 'succeeded';
+      outcome = dryRun ? await end(succeeded(result, true)) : 'succeeded';
       records = result.records;
     } catch (e) {
       tx = undefined;
@@ -128,6 +144,7 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
       }
     } finally {
       clearInterval(watch);
+      clearTimeout(trailing);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.observer?.syncJob?.(outcome, seconds);
       log.log(outcome === 'succeeded' || outcome === 'cancelled' ? 'info' : 'warn', 'sync job finished', {
