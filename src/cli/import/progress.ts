@@ -1,4 +1,5 @@
 import { SingleBar } from 'cli-progress';
+import { counted } from './summary';
 
 export interface ProgressState {
   /** Input bytes read so far and in all (0 when unknown, e.g. stdin). */
@@ -27,16 +28,23 @@ function eta(s: ProgressState, origin: { at: number; bytes: number }): string {
  * A bar with records/s and ETA on a terminal (cli-progress, on stderr), a plain line every `intervalMs` otherwise
  * (logs, CI), nothing with --quiet. The ETA is by bytes read: the number of rows of a file is not known up front.
  */
-export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000): Progress {
+export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000, dryRun = false): Progress {
   const started = Date.now();
+  // A dry run commits nothing: its records are checked.
+  const verb = dryRun ? 'checked' : 'written';
   const rate = (s: ProgressState) => Math.round(s.written / Math.max(0.001, (Date.now() - started) / 1000));
   if (mode === 'none') return { update: () => undefined, note: () => undefined, stop: () => undefined };
   if (mode === 'lines') {
     let last = 0;
     let latest: ProgressState | undefined;
+    let printed = '';
     const line = (s: ProgressState) => {
       const pct = s.bytesTotal ? ` (${Math.floor((100 * s.bytesRead) / s.bytesTotal)}% of the file read)` : '';
-      process.stderr.write(`${s.written} records written, ${s.failed} failed${pct}, ${rate(s)} records/s\n`);
+      const counts = `${counted(s.written, 'record')} ${verb}, ${s.failed} failed${pct}`;
+      // The same counts twice in a row (the last batch's report, then the end) are one line.
+      if (counts === printed) return;
+      printed = counts;
+      process.stderr.write(`${counts}, ${rate(s)} records/s\n`);
     };
     return {
       update: (s) => {
@@ -48,11 +56,11 @@ export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000
       },
       note: (l) => process.stderr.write(`${l}\n`),
       stop: () => {
-        if (latest && Date.now() - last > 0) line(latest);
+        if (latest) line(latest);
       },
     };
   }
-  const bar = new SingleBar({ format: '{bar} {percentage}% | {written} written, {failed} failed | {rate} records/s | ETA {etaText}', stream: process.stderr, hideCursor: true });
+  const bar = new SingleBar({ format: `{bar} {percentage}% | {written} ${verb}, {failed} failed | {rate} records/s | ETA {etaText}`, stream: process.stderr, hideCursor: true });
   let begun = false;
   // The pace is measured from the first update (after the command's start-up requests).
   let origin: { at: number; bytes: number } | undefined;
