@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { BodyEvent } from './events';
+import { syntaxError } from './syntax-error';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -185,7 +186,7 @@ export class JsonBodyScanner {
     try {
       return { value: JSON.parse(bytes.toString('utf8')) };
     } catch (e) {
-      this.fail(out, `the body is not valid JSON (the value at byte ${this.dropped + start}): ${(e as Error).message.slice(0, 200)}`);
+      this.fail(out, syntaxError(e as Error, bytes.toString('utf8'), this.dropped + start));
       return 'failed';
     }
   }
