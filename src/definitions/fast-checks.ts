@@ -1,4 +1,4 @@
-import { codePoints } from './code-points';
+import { codePoints, hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from './code-points';
 import { isId } from './ids';
 import { STRING_MAX_LENGTH, TEXT_MAX_LENGTH } from './kinds';
 import type { FieldDef } from './types';
@@ -36,6 +36,7 @@ function stringCheck(field: FieldDef): Check {
   return (v) => {
     if (typeof v !== 'string') return 'expected string';
     if (v.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+    if (hasLoneSurrogate(v)) return LONE_SURROGATE_MESSAGE;
     // Characters are code points, as PostgreSQL counts them: an emoji is one, not two UTF-16 units. A string's
     // code points are at most its UTF-16 length and at least half of it, so most strings need no count.
     if (min !== undefined && v.length < 2 * min && codePoints(v) < min) return `expected at least ${min} characters`;
