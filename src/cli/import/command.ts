@@ -108,7 +108,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const quiet = Boolean(values.quiet);
   const interval = positiveInt(values['progress-interval'], 'progress-interval', 5000);
 
-  const progress = createProgress(quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines', interval, dryRun);
+  const progress = createProgress({ mode: quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines', intervalMs: interval, verb: dryRun ? 'checked' : 'written' });
   const client = clientFrom(values, env, {
     retry: { attempts: retries },
     onRetry: (r) => progress.note(`retrying ${r.path} in ${(r.waitMs / 1000).toFixed(1)} s (${r.reason}, attempt ${r.attempt})`),
