@@ -115,6 +115,9 @@ const envSchema = z.object({
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
   /** Hours an Idempotency-Key's answer is kept (docs/imports.md). */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24),
+  /** OpenTelemetry traces go to this OTLP/HTTP endpoint (docs/operations.md); unset: no tracing at all. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('bulksync'),
   /** Days an async sync job and its stored body are kept after submission (docs/imports.md). */
   SYNC_JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
 });
