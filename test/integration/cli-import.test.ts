@@ -87,7 +87,8 @@ async function countPrefix(prefix: string): Promise<{ total: number; numbers: st
 describe('docs/import.md', () => {
   it('imports the sample files of examples/import/ as the guide shows, and a second run (--match-by) creates nothing new', async () => {
     const guide = fs.readFileSync(path.join(ROOT, 'docs/import.md'), 'utf8');
-    const commands = [...guide.matchAll(/^npx bulksync (import examples\/import\/.+)$/gm)].map((m) => m[1]!.split(' '));
+    // Steps 2 and 3 (one line each; step 4's command goes on over two lines and is run by docs-import-guide.test.ts).
+    const commands = [...guide.matchAll(/^npx bulksync (import examples\/import\/[^\n\\]+)$/gm)].map((m) => m[1]!.split(' '));
     expect(commands).toHaveLength(2);
     for (const args of commands) {
       const run = await runCli(args, server.base);
