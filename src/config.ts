@@ -27,29 +27,34 @@ const pathList = z
 /** One `<locale code>:<name>` entry of LANGUAGES. */
 const LANGUAGE_ENTRY = /^([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*):([^,]{1,255})$/;
 
+/** A LANGUAGES entry (`de-DE:Deutsch`, checked at startup) as the language it names. */
+export function languageOf(entry: string): { localeCode: string; name: string } {
+  const m = LANGUAGE_ENTRY.exec(entry)!;
+  return { localeCode: m[1]!, name: m[2]!.trim() };
+}
+
 /**
  * The languages a fresh database gets (`en-GB:English,de-DE:Deutsch`, a fresh Shopware install's): locale code and
- * name, the first one the system default.
+ * name, the first one the system default. Kept as its entries (`languageOf` reads one), so that a configuration
+ * written back to an environment reads the same.
  */
-const languages = z
-  .string()
-  .transform((v, ctx) => {
-    const out: { localeCode: string; name: string }[] = [];
-    for (const entry of v.split(',').map((e) => e.trim()).filter(Boolean)) {
-      const m = LANGUAGE_ENTRY.exec(entry);
-      if (!m) {
-        ctx.addIssue({ code: 'custom', message: `"${entry}" is not <locale code>:<name> (e.g. de-DE:Deutsch)` });
-        return z.NEVER;
-      }
-      if (out.some((l) => l.localeCode.toLowerCase() === m[1]!.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', message: `${m[1]} is listed twice` });
-        return z.NEVER;
-      }
-      out.push({ localeCode: m[1]!, name: m[2]!.trim() });
+const languages = z.string().transform((v, ctx) => {
+  const out: string[] = [];
+  for (const entry of v.split(',').map((e) => e.trim()).filter(Boolean)) {
+    if (!LANGUAGE_ENTRY.test(entry)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not <locale code>:<name> (e.g. de-DE:Deutsch)` });
+      return z.NEVER;
     }
-    if (!out.length) ctx.addIssue({ code: 'custom', message: 'expected at least one language, e.g. en-GB:English' });
-    return out;
-  });
+    const locale = languageOf(entry).localeCode.toLowerCase();
+    if (out.some((e) => languageOf(e).localeCode.toLowerCase() === locale)) {
+      ctx.addIssue({ code: 'custom', message: `${languageOf(entry).localeCode} is listed twice` });
+      return z.NEVER;
+    }
+    out.push(entry);
+  }
+  if (!out.length) ctx.addIssue({ code: 'custom', message: 'expected at least one language, e.g. en-GB:English' });
+  return out;
+});
 
 /** Days the change feed keeps entries (tombstones included); a cursor older than that must resynchronise. */
 export const CHANGES_RETENTION_DAYS_DEFAULT = 30;
@@ -92,10 +97,7 @@ const envSchema = z.object({
   SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
   MIGRATE_ON_START: bool.default(true),
   /** Created by the migrations on a fresh database only (README, "Configuration"). */
-  LANGUAGES: languages.default([
-    { localeCode: 'en-GB', name: 'English' },
-    { localeCode: 'de-DE', name: 'Deutsch' },
-  ]),
+  LANGUAGES: languages.default(['en-GB:English', 'de-DE:Deutsch']),
   WORKER: z.enum(['on', 'off']).default('on'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   INDEXING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config';
+import { languageOf, type Config } from '../config';
 import type { Registry } from '../definitions/registry';
 import type { Logger } from '../logger';
 import { createKnex, type StatementCounter } from './connection';
@@ -67,7 +67,7 @@ export async function openDatabase(
   };
   try {
     if (config.MIGRATE_ON_START) {
-      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR, { languages: config.LANGUAGES }));
+      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR, { languages: config.LANGUAGES.map(languageOf) }));
       if (applied.length) logger.info('migrations applied', { migrations: applied });
     }
     if (registry) await assertSchemaMatches(knex, registry);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, languageOf, loadConfig } from '../../src/config';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -40,14 +40,16 @@ describe('configuration', () => {
 
 describe('LANGUAGES', () => {
   it('defaults to a fresh Shopware install: en-GB (system default) and de-DE', () => {
-    expect(loadConfig({}).LANGUAGES).toEqual([
+    expect(loadConfig({}).LANGUAGES.map(languageOf)).toEqual([
       { localeCode: 'en-GB', name: 'English' },
       { localeCode: 'de-DE', name: 'Deutsch' },
     ]);
   });
 
   it('takes <locale>:<name> entries and refuses anything else', () => {
-    expect(loadConfig({ LANGUAGES: 'de-DE:Deutsch' }).LANGUAGES).toEqual([{ localeCode: 'de-DE', name: 'Deutsch' }]);
+    expect(loadConfig({ LANGUAGES: 'de-DE:Deutsch' }).LANGUAGES.map(languageOf)).toEqual([{ localeCode: 'de-DE', name: 'Deutsch' }]);
+    // Written back to an environment (joined), it reads the same.
+    expect(loadConfig({ LANGUAGES: loadConfig({}).LANGUAGES.join(',') }).LANGUAGES).toEqual(['en-GB:English', 'de-DE:Deutsch']);
     expect(() => loadConfig({ LANGUAGES: 'German' })).toThrow(/LANGUAGES="German": "German" is not <locale code>:<name>/);
     expect(() => loadConfig({ LANGUAGES: 'de-DE:Deutsch,de-de:German' })).toThrow(/de-de is listed twice/);
   });
