@@ -13,7 +13,7 @@ import { startServer } from './server';
 
 /**
  * The huge-import case of issue 15: one `application/x-ndjson` request of N products with `Prefer: return=minimal`
- * (BULK-IMPORTS.md, "NDJSON body"), its time next to raw COPY of the same rows, and the server's peak RSS growth,
+ * (docs/sync-api.md, "NDJSON"), its time next to raw COPY of the same rows, and the server's peak RSS growth,
  * which must not grow with the body. The body is streamed from a generator: the bench client never holds the records.
  * Each request goes to a fresh server process, so that its RSS before the request is the same for every size (a
  * server that served a large request before keeps the heap it grew).

@@ -1,5 +1,5 @@
 /**
- * Translations, languages, currencies, sales channels, visibilities and custom fields (TRANSLATIONS.md).
+ * Translations, languages, currencies, sales channels, visibilities and custom fields (docs/sync-api.md, "Translations").
  *
  * Translated fields move out of their tables into `<table>_translation` (one row per record and language); the
  * values already stored become the default language's translations. The default language and the default

@@ -24,6 +24,38 @@ const pathList = z
   .min(1)
   .transform((v) => v.split(/[,:]/).map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)));
 
+/** One `<locale code>:<name>` entry of LANGUAGES. */
+const LANGUAGE_ENTRY = /^([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*):([^,]{1,255})$/;
+
+/** A LANGUAGES entry (`de-DE:Deutsch`, checked at startup) as the language it names. */
+export function languageOf(entry: string): { localeCode: string; name: string } {
+  const m = LANGUAGE_ENTRY.exec(entry)!;
+  return { localeCode: m[1]!, name: m[2]!.trim() };
+}
+
+/**
+ * The languages a fresh database gets (`en-GB:English,de-DE:Deutsch`, a fresh Shopware install's): locale code and
+ * name, the first one the system default. Kept as its entries (`languageOf` reads one), so that a configuration
+ * written back to an environment reads the same.
+ */
+const languages = z.string().transform((v, ctx) => {
+  const out: string[] = [];
+  for (const entry of v.split(',').map((e) => e.trim()).filter(Boolean)) {
+    if (!LANGUAGE_ENTRY.test(entry)) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not <locale code>:<name> (e.g. de-DE:Deutsch)` });
+      return z.NEVER;
+    }
+    const locale = languageOf(entry).localeCode.toLowerCase();
+    if (out.some((e) => languageOf(e).localeCode.toLowerCase() === locale)) {
+      ctx.addIssue({ code: 'custom', message: `${languageOf(entry).localeCode} is listed twice` });
+      return z.NEVER;
+    }
+    out.push(entry);
+  }
+  if (!out.length) ctx.addIssue({ code: 'custom', message: 'expected at least one language, e.g. en-GB:English' });
+  return out;
+});
+
 /** Days the change feed keeps entries (tombstones included); a cursor older than that must resynchronise. */
 export const CHANGES_RETENTION_DAYS_DEFAULT = 30;
 
@@ -66,6 +98,8 @@ const envSchema = z.object({
   /** Clear guard: the share of a snapshot's records a `missing` clear may touch unless the operation says otherwise. */
   SYNC_CLEAR_MAX_RATIO: z.coerce.number().min(0).max(1).default(0.5),
   MIGRATE_ON_START: bool.default(true),
+  /** Created by the migrations on a fresh database only (README, "Configuration"). */
+  LANGUAGES: languages.default(['en-GB:English', 'de-DE:Deutsch']),
   WORKER: z.enum(['on', 'off']).default('on'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   INDEXING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
@@ -85,11 +119,44 @@ const envSchema = z.object({
   CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(CHANGES_RETENTION_DAYS_DEFAULT),
   /** Hours an Idempotency-Key's answer is kept (docs/sync-jobs.md). */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24),
+  /** OpenTelemetry traces go to this OTLP/HTTP endpoint (docs/operations.md); unset: no tracing at all. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('bulksync'),
   /** Days an async sync job and its stored body are kept after submission (docs/sync-jobs.md). */
   SYNC_JOB_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/** The bounds a setting must keep: numbers between min and max, strings of at least minLength characters. */
+export interface ConfigLimit {
+  min?: number;
+  max?: number;
+  minLength?: number;
+}
+
+/**
+ * Every bound the schema enforces, per variable (the README's configuration table states them; a test compares).
+ * Read from the schema itself, so that a bound changed here cannot silently differ from the documentation.
+ */
+export function configLimits(): Record<string, ConfigLimit> {
+  const out: Record<string, ConfigLimit> = {};
+  const bounded = (n: number | null | undefined) => (typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined);
+  for (const [name, field] of Object.entries(envSchema.shape)) {
+    let t: z.ZodType = field;
+    while (t instanceof z.ZodDefault || t instanceof z.ZodOptional) t = t.unwrap() as z.ZodType;
+    const limit: ConfigLimit = {};
+    if (t instanceof z.ZodNumber) {
+      limit.min = bounded(t.minValue);
+      limit.max = bounded(t.maxValue);
+    } else if (t instanceof z.ZodString && t.minLength !== null && t.minLength > 1) {
+      limit.minLength = t.minLength;
+    }
+    const defined = Object.fromEntries(Object.entries(limit).filter(([, v]) => v !== undefined));
+    if (Object.keys(defined).length) out[name] = defined;
+  }
+  return out;
+}
 
 export class ConfigError extends Error {}
 

@@ -8,6 +8,7 @@ import { SchemaMismatchError } from './definitions/sql/schema-check';
 import { DefinitionError } from './definitions/loader';
 import type { QueueWorker } from './queue/runner';
 import { createLogger } from './observability/logger';
+import { startTracing } from './observability/tracing';
 
 /** Errors that explain themselves: printed as they are, without a stack trace. */
 const EXPLAINED = [ConfigError, DefinitionError, SchemaMismatchError, EmbeddedPostgresError];
@@ -15,6 +16,8 @@ const EXPLAINED = [ConfigError, DefinitionError, SchemaMismatchError, EmbeddedPo
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (then before the first request, so that every request has a span).
+  const tracing = startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME });
   const core = await boot(config, logger);
   // One set of metrics for the process: the in-process worker reports its jobs to the app's /metrics.
   const metrics = createMetrics(core.db.knex, core.indexers.names());
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     readReplica: Boolean(core.db.replica),
     entities: core.registry.names().length,
     worker: config.WORKER,
+    tracing: Boolean(config.OTEL_EXPORTER_OTLP_ENDPOINT),
   });
 
   let stopping = false;
@@ -49,6 +53,8 @@ async function main(): Promise<void> {
     clearTimeout(deadline);
     await worker?.stop().catch((e: unknown) => logger.error('worker stop failed', { error: (e as Error).message }));
     await core.db.close();
+    // The last spans are exported before the process goes.
+    await tracing.shutdown().catch((e: unknown) => logger.warn('traces not flushed', { error: (e as Error).message }));
     logger.info('stopped');
     process.exit(0);
   };

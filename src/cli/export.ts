@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { Criteria, JsonRecord } from '../client';
-import { clientFrom, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parse, str, UsageError } from './args';
+import type { Criteria, JsonRecord, OpenApiDocument } from '../client';
+import { clientFrom, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parse, positiveInt, str, UsageError } from './args';
 import { FieldShapes } from './import/field-shapes';
+import { createProgress } from './import/progress';
 
 export const EXPORT_USAGE = `usage: bulksync export <entity> [--criteria <file.json>] [--since <cursor>] [--out <file>] > out.ndjson
 
 Writes an entity's records as NDJSON (one record a line), ready for bulksync import: only the fields the sync
-endpoint takes are written (no createdAt, no indexer-computed fields).
+endpoint takes are written (no createdAt, no indexer-computed fields). A translated entity's records carry every
+language's translations ("translations": [{"languageId": …, "name": …}, …]), so an import restores them all.
 
 options:
   --criteria <file.json>   filters etc. of POST /api/search/<entity> (filter, term, sort, associations, …)
@@ -15,7 +17,8 @@ options:
                            or of GET /api/_action/changes); the new cursor is printed on stderr as "next cursor: …"
   --deletions <file>       with --since: the keys of records deleted since the cursor, one per line
   --out <file>             write there instead of standard output
-  --quiet                  no summary on stderr
+  --quiet                  no progress and no summary on stderr
+  --progress-interval <ms> without a terminal: a progress line this often (default 5000)
 ${CONNECTION_HELP}`;
 
 const OPTIONS = {
@@ -25,7 +28,25 @@ const OPTIONS = {
   deletions: { type: 'string' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
+  'progress-interval': { type: 'string' },
 } as const;
+
+/** The fields of one entry of an entity's `translations` list (languageId and the translated fields), if it has any. */
+function translationFields(doc: OpenApiDocument, entity: string): Set<string> | undefined {
+  const prop = (doc.components.schemas[`${entity}.write`]?.properties as Record<string, JsonRecord> | undefined)?.translations;
+  const list = (prop?.oneOf as JsonRecord[] | undefined)?.find((a) => a.type === 'array');
+  const item = list?.items as JsonRecord | undefined;
+  return item?.properties ? new Set(Object.keys(item.properties as JsonRecord)) : undefined;
+}
+
+/** The criteria with the `translations` association loaded, in whichever form the caller gave associations. */
+function withTranslations(criteria: Criteria): Criteria {
+  const a = criteria.associations;
+  if (a === undefined) return { ...criteria, associations: { translations: {} } };
+  if (Array.isArray(a)) return { ...criteria, associations: a.includes('translations') ? a : [...a, 'translations'] };
+  if (a !== null && typeof a === 'object') return { ...criteria, associations: { translations: {}, ...a } };
+  return criteria;
+}
 
 /** Writes a line, waiting when the stream's buffer is full (a slow pipe must not make the export hold everything). */
 async function writeLine(out: Writable, line: string): Promise<void> {
@@ -51,11 +72,30 @@ export async function exportCommand(args: string[], env: NodeJS.ProcessEnv = pro
   }
   if (str(values.deletions) && !str(values.since)) throw new UsageError('--deletions needs --since');
   const client = clientFrom(values, env);
-  const shapes = new FieldShapes(await client.openApi());
+  const doc = await client.openApi();
+  const shapes = new FieldShapes(doc);
   if (!shapes.has(entity)) throw new UsageError(`unknown entity "${entity}"; the service has: ${shapes.entities().join(', ')}`);
   // What the sync endpoint takes of a record read back: writable fields, and associations that were loaded.
   const writable = new Set(shapes.of(entity).fields.keys());
-  const importable = (r: JsonRecord): JsonRecord => Object.fromEntries(Object.entries(r).filter(([k]) => writable.has(k)));
+  // Every language, not only the default one: the translation rows, in the list form the sync endpoint takes.
+  const translated = translationFields(doc, entity);
+  if (translated) criteria = withTranslations(criteria);
+  const entry = (row: JsonRecord): JsonRecord => Object.fromEntries(Object.entries(row).filter(([k, v]) => translated!.has(k) && v !== null));
+  const importable = (r: JsonRecord): JsonRecord =>
+    Object.fromEntries(
+      Object.entries(r)
+        .filter(([k]) => writable.has(k))
+        .map(([k, v]) => (k === 'translations' && translated && Array.isArray(v) ? [k, (v as JsonRecord[]).map(entry)] : [k, v])),
+    );
+  const progress = createProgress({
+    mode: values.quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines',
+    intervalMs: positiveInt(values['progress-interval'], 'progress-interval', 5000),
+    verb: 'exported',
+    of: 'records',
+    failures: false,
+  });
+  let total = 0;
+  const report = () => progress.update({ bytesRead: count, bytesTotal: total, written: count, failed: 0 });
 
   const outFile = str(values.out);
   const out: Writable = outFile ? fs.createWriteStream(outFile) : process.stdout;
@@ -89,17 +129,23 @@ export async function exportCommand(args: string[], env: NodeJS.ProcessEnv = pro
           count++;
         }
       }
+      report();
       cursor = page.next;
       if (page.data.length === 0) break;
     }
     next = cursor;
     if (deletions) await new Promise<void>((r) => deletions.end(() => r()));
   } else {
+    // The total, for the progress: one count before the pages (keyset pages carry none).
+    total = (await client.search(entity, { ...criteria, limit: 1, associations: undefined, 'total-count-mode': 'exact' })).total ?? 0;
     for await (const r of client.searchAll(entity, criteria)) {
       await writeLine(out, JSON.stringify(importable(r)));
       count++;
+      if (count % 500 === 0) report();
     }
   }
+  report();
+  progress.stop();
   if (outFile) await new Promise<void>((r) => out.end(() => r()));
   if (!values.quiet) process.stderr.write(`exported ${count} ${entity} records${since ? `, ${deleted} deleted since the cursor` : ''}\n`);
   if (next) process.stderr.write(`next cursor: ${next}\n`);

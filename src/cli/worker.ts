@@ -8,6 +8,7 @@ export async function workerCommand(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const core = await boot(config, logger);
   const worker = await startQueueWorker(core, config, logger);
+  logger.info('worker started', { embeddedDatabase: core.db.embedded, concurrency: config.WORKER_CONCURRENCY });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

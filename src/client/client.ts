@@ -81,7 +81,7 @@ export class BulksyncClient {
   }
 
   /**
-   * POST /api/_action/sync with an `application/x-ndjson` body streamed from `operations` (BULK-IMPORTS.md): the
+   * POST /api/_action/sync with an `application/x-ndjson` body streamed from `operations` (docs/sync-api.md "NDJSON"): the
    * body is never whole in memory. `operations` is a function so that a retry can produce the body again.
    */
   async syncNdjson(operations: () => Iterable<NdjsonOperation> | AsyncIterable<NdjsonOperation>, opts: SyncOptions = {}): Promise<SyncResponse> {

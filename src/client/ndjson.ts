@@ -7,7 +7,7 @@ export interface NdjsonOperation {
 }
 
 /**
- * The lines of an `application/x-ndjson` sync body (BULK-IMPORTS.md "NDJSON body"): `{"operation": {…}}`, then one
+ * The lines of an `application/x-ndjson` sync body (docs/sync-api.md "NDJSON"): `{"operation": {…}}`, then one
  * record per line. Lines are grouped into chunks of about `chunkBytes` so that the stream does not make one write per
  * record.
  */

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Config } from '../config';
+import { languageOf, type Config } from '../config';
 import type { Logger } from '../observability/logger';
 import { createKnex, type StatementCounter } from './connection';
 import { EmbeddedPostgresError } from './embedded-error';
@@ -37,7 +37,8 @@ async function loadEmbedded(): Promise<typeof import('./embedded')> {
         'development dependencies (npm ci without --omit=dev).',
     );
   }
-  return import('./embedded');
+  // require, not import(): under tsx's CommonJS hook (the bulksync command in a clone) import() finds no .ts file.
+  return require('./embedded') as typeof import('./embedded');
 }
 
 /**
@@ -45,7 +46,7 @@ async function loadEmbedded(): Promise<typeof import('./embedded')> {
  * switched off) and the definitions are checked against the tables before anything is served.
  */
 export async function openDatabase(
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_READ_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'MIGRATIONS_DIR'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_READ_URL' | 'EMBEDDED_PG_DIR' | 'DATABASE_POOL_MAX' | 'MIGRATE_ON_START' | 'LANGUAGES' | 'MIGRATIONS_DIR'>,
   schemaCheck: SchemaCheck | undefined,
   logger: Logger,
   counter?: StatementCounter,
@@ -67,7 +68,7 @@ export async function openDatabase(
   };
   try {
     if (config.MIGRATE_ON_START) {
-      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR));
+      const applied = await withMigrationLock(url, () => migrateLatest(knex, config.MIGRATIONS_DIR, { languages: config.LANGUAGES.map(languageOf) }));
       if (applied.length) logger.info('migrations applied', { migrations: applied });
     }
     if (schemaCheck) await schemaCheck(knex);

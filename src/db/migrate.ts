@@ -2,9 +2,15 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 
+/** What the migrations may read of the configuration, as `knex.userParams` (they cannot read the environment). */
+export interface MigrationParams {
+  /** The languages of a fresh database, the first the system default. */
+  languages?: readonly { localeCode: string; name: string }[];
+}
+
 /** Runs every pending knex migration of the given directories (files of all directories, ordered by name). */
-export async function migrateLatest(knex: Knex, dirs: readonly string[]): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({
+export async function migrateLatest(knex: Knex, dirs: readonly string[], params: MigrationParams = {}): Promise<string[]> {
+  const [, applied] = (await knex.withUserParams({ ...params }).migrate.latest({
     directory: dirs.map((d) => path.resolve(d)),
     loadExtensions: ['.js', '.cjs'],
     tableName: 'knex_migrations',

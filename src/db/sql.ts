@@ -44,8 +44,10 @@ type PooledClient = pg.Client & { query: pg.Client['query'] };
 function sqlOf(conn: PooledClient): Sql {
   return {
     query: async (text, params) => {
-      const r = await conn.query(text, params as unknown[]);
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+      const r = (await conn.query(text, params as unknown[])) as pg.QueryResult | pg.QueryResult[];
+      // Several statements in one string (no parameters) answer one result each: the last that is not a SET counts.
+      const main = Array.isArray(r) ? ([...r].reverse().find((x) => x.command !== 'SET') ?? r[r.length - 1]!) : r;
+      return { rows: main.rows, rowCount: main.rowCount ?? 0 };
     },
     copyFrom: async (statement, source) => {
       const stream = conn.query(copyStream(statement));

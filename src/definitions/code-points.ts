@@ -13,3 +13,24 @@ export function codePoints(s: string): number {
   }
   return n;
 }
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one: not Unicode text. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether a string holds a lone surrogate (JSON's "\ud800" escape): it has no UTF-8 form, so PostgreSQL would store
+ * U+FFFD in its place. Refused instead, as Shopware's JSON decoding refuses it.
+ */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
+/** The same for every string and key of a JSON value. */
+export function jsonHasLoneSurrogate(v: unknown): boolean {
+  if (typeof v === 'string') return hasLoneSurrogate(v);
+  if (Array.isArray(v)) return v.some(jsonHasLoneSurrogate);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => hasLoneSurrogate(k) || jsonHasLoneSurrogate(x));
+  return false;
+}
+
+export const LONE_SURROGATE_MESSAGE = 'must be valid Unicode text: it holds a lone surrogate (a \\ud800–\\udfff escape without its pair)';

@@ -1,4 +1,4 @@
-import { codePoints } from './code-points';
+import { codePoints, hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from './code-points';
 import { isId } from './ids';
 import { STRING_MAX_LENGTH, TEXT_MAX_LENGTH } from './kinds';
 import type { FieldDef } from './types';
@@ -36,6 +36,7 @@ function stringCheck(field: FieldDef): Check {
   return (v) => {
     if (typeof v !== 'string') return 'expected string';
     if (v.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+    if (hasLoneSurrogate(v)) return LONE_SURROGATE_MESSAGE;
     // Characters are code points, as PostgreSQL counts them: an emoji is one, not two UTF-16 units. A string's
     // code points are at most its UTF-16 length and at least half of it, so most strings need no count.
     if (min !== undefined && v.length < 2 * min && codePoints(v) < min) return `expected at least ${min} characters`;
@@ -107,7 +108,7 @@ function compile(schema: unknown): ((v: unknown) => boolean) | undefined {
       if (!only(s, ['type', 'pattern'])) return undefined;
       if (s.pattern !== undefined && typeof s.pattern !== 'string') return undefined;
       const re = typeof s.pattern === 'string' ? new RegExp(s.pattern) : undefined;
-      return (v) => typeof v === 'string' && !v.includes('\u0000') && (!re || re.test(v));
+      return (v) => typeof v === 'string' && !v.includes('\u0000') && !hasLoneSurrogate(v) && (!re || re.test(v));
     }
     case 'array': {
       if (!only(s, ['type', 'items', 'minItems', 'maxItems'])) return undefined;
@@ -131,7 +132,7 @@ function compile(schema: unknown): ((v: unknown) => boolean) | undefined {
       const checks = new Map<string, (v: unknown) => boolean>();
       for (const [name, sub] of Object.entries(props as Record<string, unknown>)) {
         const c = compile(sub);
-        if (!c || name.includes('\u0000')) return undefined;
+        if (!c || name.includes('\u0000') || hasLoneSurrogate(name)) return undefined;
         checks.set(name, c);
       }
       const required = s.required ?? [];
@@ -169,7 +170,7 @@ const PLAIN_DEPTH = 32;
 function plainJson(v: unknown, depth: number): boolean {
   switch (typeof v) {
     case 'string':
-      return !v.includes('\u0000');
+      return !v.includes('\u0000') && !hasLoneSurrogate(v);
     case 'number':
       return Number.isFinite(v);
     case 'boolean':
@@ -183,7 +184,7 @@ function plainJson(v: unknown, depth: number): boolean {
       }
       if (!isPlainObject(v)) return false;
       // A "__proto__" key is a trap for any object copy (zod's among them): left to zod.
-      for (const k of Object.keys(v)) if (k === '__proto__' || k.includes('\u0000') || !plainJson(v[k], depth + 1)) return false;
+      for (const k of Object.keys(v)) if (k === '__proto__' || k.includes('\u0000') || hasLoneSurrogate(k) || !plainJson(v[k], depth + 1)) return false;
       return true;
     }
     default:

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { codePoints } from './code-points';
+import { codePoints, hasLoneSurrogate, jsonHasLoneSurrogate, LONE_SURROGATE_MESSAGE } from './code-points';
 import { isId, toApiId, toDbId } from './ids';
 import { outboundUrlProblem, STRICT_OUTBOUND } from './public-url';
 import type { FieldDef } from './types';
@@ -39,7 +39,10 @@ function storableDateTime(s: string): boolean {
 }
 
 function stringValidator(field: FieldDef): z.ZodType {
-  let s = z.string().refine((v) => !v.includes('\u0000'), NO_NUL);
+  let s = z
+    .string()
+    .refine((v) => !v.includes('\u0000'), NO_NUL)
+    .refine((v) => !hasLoneSurrogate(v), LONE_SURROGATE_MESSAGE);
   // Lengths in code points, as PostgreSQL's varchar(n) counts (and as the fast checks do).
   const min = field.minLength;
   if (min !== undefined) s = s.refine((v) => v.length >= 2 * min || codePoints(v) >= min, `expected at least ${min} characters`);
@@ -145,7 +148,7 @@ export const KINDS = {
       (f.jsonSchema ? z.fromJSONSchema(f.jsonSchema as Parameters<typeof z.fromJSONSchema>[0]) : z.json()).refine(
         (v) => !JSON.stringify(v).includes('\\u0000'),
         NO_NUL,
-      ),
+      ).refine((v) => !jsonHasLoneSurrogate(v), LONE_SURROGATE_MESSAGE),
     // JSON travels as text and is cast after unnest: a jsonb[] literal would need double escaping.
     paramType: 'text',
     sqlType: 'jsonb',

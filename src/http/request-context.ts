@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../observability/logger';
 import type { FinishedRequest } from '../observability/observers';
+import { startRequestSpan } from '../observability/tracing';
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -79,7 +80,9 @@ export function requestContext({ logger, router, onFinish }: RequestContextOptio
     const given = req.get('x-request-id');
     req.id = given && ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', req.id);
-    req.log = logger.child({ requestId: req.id });
+    // With tracing on: the request's span, whose trace id every log line of the request carries.
+    const span = startRequestSpan(`${req.method} request`, { 'http.request.method': req.method });
+    req.log = logger.child({ requestId: req.id, ...(span ? { traceId: span.traceId } : {}) });
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -96,6 +99,14 @@ export function requestContext({ logger, router, onFinish }: RequestContextOptio
         ip: req.ip,
       });
     });
-    next();
+    // On close, not finish: a request whose client went away ends its span too.
+    if (span) {
+      res.once('close', () => {
+        const route = routeOf(req, stack);
+        span.end(`${req.method} ${route}`, { 'http.route': route, 'http.response.status_code': res.statusCode, 'bulksync.records': res.locals.records ?? 0, 'bulksync.answered': res.writableFinished }, res.statusCode >= 500);
+      });
+      span.run(next);
+    }
+    else next();
   };
 }

@@ -10,6 +10,7 @@ import { sendAnswer } from './sync-answer';
 import { syncHeadersOf, syncRunOptions } from './sync-options';
 import { executionOptions } from '../sync/options';
 import type { Metrics } from '../observability/metrics';
+import { drainUnreadBody } from './early-answer';
 
 /**
  * /ready needs the primary and, when DATABASE_READ_URL is set, the replica too: without it GET and search fail, so
@@ -48,14 +49,10 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics, idempotencyT
   r.post('/api/_action/sync', async (req, res) => {
     try {
       await handleSync(req, res);
-    } finally {
-      // Answered before the body's end (refused, too large, too many problems): the rest is discarded, not parsed,
-      // and the connection is not reused.
-      if (!req.readableEnded && !req.destroyed) {
-        // Still arriving: the connection is not reused. Received but unread: discarded, the connection stays.
-        if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
-        req.resume();
-      }
+    } catch (e) {
+      // Refused before the body's end (a header, too many problems, a syntax error): the rest is discarded, not parsed.
+      await drainUnreadBody(req, res, maxBodyBytes);
+      throw e;
     }
   });
   return r;

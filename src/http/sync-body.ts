@@ -39,8 +39,12 @@ export function syncBody(req: Request, { format, encoding, limitBytes }: BodyLim
  */
 async function* limited(req: Request, inflater: (() => Transform) | undefined, limit: number, tooLarge: Problem): AsyncGenerator<Buffer> {
   const inflate = inflater?.();
-  // Errors reach the iterator below; this keeps one that comes after the reading stopped from being unhandled.
-  inflate?.on('error', () => undefined);
+  // Errors reach the iterator below; this keeps one that comes after the reading stopped from being unhandled, and
+  // tells the decompressor's own failures (any codec: zlib's Z_* codes, brotli's ERR__ERROR_FORMAT_*) apart.
+  let inflateError: unknown;
+  inflate?.on('error', (e) => {
+    inflateError = e;
+  });
   // Not destroyed when the reading stops early (an error answered before the end): the answer still goes out on the
   // same connection.
   const source: AsyncIterable<Buffer> = inflate ? req.pipe(inflate) : req.iterator({ destroyOnReturn: false });
@@ -52,7 +56,7 @@ async function* limited(req: Request, inflater: (() => Transform) | undefined, l
       yield chunk;
     }
   } catch (e) {
-    if (inflate && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('Z_')) {
+    if (inflate && e === inflateError) {
       throw new BodyReadError({ code: 'BODY_NOT_JSON', detail: 'the body could not be decompressed (corrupt compression)', pointer: '' });
     }
     throw e;

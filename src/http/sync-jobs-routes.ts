@@ -36,7 +36,8 @@ export function jobDocument(job: SyncJob) {
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,
-    progress: { records: job.records, done: job.done },
+    // done: committed (kept under its first name); processed: written in the job's transaction, committed or not.
+    progress: { records: job.records, processed: job.processed, committed: job.done, done: job.done },
     result: job.result ?? null,
     errors: job.errors ?? null,
   };

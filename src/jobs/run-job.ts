@@ -29,9 +29,11 @@ const PROGRESS_EVERY_MS = 500;
 /** How often a running job looks for its cancel while its transaction writes. */
 const CANCEL_POLL_MS = 1000;
 
-function succeeded(outcome: SyncOutcome): JobEnd {
+/** A dry run processed its records and committed none. */
+function succeeded(outcome: SyncOutcome, dryRun: boolean): JobEnd {
   const failedRecords = outcome.partial ? outcome.errors.length : 0;
-  return { status: 'succeeded', records: outcome.records, done: Math.max(outcome.records - failedRecords, 0), result: syncAnswer(outcome).body, errors: outcome.partial ? outcome.errors.map(toJsonApi) : null };
+  const processed = Math.max(outcome.records - failedRecords, 0);
+  return { status: 'succeeded', records: outcome.records, processed, done: dryRun ? 0 : processed, result: syncAnswer(outcome).body, errors: outcome.partial ? outcome.errors.map(toJsonApi) : null };
 }
 
 function failed(problems: readonly Problem[], records: number): JobEnd {
@@ -62,6 +64,7 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
     // Cancel while the transaction writes: the job's own statement is cancelled (57014), so a long write does not
     // run on to its commit only to be rolled back there.
     let tx: BackendTransaction | undefined;
+    let trailing: NodeJS.Timeout | undefined;
     let cancelSeen = false;
     const watch = setInterval(() => {
       if (!tx || cancelSeen) return;
@@ -91,8 +94,18 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
     try {
       const integration = await deps.integrations.byId(job.integrationId);
       let lastProgress = 0;
+      let latest = { records: 0, done: 0 };
+      const report = () => {
+        clearTimeout(trailing);
+        trailing = undefined;
+        lastProgress = Date.now();
+        const p = latest;
+        // p.done: written in the job's transaction (processed); committed only at the end.
+        void withConnection(knex, (sql) => reportProgress(sql, jobId, p.records, p.done)).catch((e: unknown) => log.warn('sync job progress not recorded', { error: (e as Error).message }));
+      };
       const stillWanted = () => withConnection(knex, async (sql) => (await findJob(sql, jobId))?.status === 'running');
       const options = storedOptions(job.headers, job.contentType, deps.indexers);
+      const dryRun = options.ok && Boolean(options.value.dryRun);
       const answer: SyncAnswer =
         !integration || integration.revokedAt
           ? { ok: false, records: 0, problems: [{ code: 'FORBIDDEN', detail: 'the integration that submitted this job was revoked before it ran; nothing was written', pointer: '' }] }
@@ -107,21 +120,25 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
                 },
                 onProgress: (p) => {
                   records = p.records;
-                  const now = Date.now();
-                  if (now - lastProgress < PROGRESS_EVERY_MS && p.done < p.records) return;
-                  lastProgress = now;
-                  void withConnection(knex, (sql) => reportProgress(sql, jobId, p.records, p.done)).catch((e: unknown) => log.warn('sync job progress not recorded', { error: (e as Error).message }));
+                  latest = p;
+                  const wait = lastProgress + PROGRESS_EVERY_MS - Date.now();
+                  // Throttled, but the last report is never lost: a chunk that then waits long (a lock) still shows.
+                  if (wait > 0 && p.done < p.records) {
+                    trailing ??= setTimeout(report, wait);
+                    return;
+                  }
+                  report();
                 },
                 beforeCommit: async (sql, out) => {
                   if (!(await stillRunning(sql, jobId))) throw new JobCancelled();
-                  await finishJob(sql, jobId, succeeded(out));
+                  await finishJob(sql, jobId, succeeded(out, false));
                 },
               },
             );
       tx = undefined;
       if (answer.ok) {
         // A dry run commits nothing, its end included: written on its own.
-        outcome = options.ok && options.value.dryRun ? await end(succeeded(answer)) : 'succeeded';
+        outcome = dryRun ? await end(succeeded(answer, true)) : 'succeeded';
         records = answer.records;
       } else if (await cancelledMeanwhile()) outcome = 'cancelled';
       else if (problemsStatus(answer.problems) < 500) outcome = await end(failed(answer.problems, records));
@@ -132,6 +149,7 @@ export function syncJobTask(deps: JobRunnerDeps): Task {
       else outcome = await retryOrGiveUp(undefined, e);
     } finally {
       clearInterval(watch);
+      clearTimeout(trailing);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.observer?.syncJob?.(outcome, seconds);
       log.log(outcome === 'succeeded' || outcome === 'cancelled' ? 'info' : 'warn', 'sync job finished', {

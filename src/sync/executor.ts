@@ -18,6 +18,7 @@ import { RequestKeys } from './resolve';
 import { SyncResult } from './result';
 import { settleUnchanged } from './unchanged';
 import { RequestState, type OperationState } from './state';
+import { withSpan } from '../observability/tracing';
 import type { OperationPlan } from './types';
 
 /** What the request asked for, typed (the HTTP edge parses the headers). */
@@ -165,7 +166,8 @@ export class SyncExecution {
       this.retainedRows += chunk.rows;
       if (this.retainedRows > this.ctx.retryWindowRows) this.retained = undefined;
     }
-    await this.withRetries(() => this.execute(chunk), 'before-last');
+    const attrs = { 'bulksync.entity': chunk.plan.operation.entity.name, 'bulksync.action': chunk.plan.operation.action, 'bulksync.rows': chunk.rows };
+    await withSpan('sync.write', attrs, () => this.withRetries(() => this.execute(chunk), 'before-last'));
   }
 
   /** After the last chunk: indexing and events in the transaction, then commit; or roll back if the request failed. */
@@ -176,7 +178,7 @@ export class SyncExecution {
     }
     const execution = await this.withRetries(async () => {
       const tx = await this.transaction();
-      const indexing = await applyIndexing(tx.sql, this.known.marks, this.ctx.options.indexing, this.ctx.indexers, this.ctx.indexingMaxAttempts);
+      const indexing = await withSpan('sync.indexing', { 'bulksync.indexing': this.ctx.options.indexing.mode }, () => applyIndexing(tx.sql, this.known.marks, this.ctx.options.indexing, this.ctx.indexers, this.ctx.indexingMaxAttempts));
       await this.events.flush(tx.sql);
       const done: Execution = { result: this.result, errors: this.problems, indexing };
       if (!this.ctx.options.dryRun) await this.ctx.beforeCommit?.(tx.sql, done);
@@ -186,7 +188,7 @@ export class SyncExecution {
       await this.close(false);
       return { problems: this.problems };
     }
-    await this.close(!this.ctx.options.dryRun);
+    await withSpan('sync.commit', { 'bulksync.dry_run': this.ctx.options.dryRun }, () => this.close(!this.ctx.options.dryRun));
     return execution;
   }
 

@@ -9,6 +9,7 @@ import { planChunk, planOperationEnd, type PlanInputs } from './plan';
 import { Problems } from './plan-context';
 import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
 import { parseOperation } from './request';
+import { withSpan } from '../observability/tracing';
 import type { Command, Operation, OperationPlan } from './types';
 
 export interface PipelineLimits {
@@ -269,7 +270,7 @@ export class SyncPipeline {
     const lineOf = lines.length ? (index: number) => lines[index - first] : op.line !== undefined ? () => op.line : undefined;
     if (records.length) {
       const before = this.planning.list.length;
-      const commands = planChunk(this.ctx.registry, operation, records, first, this.planning, this.ctx.inputs);
+      const commands = withSpan('sync.plan', { 'bulksync.entity': operation.entity.name, 'bulksync.records': records.length }, () => planChunk(this.ctx.registry, operation, records, first, this.planning, this.ctx.inputs));
       const problems = this.planning.list.slice(before);
       if (lineOf) for (const p of problems) p.meta = { ...p.meta, line: typeof p.meta?.index === 'number' ? lineOf(p.meta.index) : op.line };
       this.planned(problems);

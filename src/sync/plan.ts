@@ -22,6 +22,15 @@ const ROOT_PATH: readonly (string | number)[] = Object.freeze([]);
 /** Deepest nesting of records inside records; deeper input is an error, not a stack overflow. */
 export const MAX_NESTING = 8;
 
+/** Mode replace resets what is not given: every required field must be there. */
+function requireForReplace(entity: EntityDef, record: Record<string, unknown>, values: Map<string, unknown>, report: Report): void {
+  for (const f of entity.fieldList) {
+    if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && !Object.hasOwn(record, f.name)) {
+      report('FIELD_REQUIRED', `${f.name} is required with mode replace`, f.name);
+    }
+  }
+}
+
 /**
  * Validates one record and flattens its nested records into the row set. Returns the record's primary key for
  * the parent to link to, or undefined when the key itself is unusable.
@@ -60,13 +69,6 @@ function planRecord(
     if (given !== undefined && keyPart(given) !== keyPart(v)) report('VALUE_INVALID', `${name} contradicts the record it is nested in`, name);
     values.set(name, v);
   }
-  if (root && ctx.op.mode === 'replace') {
-    for (const f of entity.fieldList) {
-      if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && !(record as object).hasOwnProperty(f.name)) {
-        report('FIELD_REQUIRED', `${f.name} is required with mode replace`, f.name);
-      }
-    }
-  }
 
   // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
   const single = entity.primaryKey.length === 1 ? entity.fields[entity.primaryKey[0]!]! : undefined;
@@ -82,11 +84,14 @@ function planRecord(
   const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
   // A key field that was given but refused has its error already.
   for (const k of missingKey) if (!(k in record) || record[k] === null) report('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
-  if (missingKey.length) return undefined;
+  const replace = root && ctx.op.mode === 'replace';
+  if (missingKey.length) return void (replace && requireForReplace(entity, record, values, report));
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
   if (translation && translated!.given && ownId) planTranslations(ctx, entity, translation, translated!, ownId, ref, report, values, root);
+  // After the translations: a required translated field given in the default language's translation counts as given.
+  if (replace) requireForReplace(entity, record, values, report);
 
   for (const [name, raw] of nested) {
     const assoc = entity.associations[name]!;

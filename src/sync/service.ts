@@ -8,6 +8,7 @@ import { NearStatic } from '../definitions/sql/near-static';
 import { languageContext } from '../definitions/translations';
 import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './executor';
 import { SyncPipeline } from './pipeline';
+import { withSpan } from '../observability/tracing';
 import type { SyncResult } from './result';
 
 export interface SyncLimits {
@@ -116,7 +117,7 @@ export class SyncService {
     });
     let planned;
     try {
-      planned = await pipeline.run(bodyEvents(call.body, call.format));
+      planned = await withSpan('sync.read', { 'bulksync.format': call.format }, () => pipeline.run(bodyEvents(call.body, call.format)), (p) => ({ 'bulksync.records': p.records }));
     } catch (e) {
       // The client went away, the connection broke, or a bug: nothing of the request may stay.
       await execution.abort();

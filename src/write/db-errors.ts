@@ -36,6 +36,8 @@ export function classifyDbError(e: unknown, during: 'write' | 'delete'): DbFault
         ? { code: 'FK_RESTRICT', column, value, detail: `the record is still referenced${err.table ? ` by ${err.table}` : ''}` }
         : { code: 'FK_NOT_FOUND', column, value, detail: `${column ?? 'a reference'} ${value ? `"${value}" ` : ''}names no existing record` };
     case '23514':
+      // A parent trigger's refusal (migration category_parent_cycle): said as what it is, not as a check's name.
+      if (err.constraint?.endsWith('_parent_cycle')) return { code: 'VALUE_INVALID', column, value, detail: `${column ?? 'the parent'} would make the record its own ancestor (a cycle)` };
       return { code: 'VALUE_INVALID', column, detail: `a value breaks the check ${err.constraint ?? ''}`.trim() };
     case '23502':
       return { code: 'FIELD_REQUIRED', column, detail: `${column ?? 'a field'} must not be null` };

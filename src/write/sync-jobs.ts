@@ -18,6 +18,9 @@ export interface SyncJob {
   contentType: string;
   bodyBytes: number;
   records: number;
+  /** Records written in the job's transaction so far, committed or not. */
+  processed: number;
+  /** Records committed: 0 until the job's transaction commits. */
   done: number;
   result: unknown;
   errors: unknown[] | null;
@@ -36,6 +39,7 @@ interface Row {
   content_type: string;
   body_bytes: string;
   records: number;
+  processed: number;
   done: number;
   result: unknown;
   errors: unknown[] | null;
@@ -55,6 +59,7 @@ function toJob(r: Row): SyncJob {
     contentType: r.content_type,
     bodyBytes: Number(r.body_bytes),
     records: r.records,
+    processed: r.processed,
     done: r.done,
     result: r.result,
     errors: r.errors,
@@ -132,7 +137,7 @@ export async function listJobs(sql: Sql, integrationId: string, limit: number, o
 export async function startJob(sql: Sql, jobId: string): Promise<SyncJob | undefined> {
   const { rows } = await sql.query<Row>(
     `UPDATE bulksync_sync_job
-        SET status = 'running', started_at = now(), attempts = attempts + 1, records = 0, done = 0
+        SET status = 'running', started_at = now(), attempts = attempts + 1, records = 0, processed = 0, done = 0
       WHERE id = $1 AND status IN ('queued', 'running')
       RETURNING *`,
     [toDbId(jobId)],
@@ -140,9 +145,12 @@ export async function startJob(sql: Sql, jobId: string): Promise<SyncJob | undef
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
-/** Progress while it runs (its own statement, so that readers see it before the data commit). */
-export async function reportProgress(sql: Sql, jobId: string, records: number, done: number): Promise<void> {
-  await sql.query(`UPDATE bulksync_sync_job SET records = $2, done = $3 WHERE id = $1 AND status = 'running'`, [toDbId(jobId), records, done]);
+/**
+ * Progress while it runs (its own statement, so that readers see it before the data commit): records read and
+ * processed; none of them is committed before the job's end.
+ */
+export async function reportProgress(sql: Sql, jobId: string, records: number, processed: number): Promise<void> {
+  await sql.query(`UPDATE bulksync_sync_job SET records = $2, processed = $3 WHERE id = $1 AND status = 'running'`, [toDbId(jobId), records, processed]);
 }
 
 /**
@@ -158,6 +166,8 @@ export async function stillRunning(sql: Sql, jobId: string): Promise<boolean> {
 export interface JobEnd {
   status: 'succeeded' | 'failed';
   records: number;
+  /** Processed at the end (a failure keeps what was processed before it, when undefined). */
+  processed?: number;
   done: number;
   result: unknown;
   errors: unknown[] | null;
@@ -167,9 +177,9 @@ export interface JobEnd {
 export async function finishJob(sql: Sql, jobId: string, end: JobEnd): Promise<boolean> {
   const { rowCount } = await sql.query(
     `UPDATE bulksync_sync_job
-        SET status = $2, records = $3, done = $4, result = $5, errors = $6, finished_at = now()
+        SET status = $2, records = $3, done = $4, result = $5, errors = $6, processed = COALESCE($7, processed), finished_at = now()
       WHERE id = $1 AND status = 'running'`,
-    [toDbId(jobId), end.status, end.records, end.done, end.result === undefined ? null : JSON.stringify(end.result), end.errors ? JSON.stringify(end.errors) : null],
+    [toDbId(jobId), end.status, end.records, end.done, end.result === undefined ? null : JSON.stringify(end.result), end.errors ? JSON.stringify(end.errors) : null, end.processed ?? null],
   );
   return rowCount > 0;
 }

@@ -28,6 +28,9 @@ export interface SetUpsertOutcome {
 
 type Given = 'all' | 'some' | 'none';
 
+const NESTED_LOOPS_ONLY = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+const PLANNER_DEFAULTS = 'SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT';
+
 /** A data column of the statement: the field, how many rows give it, and its alias in the rows (`v<i>`, `m<i>`). */
 interface DataColumn {
   field: FieldDef;
@@ -141,7 +144,12 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     `WITH ${parts.join(',\n')}\n` +
     (updating.length ? `SELECT 'u' AS s, n FROM w UNION ALL ` : '') +
     `SELECT CASE WHEN i.${k[0]!.col} IS NULL THEN 'x' ELSE 'i' END AS s, nx.n FROM nx LEFT JOIN i ON ${sameKey('i', 'nx')}`;
-  const result = await sql.query<{ s: string; n: number | string }>(text, s.params);
+  // A chunk is a few thousand rows against a table of millions: each part must find its rows through the key's index.
+  // Without statistics on the staging table the planner guesses, and a guess of thousands makes it hash the whole
+  // table once per part and chunk (an import then slows down as the table grows). Staged rows come with no
+  // parameters, so the planner settings travel in the same round trip, for this statement only.
+  const staged = !s.params.length;
+  const result = await sql.query<{ s: string; n: number | string }>(staged ? `${NESTED_LOOPS_ONLY}; ${text}; ${PLANNER_DEFAULTS}` : text, s.params);
   for (const r of result.rows) {
     const index = Number(r.n) - 1;
     if (r.s === 'u') outcome.updated.push(index);

@@ -7,7 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** The request, response and error examples of ../shared/design/SYNC-API.md, sent as they are written there. */
+/** The request, response and error examples of the sync contract (the write API's design), sent as they are written there. */
 describe('the contract examples', () => {
   it('runs the request example (upsert + delete by criteria) and answers in the response shape', async () => {
     const res = await sync(t.app, {

@@ -33,7 +33,7 @@ let server: ServerProcess;
 let snippet: string;
 
 beforeAll(async () => {
-  snippet = shBlock('README.md', 'npm start &');
+  snippet = shBlock('README.md', 'npm start >');
   // The credentials the snippet exports are the ones the server gets, as `npm start` in that shell would.
   const exported = Object.fromEntries([...snippet.matchAll(/(BULKSYNC_ADMIN_CLIENT_(?:ID|SECRET))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
   expect(Object.keys(exported).sort()).toEqual(['BULKSYNC_ADMIN_CLIENT_ID', 'BULKSYNC_ADMIN_CLIENT_SECRET']);
@@ -45,6 +45,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** The snippet without the lines that start the server in the background and keep its pid. */
+const START_LINES = /^npm start .*&\nSERVER=\$!\n/m;
+const withoutStart = (script: string) => {
+  expect(script).toMatch(START_LINES);
+  return script.replace(START_LINES, '');
+};
+
 const onPort = (script: string) => script.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${server.port}`);
 
 describe('first run, as pasted', () => {
@@ -55,9 +62,9 @@ describe('first run, as pasted', () => {
   });
 
   it("README's first call: waits for /health, gets a token, syncs a tax", async () => {
-    // The server is the test's child process: the snippet's own `npm start &` is the one line left out.
+    // The server is the test's child process: the snippet's own start (and its pid) are the lines left out.
     expect(snippet).toContain('/health');
-    const script = onPort(snippet.replace(/^npm start &\n/m, ''));
+    const script = onPort(withoutStart(snippet));
     const { stdout } = await run('sh', ['-e', '-c', script], { cwd: ROOT, timeout: 60_000 });
     const answer = stdout.trim().split('\n').at(-1)!;
     expect(answer.replace(ID, '<id>')).toBe(documented(snippet).replace(ID, '<id>'));
@@ -66,11 +73,38 @@ describe('first run, as pasted', () => {
   it("README's first call waits when the server is not up yet", async () => {
     // The wait loop, against a server whose first attempt fails: it must not give up or go on early.
     const waitLine = snippet.split('\n').find((l) => l.includes('/health'))!;
+    expect(waitLine).toContain('kill -0');
     const late = await startLater();
     const { stdout } = await run('sh', ['-e', '-c', `${waitLine.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${late.port}`)}\necho up`], { cwd: ROOT, timeout: 60_000 });
     expect(stdout.trim()).toBe('up');
     await late.close();
     expect(late.failedBeforeAnswer()).toBe(true);
+  });
+
+  it("README's first call stops with the server's last log lines when the server dies at startup", async () => {
+    // The snippet's start and wait lines, the server run from the sources with a setting it refuses.
+    const lines = snippet.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('npm start'));
+    const wait = lines.findIndex((l) => l.includes('/health'));
+    const port = await freePort();
+    const script = lines
+      .slice(start, wait + 1)
+      .join('\n')
+      .replace(/^npm start/, `${process.execPath} --import tsx src/main.ts`)
+      .replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${port}`);
+    const log = path.join(ROOT, 'bulksync.log');
+    const env = { ...process.env, DATABASE_URL: db.url, PORT: String(port), TOKEN_TTL_SECONDS: '3' };
+    try {
+      const failed = await run('sh', ['-e', '-c', `${script}\necho up`], { cwd: ROOT, env, timeout: 60_000 }).then(
+        () => undefined,
+        (e: { code: number; stdout: string }) => e,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toContain('TOKEN_TTL_SECONDS');
+      expect(failed?.stdout).not.toContain('up');
+    } finally {
+      fs.rmSync(log, { force: true });
+    }
   });
 
   it("the read guide's token line needs nothing but curl and node", async () => {
@@ -83,7 +117,7 @@ describe('first run, as pasted', () => {
   });
 
   it("the indexing guide's queued sync of examples/products.json", async () => {
-    const readme = snippet.replace(/^npm start &\n/m, '').replace(/^curl -s http:\/\/127\.0\.0\.1:8000\/api\/_action\/sync[\s\S]*$/m, '');
+    const readme = withoutStart(snippet).replace(/^curl -s http:\/\/127\.0\.0\.1:8000\/api\/_action\/sync[\s\S]*$/m, '');
     const block = shBlock('docs/indexing.md', '@examples/products.json');
     const { stdout } = await run('sh', ['-e', '-c', onPort(`${readme}\n${block}`)], { cwd: ROOT, timeout: 60_000 });
     expect(stdout.trim()).toBe(documented(block));
@@ -125,6 +159,14 @@ describe('npm run migrate, the one-shot step before several processes start (com
     }
   });
 });
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  const probe = net.createServer();
+  const port: number = await new Promise((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as import('node:net').AddressInfo).port)));
+  await new Promise((r) => probe.close(r));
+  return port;
+}
 
 /**
  * A /health that is not ready at first (503: the loop treats it as it treats a refused connection, `r.ok` false) and

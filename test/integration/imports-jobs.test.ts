@@ -51,7 +51,7 @@ describe('before a worker runs: submission, queued jobs, cancel, refusals', () =
     expect(chunks.rows[0].bytes).toBe(Buffer.byteLength(JSON.stringify(body)));
     expect(chunks.rows[0].n).toBeGreaterThan(1);
     const doc = (await job(res.body.id).expect(200)).body;
-    expect(doc).toEqual({ id: res.body.id, status: 'queued', createdAt: expect.any(String), startedAt: null, finishedAt: null, progress: { records: 0, done: 0 }, result: null, errors: null });
+    expect(doc).toEqual({ id: res.body.id, status: 'queued', createdAt: expect.any(String), startedAt: null, finishedAt: null, progress: { records: 0, processed: 0, committed: 0, done: 0 }, result: null, errors: null });
     expect(await count(t.knex, 'product')).toBe(0);
   });
 
@@ -135,7 +135,7 @@ describe('with a worker', () => {
   it('runs a job as a normal sync: the result document, progress, timestamps; one log line at start and end with its request id', async () => {
     const doc = await ended(queued.big);
     expect(doc.status).toBe('succeeded');
-    expect(doc.progress).toEqual({ records: 6000, done: 6000 });
+    expect(doc.progress).toEqual({ records: 6000, processed: 6000, committed: 6000, done: 6000 });
     expect(doc.result.data.product).toHaveLength(6000);
     expect(doc.result).toMatchObject({ deleted: [], notFound: [] });
     expect(doc.errors).toBeNull();
@@ -178,6 +178,7 @@ describe('with a worker', () => {
     const doc = await ended(queued.dry);
     expect(doc.status).toBe('succeeded');
     expect(doc.result.data.tax).toHaveLength(2);
+    expect(doc.progress).toEqual({ records: 2, processed: 2, committed: 0, done: 0 });
     expect(await named('DryJob')).toBe(0);
   });
 
@@ -201,7 +202,7 @@ describe('with a worker', () => {
     expect(running).toBe('running');
     await until(lockWaiters, (n) => n > 0);
     // Progress while it runs: the records read from the body, none written (committed) yet.
-    expect(await until(async () => (await job(res.body.id)).body.progress, (p) => p.records === 5)).toEqual({ records: 5, done: 0 });
+    expect(await until(async () => (await job(res.body.id)).body.progress, (p) => p.records === 5)).toEqual({ records: 5, processed: 0, committed: 0, done: 0 });
     const cancel = await request(t.app).delete(`/api/_action/sync/jobs/${res.body.id}`);
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe('cancelled');
@@ -215,6 +216,29 @@ describe('with a worker', () => {
     const finished = await request(t.app).delete(`/api/_action/sync/jobs/${queued.big}`);
     expect(finished.status).toBe(409);
     expect(finished.body.errors[0]).toMatchObject({ code: 'JOB_FINISHED', meta: { status: 'succeeded' } });
+  });
+
+  it('a job cancelled after it processed records reports them as processed, none as committed (done)', async () => {
+    // The taxes (a chunk of SYNC_CHUNK_RECORDS, 2,000, and the rest) are written; the category after them waits for
+    // a lock, inside the job's open transaction.
+    const blocker = await t.knex.transaction();
+    await blocker.raw('LOCK TABLE category IN SHARE MODE');
+    const body = { ...taxes('Processed', 2500), c: { entity: 'category', action: 'upsert', payload: [{ name: 'Blocked' }] } };
+    const res = await sync(t.app, body, ASYNC).expect(202);
+    try {
+      const progress = await until(async () => (await job(res.body.id)).body.progress, (p) => p.processed >= 2000);
+      expect(progress.processed).toBeGreaterThanOrEqual(2000);
+      expect(progress).toMatchObject({ committed: 0, done: 0 });
+      expect((await request(t.app).delete(`/api/_action/sync/jobs/${res.body.id}`)).body.status).toBe('cancelled');
+      expect(await until(async () => logged().some((l) => l.jobId === res.body.id && l.message === 'sync job finished'), (x) => x)).toBe(true);
+    } finally {
+      await blocker.commit();
+    }
+    const doc = (await job(res.body.id)).body;
+    expect(doc.status).toBe('cancelled');
+    expect(doc.progress.processed).toBeGreaterThanOrEqual(2000);
+    expect(doc.progress).toMatchObject({ committed: 0, done: 0 });
+    expect(await named('Processed')).toBe(0);
   });
 
   it('metrics: jobs by status, job durations by outcome', async () => {

@@ -63,6 +63,13 @@ describe('GET /metrics', () => {
 });
 
 describe('docs/grafana-dashboard.json', () => {
+  it('names no bulksync_ series anywhere (titles and descriptions included) that /metrics does not export', async () => {
+    const dashboard = fs.readFileSync(path.join(ROOT, 'docs/grafana-dashboard.json'), 'utf8');
+    const named = [...new Set([...dashboard.matchAll(/\bbulksync_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))];
+    const exported = new Set([...(await scrape()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    expect(named.filter((name) => !exported.has(name))).toEqual([]);
+  });
+
   it('queries only metrics that GET /metrics exposes, with labels they have', async () => {
     const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/grafana-dashboard.json'), 'utf8'));
     const exprs: string[] = dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((x) => x.expr));

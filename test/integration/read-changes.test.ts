@@ -89,7 +89,7 @@ describe('GET /api/_action/changes', () => {
     // The first transaction comes first. Inside the second, indexers may update the category and the product
     // again after the link was written: each is listed once, at its last change.
     expect(listed[0]).toEqual(['tax', tax, 'upsert']);
-    // Translation rows are listed as entities of their own (TRANSLATIONS.md).
+    // Translation rows are listed as entities of their own (docs/read-api.md).
     expect(listed.slice(1)).toHaveLength(5);
     expect(listed.slice(1)).toEqual(
       expect.arrayContaining([

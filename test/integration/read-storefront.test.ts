@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { sync } from '../support/sync';
-import { price } from '../fixtures/catalog';
+import { DE_LANGUAGE, price } from '../fixtures/catalog';
 
 /**
  * Shopware's criteria beyond filters: aggregations (each type against answers computed by hand from the data
@@ -27,13 +27,11 @@ const RED = id(41);
 const BLUE = id(42);
 const SMALL = id(43);
 const [P1, P2, P3, P4] = [id(101), id(102), id(103), id(104)];
-const DE = id(901);
+// German exists from the start, as on a fresh Shopware install.
+const DE = DE_LANGUAGE;
 
 beforeAll(async () => {
   t = await startTestApp();
-  // Languages are looked up before a request's records are planned: the German one comes first, on its own.
-  const lang = await sync(t.app, { l: { entity: 'language', action: 'upsert', payload: [{ id: DE, name: 'Deutsch', localeCode: 'de-DE' }] } });
-  if (lang.status !== 200) throw new Error(JSON.stringify(lang.body));
   const res = await sync(t.app, {
     tax: { entity: 'tax', action: 'upsert', payload: [{ id: TAX, name: 'Standard', taxRate: 19 }] },
     m: { entity: 'product_manufacturer', action: 'upsert', payload: [{ id: ACME, name: 'Acme' }, { id: BOLT, name: 'Bolt' }] },

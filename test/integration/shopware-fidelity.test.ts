@@ -2,7 +2,7 @@ import request from 'supertest';
 import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTax, sync } from '../support/sync';
-import { EN_LANGUAGE, EUR, hexId, price, product } from '../fixtures/catalog';
+import { DE_LANGUAGE, EN_LANGUAGE, EUR, hexId, price, product } from '../fixtures/catalog';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -36,7 +36,8 @@ describe('defaults, currencies and resolvers', () => {
     const cur = await sync(t.app, { d: { entity: 'currency', action: 'delete', payload: [{ id: EUR }] } });
     expect(cur.status).toBe(409);
     expect(cur.body.errors[0]).toMatchObject({ code: 'FK_RESTRICT' });
-    expect(await t.knex('language').count({ n: '*' })).toEqual([{ n: 1 }]);
+    // en-GB and de-DE, a fresh install's languages.
+    expect(await t.knex('language').count({ n: '*' })).toEqual([{ n: 2 }]);
   });
 
   it('checks price[].currencyId against currency, and resolves currency.isoCode in any case', async () => {
@@ -68,8 +69,7 @@ describe('defaults, currencies and resolvers', () => {
   });
 
   it('resolves language.localeCode (and language.locale_code), and product.number keeps working', async () => {
-    const de = hexId();
-    await sync(t.app, { l: { entity: 'language', action: 'upsert', payload: [{ id: de, name: 'Deutsch', localeCode: 'de-DE' }] } }).expect(200);
+    const de = DE_LANGUAGE;
     const taxId = await createTax(t.app);
     const p = product(taxId, 7);
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);

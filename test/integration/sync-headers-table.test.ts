@@ -3,7 +3,7 @@ import { SYNC_HEADERS } from '../../src/sync/options';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { sync } from '../support/sync';
-import { hexId } from '../fixtures/catalog';
+import { DE_LANGUAGE, hexId } from '../fixtures/catalog';
 
 /**
  * The sync route's headers are declared once (src/sync/options.ts): an async job and an idempotent replay read the
@@ -13,8 +13,8 @@ let t: TestApp;
 let DE: string;
 beforeAll(async () => {
   t = await startTestApp({ WORKER_HEARTBEAT_SECONDS: '1' });
-  DE = hexId();
-  await sync(t.app, { l: { entity: 'language', action: 'upsert', payload: [{ id: DE, name: 'Deutsch', localeCode: 'de-DE' }] } }).expect(200);
+  // German exists from the start, as on a fresh Shopware install.
+  DE = DE_LANGUAGE;
 });
 afterAll(() => t.close());
 

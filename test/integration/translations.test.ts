@@ -1,18 +1,17 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { sync } from '../support/sync';
-import { EN_LANGUAGE as EN, EUR, hexId, price } from '../fixtures/catalog';
+import { DE_LANGUAGE, EN_LANGUAGE as EN, EUR, hexId, price } from '../fixtures/catalog';
 
 let t: TestApp;
 let DE: string;
 let FR: string;
 beforeAll(async () => {
   t = await startTestApp();
-  DE = hexId();
+  // Deutsch comes with a fresh database, as in a fresh Shopware install.
+  DE = DE_LANGUAGE;
   FR = hexId();
-  await sync(t.app, {
-    l: { entity: 'language', action: 'upsert', payload: [{ id: DE, name: 'Deutsch', localeCode: 'de-DE' }, { id: FR, name: 'Français', localeCode: 'fr-FR' }] },
-  }).expect(200);
+  await sync(t.app, { l: { entity: 'language', action: 'upsert', payload: [{ id: FR, name: 'Français', localeCode: 'fr-FR' }] } }).expect(200);
 });
 afterAll(() => t.close());
 
@@ -272,5 +271,26 @@ describe('reading translations', () => {
     // A translation written through its own entity re-indexes the product it belongs to.
     await sync(t.app, { tr: { entity: 'product_translation', action: 'upsert', payload: [{ productId: id, languageId: FR, name: 'Chaise de jardin' }] } }).expect(200);
     expect((await search('chaise')).body.data.map((r: { id: string }) => r.id)).toEqual([id]);
+  });
+});
+
+describe('mode replace with the name given only under translations', () => {
+  const replace = (payload: unknown[]) => sync(t.app, { p: { entity: 'category', action: 'upsert', mode: 'replace', payload } });
+
+  it.each([
+    ['keyed by locale code', (en: string, de: string) => ({ 'en-GB': { name: en }, 'de-DE': { name: de } })],
+    ['keyed by language id', (en: string, de: string) => ({ [EN]: { name: en }, [DE]: { name: de } })],
+    ['as a list', (en: string, de: string) => [{ languageId: EN, name: en }, { languageId: 'de-DE', name: de }]],
+  ])('counts the default language translation as given (%s), on create and on replace', async (_form, translations) => {
+    const id = hexId();
+    await replace([{ id, translations: translations('Shoes', 'Schuhe') }]).expect(200);
+    await replace([{ id, translations: translations('Boots', 'Stiefel') }]).expect(200);
+    expect(await t.knex('category_translation').where({ category_id: id }).orderBy('name').pluck('name')).toEqual(['Boots', 'Stiefel']);
+  });
+
+  it('still refuses a replace whose default language has no name', async () => {
+    const res = await replace([{ id: hexId(), translations: { 'de-DE': { name: 'Schuhe' } } }]);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FIELD_REQUIRED', source: { pointer: '/p/0/name' } })]);
   });
 });

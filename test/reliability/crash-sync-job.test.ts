@@ -50,7 +50,7 @@ describe('a worker killed mid-job', () => {
     const doc = await until(async () => (await request(t.app).get(`/api/_action/sync/jobs/${id}`)).body, (b) => b.status !== 'running' && b.status !== 'queued', 90);
     expect(doc.status).toBe('succeeded');
     expect(doc.result.data.tax).toHaveLength(500);
-    expect(doc.progress).toEqual({ records: 500, done: 500 });
+    expect(doc.progress).toEqual({ records: 500, processed: 500, committed: 500, done: 500 });
     expect(await t.knex('tax').where('name', 'like', 'Crash %').select('id')).toHaveLength(500);
     const row = await t.knex('bulksync_sync_job').where({ id }).first();
     expect(row.attempts).toBe(2);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/database';
 import { startEmbedded } from '../../src/db/embedded';
 import { createLogger } from '../../src/observability/logger';
@@ -22,7 +23,7 @@ export default async function globalSetup(): Promise<void> {
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(process.env.DATABASE_URL!, name);
   const db = await openDatabase(
-    { DATABASE_URL: url, DATABASE_READ_URL: undefined, EMBEDDED_PG_DIR: '', DATABASE_POOL_MAX: 2, MIGRATE_ON_START: true, MIGRATIONS_DIR: [path.join(ROOT, 'migrations')] },
+    { DATABASE_URL: url, DATABASE_READ_URL: undefined, EMBEDDED_PG_DIR: '', DATABASE_POOL_MAX: 2, MIGRATE_ON_START: true, MIGRATIONS_DIR: [path.join(ROOT, 'migrations')], LANGUAGES: loadConfig({}).LANGUAGES },
     undefined,
     createLogger('error'),
   );

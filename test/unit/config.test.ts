@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, languageOf, loadConfig } from '../../src/config';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -35,5 +35,22 @@ describe('configuration', () => {
     const c = loadConfig({ SYNC_MAX_BODY_BYTES: '2mb', SCHEMAS_DIR: 'schemas,examples/pos/schemas' });
     expect(c.SYNC_MAX_BODY_BYTES).toBe(2 * 1024 * 1024);
     expect(c.SCHEMAS_DIR).toHaveLength(2);
+  });
+});
+
+describe('LANGUAGES', () => {
+  it('defaults to a fresh Shopware install: en-GB (system default) and de-DE', () => {
+    expect(loadConfig({}).LANGUAGES.map(languageOf)).toEqual([
+      { localeCode: 'en-GB', name: 'English' },
+      { localeCode: 'de-DE', name: 'Deutsch' },
+    ]);
+  });
+
+  it('takes <locale>:<name> entries and refuses anything else', () => {
+    expect(loadConfig({ LANGUAGES: 'de-DE:Deutsch' }).LANGUAGES.map(languageOf)).toEqual([{ localeCode: 'de-DE', name: 'Deutsch' }]);
+    // Written back to an environment (joined), it reads the same.
+    expect(loadConfig({ LANGUAGES: loadConfig({}).LANGUAGES.join(',') }).LANGUAGES).toEqual(['en-GB:English', 'de-DE:Deutsch']);
+    expect(() => loadConfig({ LANGUAGES: 'German' })).toThrow(/LANGUAGES="German": "German" is not <locale code>:<name>/);
+    expect(() => loadConfig({ LANGUAGES: 'de-DE:Deutsch,de-de:German' })).toThrow(/de-de is listed twice/);
   });
 });

@@ -57,7 +57,7 @@ describe('the catalog definitions', () => {
     );
   });
 
-  it('builds validators that enforce the bounds of CATALOG.md', () => {
+  it('builds validators that enforce the bounds of the catalog definitions', () => {
     const tax = catalog.get('tax');
     expect(tax.validators.get('taxRate')!.safeParse(101).success).toBe(false);
     expect(tax.validators.get('taxRate')!.safeParse(19).success).toBe(true);

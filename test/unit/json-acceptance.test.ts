@@ -17,6 +17,8 @@ const scalar = fc.oneof(
   fc.constant('0189bf2a-627a-7296-adbc-83527ba9ac29'),
   fc.constant('EUR'),
   fc.constant('a\u0000b'),
+  fc.constant('\ud83d'),
+  fc.constant('\ud83d\ude00'),
   fc.string(),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -26,7 +28,7 @@ const scalar = fc.oneof(
   fc.boolean(),
   fc.constant(null),
 );
-const key = fc.oneof(fc.constantFrom('currencyId', 'gross', 'net', 'linked', 'name', 'value', 'position', 'id', '__proto__', 'constructor'), fc.string());
+const key = fc.oneof(fc.constantFrom('currencyId', 'gross', 'net', 'linked', 'name', 'value', 'position', 'id', '__proto__', 'constructor', '\ude00'), fc.string());
 const shaped = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(key, tie('value'), { maxKeys: 5 })),
 }));

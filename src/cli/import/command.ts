@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import PQueue from 'p-queue';
-import { ApiProblem, AuthenticationError, ConnectionError, syncCapabilities, type ApiError, type BulksyncClient, type JsonRecord, type SyncOptions } from '../../client';
+import { ApiProblem, AuthenticationError, ConnectionError, syncCapabilities, type SyncOptions } from '../../client';
 import { bool, choice, clientFrom, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parse, positiveInt, str, UsageError } from '../args';
 import { Checkpoint, fileIdentity, idempotencyKey, runIdOf } from './checkpoint';
 import { rowConverter, type RowConverter } from './convert';
 import { ErrorFile } from './error-file';
 import { FieldShapes } from './field-shapes';
-import { createProgress, type Progress } from './progress';
+import { createProgress } from './progress';
+import { sendWithSplit, type Batch, type SendContext } from './send';
+import { summaryLine } from './summary';
 import { csvRows, formatOf, jsonArrayRecords, ndjsonRecords, openInput, type LineProblem, type SourceItem } from './sources';
 
 export const IMPORT_USAGE = `usage: bulksync import <file|-> --entity <name> [options]
@@ -27,7 +29,7 @@ options:
   --indexing inline|queue|disabled   indexing-behavior; disabled: one full re-index at the end
   --fail-on-error true|false         true (default): a batch is all or nothing and the import stops at the
                            first failure; false: failing records are rolled back alone, the rest goes on
-  --dry-run                send dry-run: true (nothing committed, once the service supports it)
+  --dry-run                send dry-run: true: everything is checked, nothing is committed
   --errors <file.csv>      every failed record: line,column,field,code,message
   --resume                 continue an interrupted import from its checkpoint
   --checkpoint <file>      where the checkpoint is kept (default <file>.bulksync-checkpoint.json)
@@ -60,14 +62,7 @@ const OPTIONS = {
   'progress-interval': { type: 'string' },
 } as const;
 
-/** A batch: records with the lines they came from, numbered in reading order (the same numbers on a resume). */
-interface Batch {
-  number: number;
-  records: JsonRecord[];
-  lines: number[];
-}
-
-interface Totals {
+export interface Totals {
   written: number;
   skipped: number;
   failed: number;
@@ -113,7 +108,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const quiet = Boolean(values.quiet);
   const interval = positiveInt(values['progress-interval'], 'progress-interval', 5000);
 
-  const progress = createProgress(quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines', interval);
+  const progress = createProgress({ mode: quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines', intervalMs: interval, verb: dryRun ? 'checked' : 'written' });
   const client = clientFrom(values, env, {
     retry: { attempts: retries },
     onRetry: (r) => progress.note(`retrying ${r.path} in ${(r.waitMs / 1000).toFixed(1)} s (${r.reason}, attempt ${r.attempt})`),
@@ -191,11 +186,19 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const queue = new PQueue({ concurrency });
 
   const sendBatch = async (batch: Batch): Promise<void> => {
-    const counts = await sendWithSplit(client, batch, operation, syncOptions, idempotencyKey(runId, batch.number), (failures, rolledBack) => {
-      for (const f of failures) problem(f);
-      totals.failed += new Set(failures.map((f) => f.line)).size;
-      totals.notWritten += rolledBack;
-    }, converter, (line) => progress.note(line));
+    const send: SendContext = {
+      client,
+      operation,
+      opts: syncOptions,
+      converter,
+      note: (line) => progress.note(line),
+      failed: (failures, rolledBack) => {
+        for (const f of failures) problem(f);
+        totals.failed += new Set(failures.map((f) => f.line)).size;
+        totals.notWritten += rolledBack;
+      },
+    };
+    const counts = await sendWithSplit(send, batch, idempotencyKey(runId, batch.number));
     totals.written += counts.written;
     totals.skipped += counts.skipped;
     // A batch rolled back as a whole is not done: a resume (after the cause is fixed) sends it again.
@@ -203,8 +206,10 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
     report();
   };
 
+  let sentBatches = 0;
   const enqueue = async (batch: Batch) => {
     if (checkpoint?.isDone(batch.number)) return;
+    sentBatches++;
     // Reading waits while every slot is busy and one batch is already waiting: memory stays at a few batches.
     await queue.onSizeLessThan(1);
     void queue.add(() =>
@@ -258,7 +263,9 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   await queue.onIdle();
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigint);
-  report();
+  // Refused before a batch went out (a column the entity lacks, say): the reason alone, no counts of nothing.
+  const refusedUpFront = stop?.exitCode === EXIT.usage && sentBatches === 0 && totals.failed === 0;
+  if (!refusedUpFront) report();
   progress.stop();
   errorFile?.close();
 
@@ -266,17 +273,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
     const { queued } = await client.reindex();
     process.stderr.write(`full re-index queued (${queued.join(', ')})\n`);
   }
-  const seconds = (Date.now() - started) / 1000;
-  const summary = [
-    `${dryRun ? 'dry run: would have written' : 'written'} ${totals.written}`,
-    `skipped ${totals.skipped}`,
-    `failed ${totals.failed}`,
-    ...(totals.notWritten ? [`rolled back with a failed record ${totals.notWritten}`] : []),
-    ...(totals.resumedBatches ? [`batches done before the resume ${totals.resumedBatches}`] : []),
-    `${seconds.toFixed(1)} s`,
-    `${Math.round(totals.written / Math.max(seconds, 0.001))} records/s`,
-  ].join(', ');
-  process.stderr.write(`${summary}\n`);
+  if (!refusedUpFront) process.stderr.write(`${summaryLine(totals, { dryRun, seconds: (Date.now() - started) / 1000 })}\n`);
   if (errorFile && totals.failed) process.stderr.write(`failed records listed in ${errorFile.path}\n`);
   if (stop) {
     // Stopped before anything was done (a column the entity lacks, say): no checkpoint to resume from.
@@ -314,75 +311,4 @@ function fatal(e: unknown): Stop {
   if (e instanceof ApiProblem) return new Stop(EXIT.usage, `the service refused the request: ${e.message}`);
   if (e instanceof Stop) return e;
   return new Stop(EXIT.usage, e instanceof Error ? e.message : String(e));
-}
-
-/**
- * Sends one batch; a 413 splits it in two (each half with a key of its own) until it fits. Failed records (a 400
- * with pointers, or the errors of a partial success) are handed to `failed` with their lines; other errors throw.
- */
-async function sendWithSplit(
-  client: BulksyncClient,
-  batch: Batch,
-  operation: { key: string; entity: string; action: 'upsert' },
-  opts: SyncOptions,
-  key: string,
-  failed: (problems: LineProblem[], rolledBack: number) => void,
-  converter: RowConverter | undefined,
-  note: (line: string) => void,
-): Promise<BatchCounts> {
-  try {
-    const { result } = await client.syncRecords({ ...operation, payload: batch.records }, { ...opts, idempotencyKey: key });
-    const problems = (result.errors ?? []).map((e) => lineProblem(e, batch, converter));
-    const failedIndexes = new Set(problems.map((p) => p.line));
-    if (problems.length) failed(problems, 0);
-    const skipped = countOf(result.counts?.skipped, operation.entity) ?? (Array.isArray(result.skipped) ? 0 : (result.skipped?.[operation.entity]?.length ?? 0));
-    return { written: batch.records.length - failedIndexes.size - skipped, skipped, failed: failedIndexes.size, rolledBack: false };
-  } catch (e) {
-    if (e instanceof ApiProblem && e.status === 413 && batch.records.length > 1) {
-      const half = Math.ceil(batch.records.length / 2);
-      note(`lines ${batch.lines[0]}–${batch.lines.at(-1)}: too large for the service (413), sent in two halves`);
-      const parts = [0, half].map((from) => ({ number: batch.number, records: batch.records.slice(from, from + half), lines: batch.lines.slice(from, from + half) }));
-      const a = await sendWithSplit(client, parts[0]!, operation, opts, `${key}a`, failed, converter, note);
-      const b = await sendWithSplit(client, parts[1]!, operation, opts, `${key}b`, failed, converter, note);
-      return { written: a.written + b.written, skipped: a.skipped + b.skipped, failed: a.failed + b.failed, rolledBack: a.rolledBack || b.rolledBack };
-    }
-    if (e instanceof ApiProblem && (e.status === 400 || e.status === 409 || e.status === 413 || e.status === 422) && e.errors.some((x) => recordIndex(x) !== undefined || e.status === 413)) {
-      // All or nothing: the batch was rolled back; the records named failed, the others were not written.
-      const problems = e.status === 413 ? [{ line: batch.lines[0]!, code: e.code ?? 'BODY_TOO_LARGE', message: 'this record alone is larger than the service takes' }] : e.errors.map((x) => lineProblem(x, batch, converter));
-      const failedLines = new Set(problems.map((p) => p.line));
-      failed(problems, batch.records.length - failedLines.size);
-      return { written: 0, skipped: 0, failed: failedLines.size, rolledBack: true };
-    }
-    throw e;
-  }
-}
-
-/** An entity's number in a `counts` map of a minimal answer (`[]` when empty, as every map of the answer). */
-function countOf(map: Record<string, number> | [] | undefined, entity: string): number | undefined {
-  if (map === undefined) return undefined;
-  return Array.isArray(map) ? 0 : (map[entity] ?? 0);
-}
-
-interface BatchCounts {
-  written: number;
-  skipped: number;
-  failed: number;
-  /** The batch (or a part of it) was rolled back as a whole. */
-  rolledBack: boolean;
-}
-
-/** `/import/<index>/…` (or meta.index) → the record's position in the batch. */
-function recordIndex(e: ApiError): number | undefined {
-  const m = /^\/[^/]*\/(\d+)(\/|$)/.exec(e.source?.pointer ?? '');
-  if (m) return Number(m[1]);
-  return typeof e.meta?.index === 'number' ? e.meta.index : undefined;
-}
-
-function lineProblem(e: ApiError, batch: Batch, converter: RowConverter | undefined): LineProblem {
-  const index = recordIndex(e);
-  const line = index !== undefined ? (batch.lines[index] ?? batch.lines[0]!) : batch.lines[0]!;
-  const rest = (e.source?.pointer ?? '').split('/').slice(3);
-  const field = rest.filter((s) => !/^\d+$/.test(s)).join('.') || undefined;
-  const column = field ? converter?.columnOf(field) : undefined;
-  return { line, code: e.code, message: e.detail ?? e.title ?? e.code, ...(field ? { field } : {}), ...(column ? { column } : {}) };
 }

@@ -54,7 +54,8 @@ export function rowConverter(header: string[], entity: string, shapes: FieldShap
       if (columns.has(fieldPath)) return columns.get(fieldPath);
       // `/0/categories/1/name` → categories.name; `/0/tax/taxRate` → tax.taxRate
       const dotted = fieldPath.split('/').filter((s) => s && !/^\d+$/.test(s)).join('.');
-      return columns.get(dotted);
+      // `categories.id`: the id of a listed link, given by a column of ids (`categories`).
+      return columns.get(dotted) ?? (dotted.endsWith('.id') ? columns.get(dotted.slice(0, -'.id'.length)) : undefined);
     },
     convert: (cells) => {
       const record: JsonRecord = {};

@@ -1,7 +1,8 @@
 import { SingleBar } from 'cli-progress';
+import { counted } from './summary';
 
 export interface ProgressState {
-  /** Input bytes read so far and in all (0 when unknown, e.g. stdin). */
+  /** How far: input bytes read (import) or records read (export), and of how many (0 when unknown, e.g. stdin). */
   bytesRead: number;
   bytesTotal: number;
   written: number;
@@ -12,6 +13,19 @@ export interface Progress {
   update(state: ProgressState): void;
   note(line: string): void;
   stop(): void;
+}
+
+export interface ProgressOptions {
+  /** A bar on a terminal, plain lines otherwise (logs, CI), or nothing (--quiet). */
+  mode: 'bar' | 'lines' | 'none';
+  /** Plain lines: at most one this often. */
+  intervalMs?: number;
+  /** What happened to the records: `written`, `checked` (a dry run commits nothing), `exported`. */
+  verb?: string;
+  /** What `bytesRead` of `bytesTotal` counts: the file's bytes (import) or the records (export). */
+  of?: 'file' | 'records';
+  /** Whether failed records are counted (an export has none). */
+  failures?: boolean;
 }
 
 /** Time left at the average pace so far, by bytes read (the number of rows of a file is not known up front). */
@@ -27,16 +41,23 @@ function eta(s: ProgressState, origin: { at: number; bytes: number }): string {
  * A bar with records/s and ETA on a terminal (cli-progress, on stderr), a plain line every `intervalMs` otherwise
  * (logs, CI), nothing with --quiet. The ETA is by bytes read: the number of rows of a file is not known up front.
  */
-export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000): Progress {
+export function createProgress(opts: ProgressOptions): Progress {
+  const { mode, intervalMs = 5000, verb = 'written', of = 'file', failures = true } = opts;
   const started = Date.now();
   const rate = (s: ProgressState) => Math.round(s.written / Math.max(0.001, (Date.now() - started) / 1000));
+  const failed = (s: ProgressState) => (failures ? `, ${s.failed} failed` : '');
   if (mode === 'none') return { update: () => undefined, note: () => undefined, stop: () => undefined };
   if (mode === 'lines') {
     let last = 0;
     let latest: ProgressState | undefined;
+    let printed = '';
     const line = (s: ProgressState) => {
-      const pct = s.bytesTotal ? ` (${Math.floor((100 * s.bytesRead) / s.bytesTotal)}% of the file read)` : '';
-      process.stderr.write(`${s.written} records written, ${s.failed} failed${pct}, ${rate(s)} records/s\n`);
+      const pct = !s.bytesTotal ? '' : of === 'file' ? ` (${Math.floor((100 * s.bytesRead) / s.bytesTotal)}% of the file read)` : ` (${Math.floor((100 * s.bytesRead) / s.bytesTotal)}% of ${s.bytesTotal})`;
+      const counts = `${counted(s.written, 'record')} ${verb}${failed(s)}${pct}`;
+      // The same counts twice in a row (the last batch's report, then the end) are one line.
+      if (counts === printed) return;
+      printed = counts;
+      process.stderr.write(`${counts}, ${rate(s)} records/s\n`);
     };
     return {
       update: (s) => {
@@ -48,11 +69,11 @@ export function createProgress(mode: 'bar' | 'lines' | 'none', intervalMs = 5000
       },
       note: (l) => process.stderr.write(`${l}\n`),
       stop: () => {
-        if (latest && Date.now() - last > 0) line(latest);
+        if (latest) line(latest);
       },
     };
   }
-  const bar = new SingleBar({ format: '{bar} {percentage}% | {written} written, {failed} failed | {rate} records/s | ETA {etaText}', stream: process.stderr, hideCursor: true });
+  const bar = new SingleBar({ format: `{bar} {percentage}% | {written} ${verb}${failures ? ', {failed} failed' : ''} | {rate} records/s | ETA {etaText}`, stream: process.stderr, hideCursor: true });
   let begun = false;
   // The pace is measured from the first update (after the command's start-up requests).
   let origin: { at: number; bytes: number } | undefined;

