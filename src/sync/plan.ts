@@ -1,4 +1,5 @@
 import { parseCriteria } from '../criteria/parse';
+import { MAX_NESTING } from '../definitions/limits';
 import { newDbId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
@@ -19,8 +20,6 @@ export { refPointer } from './plan-context';
 /** The path of every payload record (shared: 100,000 records need not carry 100,000 empty arrays). */
 const ROOT_PATH: readonly (string | number)[] = Object.freeze([]);
 
-/** Deepest nesting of records inside records; deeper input is an error, not a stack overflow. */
-export const MAX_NESTING = 8;
 
 /** Mode replace resets what is not given: every required field must be there. */
 function requireForReplace(entity: EntityDef, record: Record<string, unknown>, values: Map<string, unknown>, report: Report): void {

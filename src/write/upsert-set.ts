@@ -20,16 +20,15 @@ export interface SetUpsertOutcome {
   inserted: number[];
   updated: number[];
   /**
-   * Rows neither found nor inserted: another transaction inserted the key, or a row holds a unique value taken by
-   * another record. The caller rolls the statement back and takes the diagnosing path.
+   * When some rows were neither found nor inserted (another transaction inserted the key meanwhile, or a row holds a
+   * unique value taken by another record): every row that was meant to be inserted. The caller rolls the statement
+   * back and runs it again, or takes the diagnosing path.
    */
   missed: number[];
 }
 
 type Given = 'all' | 'some' | 'none';
 
-const NESTED_LOOPS_ONLY = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
-const PLANNER_DEFAULTS = 'SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT';
 
 /** A data column of the statement: the field, how many rows give it, and its alias in the rows (`v<i>`, `m<i>`). */
 interface DataColumn {
@@ -143,18 +142,19 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   const text =
     `WITH ${parts.join(',\n')}\n` +
     (updating.length ? `SELECT 'u' AS s, n FROM w UNION ALL ` : '') +
-    `SELECT CASE WHEN i.${k[0]!.col} IS NULL THEN 'x' ELSE 'i' END AS s, nx.n FROM nx LEFT JOIN i ON ${sameKey('i', 'nx')}`;
-  // A chunk is a few thousand rows against a table of millions: each part must find its rows through the key's index.
-  // Without statistics on the staging table the planner guesses, and a guess of thousands makes it hash the whole
-  // table once per part and chunk (an import then slows down as the table grows). Staged rows come with no
-  // parameters, so the planner settings travel in the same round trip, for this statement only.
-  const staged = !s.params.length;
-  const result = await sql.query<{ s: string; n: number | string }>(staged ? `${NESTED_LOOPS_ONLY}; ${text}; ${PLANNER_DEFAULTS}` : text, s.params);
+    // The rows meant to be inserted, and how many were: fewer means the insert skipped some (another request inserted
+    // them meanwhile), and the caller runs the chunk again. Counted, not matched up row by row.
+    `SELECT 'n' AS s, n FROM nx UNION ALL SELECT 'c' AS s, count(*) AS n FROM i`;
+  const result = await sql.query<{ s: string; n: number | string }>(text, s.params);
+  const meant: number[] = [];
+  let inserted = 0;
   for (const r of result.rows) {
-    const index = Number(r.n) - 1;
-    if (r.s === 'u') outcome.updated.push(index);
-    else if (r.s === 'i') outcome.inserted.push(index);
-    else outcome.missed.push(index);
+    if (r.s === 'c') inserted = Number(r.n);
+    else if (r.s === 'u') outcome.updated.push(Number(r.n) - 1);
+    else meant.push(Number(r.n) - 1);
   }
+  // Which of them were skipped is not needed: the chunk runs again from its savepoint, or is diagnosed.
+  if (inserted === meant.length) outcome.inserted = meant;
+  else outcome.missed = meant;
   return outcome;
 }
