@@ -26,7 +26,6 @@ import type { OperationPlan, UpsertCommand, UpsertRow } from './types';
 
 /** The chunk's savepoint; a caller that took it already (with BEGIN, in one round trip) says so. */
 export const CHUNK_SAVEPOINT = 'bulksync_chunk';
-const SAVEPOINT = CHUNK_SAVEPOINT;
 
 /** Fields a record must carry to be written without a lookup: what an insert needs (a stock-only update does not). */
 const requiredCache = new WeakMap<EntityDef, readonly FieldDef[]>();
@@ -91,7 +90,7 @@ export interface HappyRun {
  * diagnoses). Nothing of the request's state changes before every statement of the chunk succeeded.
  */
 export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
-  if (!run.savepointTaken) await savepoints.begin(run.sql, SAVEPOINT);
+  if (!run.savepointTaken) await savepoints.begin(run.sql, CHUNK_SAVEPOINT);
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) forgetResolutions(planRows(plan));
     const written = await writeAll(run, plan);
@@ -105,11 +104,11 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
     // savepoint once more, those rows are stored ones now, locked in order with the others. A row that still misses
     // holds a unique value of another record: the careful path says which.
     if (attempt >= MISSED_ATTEMPTS) {
-      await savepoints.undo(run.sql, SAVEPOINT);
+      await savepoints.undo(run.sql, CHUNK_SAVEPOINT);
       forgetResolutions(planRows(plan));
       return undefined;
     }
-    await savepoints.undo(run.sql, SAVEPOINT);
+    await savepoints.undo(run.sql, CHUNK_SAVEPOINT);
   }
 }
 
@@ -125,7 +124,7 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan): Promi
     const { entity } = cmd;
     const rows = await withKeys(sql, cmd);
     if (!rows) {
-      await savepoints.undo(sql, SAVEPOINT);
+      await savepoints.undo(sql, CHUNK_SAVEPOINT);
       return 'failed';
     }
     const keys = rows.map((r) => rowKey(entity, r));
@@ -144,7 +143,7 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan): Promi
       outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing, target });
     } catch (e) {
       if (!isConstraintFault(e)) throw e;
-      await savepoints.undo(sql, SAVEPOINT);
+      await savepoints.undo(sql, CHUNK_SAVEPOINT);
       return 'failed';
     }
     if (outcome.missed.length) return 'missed';

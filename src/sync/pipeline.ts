@@ -10,6 +10,7 @@ import { Problems } from './plan-context';
 import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
 import { parseOperation } from './request';
 import { withSpan } from '../observability/tracing';
+import { openOperation, type OpenOperation } from './open-operation';
 import type { Command, Operation, OperationPlan } from './types';
 
 export interface PipelineLimits {
@@ -42,29 +43,6 @@ export interface PipelineOutcome {
 
 /** Chunks that may wait for PostgreSQL while the next one is planned: the overlap, and the bound on memory. */
 const WAITING_CHUNKS = 1;
-
-/** An operation while its events arrive. */
-interface OpenOperation {
-  key: string;
-  position: number;
-  line?: number;
-  /** The body is NDJSON: its header is complete at once, and an upsert's payload is its record lines. */
-  ndjson: boolean;
-  notAnObject: boolean;
-  props: Record<string, unknown>;
-  payloadSeen: boolean;
-  /** Properties that arrived after records of the operation were already planned. */
-  late: string[];
-  operation?: Operation;
-  /** The header was refused: its records are read and counted, not planned. */
-  refused: boolean;
-  records: unknown[];
-  lines: number[];
-  /** Index of the next payload item. */
-  next: number;
-  /** Index of the first record in `records`. */
-  first: number;
-}
 
 /**
  * Events of a body → operations → planned chunks → the transaction. While PostgreSQL runs one chunk, the next is
@@ -142,21 +120,7 @@ export class SyncPipeline {
       case 'operation':
         if (this.current) await this.closeOperation();
         this.operations++;
-        this.current = {
-          key: ev.key ?? String(ev.position),
-          position: ev.position,
-          line: ev.line,
-          ndjson: ev.line !== undefined,
-          notAnObject: Boolean(ev.notAnObject),
-          props: {},
-          payloadSeen: false,
-          late: [],
-          refused: false,
-          records: [],
-          lines: [],
-          next: 0,
-          first: 0,
-        };
+        this.current = openOperation(ev.key ?? String(ev.position), ev.position, ev.line, Boolean(ev.notAnObject));
         return;
       case 'property': {
         const op = this.current!;

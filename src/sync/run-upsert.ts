@@ -10,7 +10,7 @@ import type { CommandRun } from './state';
 import { forgetResolutions, PendingRef } from './pending';
 import type { UpsertCommand, UpsertRow } from './types';
 
-const SAVEPOINT = 'bulksync_cmd';
+const COMMAND_SAVEPOINT = 'bulksync_cmd';
 
 /** After a statement failed outside a savepoint, the transaction takes no more statements. */
 export type CommandOutcome = 'ok' | 'aborted';
@@ -39,7 +39,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     // in with DO NOTHING, and when a key turned up meanwhile the command runs again from this savepoint, now seeing
     // it as existing and locking it in order with the others.
     const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
-    if (guarded) await savepoints.begin(sql, SAVEPOINT);
+    if (guarded) await savepoints.begin(sql, COMMAND_SAVEPOINT);
     const resolved = await resolveUpsert(sql, registry, cmd, state.keys, op.deferFor);
     // Kept only for a snapshot clear (`missing`): a million-record upsert without one keeps no keys.
     if (cmd.isRootEntity && cmd.keepsNames) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
@@ -47,11 +47,11 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     // its value looked taken): once or twice, run again rather than report a conflict the client did not cause.
     if (guarded && uniqueRetries < 2 && resolved.problems.some((p) => p.code === 'UNIQUE_VIOLATION') && madeUpKeys(planned)) {
       uniqueRetries++;
-      await savepoints.undo(sql, SAVEPOINT);
+      await savepoints.undo(sql, COMMAND_SAVEPOINT);
       continue;
     }
     if (resolved.problems.length || !writable) {
-      if (guarded) await savepoints.keep(sql, SAVEPOINT);
+      if (guarded) await savepoints.keep(sql, COMMAND_SAVEPOINT);
       problems.push(...resolved.problems);
       // Still checked at the operation's end, so that a failing request reports them too.
       op.deferred.push(...resolved.deferred);
@@ -82,7 +82,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     try {
       const inserted = await insertRows(sql, entity, fresh.map(toWrite), guarded || !hasFields ? 'nothing' : 'update');
       if (guarded && inserted < fresh.length) {
-        await savepoints.undo(sql, SAVEPOINT);
+        await savepoints.undo(sql, COMMAND_SAVEPOINT);
         continue;
       }
       await state.marks.before(sql, entity, updates.map((u) => u.key));
@@ -91,7 +91,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
       // Another request created a record with the same external id (or matchBy value, or another unique value)
       // after this one looked: run again, and find it (or report the conflict).
       if (guarded && isConcurrentUniqueConflict(e)) {
-        await savepoints.undo(sql, SAVEPOINT);
+        await savepoints.undo(sql, COMMAND_SAVEPOINT);
         continue;
       }
       const problem = dbProblem(e, cmd, resolved.rows);
@@ -100,11 +100,11 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
       // Under the command's savepoint the transaction goes on (later chunks are still checked); without one, the
       // failed statement ended it.
       if (!guarded) return 'aborted';
-      await savepoints.undo(sql, SAVEPOINT);
-      await savepoints.keep(sql, SAVEPOINT);
+      await savepoints.undo(sql, COMMAND_SAVEPOINT);
+      await savepoints.keep(sql, COMMAND_SAVEPOINT);
       return 'ok';
     }
-    if (guarded) await savepoints.keep(sql, SAVEPOINT);
+    if (guarded) await savepoints.keep(sql, COMMAND_SAVEPOINT);
     op.deferred.push(...resolved.deferred.filter((d) => !skipped.some((r) => r.row === d.row)));
     result.add('skipped', entity, skipped.map((r) => r.key));
     const written = [...fresh, ...existing];

@@ -13,23 +13,11 @@ const COLON = 0x3a;
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
+/** Where the scanner stands: at the top level, inside an operation, inside its payload. */
 type Mode =
-  | 'start'
-  | 'top-key-or-end'
-  | 'top-key'
-  | 'top-colon'
-  | 'top-next'
-  | 'top-value-or-end'
-  | 'op-value'
-  | 'op-key-or-end'
-  | 'op-key'
-  | 'op-colon'
-  | 'op-next'
-  | 'prop-value'
-  | 'payload-item-or-end'
-  | 'payload-item'
-  | 'payload-next'
-  | 'done';
+  | 'start' | 'top-key-or-end' | 'top-key' | 'top-colon' | 'top-next' | 'top-value-or-end'
+  | 'op-value' | 'op-key-or-end' | 'op-key' | 'op-colon' | 'op-next' | 'prop-value'
+  | 'payload-item-or-end' | 'payload-item' | 'payload-next' | 'done';
 
 /**
  * Reads Shopware's JSON body shapes (`{"<key>": {operation}, …}` or `[{operation}, …]`) as they arrive and turns them
