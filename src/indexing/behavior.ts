@@ -44,7 +44,15 @@ export function parseIndexingSkip(raw: string | undefined, indexers: IndexerSet)
  * Runs what the request asked for, inside its transaction: the indexers themselves (inline), or the ids in the
  * durable pending list with a drain job per indexer (queue; rolled back with the data, committed with it), or nothing. Returns the x-indexing header value.
  */
-export async function applyIndexing(sql: Sql, marks: IndexMarks, request: IndexingRequest, indexers: IndexerSet, maxAttempts: number): Promise<string> {
+/** What the indexing of a request works with: what it changed, what it asked for, the indexers and their attempts. */
+export interface IndexingRun {
+  marks: IndexMarks;
+  request: IndexingRequest;
+  indexers: IndexerSet;
+  maxAttempts: number;
+}
+
+export async function applyIndexing(sql: Sql, { marks, request, indexers, maxAttempts }: IndexingRun): Promise<string> {
   if (request.mode === 'disabled') return 'disabled';
   const pending = marks.pending();
   if (request.mode === 'queue') {

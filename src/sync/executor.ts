@@ -178,7 +178,7 @@ export class SyncExecution {
     }
     const execution = await this.withRetries(async () => {
       const tx = await this.transaction();
-      const indexing = await withSpan('sync.indexing', { 'bulksync.indexing': this.ctx.options.indexing.mode }, () => applyIndexing(tx.sql, this.known.marks, this.ctx.options.indexing, this.ctx.indexers, this.ctx.indexingMaxAttempts));
+      const indexing = await withSpan('sync.indexing', { 'bulksync.indexing': this.ctx.options.indexing.mode }, () => applyIndexing(tx.sql, { marks: this.known.marks, request: this.ctx.options.indexing, indexers: this.ctx.indexers, maxAttempts: this.ctx.indexingMaxAttempts }));
       await this.events.flush(tx.sql);
       const done: Execution = { result: this.result, errors: this.problems, indexing };
       if (!this.ctx.options.dryRun) await this.ctx.beforeCommit?.(tx.sql, done);

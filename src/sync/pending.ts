@@ -26,6 +26,17 @@ export function candidateKey(c: MatchCandidate): string | undefined {
   return JSON.stringify(parts);
 }
 
+/** What a pending reference is made of (see PendingRef). */
+export interface PendingRefInit {
+  target: EntityDef;
+  candidates: readonly MatchCandidate[];
+  nullOnMissing: boolean;
+  ref: RowRef;
+  at: string;
+  isOwnKey: boolean;
+  resolverName?: string;
+}
+
 /**
  * A key not known at planning time: a reference resolver (`{ "resolver": "product.productNumber", "value": … }`),
  * or the id of a record without id matched by its externalId / `matchBy` fields. Planning leaves it pending; the
@@ -43,18 +54,25 @@ export class PendingRef {
   created = false;
   /** How many records matched an ambiguous candidate, when more than one did (the reference then fails). */
   matches?: number;
-  constructor(
-    readonly target: EntityDef,
-    readonly candidates: readonly MatchCandidate[],
-    readonly nullOnMissing: boolean,
-    readonly ref: RowRef,
-    /** The field of the referring row, for pointers. */
-    readonly at: string,
-    /** The reference stands for the record's own id: when nothing is found (and allowed), the record is created. */
-    readonly isOwnKey: boolean,
-    /** The resolver name the client used, for error messages; undefined for external-id matching. */
-    readonly resolverName?: string,
-  ) {}
+  readonly target: EntityDef;
+  readonly candidates: readonly MatchCandidate[];
+  readonly nullOnMissing: boolean;
+  readonly ref: RowRef;
+  /** The field of the referring row, for pointers. */
+  readonly at: string;
+  /** The reference stands for the record's own id: when nothing is found (and allowed), the record is created. */
+  readonly isOwnKey: boolean;
+  /** The resolver name the client used, for error messages; undefined for external-id matching. */
+  readonly resolverName?: string;
+  constructor(what: PendingRefInit) {
+    this.target = what.target;
+    this.candidates = what.candidates;
+    this.nullOnMissing = what.nullOnMissing;
+    this.ref = what.ref;
+    this.at = what.at;
+    this.isOwnKey = what.isOwnKey;
+    this.resolverName = what.resolverName;
+  }
   get resolved(): boolean {
     return this.id !== undefined;
   }

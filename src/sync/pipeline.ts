@@ -41,6 +41,16 @@ export interface PipelineOutcome {
   stopped: boolean;
 }
 
+/** A chunk as planning hands it over: its commands, the problems planning found in it, and its payload records. */
+interface PlannedChunk {
+  operation: Operation;
+  commands: Command[];
+  kind: Chunk['kind'];
+  problems: readonly Problem[];
+  lineOf: Chunk['lineOf'];
+  records: number;
+}
+
 /** Chunks that may wait for PostgreSQL while the next one is planned: the overlap, and the bound on memory. */
 const WAITING_CHUNKS = 1;
 
@@ -238,7 +248,7 @@ export class SyncPipeline {
       const problems = this.planning.list.slice(before);
       if (lineOf) for (const p of problems) p.meta = { ...p.meta, line: typeof p.meta?.index === 'number' ? lineOf(p.meta.index) : op.line };
       this.planned(problems);
-      await this.dispatch(operation, commands, 'records', problems, lineOf, records.length);
+      await this.dispatch({ operation, commands, kind: 'records', problems, lineOf, records: records.length });
     }
     if (last) {
       const before = this.planning.list.length;
@@ -247,18 +257,11 @@ export class SyncPipeline {
       if (op.line !== undefined) for (const p of problems) p.meta = { ...p.meta, line: op.line };
       this.planned(problems);
       // Upserts always end with a chunk of their own: references to their records that waited are settled there.
-      if (commands.length || (operation.action === 'upsert' && this.ctx.failOnError)) await this.dispatch(operation, commands, 'end', [], lineOf, 0);
+      if (commands.length || (operation.action === 'upsert' && this.ctx.failOnError)) await this.dispatch({ operation, commands, kind: 'end', problems: [], lineOf, records: 0 });
     }
   }
 
-  private async dispatch(
-    operation: Operation,
-    commands: Command[],
-    kind: Chunk['kind'],
-    problems: readonly Problem[],
-    lineOf: Chunk['lineOf'],
-    records: number,
-  ): Promise<void> {
+  private async dispatch({ operation, commands, kind, problems, lineOf, records }: PlannedChunk): Promise<void> {
     let plan: OperationPlan = { operation, commands };
     let failedRecords = 0;
     if (problems.length) {

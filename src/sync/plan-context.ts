@@ -71,3 +71,11 @@ export interface PlanContext {
 }
 
 export type Report = (code: ErrorCode, detail: string, ...at: (string | number)[]) => void;
+
+/** Where a value is planned: the chunk's context, the record's entity and place, and where its problems go. */
+export interface FieldSite {
+  ctx: PlanContext;
+  entity: EntityDef;
+  ref: RowRef;
+  report: Report;
+}

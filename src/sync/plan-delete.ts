@@ -57,7 +57,7 @@ export function planMissing(ctx: PlanContext): Command | undefined {
     else if (op.entity.primaryKey.includes(name)) report('FIELD_WRITE_PROTECTED', `${name} is a key and cannot be set`, name);
     else if ((field.kind === 'fk' || field.kind === 'id') && raw !== null && typeof raw === 'object') report('VALUE_INVALID', `${name}: resolvers are not accepted in missing.set`, name);
     else {
-      const v = planField(ctx, op.entity, field, raw, ref, report);
+      const v = planField({ ctx, entity: op.entity, ref, report }, field, raw);
       if (v !== undefined) set.set(name, v);
     }
   }

@@ -1,19 +1,19 @@
 import type { z } from 'zod';
 import { jsonAcceptance } from '../definitions/fast-checks';
 import { kindOf } from '../definitions/kinds';
-import type { EntityDef, FieldDef } from '../definitions/types';
+import type { FieldDef } from '../definitions/types';
 import { showValue, type ErrorCode } from '../errors';
 import { isObject } from '../definitions/json';
-import { type PlanContext, type Report } from './plan-context';
+import { type FieldSite, type PlanContext } from './plan-context';
 import { itemReferencesExist, resolveItemReferences } from './plan-item-references';
 import { planResolver } from './plan-keys';
-import type { RowRef } from './types';
 
 /**
  * One field value of a record → database value (or a pending reference). Reports and returns `undefined` when
  * the field cannot be written or the value is wrong; `null` stays null.
  */
-export function planField(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw: unknown, ref: RowRef, report: Report): unknown {
+export function planField(site: FieldSite, field: FieldDef, raw: unknown): unknown {
+  const { ctx, entity, ref, report } = site;
   const name = field.name;
   if (field.writeProtected) return report('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, name);
   if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) return planResolver(ctx, entity, field, raw, ref, report);

@@ -53,7 +53,7 @@ export function planResolver(ctx: PlanContext, entity: EntityDef, field: FieldDe
   }
   const candidate = resolverCandidate(resolver, raw.value, (why) => report('VALUE_INVALID', `${field.name}: ${resolver.name}: ${why}`, field.name, 'value'));
   if (!candidate) return undefined;
-  return new PendingRef(resolver.entity, [candidate], nullOnMissing, ref, field.name, field.kind === 'id', resolver.name);
+  return new PendingRef({ target: resolver.entity, candidates: [candidate], nullOnMissing, ref, at: field.name, isOwnKey: field.kind === 'id', resolverName: resolver.name });
 }
 
 /** A resolver's value → the candidate to look up: one value for a single field, an object for a composite key. */

@@ -1,11 +1,10 @@
 import { isId, toDbId } from '../definitions/ids';
 import { isObject } from '../definitions/json';
 import { DEFAULT_LANGUAGE_DB_ID, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
-import type { EntityDef, FieldDef, TranslationDef } from '../definitions/types';
+import type { FieldDef, TranslationDef } from '../definitions/types';
 import { showValue } from '../errors';
-import type { KeyValue, PlanContext, Report } from './plan-context';
+import type { FieldSite, KeyValue, Report } from './plan-context';
 import { planField } from './plan-field';
-import type { RowRef } from './types';
 
 /** What a record gave of its translated fields: plain values (the request's language) and `translations`. */
 export interface TranslationInput {
@@ -32,9 +31,9 @@ export function languageOf(i18n: LanguageContext, name: string): string | undefi
  * A translated field given plainly: validated like any field (pointer at the field), kept for the request's
  * language. Returns nothing: the value goes into a translation row once the record's key is known.
  */
-export function planPlainTranslated(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw: unknown, ref: RowRef, report: Report, input: TranslationInput): void {
+export function planPlainTranslated(site: FieldSite, field: FieldDef, raw: unknown, input: TranslationInput): void {
   input.given = true;
-  const v = planField(ctx, entity, field, raw, ref, report);
+  const v = planField(site, field, raw);
   if (v !== undefined) input.plain.set(field.name, v);
 }
 
@@ -44,17 +43,18 @@ export function planPlainTranslated(ctx: PlanContext, entity: EntityDef, field: 
  * plain value. The required translated fields given in the default language are copied into the record's own
  * values, so that creating a record without them is FIELD_REQUIRED at the field, as for any required field.
  */
-export function planTranslations(
-  ctx: PlanContext,
-  entity: EntityDef,
-  tr: TranslationDef,
-  input: TranslationInput,
-  ownId: KeyValue,
-  ref: RowRef,
-  report: Report,
-  values: Map<string, unknown>,
-  root: boolean,
-): void {
+/** What the translation rows of one record are made of, besides where it is planned. */
+export interface RecordTranslations {
+  tr: TranslationDef;
+  input: TranslationInput;
+  ownId: KeyValue;
+  /** The record's own values: required translated fields given in the default language are copied in. */
+  values: Map<string, unknown>;
+  root: boolean;
+}
+
+export function planTranslations(site: FieldSite, { tr, input, ownId, values, root }: RecordTranslations): void {
+  const { ctx, entity, ref, report } = site;
   const byLanguage = new Map<string, Map<string, unknown>>();
   const forLanguage = (id: string) => {
     let m = byLanguage.get(id);
@@ -77,7 +77,7 @@ export function planTranslations(
         sub('FIELD_UNKNOWN', `${name} is not a translated field of ${entity.name} (translated: ${tr.fields.map((f) => f.name).join(', ')})`, name);
         continue;
       }
-      const planned = planField(ctx, entity, field, v, ref, sub);
+      const planned = planField({ ctx, entity, ref, report: sub }, field, v);
       if (planned !== undefined) m.set(name, planned);
     }
   };

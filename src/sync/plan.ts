@@ -6,7 +6,7 @@ import type { EntityDef } from '../definitions/types';
 import { pointer, showValue, type Problem } from '../errors';
 import { keyPart, PendingRef } from './pending';
 import { isObject } from '../definitions/json';
-import { Problems, RowSet, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
+import { Problems, RowSet, type FieldSite, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
 import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField } from './plan-field';
 import type { Lookups } from '../definitions/sql/reference-tables';
@@ -34,17 +34,20 @@ function requireForReplace(entity: EntityDef, record: Record<string, unknown>, v
  * Validates one record and flattens its nested records into the row set. Returns the record's primary key for
  * the parent to link to, or undefined when the key itself is unusable.
  */
-function planRecord(
-  ctx: PlanContext,
-  entity: EntityDef,
-  record: unknown,
-  ref: RowRef,
-  depth: number,
-  root: boolean,
-  fixed: Record<string, KeyValue> = {},
-): PlanKey | undefined {
+/** A record to plan: what it is, where it stands, and the key values its parent fixes (a one-to-many's foreign key). */
+interface RecordNode {
+  entity: EntityDef;
+  record: unknown;
+  ref: RowRef;
+  depth: number;
+  root: boolean;
+  fixed?: Record<string, KeyValue>;
+}
+
+function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed = {} }: RecordNode): PlanKey | undefined {
   const { registry, problems } = ctx;
   const report: Report = (code, detail, ...at) => problems.add(code, detail, ref, entity, ...at);
+  const site: FieldSite = { ctx, entity, ref, report };
   if (!isObject(record)) return void report('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`);
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
   const values = new Map<string, unknown>();
@@ -53,12 +56,12 @@ function planRecord(
   const translated = translation ? newTranslationInput() : undefined;
   for (const [name, raw] of Object.entries(record)) {
     const field = entity.fields[name];
-    if (translated && field?.translated) planPlainTranslated(ctx, entity, field, raw, ref, report, translated);
+    if (translated && field?.translated) planPlainTranslated(site, field, raw, translated);
     else if (translated && name === TRANSLATIONS_KEY) {
       translated.translations = raw;
       translated.given = true;
     } else if (field) {
-      const v = planField(ctx, entity, field, raw, ref, report);
+      const v = planField(site, field, raw);
       if (v !== undefined) values.set(name, v);
     } else if (entity.associations[name]) nested.push([name, raw]);
     else report('FIELD_UNKNOWN', `${entity.name} has no field or association "${name}"`, name);
@@ -78,7 +81,7 @@ function planRecord(
   if (single && single.kind === 'id' && values.get(single.name) == null) {
     const candidates = matchCandidates(entity, values, root ? ctx.op.matchBy : []);
     certainlyNew = !candidates.length && !(single.name in record);
-    values.set(single.name, candidates.length ? new PendingRef(entity, candidates, true, ref, single.name, true) : newDbId());
+    values.set(single.name, candidates.length ? new PendingRef({ target: entity, candidates, nullOnMissing: true, ref, at: single.name, isOwnKey: true }) : newDbId());
   }
   const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
   // A key field that was given but refused has its error already.
@@ -88,7 +91,7 @@ function planRecord(
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
-  if (translation && translated!.given && ownId) planTranslations(ctx, entity, translation, translated!, ownId, ref, report, values, root);
+  if (translation && translated!.given && ownId) planTranslations(site, { tr: translation, input: translated!, ownId, values, root });
   // After the translations: a required translated field given in the default language's translation counts as given.
   if (replace) requireForReplace(entity, record, values, report);
 
@@ -100,7 +103,7 @@ function planRecord(
         report('VALUE_INVALID', `${name} must be a ${target.name} record; to unset the reference send "${assoc.via}": null`, name);
         continue;
       }
-      const childKey = planRecord(ctx, target, raw, { ...ref, path: [...ref.path, name] }, depth + 1, false);
+      const childKey = planRecord(ctx, { entity: target, record: raw, ref: { ...ref, path: [...ref.path, name] }, depth: depth + 1, root: false });
       if (!childKey) continue;
       const id = Object.values(childKey)[0]!;
       const prev = values.get(assoc.via);
@@ -119,10 +122,10 @@ function planRecord(
     raw.forEach((child, i) => {
       const childRef = { ...ref, path: [...ref.path, name, i] };
       if (assoc.type === 'oneToMany') {
-        planRecord(ctx, target, child, childRef, depth + 1, false, { [assoc.foreignKey]: ownId });
+        planRecord(ctx, { entity: target, record: child, ref: childRef, depth: depth + 1, root: false, fixed: { [assoc.foreignKey]: ownId } });
         return;
       }
-      const targetKey = planRecord(ctx, target, child, childRef, depth + 1, false);
+      const targetKey = planRecord(ctx, { entity: target, record: child, ref: childRef, depth: depth + 1, root: false });
       if (!targetKey) return;
       ctx.rows.add(registry.get(assoc.mapping), {
         ref: childRef,
@@ -176,7 +179,7 @@ export function planChunk(registry: Registry, op: Operation, records: unknown[],
   if (op.action === 'delete') return [planDeleteKeys(op, records, firstIndex, problems)];
   const ctx: PlanContext = { registry, op, rows: new RowSet(), problems, ...inputs };
   for (let i = 0; i < records.length; i++) {
-    if (!problems.full) planRecord(ctx, op.entity, records[i], { op: op.key, index: firstIndex + i, path: ROOT_PATH }, 0, true);
+    if (!problems.full) planRecord(ctx, { entity: op.entity, record: records[i], ref: { op: op.key, index: firstIndex + i, path: ROOT_PATH }, depth: 0, root: true });
     records[i] = undefined;
   }
   return ctx.rows.commands(op, registry);
