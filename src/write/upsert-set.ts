@@ -89,10 +89,6 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   ];
   const sameKey = (a: string, b: string) => k.map((x) => `${a}.${x.col} = ${b}.${x.alias}`).join(' AND ');
   const updating = data.filter((c) => c.given !== 'none');
-  // Every join with the table is also narrowed to the chunk's keys by an array of them (one sub-plan, run once): the
-  // table is then read through its key index, never scanned and hashed whole for a chunk of a few thousand rows (the
-  // planner has no statistics on the staged rows and would otherwise hash a table of millions once per chunk).
-  const narrow = (t: string, from: string) => `${t}.${k[0]!.col} = ANY(ARRAY(SELECT ${from}.k0 FROM ${from}))`;
   // The value a column gets, from the row's values in `from` (u, or l which carries u's columns) and the stored row t.
   const setExpr = (c: DataColumn, from: string) => {
     const stored = `t.${ident(c.field.column)}`;
@@ -126,13 +122,13 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     // l carries the row's values, so that the update reads them from it and never scans u again.
     parts.push(
       `l AS MATERIALIZED (SELECT u.* FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
-        `WHERE ${afterReferences}${narrow('t', 'u')} AND ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
+        `WHERE ${afterReferences}ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
     );
   }
   const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
   const afterLocks = updating.length ? '(SELECT count(*) FROM l) >= 0 AND ' : afterReferences;
   parts.push(
-    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')} AND ${narrow('t', 'u')}))`,
+    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')}))`,
     `i AS (INSERT INTO ${table} (${insertColumns.join(', ')}, created_at) ` +
       `SELECT ${[...k.map((x) => `u.${x.alias}`), ...data.map((c) => `u.v${c.i}`)].join(', ')}, now() FROM nx u ORDER BY ${k.map((x) => `u.${x.alias}`).join(', ')} ` +
       `ON CONFLICT DO NOTHING RETURNING ${keyColumns(entity)})`,
@@ -140,7 +136,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   if (updating.length) {
     parts.push(
       `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = now() ` +
-        `FROM l WHERE ${sameKey('t', 'l')} AND ${narrow('t', 'l')} AND (SELECT count(*) FROM i) >= 0 RETURNING l.n)`,
+        `FROM l WHERE ${sameKey('t', 'l')} AND (SELECT count(*) FROM i) >= 0 RETURNING l.n)`,
     );
   }
   const text =
