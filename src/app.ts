@@ -23,7 +23,7 @@ import { syncPreflight } from './http/sync-options';
 import { tokenRoute } from './http/token-route';
 import type { IndexerSet } from './indexing/registry';
 import type { Logger } from './observability/logger';
-import { SyncService } from './sync/service';
+import { SyncService, syncLimitsOf } from './sync/service';
 
 export interface AppDeps {
   config: Pick<
@@ -72,14 +72,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
     knex,
     registry,
     indexers,
-    {
-      maxRecords: config.SYNC_MAX_RECORDS,
-      retries: config.SYNC_MAX_RETRIES,
-      indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
-      chunkRecords: config.SYNC_CHUNK_RECORDS,
-      retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
-      clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
-    },
+    syncLimitsOf(config),
     (attempt, error) => {
       const pgCode = (error as { code?: string }).code;
       metrics.retry(pgCode);

@@ -1,3 +1,4 @@
+import { syncLimitsOf } from './sync/service';
 import path from 'node:path';
 import { Integrations } from './auth/integrations';
 import { tokenSecret } from './auth/token-secret';
@@ -82,14 +83,7 @@ export function startQueueWorker(core: Core, config: Config, logger: Logger, obs
         knex,
         registry: core.registry,
         indexers: core.indexers,
-        limits: {
-          maxRecords: config.SYNC_MAX_RECORDS,
-          retries: config.SYNC_MAX_RETRIES,
-          indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
-          chunkRecords: config.SYNC_CHUNK_RECORDS,
-          retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
-          clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
-        },
+        limits: syncLimitsOf(config),
         logger,
         observer,
       }),

@@ -1,3 +1,4 @@
+import type { Config } from '../config';
 import type { Knex } from 'knex';
 import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
@@ -21,6 +22,20 @@ export interface SyncLimits {
   retryWindowRows: number;
   /** SYNC_CLEAR_MAX_RATIO: the clear guard's default share. */
   clearMaxRatio?: number;
+}
+
+/** The limits of the configuration the sync reads (one place for the API process and the job runner). */
+export function syncLimitsOf(
+  config: Pick<Config, 'SYNC_MAX_RECORDS' | 'SYNC_MAX_RETRIES' | 'INDEXING_MAX_ATTEMPTS' | 'SYNC_CHUNK_RECORDS' | 'SYNC_RETRY_WINDOW_ROWS' | 'SYNC_CLEAR_MAX_RATIO'>,
+): SyncLimits {
+  return {
+    maxRecords: config.SYNC_MAX_RECORDS,
+    retries: config.SYNC_MAX_RETRIES,
+    indexingMaxAttempts: config.INDEXING_MAX_ATTEMPTS,
+    chunkRecords: config.SYNC_CHUNK_RECORDS,
+    retryWindowRows: config.SYNC_RETRY_WINDOW_ROWS,
+    clearMaxRatio: config.SYNC_CLEAR_MAX_RATIO,
+  };
 }
 
 /** One sync request as the core sees it: bytes, their format, and typed options (the HTTP edge parsed the headers). */
