@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import request from 'supertest';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { fill } from '../support/doc-examples';
 
 /**
  * docs/sync-jobs.md is the fixture: every ```sh block holding one curl command is sent as written (method, path,
@@ -51,16 +52,6 @@ function readExamples(file: string): Example[] {
     });
   }
   return out;
-}
-
-/** The documented answer with every "…" replaced by what was actually answered there. */
-function fill(documented: unknown, actual: unknown): unknown {
-  if (documented === '…') return actual;
-  if (Array.isArray(documented) && Array.isArray(actual)) return documented.map((d, i) => fill(d, actual[i]));
-  if (documented && typeof documented === 'object' && actual && typeof actual === 'object' && !Array.isArray(actual)) {
-    return Object.fromEntries(Object.entries(documented).map(([k, v]) => [k, fill(v, (actual as Record<string, unknown>)[k])]));
-  }
-  return documented;
 }
 
 const examples = readExamples(path.join(ROOT, 'docs/sync-jobs.md'));

@@ -42,3 +42,13 @@ export function withPlaceholders(v: unknown): unknown {
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withPlaceholders(x)]));
   return v;
 }
+
+/** The documented answer with every "…" replaced by what was actually answered there. */
+export function fill(documented: unknown, actual: unknown): unknown {
+  if (documented === '…') return actual;
+  if (Array.isArray(documented) && Array.isArray(actual)) return documented.map((d, i) => fill(d, actual[i]));
+  if (documented && typeof documented === 'object' && actual && typeof actual === 'object' && !Array.isArray(actual)) {
+    return Object.fromEntries(Object.entries(documented).map(([k, v]) => [k, fill(v, (actual as Record<string, unknown>)[k])]));
+  }
+  return documented;
+}
