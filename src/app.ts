@@ -68,17 +68,17 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
   app.use(helmet());
   // CORS is off unless origins are configured: the API is for servers, not browsers.
   if (config.CORS_ORIGINS.length) app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: ['x-request-id', 'x-indexing', 'x-sync-errors', 'x-dry-run', 'idempotent-replayed', 'location', 'preference-applied', 'retry-after'] }));
-  const sync = new SyncService(
+  const sync = new SyncService({
     knex,
     registry,
     indexers,
-    syncLimitsOf(config),
-    (attempt, error) => {
+    limits: syncLimitsOf(config),
+    onRetry: (attempt, error) => {
       const pgCode = (error as { code?: string }).code;
       metrics.retry(pgCode);
       logger.warn('sync transaction retried', { attempt, pgCode });
     },
-  );
+  });
   app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));
   const tokenStore = config.RATE_LIMIT_STORE === 'database' ? new PostgresRateLimitStore(knex, 'token:') : undefined;

@@ -120,3 +120,8 @@ export function showValue(v: unknown, max = 60): string {
   }
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
 }
+
+/** The one refusal of a body over SYNC_MAX_BODY_BYTES, whichever reader (streaming, buffered, job upload, replay) met the limit. */
+export function bodyTooLarge(limitBytes: number | undefined): Problem {
+  return { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${limitBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
+}

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { isRetryable } from '../db/sql';
-import { ApiError, toJsonApi, type Problem } from '../errors';
+import { ApiError, bodyTooLarge, toJsonApi, type Problem } from '../errors';
 
 interface BodyParserError {
   type?: string;
@@ -13,7 +13,7 @@ interface BodyParserError {
 function fromBodyParser(err: BodyParserError): Problem | undefined {
   switch (err.type) {
     case 'entity.too.large':
-      return { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${err.limit} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
+      return bodyTooLarge(err.limit);
     case 'entity.parse.failed':
       return { code: 'BODY_NOT_JSON', detail: `the body is not valid JSON: ${err.message ?? ''}`.trim(), pointer: '' };
     case 'encoding.unsupported':

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { withConnection, withTransaction, type Sql } from '../db/sql';
-import { ApiError } from '../errors';
+import { ApiError, bodyTooLarge } from '../errors';
 import { findKey, lockKey, storeKey, tryLockKey, type KeyScope, type StoredAnswer, type StoredKey } from '../write/idempotency-keys';
 import type { Metrics } from '../observability/metrics';
 import type { Answer } from '../sync/answer';
@@ -95,7 +95,7 @@ async function drain(req: Request, tap: BodyTap, maxBytes: number): Promise<void
   for await (const _chunk of req) {
     if (tap.bytes > maxBytes) {
       req.unpipe();
-      throw new ApiError({ code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${maxBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' });
+      throw new ApiError(bodyTooLarge(maxBytes));
     }
   }
 }
@@ -175,7 +175,7 @@ export function keyHooks(res: Response, ttlHours: number): KeyHooks | undefined 
     },
     async store(sql, answer) {
       const digest = use.tap.digest();
-      if (digest) await storeKey(sql, use.scope, fingerprint(req, digest), stored(answer), ttlHours);
+      if (digest) await storeKey(sql, { scope: use.scope, fingerprint: fingerprint(req, digest), answer: stored(answer), ttlHours });
     },
   };
 }
@@ -209,7 +209,7 @@ export function idempotencyErrors(deps: IdempotencyDeps) {
           async (sql) => {
             // Waits for a retry that took the key meanwhile; whichever stores first is the key's answer.
             await lockKey(sql, use.scope);
-            await storeKey(sql, use.scope, fingerprint(req, digest), answer, deps.ttlHours);
+            await storeKey(sql, { scope: use.scope, fingerprint: fingerprint(req, digest), answer, ttlHours: deps.ttlHours });
           },
           { retries: 2 },
         );

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
-import type { Problem } from '../errors';
+import { bodyTooLarge, type Problem } from '../errors';
 import { BodyReadError } from '../sync/body/events';
 import type { BodyFormat } from '../sync/body/read';
 import type { ContentEncoding } from '../sync/options';
@@ -28,7 +28,7 @@ export interface BodyLimits {
  */
 export function syncBody(req: Request, { format, encoding, limitBytes }: BodyLimits): SyncBody {
   const length = Number(req.get('content-length'));
-  const tooLarge: Problem = { code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${limitBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' };
+  const tooLarge = bodyTooLarge(limitBytes);
   if (length > limitBytes) return { ok: false, problem: tooLarge };
   return { ok: true, format, bytes: limited(req, inflater(encoding), limitBytes, tooLarge) };
 }

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { PassThrough, type Readable } from 'node:stream';
 import { withConnection, withTransaction, type Sql } from '../db/sql';
 import { isId, newDbId, toApiId } from '../definitions/ids';
-import { ApiError, showValue } from '../errors';
+import { ApiError, bodyTooLarge, showValue } from '../errors';
 import type { IndexerSet } from '../indexing/registry';
 import { storedHeaders, type ContentEncoding } from '../sync/options';
 import { cancelJob, findJob, insertChunk, insertJob, listJobs, queueJob, type SyncJob } from '../write/sync-jobs';
@@ -44,7 +44,7 @@ export function jobDocument(job: SyncJob) {
 }
 
 function tooLarge(maxBytes: number): ApiError {
-  return new ApiError({ code: 'BODY_TOO_LARGE', detail: `the body is larger than the limit of ${maxBytes} bytes (SYNC_MAX_BODY_BYTES)`, pointer: '' });
+  return new ApiError(bodyTooLarge(maxBytes));
 }
 
 /** An integration that can neither upsert nor delete anything has no sync to run; the rest is checked when it runs. */

@@ -22,8 +22,14 @@ export interface JobTasksDeps {
 /** What the queue's workers run for imports: the sync job task, and the pruner on the queue's cron. */
 export function importTasks(deps: JobTasksDeps): { taskList: TaskList; cron: ParsedCronItem[] } {
   const { knex, logger } = deps;
-  const service = new SyncService(knex, deps.registry, deps.indexers, deps.limits, (attempt, error) => {
-    logger.warn('sync job transaction retried', { component: 'sync-jobs', attempt, pgCode: (error as { code?: string }).code });
+  const service = new SyncService({
+    knex,
+    registry: deps.registry,
+    indexers: deps.indexers,
+    limits: deps.limits,
+    onRetry: (attempt, error) => {
+      logger.warn('sync job transaction retried', { component: 'sync-jobs', attempt, pgCode: (error as { code?: string }).code });
+    },
   });
   return {
     taskList: {

@@ -46,7 +46,7 @@ export async function getRecord(knex: Knex, registry: Registry, req: GetRequest)
     return refuse({ code: 'ID_INVALID', detail: `expected a UUID (32 hex characters or the dashed form), got ${showValue(req.id)}`, meta: { entity: entity.name, parameter: 'id' } });
   }
   const paths = req.associations === undefined ? undefined : req.associations.split(',').map((s) => s.trim()).filter(Boolean);
-  const built = buildSelection(registry, entity, paths, undefined);
+  const built = buildSelection(registry, entity, { associations: paths, fields: undefined });
   // The pointer would lead into a body this request does not have: name the query parameter instead.
   if (!built.ok) return refuse(built.problems.map(({ pointer: _p, ...p }) => ({ ...p, meta: { entity: entity.name, parameter: 'associations' } })));
   const selection = inLanguage(built.selection, req.language);

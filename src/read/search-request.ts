@@ -40,15 +40,15 @@ export function parseSearchRequest(registry: Registry, entity: EntityDef, body: 
 
   const filters = parseFilters(entity, body, problems);
   const sort = parseSort(entity, body.sort, problems);
-  const limit = parseInteger(body.limit, '/limit', 1, MAX_LIMIT, problems) ?? DEFAULT_LIMIT;
-  const page = parseInteger(body.page, '/page', 1, Number.MAX_SAFE_INTEGER, problems);
+  const limit = parseInteger(body.limit, '/limit', [1, MAX_LIMIT], problems) ?? DEFAULT_LIMIT;
+  const page = parseInteger(body.page, '/page', [1, Number.MAX_SAFE_INTEGER], problems);
   let after: (string | null)[] | undefined;
   if (body.after !== undefined) {
     if (page !== undefined) problems.push(bad('"after" (keyset) and "page" (offset) cannot be combined; use one of them', '/after'));
     else if (sort) after = decodeSearchCursor(entity, sort, body.after, problems);
   }
   const totalCount = parseTotalCountMode(body['total-count-mode'], problems);
-  const selection = buildSelection(registry, entity, body.associations, body.fields);
+  const selection = buildSelection(registry, entity, { associations: body.associations, fields: body.fields });
   if (!selection.ok) problems.push(...selection.problems);
   const postFilters = parseList(body['post-filter'], (input) => parseCriteria(entity, input, '/post-filter'), problems);
   const aggregations = parseList(body.aggregations, (input) => parseAggregations(registry, entity, input, '/aggregations'), problems);
@@ -206,7 +206,7 @@ function parseSort(entity: EntityDef, input: unknown, problems: Problem[]): Sort
   return keys;
 }
 
-function parseInteger(v: unknown, at: string, min: number, max: number, problems: Problem[]): number | undefined {
+function parseInteger(v: unknown, at: string, [min, max]: readonly [number, number], problems: Problem[]): number | undefined {
   if (v === undefined) return undefined;
   // Shopware clients send numbers as strings in query-like bodies; accept digits only.
   const n = typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v;

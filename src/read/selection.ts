@@ -25,7 +25,7 @@ export type SelectionResult = { ok: true; selection: Selection } | { ok: false; 
  * answered; with it, the root answers the fields it lists, an association all of its fields unless paths into it
  * name some. The primary key always is answered. Problems point at `/associations/…` and `/fields/…` under `at`.
  */
-export function buildSelection(registry: Registry, entity: EntityDef, associations: unknown, fields: unknown, at = ''): SelectionResult {
+export function buildSelection(registry: Registry, entity: EntityDef, { associations, fields }: { associations: unknown; fields: unknown }, at = ''): SelectionResult {
   const problems: Problem[] = [];
   const bad = (where: string, detail: string) => problems.push({ code: 'CRITERIA_INVALID', detail, pointer: where });
   const root: Draft = { entity, children: new Map() };

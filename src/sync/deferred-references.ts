@@ -12,7 +12,16 @@ import type { OperationState, RequestState } from './state';
  * records later). Its chunk wrote the reference as null; at the operation's end the references are checked again
  * and set, one statement per entity and field, or reported as FK_NOT_FOUND with the record's pointer.
  */
-export async function settleDeferredReferences(sql: Sql, registry: Registry, known: RequestState, op: OperationState, write: boolean): Promise<Problem[]> {
+/** An operation at its end, with the request's keys, and whether its writes still count (nothing failed yet). */
+export interface DeferredSettling {
+  sql: Sql;
+  registry: Registry;
+  known: RequestState;
+  op: OperationState;
+  write: boolean;
+}
+
+export async function settleDeferredReferences({ sql, registry, known, op, write }: DeferredSettling): Promise<Problem[]> {
   const problems: Problem[] = [];
   const groups = new Map<string, OperationState['deferred']>();
   for (const d of op.deferred) {

@@ -290,7 +290,7 @@ export class SyncExecution {
     const state = this.operationState(operation.key);
     if (chunk.kind === 'records') this.known.keys.clear();
     if (chunk.kind === 'end' && state.deferred.length) {
-      this.found(await settleDeferredReferences(sql, registry, this.known, state, writable));
+      this.found(await settleDeferredReferences({ sql, registry, known: this.known, op: state, write: writable }));
       if (this.failing) return;
     }
     const result = new SyncResult();

@@ -8,7 +8,7 @@ import { withoutRecords } from './partial';
 import { planChunk, planOperationEnd, type PlanInputs } from './plan';
 import { Problems } from './plan-context';
 import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
-import { parseOperation } from './request';
+import { parseOperation } from './operation-header';
 import { withSpan } from '../observability/tracing';
 import { openOperation, type OpenOperation } from './open-operation';
 import type { Command, Operation, OperationPlan } from './types';
@@ -244,7 +244,7 @@ export class SyncPipeline {
     const lineOf = lines.length ? (index: number) => lines[index - first] : op.line !== undefined ? () => op.line : undefined;
     if (records.length) {
       const before = this.planning.list.length;
-      const commands = withSpan('sync.plan', { 'bulksync.entity': operation.entity.name, 'bulksync.records': records.length }, () => planChunk(this.ctx.registry, operation, records, first, this.planning, this.ctx.inputs));
+      const commands = withSpan('sync.plan', { 'bulksync.entity': operation.entity.name, 'bulksync.records': records.length }, () => planChunk({ registry: this.ctx.registry, op: operation, records, firstIndex: first, problems: this.planning, inputs: this.ctx.inputs }));
       const problems = this.planning.list.slice(before);
       if (lineOf) for (const p of problems) p.meta = { ...p.meta, line: typeof p.meta?.index === 'number' ? lineOf(p.meta.index) : op.line };
       this.planned(problems);

@@ -17,7 +17,9 @@ export function refPointer(ref: RowRef, ...more: (string | number)[]): string {
 
 export class Problems {
   readonly list: Problem[] = [];
-  add(code: ErrorCode, detail: string, ref: RowRef, entity: EntityDef, ...at: (string | number)[]): void {
+  /** A problem of the record at `where`, pointing at the field path `at` inside it. */
+  add(where: { ref: RowRef; entity: EntityDef }, code: ErrorCode, detail: string, ...at: (string | number)[]): void {
+    const { ref, entity } = where;
     this.addAt(code, detail, refPointer(ref, ...at), { operation: ref.op, entity: entity.name, index: ref.index });
   }
   addAt(code: ErrorCode, detail: string, ptr: string, meta: ErrorMeta): void {
@@ -26,6 +28,17 @@ export class Problems {
   get full(): boolean {
     return this.list.length >= MAX_REPORTED_ERRORS;
   }
+}
+
+/**
+ * Two rows of one record become one write: later fields win; it is a payload record if either was, and only a
+ * reference (its key alone) if both were. Planning merges rows with equal keys, resolving merges rows whose keys
+ * turned equal once references were looked up.
+ */
+export function mergeRow(into: UpsertRow, row: UpsertRow): void {
+  for (const [f, v] of row.values) into.values.set(f, v);
+  into.root ||= row.root;
+  into.reference = Boolean(into.reference && row.reference);
 }
 
 /** Rows of one operation gathered per entity; rows with the same key are merged (later fields win). */
@@ -40,12 +53,7 @@ export class RowSet {
     }
     const key = entity.primaryKey.map((k) => keyPart(row.values.get(k))).join('|');
     const prev = set.byKey.get(key);
-    if (prev) {
-      for (const [f, v] of row.values) prev.values.set(f, v);
-      prev.root ||= row.root;
-      prev.reference = Boolean(prev.reference && row.reference);
-      return;
-    }
+    if (prev) return mergeRow(prev, row);
     set.byKey.set(key, row);
     set.rows.push(row);
   }

@@ -12,19 +12,19 @@ export function planDeleteKeys(op: Operation, items: readonly unknown[], firstIn
   items.forEach((item, i) => {
     const ref: RowRef = { op: op.key, index: firstIndex + i, path: [] };
     if (!isObject(item)) {
-      problems.add('VALUE_INVALID', `a delete payload item must be an object with the key of ${entity.name}`, ref, entity);
+      problems.add({ ref, entity }, 'VALUE_INVALID', `a delete payload item must be an object with the key of ${entity.name}`);
       return;
     }
     const key: Record<string, string> = {};
     const before = problems.list.length;
     for (const k of entity.primaryKey) {
       const v = item[k];
-      if (v === undefined || v === null) problems.add('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, ref, entity, k);
-      else if (!isId(v)) problems.add('ID_INVALID', `${k}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`, ref, entity, k);
+      if (v === undefined || v === null) problems.add({ ref, entity }, 'FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
+      else if (!isId(v)) problems.add({ ref, entity }, 'ID_INVALID', `${k}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`, k);
       else key[k] = toDbId(v);
     }
     for (const k of Object.keys(item)) {
-      if (!entity.fields[k]) problems.add('FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, ref, entity, k);
+      if (!entity.fields[k]) problems.add({ ref, entity }, 'FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, k);
     }
     if (problems.list.length === before) keys.push({ ref, key });
   });

@@ -16,7 +16,7 @@ export function planField(site: FieldSite, field: FieldDef, raw: unknown): unkno
   const { ctx, entity, ref, report } = site;
   const name = field.name;
   if (field.writeProtected) return report('FIELD_WRITE_PROTECTED', `${name} is write-protected (${field.writeProtected})`, name);
-  if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) return planResolver(ctx, entity, field, raw, ref, report);
+  if ((field.kind === 'id' || field.kind === 'fk') && isObject(raw)) return planResolver(site, field, raw);
   if (field.upperCase && typeof raw === 'string') raw = raw.toUpperCase();
   if (raw === null) {
     if (field.nullable) return null;

@@ -2,9 +2,8 @@ import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef, ResolverDef } from '../definitions/types';
 import { showValue } from '../errors';
 import { isObject } from '../definitions/json';
-import { type PlanContext, type Report } from './plan-context';
+import { type FieldSite } from './plan-context';
 import { PendingRef, type MatchCandidate } from './pending';
-import type { RowRef } from './types';
 
 /**
  * The keys that find an existing record for a record without id, in order: the entity's match keys (by default its
@@ -25,7 +24,8 @@ export function matchCandidates(entity: EntityDef, values: Map<string, unknown>,
  * `{ "resolver": "<entity>.<unique field>", "value": …, "nullOnMissing": false }` on an id or fk field → a pending
  * reference, checked here (resolver known, entity matches the field, value valid) and looked up by the resolve stage.
  */
-export function planResolver(ctx: PlanContext, entity: EntityDef, field: FieldDef, raw: Record<string, unknown>, ref: RowRef, report: Report): PendingRef | undefined {
+export function planResolver(site: FieldSite, field: FieldDef, raw: Record<string, unknown>): PendingRef | undefined {
+  const { ctx, entity, ref, report } = site;
   const extra = Object.keys(raw).filter((k) => k !== 'resolver' && k !== 'value' && k !== 'nullOnMissing');
   if (typeof raw.resolver !== 'string' || extra.length) {
     return void report('VALUE_INVALID', `${field.name}: expected an id or { "resolver": "<entity>.<field>", "value": … }`, field.name);

@@ -13,7 +13,7 @@ import type { Lookups } from '../definitions/sql/reference-tables';
 import { matchCandidates } from './plan-keys';
 import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
-import type { Command, Operation, OperationPlan, RowRef } from './types';
+import type { Command, Operation, RowRef } from './types';
 
 export { refPointer } from './plan-context';
 
@@ -46,7 +46,7 @@ interface RecordNode {
 
 function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed = {} }: RecordNode): PlanKey | undefined {
   const { registry, problems } = ctx;
-  const report: Report = (code, detail, ...at) => problems.add(code, detail, ref, entity, ...at);
+  const report: Report = (code, detail, ...at) => problems.add({ ref, entity }, code, detail, ...at);
   const site: FieldSite = { ctx, entity, ref, report };
   if (!isObject(record)) return void report('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`);
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
@@ -149,17 +149,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   return key;
 }
 
-export interface PlanResult {
-  plans: OperationPlan[];
-  /** Every problem found (up to the cap); record problems carry meta.operation and meta.index. */
-  problems: Problem[];
-}
 
-/**
- * Plans one chunk of an operation's payload (records numbered from `firstIndex`); no database. Each record is let
- * go once planned: the plan holds what it needs, and parsed records (several times their JSON) need not stay alive
- * next to it.
- */
 /** What planning needs besides the records: the request's language and the records json values reference. */
 export interface PlanInputs {
   i18n: LanguageContext;
@@ -175,7 +165,17 @@ const NO_INPUTS: PlanInputs = { i18n: DEFAULT_LANGUAGE_CONTEXT, lookups: new Map
  * go once planned: the plan holds what it needs, and parsed records (several times their JSON) need not stay alive
  * next to it.
  */
-export function planChunk(registry: Registry, op: Operation, records: unknown[], firstIndex: number, problems: Problems, inputs: PlanInputs = NO_INPUTS): Command[] {
+/** One chunk of an operation's payload to plan; records are numbered from `firstIndex` within the operation. */
+export interface ChunkToPlan {
+  registry: Registry;
+  op: Operation;
+  records: unknown[];
+  firstIndex: number;
+  problems: Problems;
+  inputs?: PlanInputs;
+}
+
+export function planChunk({ registry, op, records, firstIndex, problems, inputs = NO_INPUTS }: ChunkToPlan): Command[] {
   if (op.action === 'delete') return [planDeleteKeys(op, records, firstIndex, problems)];
   const ctx: PlanContext = { registry, op, rows: new RowSet(), problems, ...inputs };
   for (let i = 0; i < records.length; i++) {
@@ -199,21 +199,4 @@ export function planOperationEnd(registry: Registry, op: Operation, problems: Pr
     return [];
   }
   return [{ kind: 'deleteWhere', op: op.key, entity: op.entity, filters: parsed.filters }];
-}
-
-/** Plans whole operations at once (tests and tools; the endpoint plans chunk by chunk). */
-export function planRequest(
-  registry: Registry,
-  operations: readonly Operation[],
-  i18n: LanguageContext = DEFAULT_LANGUAGE_CONTEXT,
-  lookups: Lookups = new Map(),
-): PlanResult {
-  const problems = new Problems();
-  const plans: OperationPlan[] = [];
-  for (const op of operations) {
-    const commands = op.payload ? planChunk(registry, op, op.payload, 0, problems, { i18n, lookups }) : [];
-    commands.push(...planOperationEnd(registry, op, problems, { i18n, lookups }));
-    plans.push({ operation: op, commands });
-  }
-  return { plans, problems: problems.list };
 }

@@ -6,7 +6,7 @@ import type { EntityDef, FieldDef } from '../definitions/types';
 import type { Problem } from '../errors';
 import { keyString, type Key } from '../write/keys';
 import { lockExisting, lockReferenced, rowsMatching } from '../write/lookups';
-import { refPointer } from './plan';
+import { mergeRow, refPointer } from './plan-context';
 import { resolveReferences } from './resolve-references';
 import type { UpsertCommand, UpsertRow } from './types';
 
@@ -82,13 +82,14 @@ export function mergeSameKey(entity: EntityDef, rows: UpsertRow[]): UpsertRow[] 
       out.push(row);
       continue;
     }
-    for (const [f, v] of row.values) prev.values.set(f, v);
-    prev.root ||= row.root;
+    mergeRow(prev, row);
   }
   return out;
 }
 
-function problem(cmd: UpsertCommand, row: UpsertRow, code: Problem['code'], detail: string, field?: string): Problem {
+/** A problem of the record `row` of the command, pointing at `field` when one is named. */
+function problem(at: { cmd: UpsertCommand; row: UpsertRow }, code: Problem['code'], detail: string, field?: string): Problem {
+  const { cmd, row } = at;
   return {
     code,
     detail,
@@ -102,14 +103,17 @@ function problem(cmd: UpsertCommand, row: UpsertRow, code: Problem['code'], deta
  * order), whether new records carry their required fields, whether references point at records that exist
  * (or are written by this request), and whether unique values are free.
  */
-export async function resolveUpsert(
-  sql: Sql,
-  registry: Registry,
-  cmd: UpsertCommand,
-  known: RequestKeys,
+export interface UpsertToResolve {
+  sql: Sql;
+  registry: Registry;
+  cmd: UpsertCommand;
+  /** Keys this request has written or found so far. */
+  known: RequestKeys;
   /** The operation's entity when references to its records may wait for later chunks (fail on error only). */
-  deferFor?: string,
-): Promise<ResolvedUpsert> {
+  deferFor?: string;
+}
+
+export async function resolveUpsert({ sql, registry, cmd, known, deferFor }: UpsertToResolve): Promise<ResolvedUpsert> {
   const { entity } = cmd;
   const problems: Problem[] = [];
   const keyed = mergeSameKey(entity, await resolveReferences(sql, cmd, problems)).map((row) => ({ row, key: rowKey(entity, row) }));
@@ -138,12 +142,12 @@ export async function resolveUpsert(
     if (!r.row.root && !entity.isMapping && (r.row.reference || [...r.row.values.keys()].every((k) => pk.has(k)))) {
       // A nested record with nothing but its id is a reference to an existing record, not a record to create.
       const id = entity.primaryKey[0]!;
-      problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `no ${entity.name} with ${id} ${toApiId(String(r.key[id]))}`, id));
+      problems.push(problem({ cmd, row: r.row }, 'FK_NOT_FOUND', `no ${entity.name} with ${id} ${toApiId(String(r.key[id]))}`, id));
       continue;
     }
     if (r.row.requiredChecked) continue;
     for (const f of required) {
-      if (!r.row.values.has(f.name)) problems.push(problem(cmd, r.row, 'FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name));
+      if (!r.row.values.has(f.name)) problems.push(problem({ cmd, row: r.row }, 'FIELD_REQUIRED', `${f.name} is required to create a ${entity.name}`, f.name));
     }
   }
   const deferred: DeferredReference[] = [];
@@ -183,7 +187,7 @@ async function checkReferences({ sql, registry, cmd, rows, known, problems, defe
           defer.into.push({ entity: cmd.entity, key: r.key, field: f, value: v, row: r.row });
           continue;
         }
-        problems.push(problem(cmd, r.row, 'FK_NOT_FOUND', `${f.name}: no ${target.name} with id ${kindOf(f).fromDb(v)}`, f.name));
+        problems.push(problem({ cmd, row: r.row }, 'FK_NOT_FOUND', `${f.name}: no ${target.name} with id ${kindOf(f).fromDb(v)}`, f.name));
       }
     }
   }
@@ -211,7 +215,7 @@ async function checkUnique(sql: Sql, cmd: UpsertCommand, rows: readonly Resolved
     for (const c of candidates) {
       const prev = owner.get(c.tuple);
       if (prev !== undefined && prev !== c.owner) {
-        problems.push(problem(cmd, c.r.row, 'UNIQUE_VIOLATION', `${label} ${shown(c.tuple)} is given to two records of this request`, fields[0]!.name));
+        problems.push(problem({ cmd, row: c.r.row }, 'UNIQUE_VIOLATION', `${label} ${shown(c.tuple)} is given to two records of this request`, fields[0]!.name));
       } else owner.set(c.tuple, c.owner);
     }
     // Values held by other records in the table: one query per chunk of distinct values.
@@ -223,7 +227,7 @@ async function checkUnique(sql: Sql, cmd: UpsertCommand, rows: readonly Resolved
     for (const c of candidates) {
       const holder = taken.get(c.tuple);
       if (holder !== undefined && holder !== c.owner) {
-        problems.push(problem(cmd, c.r.row, 'UNIQUE_VIOLATION', `${label} ${shown(c.tuple)} is already used by another ${entity.name}`, fields[0]!.name));
+        problems.push(problem({ cmd, row: c.r.row }, 'UNIQUE_VIOLATION', `${label} ${shown(c.tuple)} is already used by another ${entity.name}`, fields[0]!.name));
       }
     }
   }

@@ -40,7 +40,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     // it as existing and locking it in order with the others.
     const guarded = writable && hasFields && attempt < NEW_KEY_RETRIES;
     if (guarded) await savepoints.begin(sql, COMMAND_SAVEPOINT);
-    const resolved = await resolveUpsert(sql, registry, cmd, state.keys, op.deferFor);
+    const resolved = await resolveUpsert({ sql, registry, cmd, known: state.keys, deferFor: op.deferFor });
     // Kept only for a snapshot clear (`missing`): a million-record upsert without one keeps no keys.
     if (cmd.isRootEntity && cmd.keepsNames) for (const r of resolved.rows) if (r.row.root) op.named.add(keyString(entity, r.key));
     // A unique value that another request committed between this command's lookups (its record looked new, then

@@ -75,17 +75,27 @@ export type SyncAnswer = ({ ok: true } & SyncOutcome) | { ok: false; problems: P
  * The sync pipeline: streamed body → operations → planned chunks → one transaction (chunk n written while chunk n+1
  * is read and planned) → indexing, events, commit → result. Expected failures come back as problems, never thrown.
  */
+export interface SyncServiceDeps {
+  knex: Knex;
+  registry: Registry;
+  indexers: IndexerSet;
+  limits: SyncLimits;
+  /** Told of each retried transaction (serialization failure, deadlock): the process's log and metrics. */
+  onRetry?: (attempt: number, error: unknown) => void;
+}
+
 export class SyncService {
   private readonly statics: NearStatic;
 
-  constructor(
-    private readonly knex: Knex,
-    private readonly registry: Registry,
-    private readonly indexers: IndexerSet,
-    private readonly limits: SyncLimits,
-    private readonly onRetry?: (attempt: number, error: unknown) => void,
-  ) {
-    this.statics = new NearStatic(knex, registry);
+  private readonly knex: Knex;
+  private readonly registry: Registry;
+  private readonly indexers: IndexerSet;
+  private readonly limits: SyncLimits;
+  private readonly onRetry?: (attempt: number, error: unknown) => void;
+
+  constructor(deps: SyncServiceDeps) {
+    ({ knex: this.knex, registry: this.registry, indexers: this.indexers, limits: this.limits, onRetry: this.onRetry } = deps);
+    this.statics = new NearStatic(this.knex, this.registry);
   }
 
   async sync(call: SyncCall): Promise<SyncAnswer> {

@@ -40,17 +40,6 @@ export interface Operation {
 }
 
 /** What the request's headers asked for, parsed at the HTTP edge. */
-export interface SyncOptions {
-  failOnError: boolean;
-  /** sw-skip-trigger-flow: 1|true — the request emits no events. */
-  skipEvents: boolean;
-}
-
-export interface SyncRequest {
-  operations: Operation[];
-  options: SyncOptions;
-}
-
 /** Where a planned row came from, to build pointers: /<op>/<index>/<path...>. */
 export interface RowRef {
   op: string;

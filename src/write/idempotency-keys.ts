@@ -54,7 +54,15 @@ export async function lockKey(sql: Sql, scope: KeyScope): Promise<void> {
  * (returns false): the key's lock makes that impossible in the data transaction, but an error answer is stored
  * after its rollback, when a retry may have stored its own already.
  */
-export async function storeKey(sql: Sql, scope: KeyScope, fingerprint: string, answer: StoredAnswer, ttlHours: number): Promise<boolean> {
+/** A first request's answer to keep under its key, with what identifies the request and how long it is kept. */
+export interface AnswerToStore {
+  scope: KeyScope;
+  fingerprint: string;
+  answer: StoredAnswer;
+  ttlHours: number;
+}
+
+export async function storeKey(sql: Sql, { scope, fingerprint, answer, ttlHours }: AnswerToStore): Promise<boolean> {
   const { rowCount } = await sql.query(
     `INSERT INTO bulksync_idempotency_key (integration_id, key, fingerprint, status, headers, body, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(hours => $7))

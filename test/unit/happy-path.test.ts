@@ -2,8 +2,7 @@ import path from 'node:path';
 import { loadRegistry } from '../../src/definitions/registry';
 import type { IndexMarks } from '../../src/indexing/marks';
 import { qualifies } from '../../src/sync/happy-path';
-import { planRequest } from '../../src/sync/plan';
-import { parseSyncRequest } from '../../src/sync/request';
+import { planBody } from '../support/plan-body';
 
 /**
  * Which chunks are written by one statement per table with PostgreSQL's constraints checking them (the rest take
@@ -24,10 +23,8 @@ const product = (n: number, extra: Record<string, unknown> = {}) => ({
 });
 
 function planOf(op: Record<string, unknown>) {
-  const parsed = parseSyncRequest({ op }, registry, { maxRecords: 1000 });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const planned = planRequest(registry, parsed.request.operations);
-  if (planned.problems.length) throw new Error(JSON.stringify(planned.problems));
+  const planned = planBody({ op }, registry);
+  if (planned.problems) throw new Error(JSON.stringify(planned.problems));
   return planned.plans[0]!;
 }
 

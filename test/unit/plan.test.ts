@@ -1,29 +1,14 @@
 import path from 'node:path';
 import { loadRegistry, registryFromTexts } from '../../src/definitions/registry';
-import { planRequest } from '../../src/sync/plan';
 import { MAX_JSON_DEPTH } from '../../src/sync/plan-field';
-import { parseSyncRequest } from '../../src/sync/request';
+import { planBody } from '../support/plan-body';
 
 const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);
 const TAX = '2fbb5fe2e29a4d70aa5854ce7ce3e20b';
 
-function plan(body: unknown) {
-  const parsed = parseSyncRequest(body, registry, { maxRecords: 1000 });
-  if (!parsed.ok) return { problems: parsed.problems };
-  const planned = planRequest(registry, parsed.request.operations);
-  return planned.problems.length ? { problems: planned.problems } : { plans: planned.plans };
-}
+const plan = (body: Record<string, unknown>) => planBody(body, registry);
 
-describe('request parsing', () => {
-  it('accepts the keyed form and the list form with the same meaning', () => {
-    // Planning consumes the payload (each record is dropped once planned), so each form gets its own.
-    const op = () => ({ entity: 'tax', action: 'UPSERT', payload: [{ name: 't', taxRate: 7 }] });
-    const keyed = plan({ 'write-tax': op() });
-    const list = plan([op()]);
-    expect(keyed.plans![0]!.operation).toMatchObject({ key: 'write-tax', action: 'upsert' });
-    expect(list.plans![0]!.operation).toMatchObject({ key: '0', action: 'upsert' });
-  });
-
+describe('operation headers', () => {
   it('reports every operation problem with a pointer', () => {
     const out = plan({
       a: { entity: 'nope', action: 'upsert', payload: [] },
@@ -37,14 +22,6 @@ describe('request parsing', () => {
       ['PAYLOAD_AND_CRITERIA', '/c/criteria'],
       ['OPERATION_INVALID', '/d'],
     ]);
-  });
-
-  it('counts records against the limit', () => {
-    const parsed = parseSyncRequest({ a: { entity: 'tax', action: 'upsert', payload: new Array(1001).fill({}) } }, registry, {
-      maxRecords: 1000,
-    });
-    expect(parsed.ok).toBe(false);
-    if (!parsed.ok) expect(parsed.problems[0]!.code).toBe('PAYLOAD_TOO_MANY_RECORDS');
   });
 });
 
@@ -115,10 +92,8 @@ describe('json values without a schema', () => {
     const own = registryFromTexts([{ file: 'doc.json', text: JSON.stringify({ entity: 'doc', fields: { id: { kind: 'id' }, data: { kind: 'json' } } }) }]);
     let deep: unknown = 1;
     for (let i = 0; i < 20000; i++) deep = [deep];
-    const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data: deep }] } }, own, { maxRecords: 10 });
-    if (!parsed.ok) throw new Error('request refused');
-    const planned = planRequest(own, parsed.request.operations);
-    expect(planned.problems.map((p) => [p.code, p.pointer, p.detail])).toEqual([
+    const planned = planBody({ d: { entity: 'doc', action: 'upsert', payload: [{ data: deep }] } }, own);
+    expect(planned.problems!.map((p) => [p.code, p.pointer, p.detail])).toEqual([
       ['VALUE_INVALID', '/d/0/data' + '/0'.repeat(MAX_JSON_DEPTH), `data: json values nest at most ${MAX_JSON_DEPTH} levels of lists and objects`],
     ]);
   });
@@ -131,9 +106,7 @@ describe('json values without a schema', () => {
       return v;
     };
     const run = (data: unknown) => {
-      const parsed = parseSyncRequest({ d: { entity: 'doc', action: 'upsert', payload: [{ data }] } }, own, { maxRecords: 10 });
-      if (!parsed.ok) throw new Error('request refused');
-      return planRequest(own, parsed.request.operations).problems;
+      return planBody({ d: { entity: 'doc', action: 'upsert', payload: [{ data }] } }, own).problems ?? [];
     };
     expect(run(nest(MAX_JSON_DEPTH))).toEqual([]);
     const problems = run(nest(MAX_JSON_DEPTH + 1));
@@ -148,9 +121,7 @@ describe('date-time values', () => {
   it('refuses what PostgreSQL\'s timestamptz cannot hold as VALUE_INVALID at the field', () => {
     const own = registryFromTexts([{ file: 'event.json', text: JSON.stringify({ entity: 'event', fields: { id: { kind: 'id' }, at: { kind: 'datetime' } } }) }]);
     const run = (at: unknown) => {
-      const parsed = parseSyncRequest({ e: { entity: 'event', action: 'upsert', payload: [{ at }] } }, own, { maxRecords: 10 });
-      if (!parsed.ok) throw new Error('request refused');
-      return planRequest(own, parsed.request.operations).problems.map((p) => [p.code, p.pointer]);
+      return (planBody({ e: { entity: 'event', action: 'upsert', payload: [{ at }] } }, own).problems ?? []).map((p) => [p.code, p.pointer]);
     };
     expect(run('0000-01-01T00:00:00Z')).toEqual([['VALUE_INVALID', '/e/0/at']]);
     expect(run('2026-11-30T12:00:00+16:00')).toEqual([['VALUE_INVALID', '/e/0/at']]);

@@ -41,7 +41,7 @@ export function rowConverter(header: string[], entity: string, shapes: FieldShap
       writers[i] = undefined;
       return;
     }
-    const writer = compile(target.split('.'), entity, shapes, column, target, opts);
+    const writer = compile(target.split('.'), entity, { shapes, column, target, opts });
     if (typeof writer === 'string') unknown.push(`${column}${target !== column ? ` (→ ${target})` : ''}: ${writer}`);
     else {
       writers[i] = writer;
@@ -72,7 +72,16 @@ export function rowConverter(header: string[], entity: string, shapes: FieldShap
 }
 
 /** A writer for the field path `segments` of `entity`, or a string saying why there is none. */
-function compile(segments: string[], entity: string, shapes: FieldShapes, column: string, target: string, opts: ConvertOptions): ColumnWriter | string {
+/** What every step of one column's path shares: the shapes to walk, the column and its target path, the options. */
+interface ColumnSite {
+  shapes: FieldShapes;
+  column: string;
+  target: string;
+  opts: ConvertOptions;
+}
+
+function compile(segments: string[], entity: string, site: ColumnSite): ColumnWriter | string {
+  const { shapes, column, target, opts } = site;
   const [name, ...rest] = segments;
   const field = shapes.of(entity).fields.get(name!);
   if (!field) return `${entity} has no field "${name}"`;
@@ -80,12 +89,12 @@ function compile(segments: string[], entity: string, shapes: FieldShapes, column
   const problem = (message: string): CellProblem => ({ column, field: target, message });
   if (rest.length) {
     if (shape.kind === 'entity') {
-      const inner = compile(rest, shape.entity, shapes, column, target, opts);
+      const inner = compile(rest, shape.entity, site);
       if (typeof inner === 'string') return inner;
       return (record, cell) => inner(child(record, name!), cell);
     }
     if (shape.kind === 'entityList') {
-      const inner = compile(rest, shape.entity, shapes, column, target, opts);
+      const inner = compile(rest, shape.entity, site);
       if (typeof inner === 'string') return inner;
       // `categories.name` = `Shirts|Linen`: item i of the list gets part i; other columns fill the same items.
       return (record, cell) => {

@@ -2,73 +2,11 @@ import { pointer, showValue, type Problem } from '../errors';
 import { isObject } from '../definitions/json';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
-import type { MissingClause, Operation, SyncOptions, SyncRequest, WriteMode } from './types';
+import type { MissingClause, Operation, WriteMode } from './types';
 
 const OPERATION_KEYS = new Set(['key', 'entity', 'action', 'payload', 'criteria', 'mode', 'matchBy', 'missing']);
 const MODES = ['merge', 'replace', 'create-only'] as const;
 
-
-export interface RequestLimits {
-  maxRecords: number;
-}
-
-type Parsed = { ok: true; request: SyncRequest } | { ok: false; problems: Problem[] };
-
-/**
- * A whole body already parsed (tests and tools; the endpoint streams its body through `SyncPipeline`) → typed
- * operations. Records are not looked at here, only the operations' shape.
- */
-export function parseSyncRequest(body: unknown, registry: Registry, limits: RequestLimits, options: SyncOptions = { failOnError: true, skipEvents: false }): Parsed {
-  const problems: Problem[] = [];
-  let entries: [string, unknown][];
-  if (Array.isArray(body)) {
-    entries = body.map((op, i) => {
-      if (isObject(op) && op.key !== undefined && (typeof op.key !== 'string' || op.key === '')) {
-        problems.push({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(op.key)}`, pointer: pointer(String(i), 'key') });
-      }
-      return [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : String(i), op];
-    });
-  } else if (isObject(body)) {
-    // Shopware: the operation's "key" field names it, else the object key.
-    entries = Object.entries(body).map(([k, op]) => {
-      if (isObject(op) && op.key !== undefined && (typeof op.key !== 'string' || op.key === '')) {
-        problems.push({ code: 'OPERATION_INVALID', detail: `key must be a non-empty string, got ${showValue(op.key)}`, pointer: pointer(k, 'key') });
-      }
-      return [isObject(op) && typeof op.key === 'string' && op.key !== '' ? op.key : k, op];
-    });
-  } else {
-    return {
-      ok: false,
-      problems: [{ code: 'OPERATION_INVALID', detail: 'the body must be an object of operations keyed by name, or a list of operations', pointer: '' }],
-    };
-  }
-  if (entries.length === 0) {
-    problems.push({ code: 'OPERATION_INVALID', detail: 'the request holds no operation', pointer: '' });
-  }
-
-  const seen = new Set<string>();
-  const operations: Operation[] = [];
-  let records = 0;
-  for (const [key, raw] of entries) {
-    if (seen.has(key)) {
-      problems.push({ code: 'OPERATION_INVALID', detail: `operation key "${key}" is used twice`, pointer: pointer(key), meta: { operation: key } });
-      continue;
-    }
-    seen.add(key);
-    const parsed = parseOperation(key, raw, registry);
-    problems.push(...parsed.problems);
-    if (parsed.operation) operations.push(parsed.operation);
-    if (isObject(raw) && Array.isArray(raw.payload)) records += raw.payload.length;
-  }
-  if (records > limits.maxRecords) {
-    return {
-      ok: false,
-      problems: [{ code: 'PAYLOAD_TOO_MANY_RECORDS', detail: `the request holds ${records} records; the limit is ${limits.maxRecords} per request`, pointer: '' }],
-    };
-  }
-  if (problems.length) return { ok: false, problems };
-  return { ok: true, request: { operations, options } };
-}
 
 /**
  * One operation's header (everything but its records) → a typed operation, or its problems. `raw.payload` is the
@@ -125,7 +63,7 @@ export function parseOperation(key: string, raw: unknown, registry: Registry): {
       meta,
     });
   }
-  const extensions = parseExtensions(raw, action, entity, at, meta, problems);
+  const extensions = parseExtensions(raw, { action, entity, at, meta, problems });
   if (problems.length || !entity || (action !== 'upsert' && action !== 'delete')) return { problems };
   return {
     operation: {
@@ -141,14 +79,16 @@ export function parseOperation(key: string, raw: unknown, registry: Registry): {
 }
 
 /** The extensions of an upsert operation: mode, matchBy and missing (see docs/sync-api.md, "Write modes"). */
-function parseExtensions(
-  raw: Record<string, unknown>,
-  action: string | undefined,
-  entity: EntityDef | undefined,
-  at: string,
-  meta: { operation: string },
-  problems: Problem[],
-): { mode: WriteMode; matchBy: string[]; missing?: MissingClause } {
+/** An operation's header as read so far, and where its problems go. */
+interface HeaderSite {
+  action: string | undefined;
+  entity: EntityDef | undefined;
+  at: string;
+  meta: { operation: string };
+  problems: Problem[];
+}
+
+function parseExtensions(raw: Record<string, unknown>, { action, entity, at, meta, problems }: HeaderSite): { mode: WriteMode; matchBy: string[]; missing?: MissingClause } {
   const out: { mode: WriteMode; matchBy: string[]; missing?: MissingClause } = { mode: 'merge', matchBy: [] };
   const bad = (prop: string, detail: string, ...more: (string | number)[]) =>
     problems.push({ code: 'OPERATION_INVALID', detail, pointer: at + pointer(prop, ...more), meta });
