@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   MISSING_SKIPPED: { status: 409, title: 'Snapshot clear skipped' },
   CLEAR_GUARD: { status: 409, title: 'Snapshot clear refused by its guard' },
+  VERSION_CONFLICT: { status: 409, title: 'Record changed since the version it was based on' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key used for another request' },
   IDEMPOTENCY_IN_FLIGHT: { status: 409, title: 'Request with this idempotency key still running' },
   JOB_FINISHED: { status: 409, title: 'Job already finished' },

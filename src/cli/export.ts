@@ -4,6 +4,7 @@ import type { Criteria, JsonRecord, OpenApiDocument } from '../client';
 import { clientFrom, CONNECTION_HELP, CONNECTION_OPTIONS, EXIT, parse, positiveInt, str, UsageError } from './args';
 import { FieldShapes } from './import/field-shapes';
 import { createProgress } from './import/progress';
+import { VERSION_FIELD } from '../definitions/record-version';
 
 export const EXPORT_USAGE = `usage: bulksync export <entity> [--criteria <file.json>] [--since <cursor>] [--out <file>] > out.ndjson
 
@@ -16,6 +17,9 @@ options:
   --since <cursor>         only the records changed since this change-feed cursor (the "next" of an earlier export
                            or of GET /api/_action/changes); the new cursor is printed on stderr as "next cursor: …"
   --deletions <file>       with --since: the keys of records deleted since the cursor, one per line
+  --versions               write each record's _version: an import of the file (edited or not) into the same service
+                           then writes a record only if nobody wrote it since the export (VERSION_CONFLICT otherwise).
+                           Left out, the file imports anywhere, into another service too
   --out <file>             write there instead of standard output
   --quiet                  no progress and no summary on stderr
   --progress-interval <ms> without a terminal: a progress line this often (default 5000)
@@ -28,6 +32,7 @@ const OPTIONS = {
   deletions: { type: 'string' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
+  versions: { type: 'boolean' },
   'progress-interval': { type: 'string' },
 } as const;
 
@@ -49,6 +54,13 @@ function withTranslations(criteria: Criteria): Criteria {
 }
 
 /** Writes a line, waiting when the stream's buffer is full (a slow pipe must not make the export hold everything). */
+/** Nested records (loaded associations) without their _version, for a file that imports anywhere. */
+function withoutVersions(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutVersions);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => k !== VERSION_FIELD).map(([k, x]) => [k, withoutVersions(x)]));
+  return v;
+}
+
 async function writeLine(out: Writable, line: string): Promise<void> {
   if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
 }
@@ -77,6 +89,7 @@ export async function exportCommand(args: string[], env: NodeJS.ProcessEnv = pro
   if (!shapes.has(entity)) throw new UsageError(`unknown entity "${entity}"; the service has: ${shapes.entities().join(', ')}`);
   // What the sync endpoint takes of a record read back: writable fields, and associations that were loaded.
   const writable = new Set(shapes.of(entity).fields.keys());
+  if (!values.versions) writable.delete(VERSION_FIELD);
   // Every language, not only the default one: the translation rows, in the list form the sync endpoint takes.
   const translated = translationFields(doc, entity);
   if (translated) criteria = withTranslations(criteria);
@@ -85,7 +98,7 @@ export async function exportCommand(args: string[], env: NodeJS.ProcessEnv = pro
     Object.fromEntries(
       Object.entries(r)
         .filter(([k]) => writable.has(k))
-        .map(([k, v]) => (k === 'translations' && translated && Array.isArray(v) ? [k, (v as JsonRecord[]).map(entry)] : [k, v])),
+        .map(([k, v]) => (k === 'translations' && translated && Array.isArray(v) ? [k, (v as JsonRecord[]).map(entry)] : [k, values.versions ? v : withoutVersions(v)])),
     );
   const progress = createProgress({
     mode: values.quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'lines',

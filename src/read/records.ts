@@ -1,4 +1,5 @@
 import { kindOf } from '../definitions/kinds';
+import { VERSION_COLUMNS, VERSION_FIELD, versionOf } from '../definitions/record-version';
 import type { EntityDef } from '../definitions/types';
 import type { ApiRecord, DbRow, Selection } from './types';
 
@@ -17,6 +18,8 @@ export function columnsFor(selection: Selection): string[] {
   const cols = new Set<string>();
   for (const k of entity.primaryKey) cols.add(entity.fields[k]!.column);
   for (const f of selection.fields) cols.add(f.column);
+  // Every record answers its _version, read from these (every entity table has them).
+  for (const c of VERSION_COLUMNS) cols.add(c);
   for (const { association } of selection.associations.values()) {
     if (association.type === 'manyToOne') cols.add(entity.fields[association.via]!.column);
   }
@@ -40,6 +43,7 @@ export function toApiRecord(selection: Selection, node: RecordNode): ApiRecord {
     if (f.translated) (translated ??= {})[f.name] = out[f.name];
   }
   if (translated) out.translated = translated;
+  out[VERSION_FIELD] = versionOf(node.row.created_at, node.row.updated_at);
   for (const [name, { selection: sub }] of selection.associations) {
     const related = node.related.get(name);
     if (Array.isArray(related)) out[name] = related.map((r) => toApiRecord(sub, r));

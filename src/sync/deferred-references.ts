@@ -35,7 +35,7 @@ export async function settleDeferredReferences({ sql, registry, known, op, write
     const id = target.primaryKey[0]!;
     // Written by this request (a later chunk) or committed meanwhile: either is found here.
     const unknown = new Set(refs.map((d) => d.value).filter((v) => !known.keys.has(target.name, v)));
-    const found = new Set((await lockExisting(sql, target, [...unknown].map((v) => ({ [id]: v })), 'reference')).map((k) => String(k[id])));
+    const found = new Set((await lockExisting(sql, target, [...unknown].map((v) => ({ [id]: v })), 'reference')).map((r) => String(r.key[id])));
     const ok = refs.filter((d) => !unknown.has(d.value) || found.has(d.value));
     for (const d of refs) {
       if (!unknown.has(d.value) || found.has(d.value)) continue;

@@ -16,7 +16,9 @@ import { runEndPartially, runRecordsPartially, type PartialRun } from './partial
 import { forgetResolutions, planRows } from './pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from './result';
-import { settleUnchanged } from './unchanged';
+import { ownersToTouch, settleUnchanged } from './unchanged';
+import { touchRows } from '../write/upsert';
+import { toDbId } from '../definitions/ids';
 import { RequestState, type OperationState } from './state';
 import { withSpan } from '../observability/tracing';
 import type { OperationPlan } from './types';
@@ -307,7 +309,9 @@ export class SyncExecution {
     }
     this.found(chunk.lineOf ? problems.map((p) => withLine(p, chunk.lineOf!)) : problems);
     if (this.failing) return;
+    const touch = ownersToTouch(registry, result);
     settleUnchanged(registry, result);
+    for (const [entity, ids] of touch) await touchRows(sql, registry.get(entity), [...ids].map(toDbId));
     // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
     // so that a request answered with counts only need not keep every id for its events.
     await this.events.add(sql, result);

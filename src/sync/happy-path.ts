@@ -48,6 +48,9 @@ function commandQualifies(cmd: UpsertCommand, marks: IndexMarks): boolean {
   const required = requiredFields(cmd.entity);
   const replacing = cmd.mode === 'replace' && cmd.isRootEntity;
   for (const r of cmd.rows) {
+    // A version precondition is compared under the lock the diagnosing path takes before it writes: it names the
+    // record and field of a conflict the way it names every other problem.
+    if (r.version !== undefined) return false;
     if (isReference(cmd, r)) {
       // A payload record with nothing but its id is looked up (it must exist); a nested one is checked by its link.
       if (r.root) return false;

@@ -39,6 +39,7 @@ export function mergeRow(into: UpsertRow, row: UpsertRow): void {
   for (const [f, v] of row.values) into.values.set(f, v);
   into.root ||= row.root;
   into.reference = Boolean(into.reference && row.reference);
+  if (row.version !== undefined) into.version = row.version;
 }
 
 /** Rows of one operation gathered per entity; rows with the same key are merged (later fields win). */

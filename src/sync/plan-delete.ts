@@ -3,12 +3,13 @@ import { isId, toDbId } from '../definitions/ids';
 import { pointer, showValue } from '../errors';
 import { isObject } from '../definitions/json';
 import { type PlanContext, type Problems, type Report } from './plan-context';
-import { planField } from './plan-field';
-import type { Command, Key, Operation, RowRef } from './types';
+import { planField, planVersion } from './plan-field';
+import { VERSION_FIELD } from '../definitions/record-version';
+import type { Command, DeleteKey, Operation, RowRef } from './types';
 
 export function planDeleteKeys(op: Operation, items: readonly unknown[], firstIndex: number, problems: Problems): Command {
   const entity = op.entity;
-  const keys: { ref: RowRef; key: Key }[] = [];
+  const keys: DeleteKey[] = [];
   items.forEach((item, i) => {
     const ref: RowRef = { op: op.key, index: firstIndex + i, path: [] };
     if (!isObject(item)) {
@@ -23,10 +24,12 @@ export function planDeleteKeys(op: Operation, items: readonly unknown[], firstIn
       else if (!isId(v)) problems.add({ ref, entity }, 'ID_INVALID', `${k}: expected a UUID (32 hex characters or the dashed form), got ${showValue(v)}`, k);
       else key[k] = toDbId(v);
     }
+    let version: string | undefined;
     for (const k of Object.keys(item)) {
-      if (!entity.fields[k]) problems.add({ ref, entity }, 'FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, k);
+      if (k === VERSION_FIELD) version = planVersion(item[k], (code, detail, ...at) => problems.add({ ref, entity }, code, detail, ...at));
+      else if (!entity.fields[k]) problems.add({ ref, entity }, 'FIELD_UNKNOWN', `${entity.name} has no field "${k}"`, k);
     }
-    if (problems.list.length === before) keys.push({ ref, key });
+    if (problems.list.length === before) keys.push({ ref, key, ...(version === undefined ? {} : { version }) });
   });
   return { kind: 'delete', op: op.key, entity, keys };
 }

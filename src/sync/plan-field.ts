@@ -4,7 +4,8 @@ import { kindOf } from '../definitions/kinds';
 import type { FieldDef } from '../definitions/types';
 import { showValue, type ErrorCode } from '../errors';
 import { isObject } from '../definitions/json';
-import { type FieldSite, type PlanContext } from './plan-context';
+import { type FieldSite, type PlanContext, type Report } from './plan-context';
+import { MAX_VERSION_LENGTH, VERSION_FIELD } from '../definitions/record-version';
 import { itemReferencesExist, resolveItemReferences } from './plan-item-references';
 import { planResolver } from './plan-keys';
 
@@ -81,6 +82,13 @@ function jsonAcceptanceOf(field: FieldDef): ((v: unknown) => boolean) | undefine
 }
 
 /** An encrypted field is sealed as soon as it is validated: nothing after planning sees it in clear. */
+/** `_version` as a record sends it back: the string a read answered (null or left out: no precondition). */
+export function planVersion(raw: unknown, report: Report): string | undefined {
+  if (raw === null) return undefined;
+  if (typeof raw === 'string' && raw !== '' && raw.length <= MAX_VERSION_LENGTH) return raw;
+  return void report('VALUE_INVALID', `${VERSION_FIELD}: expected the version string a read answered, got ${showValue(raw)}`, VERSION_FIELD);
+}
+
 function stored(ctx: PlanContext, field: FieldDef, value: unknown): unknown {
   return field.encrypted ? ctx.registry.fieldCipher().seal(value as string) : value;
 }

@@ -8,12 +8,13 @@ import { keyPart, PendingRef } from './pending';
 import { isObject } from '../definitions/json';
 import { Problems, RowSet, type FieldSite, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
 import { planDeleteKeys, planMissing } from './plan-delete';
-import { planField } from './plan-field';
+import { planField, planVersion } from './plan-field';
 import type { Lookups } from '../definitions/sql/reference-tables';
 import { matchCandidates } from './plan-keys';
 import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
 import type { Command, Operation, RowRef } from './types';
+import { VERSION_FIELD } from '../definitions/record-version';
 
 export { refPointer } from './plan-context';
 
@@ -54,9 +55,11 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   const nested: [string, unknown][] = [];
   const translation = entity.translation;
   const translated = translation ? newTranslationInput() : undefined;
+  let version: string | undefined;
   for (const [name, raw] of Object.entries(record)) {
     const field = entity.fields[name];
-    if (translated && field?.translated) planPlainTranslated(site, field, raw, translated);
+    if (name === VERSION_FIELD) version = planVersion(raw, report);
+    else if (translated && field?.translated) planPlainTranslated(site, field, raw, translated);
     else if (translated && name === TRANSLATIONS_KEY) {
       translated.translations = raw;
       translated.given = true;
@@ -145,7 +148,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
       }
     }
   }
-  ctx.rows.add(entity, { ref, values, root, reference, requiredChecked: certainlyNew });
+  ctx.rows.add(entity, { ref, values, root, reference, requiredChecked: certainlyNew, ...(version === undefined ? {} : { version }) });
   return key;
 }
 

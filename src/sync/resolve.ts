@@ -87,6 +87,18 @@ export function mergeSameKey(entity: EntityDef, rows: UpsertRow[]): UpsertRow[] 
   return out;
 }
 
+/**
+ * A record whose `_version` is not the stored record's: it was written (or deleted) by someone else since the
+ * client read it. The stored version (null: no such record) goes with the error, for the client to read again.
+ */
+function versionConflict(at: { cmd: UpsertCommand; row: UpsertRow }, current: string | null): Problem {
+  const detail = current === null
+    ? `this ${at.cmd.entity.name} was based on version ${at.row.version} but is not stored (deleted, or never created); read it again`
+    : `this ${at.cmd.entity.name} was based on version ${at.row.version} but is now at version ${current}: someone else wrote it since; read it again and re-apply the change`;
+  const p = problem(at, 'VERSION_CONFLICT', detail);
+  return { ...p, meta: { ...p.meta, currentVersion: current } };
+}
+
 /** A problem of the record `row` of the command, pointing at `field` when one is named. */
 function problem(at: { cmd: UpsertCommand; row: UpsertRow }, code: Problem['code'], detail: string, field?: string): Problem {
   const { cmd, row } = at;
@@ -123,15 +135,22 @@ export async function resolveUpsert({ sql, registry, cmd, known, deferFor }: Ups
   // A row that gives nothing but its key only points at its record: it is share-locked (it cannot go away before
   // this request commits) but never locked for update, rewritten or re-indexed, so that linking to a category does
   // not contend with requests that change it.
-  const existing = new Set<string>();
-  // (In replace mode a payload record with only its key is a write: everything it leaves out goes back to defaults.)
+  // Stored key → its version, as locked.
+  const existing = new Map<string, string | null>();
+  // (In replace mode a payload record with only its key is a write: everything it leaves out goes back to defaults.
+  // A record with a _version is one to check under the update lock, even when it gives nothing else.)
   const isReference = (row: UpsertRow) =>
-    !entity.isMapping && !(row.root && cmd.mode === 'replace') && [...row.values.keys()].every((k) => pk.has(k));
-  if (hasData) {
+    !entity.isMapping && !(row.root && cmd.mode === 'replace') && row.version === undefined && [...row.values.keys()].every((k) => pk.has(k));
+  if (hasData || keyed.some((r) => r.row.version !== undefined)) {
     const changing = keyed.filter((r) => !isReference(r.row)).map((r) => r.key);
     const pointed = keyed.filter((r) => isReference(r.row)).map((r) => r.key);
-    for (const k of await lockExisting(sql, entity, changing, 'update')) existing.add(keyString(entity, k));
-    for (const k of await lockExisting(sql, entity, pointed, 'reference')) existing.add(keyString(entity, k));
+    for (const r of await lockExisting(sql, entity, changing, 'update')) existing.set(keyString(entity, r.key), r.version);
+    for (const r of await lockExisting(sql, entity, pointed, 'reference')) existing.set(keyString(entity, r.key), r.version);
+  }
+  for (const { row, key } of keyed) {
+    if (row.version === undefined) continue;
+    const stored = existing.get(keyString(entity, key));
+    if (stored !== row.version) problems.push(versionConflict({ cmd, row }, stored ?? null));
   }
   const rows: ResolvedRow[] = keyed.map(({ row, key }) => ({ row, key, exists: existing.has(keyString(entity, key)), reference: isReference(row) }));
   for (const r of rows) known.add(entity, r.key);

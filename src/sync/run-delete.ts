@@ -16,12 +16,18 @@ export async function runDelete(run: CommandRun, cmd: DeleteByKeysCommand | Dele
   const { entity } = cmd;
   let roots: { key: Key; index: number }[];
   if (cmd.kind === 'delete') {
-    const found = new Set((await lockExisting(sql, entity, cmd.keys.map((k) => k.key), 'delete')).map((k) => keyString(entity, k)));
+    const found = new Map((await lockExisting(sql, entity, cmd.keys.map((k) => k.key), 'delete')).map((r) => [keyString(entity, r.key), r.version]));
     const missing: Key[] = [];
     const seen = new Set<string>();
     roots = [];
-    for (const { key, ref } of cmd.keys) {
+    for (const { key, ref, version } of cmd.keys) {
       const ks = keyString(entity, key);
+      // A _version the stored record no longer has (or a record gone): this delete was meant for what the client
+      // read, which is not there any more. Checked under the delete lock, so it holds until commit.
+      if (version !== undefined && found.get(ks) !== version) {
+        run.problems.push(versionConflict({ op: cmd.op, entity, index: ref.index, version }, found.get(ks) ?? null));
+        continue;
+      }
       if (seen.has(ks)) continue;
       seen.add(ks);
       if (found.has(ks)) roots.push({ key, index: ref.index });
@@ -33,6 +39,18 @@ export async function runDelete(run: CommandRun, cmd: DeleteByKeysCommand | Dele
   }
   const at = (index: number) => (index >= 0 ? pointer(cmd.op, index) : pointer(cmd.op, 'criteria'));
   return deleteWithRules(run, { op: cmd.op, entity, roots, at });
+}
+
+/** The VERSION_CONFLICT of a delete by key whose `_version` is not the stored record's (null: none stored). */
+function versionConflict(at: { op: string; entity: EntityDef; index: number; version: string }, current: string | null): Problem {
+  return {
+    code: 'VERSION_CONFLICT',
+    detail: current === null
+      ? `this ${at.entity.name} was based on version ${at.version} but is not stored any more; nothing to delete`
+      : `this ${at.entity.name} was based on version ${at.version} but is now at version ${current}: someone else wrote it since; read it again`,
+    pointer: pointer(at.op, at.index),
+    meta: { operation: at.op, entity: at.entity.name, index: at.index, currentVersion: current },
+  };
 }
 
 /** What a delete takes: its operation, entity, the records to delete (with their payload index), and their pointers. */

@@ -32,7 +32,7 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
   for (let attempt = 0; ; attempt++) {
     // Each attempt resolves a fresh copy of the planned rows: the plan stays as planned, so a re-run (from the
     // savepoint below, or of the whole transaction after a deadlock) resolves against what is committed by then.
-    cmd = { ...cmd, rows: hasReferences ? planned.map((r) => ({ ref: r.ref, root: r.root, values: new Map(r.values) })) : planned };
+    cmd = { ...cmd, rows: hasReferences ? planned.map((r) => ({ ref: r.ref, root: r.root, values: new Map(r.values), ...(r.version === undefined ? {} : { version: r.version }) })) : planned };
     if (attempt > 0) forgetResolutions(planned);
     // Existing rows are locked in key order, then new rows inserted in key order. A new key that another transaction
     // commits in between must not be locked out of that order (that is how concurrent imports deadlock): new rows go

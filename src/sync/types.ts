@@ -60,6 +60,8 @@ export interface UpsertRow {
   reference?: boolean;
   /** Planning knew the record is new and checked its required fields already. */
   requiredChecked?: boolean;
+  /** `_version`: the record is written only if the stored record still has this version (else VERSION_CONFLICT). */
+  version?: string;
 }
 
 export interface UpsertCommand {
@@ -89,7 +91,14 @@ export interface DeleteByKeysCommand {
   kind: 'delete';
   op: string;
   entity: EntityDef;
-  keys: { ref: RowRef; key: Key }[];
+  keys: DeleteKey[];
+}
+
+/** A record to delete by its key; with `_version`, only if the stored record still has that version. */
+export interface DeleteKey {
+  ref: RowRef;
+  key: Key;
+  version?: string;
 }
 
 export interface DeleteByCriteriaCommand {

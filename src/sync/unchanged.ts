@@ -51,3 +51,33 @@ export function settleUnchanged(registry: Registry, result: SyncResult): void {
     if (touched.size) result.forget('unchanged', registry.get(owned.owner) satisfies EntityDef, touched);
   }
 }
+
+/** Keys of a result map that were written: listed under `data` (or `deleted`) and not under `unchanged`. */
+function writtenIds(result: SyncResult, entity: string): ApiKey[] {
+  const same = new Set((result.unchanged.get(entity) ?? []).map(idOf));
+  return [...(result.data.get(entity) ?? []).filter((k) => !same.has(idOf(k))), ...(result.deleted.get(entity) ?? [])];
+}
+
+/**
+ * The records whose translation rows this chunk wrote or removed while their own row stayed as it was: their
+ * version must still change (a record's version covers its translations), so their row is touched. Records whose
+ * row was written or deleted are left out. Links (mapping rows) are records of their own and touch nothing: a link
+ * belongs to both records it joins, and locking a category for every product linked to it would make every
+ * import of products contend on their categories. Read before settleUnchanged changes the lists.
+ */
+export function ownersToTouch(registry: Registry, result: SyncResult): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const entity of new Set([...result.data.keys(), ...result.deleted.keys()])) {
+    const owned = ownedBy(registry, entity);
+    if (!owned || !registry.get(entity).translates) continue;
+    const done = new Set([...writtenIds(result, owned.owner)].map(idOf));
+    for (const k of writtenIds(result, entity)) {
+      const owner = typeof k === 'string' ? undefined : k[owned.field];
+      if (owner === undefined || done.has(owner)) continue;
+      const ids = out.get(owned.owner) ?? new Set<string>();
+      ids.add(owner);
+      out.set(owned.owner, ids);
+    }
+  }
+  return out;
+}

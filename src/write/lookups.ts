@@ -1,5 +1,6 @@
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
+import { VERSION_COLUMNS, versionOf } from '../definitions/record-version';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { CHUNK_SIZE, chunks, compareKeys, keyColumns, keyCondition, keyFromRow, type Key } from './keys';
 
@@ -53,18 +54,27 @@ export type LockStrength = 'update' | 'delete' | 'reference';
 
 const LOCK_CLAUSE: Record<LockStrength, string> = { update: 'FOR NO KEY UPDATE', delete: 'FOR UPDATE', reference: 'FOR KEY SHARE' };
 
-/** Locks and returns those of `keys` that exist, in key order (the lock order every request shares). */
-export async function lockExisting(sql: Sql, entity: EntityDef, keys: readonly Key[], strength: LockStrength): Promise<Key[]> {
-  const found: Key[] = [];
+/** A stored row found and locked: its key and its version as locked (no other transaction changes it now). */
+export interface LockedRow {
+  key: Key;
+  version: string | null;
+}
+
+/**
+ * Locks and returns those of `keys` that exist, in key order (the lock order every request shares), with their
+ * versions: a version precondition compared with these holds until commit.
+ */
+export async function lockExisting(sql: Sql, entity: EntityDef, keys: readonly Key[], strength: LockStrength): Promise<LockedRow[]> {
+  const found: LockedRow[] = [];
   const sorted = [...keys].sort(compareKeys(entity));
   for (const chunk of chunks(sorted, CHUNK_SIZE)) {
     const params: unknown[] = [];
     const cond = keyCondition(entity, chunk, params);
     const { rows } = await sql.query(
-      `SELECT ${keyColumns(entity)} FROM ${ident(entity.table)} WHERE ${cond} ORDER BY ${keyColumns(entity)} ${LOCK_CLAUSE[strength]}`,
+      `SELECT ${keyColumns(entity)}, ${VERSION_COLUMNS.join(', ')} FROM ${ident(entity.table)} WHERE ${cond} ORDER BY ${keyColumns(entity)} ${LOCK_CLAUSE[strength]}`,
       params,
     );
-    for (const r of rows) found.push(keyFromRow(entity, r));
+    for (const r of rows) found.push({ key: keyFromRow(entity, r), version: versionOf(r.created_at, r.updated_at) });
   }
   return found;
 }

@@ -2,6 +2,7 @@ import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { keyColumns } from './keys';
+import { nextUpdatedAt } from './record-version';
 import { rowSource, type RowColumn } from './row-source';
 import type { WriteRow } from './upsert';
 
@@ -135,7 +136,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   );
   if (updating.length) {
     parts.push(
-      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = now() ` +
+      `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = ${nextUpdatedAt('t')} ` +
         `FROM l WHERE ${sameKey('t', 'l')} AND (SELECT count(*) FROM i) >= 0 RETURNING l.n)`,
     );
   }

@@ -2,6 +2,7 @@ import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { keyColumns, type Key } from './keys';
+import { nextUpdatedAt } from './record-version';
 import { rowSource, type RowColumn } from './row-source';
 
 /** A row ready to write: its key and the database values of the fields it sets. */
@@ -45,7 +46,7 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   // another transaction is inserting at that moment is skipped after waiting, instead of the insert holding its
   // speculative row while it waits in a non-arbiter unique index (a deadlock with that transaction's next statement).
   const conflict = nonKey.length && onConflict === 'update'
-    ? `(${keyColumns(entity)}) DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = now()`
+    ? `(${keyColumns(entity)}) DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = ${nextUpdatedAt(ident(entity.table))}`
     : 'DO NOTHING';
   const columns = fields.map((f) => fieldColumn(f, f.default === undefined ? null : kindOf(f).toDb(f.default)));
   const s = await rowSource(sql, entity, columns, rows);
@@ -108,10 +109,25 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
   });
   const match = keyFields.map((k, i) => `t.${ident(k.column)} = u.k${i}`).join(' AND ');
   const { rows: updated } = await sql.query<{ n: number | string }>(
-    `UPDATE ${ident(entity.table)} AS t SET ${fields.map((f, i) => `${ident(f.column)} = ${sets[i]}`).join(', ')}, updated_at = now() ` +
+    `UPDATE ${ident(entity.table)} AS t SET ${fields.map((f, i) => `${ident(f.column)} = ${sets[i]}`).join(', ')}, updated_at = ${nextUpdatedAt('t')} ` +
       `FROM (SELECT ${select.join(', ')} FROM ${s.from} ORDER BY ${s.order}) AS u WHERE ${match} ` +
       `AND ROW(${fields.map((f) => `t.${ident(f.column)}`).join(', ')}) IS DISTINCT FROM ROW(${sets.join(', ')}) RETURNING u.n`,
     s.params,
   );
   return updated.map((r) => positions[Number(r.n) - 1]!);
+}
+
+/**
+ * Gives records a new version without changing their data (their translation rows or links changed): `updated_at`
+ * moves on, rows locked in key order first like every other write of this request.
+ */
+export async function touchRows(sql: Sql, entity: EntityDef, dbIds: readonly string[]): Promise<void> {
+  if (!dbIds.length) return;
+  const table = ident(entity.table);
+  const id = ident(entity.fields[entity.primaryKey[0]!]!.column);
+  await sql.query(
+    `UPDATE ${table} t SET updated_at = ${nextUpdatedAt('t')} ` +
+      `FROM (SELECT x.${id} FROM ${table} x WHERE x.${id} = ANY($1::uuid[]) ORDER BY x.${id} FOR NO KEY UPDATE) l WHERE t.${id} = l.${id}`,
+    [[...dbIds].sort()],
+  );
 }

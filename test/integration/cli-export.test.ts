@@ -28,7 +28,7 @@ const ENTITIES = ['tax', 'product_manufacturer', 'category', 'product', 'product
 async function all(app: TestApp, entity: string): Promise<unknown[]> {
   const res = await request(app.app).post(`/api/search/${entity}`).send({ limit: 500 });
   expect(res.status).toBe(200);
-  return res.body.data.map(({ createdAt: _c, updatedAt: _u, ...rest }: Record<string, unknown>) => rest);
+  return res.body.data.map(({ createdAt: _c, updatedAt: _u, _version: _v, ...rest }: Record<string, unknown>) => rest);
 }
 
 describe('bulksync export → import', () => {
@@ -123,7 +123,7 @@ describe('bulksync export → import', () => {
     expect(imported.code).toBe(0);
     const translations = async (app: TestApp) =>
       (await request(app.app).post('/api/search/product_manufacturer_translation').send({ filter: [{ type: 'equalsAny', field: 'productManufacturerId', value: ids }], limit: 50 })).body.data
-        .map(({ createdAt: _c, updatedAt: _u, ...rest }: Record<string, unknown>) => rest)
+        .map(({ createdAt: _c, updatedAt: _u, _version: _v, ...rest }: Record<string, unknown>) => rest)
         .sort((a: { productManufacturerId: string; languageId: string }, b: { productManufacturerId: string; languageId: string }) => (a.productManufacturerId + a.languageId).localeCompare(b.productManufacturerId + b.languageId));
     const expected = await translations(source);
     expect(expected).toHaveLength(4);
@@ -141,5 +141,26 @@ describe('bulksync export → import', () => {
     const bad = await runCli(['export', 'product', '--criteria', path.join(dir, 'nope.json')], from.base);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--criteria');
+  });
+
+  it('writes _version only with --versions; such a file re-imports only the records nobody wrote since', async () => {
+    const tax = { id: '0189bf2a627a7296adbc83527ba9ac40', name: 'Versioned rate', taxRate: 5 };
+    await request(source.app).post('/api/_action/sync').send({ t: { entity: 'tax', action: 'upsert', payload: [tax] } }).expect(200);
+    const criteria = path.join(dir, 'versioned.json');
+    fs.writeFileSync(criteria, JSON.stringify({ ids: [tax.id] }));
+    const plain = await runCli(['export', 'tax', '--criteria', criteria], from.base);
+    expect(JSON.parse(plain.stdout.trim())).not.toHaveProperty('_version');
+    const file = path.join(dir, 'versioned.ndjson');
+    expect((await runCli(['export', 'tax', '--criteria', criteria, '--versions', '--out', file], from.base)).code).toBe(0);
+    const exported = JSON.parse(fs.readFileSync(file, 'utf8').trim());
+    expect(exported._version).toEqual(expect.any(String));
+    // Someone else writes the record after the export: the edited file no longer applies.
+    await request(source.app).post('/api/_action/sync').send({ t: { entity: 'tax', action: 'upsert', payload: [{ id: tax.id, taxRate: 6 }] } }).expect(200);
+    fs.writeFileSync(file, JSON.stringify({ ...exported, name: 'Edited offline' }) + '\n');
+    const refused = await runCli(['import', file, '--entity', 'tax'], from.base);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/line 1: this tax was based on version \w+ but is now at version \w+/);
+    const stored = (await request(source.app).get(`/api/tax/${tax.id}`).expect(200)).body.data;
+    expect(stored).toMatchObject({ name: 'Versioned rate', taxRate: 6 });
   });
 });

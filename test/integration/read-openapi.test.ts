@@ -167,7 +167,8 @@ describe('GET /api/_info/openapi.json', () => {
     for (const e of t.registry.all()) {
       const w = doc.components.schemas[`${e.name}.write`]!;
       const writable = e.fieldList.filter((f) => !f.writeProtected);
-      expect(Object.keys(w.properties).sort()).toEqual([...writable.map((f) => f.name), ...Object.keys(e.associations)].sort());
+      // _version: the precondition every record may carry (VERSION_CONFLICT when the stored record moved on).
+      expect(Object.keys(w.properties).sort()).toEqual([...writable.map((f) => f.name), ...Object.keys(e.associations), '_version'].sort());
       expect(w.additionalProperties).toBe(false);
       // A merge may leave out any field, so nothing is `required`; what creating a record needs is marked.
       expect(w.required).toBeUndefined();

@@ -264,7 +264,7 @@ describe('term search totals', () => {
 describe('HTTP caching', () => {
   const get = (path: string, headers: Record<string, string> = {}) => request(t.app).get(path).set(headers);
 
-  it('GET of a record answers a strong ETag and 304 to a matching If-None-Match; a changed translation changes it', async () => {
+  it('GET of a record answers a strong ETag and 304 to a matching If-None-Match; a changed translation changes it (in every language: the version of the record moved on)', async () => {
     const first = await get(`/api/product/${P1}`, { 'sw-language-id': DE });
     expect(first.status).toBe(200);
     expect(first.headers.etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
@@ -283,8 +283,13 @@ describe('HTTP caching', () => {
     expect(changed.status).toBe(200);
     expect(changed.body.data.name).toBe('Leinenhemd blau');
     expect(changed.headers.etag).not.toBe(first.headers.etag);
-    // The English answer did not change, nor did its validator.
-    expect((await get(`/api/product/${P1}`, { 'if-none-match': english.headers.etag! })).status).toBe(304);
+    // The record's _version covers every language: the English answer shows a new version (and so a new
+    // validator) though its name stayed the same.
+    const englishAgain = await get(`/api/product/${P1}`, { 'if-none-match': english.headers.etag! });
+    expect(englishAgain.status).toBe(200);
+    expect(englishAgain.body.data.name).toBe(english.body.data.name);
+    expect(englishAgain.body.data._version).not.toBe(english.body.data._version);
+    expect((await get(`/api/product/${P1}`, { 'if-none-match': englishAgain.headers.etag! })).status).toBe(304);
   });
 
   it('search answers private, no-cache with an ETag over the result; the GET form revalidates', async () => {

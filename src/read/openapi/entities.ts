@@ -1,5 +1,6 @@
 /** OpenAPI schemas of each entity: as read, as written (with nested associations and resolvers), its key. */
 import { STRING_MAX_LENGTH, TEXT_MAX_LENGTH } from '../../definitions/kinds';
+import { MAX_VERSION_LENGTH, VERSION_FIELD } from '../../definitions/record-version';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, FieldDef, ResolverDef } from '../../definitions/types';
 import { MAX_NESTING } from '../../definitions/limits';
@@ -105,6 +106,11 @@ export function entitySchema(e: EntityDef): Schema {
       description: `the translated fields as answered: in the language of sw-language-id, each falling back to the default language's value (Shopware's "translated")`,
     };
   }
+  properties[VERSION_FIELD] = {
+    type: 'string',
+    readOnly: true,
+    description: 'the record\'s version: changes with every write of the record (its translations and links included), not with an unchanged re-send or indexing. Opaque; send it back as _version to write only if nobody wrote the record since (VERSION_CONFLICT otherwise)',
+  };
   const schema: Schema = { type: 'object', required: [...e.primaryKey], properties };
   schema.description = `${e.name} as the read endpoints answer it${e.isMapping ? ` (mapping entity, keyed by ${e.primaryKey.join(' + ')})` : ''}; written with ${e.name}.write`;
   return schema;
@@ -190,6 +196,7 @@ export function writeSchema(registry: Registry, e: EntityDef, resolvers: Map<str
     // A field no read answers (a secret): written, never read back.
     if (!f.readable) properties[f.name] = { ...properties[f.name], writeOnly: true };
   }
+  properties[VERSION_FIELD] = VERSION_PRECONDITION;
   for (const a of Object.values(e.associations)) {
     const target = ref(`${a.entity}.write`);
     if (e.translation && a.entity === e.translation.entity) {
@@ -227,12 +234,19 @@ export function writeSchema(registry: Registry, e: EntityDef, resolvers: Map<str
 }
 
 /** A delete payload item: the primary key, ids only. */
+/** `_version` in a record or key sent to the sync endpoint. */
+const VERSION_PRECONDITION: Schema = {
+  type: 'string',
+  maxLength: MAX_VERSION_LENGTH,
+  description: 'precondition: the _version a read answered; the record is written (or deleted) only if it still has it, else the record fails with VERSION_CONFLICT (409, the current version in meta.currentVersion). Left out or null: no check',
+};
+
 export function keySchema(e: EntityDef): Schema {
   return {
     type: 'object',
     required: [...e.primaryKey],
-    properties: Object.fromEntries(e.primaryKey.map((k) => [k, ref('IdInput')])),
-    propertyNames: { enum: e.fieldList.map((f) => f.name) },
+    properties: { ...Object.fromEntries(e.primaryKey.map((k) => [k, ref('IdInput')])), [VERSION_FIELD]: VERSION_PRECONDITION },
+    propertyNames: { enum: [...e.fieldList.map((f) => f.name), VERSION_FIELD] },
     description: `the key of a ${e.name} to delete (other fields of ${e.name} are ignored, unknown ones are FIELD_UNKNOWN)`,
   };
 }
