@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import { isId, toApiId } from '../definitions/ids';
 import type { Registry } from '../definitions/registry';
-import { withConnection } from '../db/sql';
+import { withConnection, type Sql } from '../db/sql';
 import { comparePositions, encodeFeedCursor, type ChangesRequest, type FeedPosition } from './changes-request';
 import { withReadSession } from './session';
-import { deleteOldEntries, selectEntries, selectFeedState, trackedTables, type LogRow } from './sql/changes';
+import { deleteOldEntries, logKey, selectEntries, selectFeedState, selectVersions, trackedTables, type LogRow, type StoredVersions } from './sql/changes';
+import { versionOf } from '../definitions/record-version';
 import { refuse, type ReadResult } from './types';
 
 export interface ChangeEntry {
@@ -13,6 +14,8 @@ export interface ChangeEntry {
   id: string | Record<string, string>;
   op: 'upsert' | 'delete';
   at: string;
+  /** An upsert's record as stored now: its version (null when it was deleted since). */
+  _version?: string | null;
 }
 
 export interface ChangesResult {
@@ -50,7 +53,9 @@ export async function readChanges(knex: Knex, registry: Registry, req: ChangesRe
     // ranges). A full page continues right after its last entry.
     let next: FeedPosition = last && rows.length >= req.limit ? { xid: BigInt(last.xid), seq: BigInt(last.seq) } : end;
     if (comparePositions(next, since) < 0) next = since;
-    return { ok: true, value: { data: collapse(rows).map((r) => toEntry(registry, r)), next: encodeFeedCursor(next) } };
+    const entries = collapse(rows);
+    const versions = await currentVersions(sql, registry, entries);
+    return { ok: true, value: { data: entries.map((r) => toEntry(registry, r, versions)), next: encodeFeedCursor(next) } };
   });
 }
 
@@ -68,8 +73,17 @@ export function collapse<R extends { xid: string; entity: string; key: Record<st
   return rows.filter((r, i) => last.get(identity(r)) === i);
 }
 
+/** The versions of the records a page's upserts name, read in the page's snapshot: one statement per entity. */
+async function currentVersions(sql: Sql, registry: Registry, rows: readonly LogRow[]): Promise<Map<string, StoredVersions>> {
+  const byEntity = new Map<string, Record<string, unknown>[]>();
+  for (const r of rows) if (r.op === 'upsert' && registry.find(r.entity)) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.key]);
+  const out = new Map<string, StoredVersions>();
+  for (const [name, keys] of byEntity) out.set(name, await selectVersions(sql, registry.get(name), keys));
+  return out;
+}
+
 /** Stored keys are by column; the API names them by field and spells uuids as 32 hex. */
-function toEntry(registry: Registry, row: LogRow): ChangeEntry {
+function toEntry(registry: Registry, row: LogRow, versions: Map<string, StoredVersions>): ChangeEntry {
   const entity = registry.find(row.entity);
   const spell = (v: unknown) => (isId(v) ? toApiId(v) : String(v));
   let id: ChangeEntry['id'];
@@ -79,7 +93,12 @@ function toEntry(registry: Registry, row: LogRow): ChangeEntry {
     const byColumn = new Map(entity ? entity.primaryKey.map((k) => [entity.fields[k]!.column, k] as const) : []);
     id = Object.fromEntries(Object.entries(row.key).map(([col, v]) => [byColumn.get(col) ?? col, spell(v)]));
   }
-  return { entity: row.entity, id, op: row.op, at: row.at.toISOString() };
+  const entry: ChangeEntry = { entity: row.entity, id, op: row.op, at: row.at.toISOString() };
+  if (row.op === 'upsert' && entity) {
+    const stored = versions.get(row.entity)?.get(logKey(entity, row.key));
+    entry._version = stored ? versionOf(stored.created_at, stored.updated_at) : null;
+  }
+  return entry;
 }
 
 /** Removes entries older than the retention; returns how many went. Safe to run from several processes. */

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import request from 'supertest';
 import { pruneChanges, untrackedEntities } from '../../src/read/changes';
 import { startTestApp, type TestApp } from '../support/app';
@@ -39,8 +40,8 @@ async function drain(since: string, extra: Record<string, string | number> = {})
 }
 
 /**
- * The feed only hands out entries of transactions older than every running one, cluster-wide: another test
- * file's transaction may hold it back for a moment. Read until `done` holds (or fail after a deadline).
+ * The feed only hands out entries of transactions older than every running one of this database: a transaction of
+ * the app's own queue worker may hold it back for a moment. Read until `done` holds (or fail after a deadline).
  */
 async function until(since: string | undefined, done: (all: Entry[]) => boolean): Promise<{ entries: Entry[]; next: string }> {
   const entries: Entry[] = [];
@@ -182,6 +183,27 @@ describe('GET /api/_action/changes', () => {
       expect(rest.entries.filter((e) => e.id === t1Tax || e.id === t2Tax)).toEqual([]);
     } finally {
       if (!t1.isCompleted()) await t1.rollback();
+    }
+  });
+
+  it('is not held back by a transaction of another database on the same server, and answers upserts with the current _version', async () => {
+    const start = await settle();
+    const other = new Client({ connectionString: process.env.DATABASE_URL });
+    await other.connect();
+    try {
+      // A long transaction elsewhere (another application on the same server) that holds a transaction id.
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()');
+      const tax = hexId();
+      await sync(t.app, { t: { entity: 'tax', action: 'upsert', payload: [{ id: tax, name: 'Not held back', taxRate: 3 }] } }).expect(200);
+      // Handed out while the other transaction still runs (it stays open until the end of this test).
+      const { entries } = await until(start, (all) => all.some((e) => e.id === tax));
+      const entry = entries.find((e) => e.id === tax);
+      const stored = (await request(t.app).get(`/api/tax/${tax}`).expect(200)).body.data;
+      expect(entry).toMatchObject({ op: 'upsert', _version: stored._version });
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await other.end();
     }
   });
 

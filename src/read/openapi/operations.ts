@@ -157,6 +157,10 @@ export const CHANGES: Schema = {
           id: { oneOf: [ID, { type: 'object', additionalProperties: ID, description: 'key of a mapping entity' }] },
           op: { type: 'string', enum: ['upsert', 'delete'] },
           at: { type: 'string', format: 'date-time' },
+          _version: {
+            type: ['string', 'null'],
+            description: 'upserts only: the record\'s current _version (as GET answers it), null when it was deleted since; compare it with a cached copy\'s to skip re-reading records a storefront already has',
+          },
         },
       },
     },

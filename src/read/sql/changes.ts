@@ -1,4 +1,6 @@
-import type { Sql } from '../../db/sql';
+import { ident, type Sql } from '../../db/sql';
+import { kindOf } from '../../definitions/kinds';
+import type { EntityDef } from '../../definitions/types';
 import type { FeedPosition } from '../changes-request';
 
 /** One change log entry as stored: the key by column. */
@@ -18,10 +20,27 @@ export interface FeedState {
   pruned_seq: number | null;
 }
 
+/**
+ * The horizon is the oldest transaction still running that could write this database's change log: the
+ * snapshot's running transactions, less those PostgreSQL names as another database's (a session or a prepared
+ * transaction there cannot write here), or the snapshot's end when none is left. Only what is known to be
+ * elsewhere is left out: a transaction that ends between the snapshot and the look at pg_stat_activity stays in, so
+ * the horizon never passes a transaction of this database. Without this, a long transaction of any other
+ * application on the same server would hold the feed back until it ended. The low 32 bits of a running xid8 name
+ * it uniquely (running transactions are less than 2^31 apart), which is how pg_stat_activity's xid is compared.
+ */
 export async function selectFeedState(sql: Sql): Promise<FeedState> {
   const { rows } = await sql.query<FeedState>(
-    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, p.xid::text AS pruned_xid, p.seq AS pruned_seq
-       FROM (SELECT 1) one LEFT JOIN change_log_pruned p ON true`,
+    `SELECT coalesce(
+              (SELECT min(x) FROM pg_snapshot_xip(q.s) x
+                WHERE (x::text::numeric % 4294967296) NOT IN (
+                  SELECT a.backend_xid::text::numeric FROM pg_stat_activity a
+                   WHERE a.backend_xid IS NOT NULL AND a.datname IS NOT NULL AND a.datname <> current_database()
+                  UNION ALL
+                  SELECT t.transaction::text::numeric FROM pg_prepared_xacts t WHERE t.database <> current_database())),
+              pg_snapshot_xmax(q.s))::text AS horizon,
+            p.xid::text AS pruned_xid, p.seq AS pruned_seq
+       FROM (SELECT pg_current_snapshot() AS s) q LEFT JOIN change_log_pruned p ON true`,
   );
   return rows[0]!;
 }
@@ -70,4 +89,27 @@ export async function trackedTables(sql: Sql, tables: readonly string[]): Promis
     [tables],
   );
   return rows.map((r) => r.table);
+}
+
+/** A stored record's version columns, by its key as the change log spells it (column → text). */
+export type StoredVersions = Map<string, { created_at: Date; updated_at: Date | null }>;
+
+/** The log's key of a record as one string: its key columns' values in key order. */
+export function logKey(entity: EntityDef, key: Record<string, unknown>): string {
+  return JSON.stringify(entity.primaryKey.map((k) => String(key[entity.fields[k]!.column])));
+}
+
+/** The version columns of the records of `entity` the log names that are still stored: one statement per entity. */
+export async function selectVersions(sql: Sql, entity: EntityDef, keys: readonly Record<string, unknown>[]): Promise<StoredVersions> {
+  const out: StoredVersions = new Map();
+  if (!keys.length) return out;
+  const fields = entity.primaryKey.map((k) => entity.fields[k]!);
+  const cols = fields.map((f) => ident(f.column));
+  const arrays = fields.map((f, i) => `$${i + 1}::${kindOf(f).paramType}[]`);
+  const { rows } = await sql.query<Record<string, unknown> & { created_at: Date; updated_at: Date | null }>(
+    `SELECT ${cols.join(', ')}, created_at, updated_at FROM ${ident(entity.table)} WHERE (${cols.join(', ')}) IN (SELECT * FROM unnest(${arrays.join(', ')}))`,
+    fields.map((f) => keys.map((k) => k[f.column])),
+  );
+  for (const r of rows) out.set(logKey(entity, r), { created_at: r.created_at, updated_at: r.updated_at });
+  return out;
 }
