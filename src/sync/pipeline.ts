@@ -4,6 +4,9 @@ import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, pointer, showValue, type Problem } from '../errors';
 import type { BodyEvent } from './body/events';
 import type { Chunk, SyncExecution } from './executor';
+
+/** What the pipeline hands its chunks to: the request's transaction (SyncExecution), or a test's stand-in. */
+export type ChunkSink = Pick<SyncExecution, 'problems' | 'stopWriting' | 'refused' | 'lockAhead' | 'run'>;
 import { withoutRecords } from './partial';
 import { planChunk, planOperationEnd, type PlanInputs } from './plan';
 import { Problems } from './plan-context';
@@ -25,7 +28,7 @@ export interface PipelineContext {
   limits: PipelineLimits;
   privileges: readonly string[];
   failOnError: boolean;
-  execution: SyncExecution;
+  execution: ChunkSink;
   /** The request's language and the records json values reference. */
   inputs: PlanInputs;
   /** Payload records read so far, and written so far (progress of a long request). */
