@@ -140,9 +140,10 @@ describe('Idempotency-Key', () => {
     await t.knex('bulksync_idempotency_key').where({ key: 'k-expired' }).update({ expires_at: t.knex.raw(`now() - interval '1 second'`) });
     const live = await count(t.knex, 'bulksync_idempotency_key');
     await t.startWorker();
-    // The cron item is known to graphile-worker, and its task, queued as the cron would, prunes.
-    const crons = await t.knex.raw(`SELECT identifier FROM graphile_worker._private_known_crontabs`);
-    expect(crons.rows.map((r: { identifier: string }) => r.identifier)).toContain(PRUNE_TASK);
+    // The cron item is known to graphile-worker (its cron registers it once started: under load, a moment after the
+    // worker is), and its task, queued as the cron would, prunes.
+    const known = async () => (await t.knex.raw(`SELECT identifier FROM graphile_worker._private_known_crontabs`)).rows.map((r: { identifier: string }) => r.identifier) as string[];
+    expect(await until(known, (ids) => ids.includes(PRUNE_TASK))).toContain(PRUNE_TASK);
     await t.knex.raw(`SELECT graphile_worker.add_job(?)`, [PRUNE_TASK]);
     expect(await until(() => count(t.knex, 'bulksync_idempotency_key'), (n) => n === live - 1)).toBe(live - 1);
     expect(await t.knex('bulksync_idempotency_key').where({ key: 'k-expired' }).first()).toBeUndefined();

@@ -158,7 +158,7 @@ export const CHANGES: Schema = {
           op: { type: 'string', enum: ['upsert', 'delete'] },
           at: { type: 'string', format: 'date-time' },
           _version: {
-            type: ['string', 'null'],
+            anyOf: [{ type: 'string' }, { type: 'null' }],
             description: 'upserts only: the record\'s current _version (as GET answers it), null when it was deleted since; compare it with a cached copy\'s to skip re-reading records a storefront already has',
           },
         },
