@@ -36,6 +36,11 @@ export interface PreviewSettings {
   sink: PreviewSink;
   /** The request's language (database spelling): translated fields are shown in it. */
   languageId: string;
+  /**
+   * Whether the integration may read the entity: the stored values (`from`) are shown only then, else the record's
+   * change is listed without its fields (a write-only integration must not read through a preview).
+   */
+  mayRead: (entity: string) => boolean;
 }
 
 const idOf = (k: ApiKey) => (typeof k === 'string' ? k : JSON.stringify(k));
@@ -187,7 +192,7 @@ export class Preview {
       const was = before.get(ks);
       const change = same.has(idOf(api)) ? 'unchanged' : was ? 'update' : 'create';
       this.count(entity.name)[change === 'create' ? 'created' : change === 'update' ? 'updated' : 'unchanged']++;
-      const record: PreviewRecord = { pointer: refPointer(row.ref), entity: entity.name, key: api, change, fields: change === 'unchanged' ? {} : diff(entity, was, after.get(ks)) };
+      const record: PreviewRecord = { pointer: refPointer(row.ref), entity: entity.name, key: api, change, fields: change === 'unchanged' || !this.settings.mayRead(entity.name) ? {} : diff(entity, was, after.get(ks)) };
       await this.settings.sink.write(record);
     }
   }
@@ -212,9 +217,10 @@ export class Preview {
     for (const key of keys) {
       const ks = keyString(entity, key);
       const changed = diff(entity, before.get(ks), after.get(ks));
+      const shownFields = this.settings.mayRead(entity.name) ? changed : {};
       for (const f of Object.keys(changed)) fields.add(f);
       c.cleared.records++;
-      await this.settings.sink.write({ pointer: pointer(cmd.op, 'missing'), entity: entity.name, key: apiKey(entity, key), change: 'clear', fields: changed });
+      await this.settings.sink.write({ pointer: pointer(cmd.op, 'missing'), entity: entity.name, key: apiKey(entity, key), change: 'clear', fields: shownFields });
     }
   }
 }

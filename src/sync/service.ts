@@ -11,6 +11,7 @@ import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOpt
 import { SyncPipeline } from './pipeline';
 import { withSpan } from '../observability/tracing';
 import type { SyncResult } from './result';
+import { allows } from '../auth/privileges';
 import { BoundedPreviewList, type PreviewOutcome, type PreviewSink } from './preview-types';
 
 export interface SyncLimits {
@@ -125,7 +126,7 @@ export class SyncService {
       onRetry: this.onRetry,
       onBegin: call.onBegin,
       beforeCommit: call.beforeCommit && ((sql, done) => call.beforeCommit!(sql, outcome(done))),
-      preview: call.options.preview && previewSink ? { sink: previewSink, languageId: language.value.languageId } : undefined,
+      preview: call.options.preview && previewSink ? { sink: previewSink, languageId: language.value.languageId, mayRead: (e) => allows(call.privileges, e, 'read') } : undefined,
     });
     // Set once the body is planned: the outcome of a request that commits counts what planning refused too.
     let planningProblems: Problem[] = [];

@@ -4,6 +4,7 @@ import { createTax, storedRows, sync } from '../support/sync';
 import { DE_LANGUAGE, hexId, product } from '../fixtures/catalog';
 import { PREVIEW_MAX_RECORDS } from '../../src/sync/preview-types';
 import { until } from '../support/poll';
+import { Integrations } from '../../src/auth/integrations';
 
 /**
  * The preview of a dry run (`dry-run: true` with `Prefer: return=representation`): beside the usual answer, what the
@@ -116,6 +117,16 @@ describe('preview', () => {
     expect(res.body.changes.product).toEqual({ created: n, updated: 0, unchanged: 0, deleted: 0 });
     expect(res.body.records).toHaveLength(PREVIEW_MAX_RECORDS);
     expect(res.body.recordsOmitted).toBe(5);
+  });
+
+  it('shows no stored values to an integration that may write the entity but not read it', async () => {
+    const p = product(taxId, 1, { productNumber: 'PV7-1', name: 'Secret', stock: 3 });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    const { integration, secret } = await new Integrations(t.knex).create({ name: 'write-only', privileges: ['product:upsert'] });
+    const token = (await request(t.bare).post('/api/oauth/token').send({ grant_type: 'client_credentials', client_id: integration.clientId, client_secret: secret }).expect(200)).body.access_token;
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: p.id, stock: 4 }] } }, { ...PREVIEW, authorization: `Bearer ${token}` }).expect(200);
+    expect(res.body.changes).toEqual({ product: { created: 0, updated: 1, unchanged: 0, deleted: 0 } });
+    expect(res.body.records).toEqual([{ pointer: '/p/0', entity: 'product', key: p.id, change: 'update', fields: {} }]);
   });
 
   it('leaves answers alone without dry-run or without return=representation', async () => {

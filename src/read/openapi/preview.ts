@@ -24,7 +24,7 @@ export const PREVIEW_RECORD: Schema = {
     fields: {
       type: 'object',
       additionalProperties: FIELD_CHANGE,
-      description: "API field name → its value before and after, API spelling; translated fields in the request's language. Empty for unchanged and deleted records; keys, derived, hidden and encrypted fields are left out",
+      description: "API field name → its value before and after, API spelling; translated fields in the request's language. Empty for unchanged and deleted records, and for an entity the integration may not read (<entity>:read); keys, derived, hidden and encrypted fields are left out",
     },
   },
 };
