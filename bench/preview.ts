@@ -58,13 +58,14 @@ async function main(): Promise<void> {
   try {
     const entry = await buildServer(log);
     const credentials = benchCredentials();
-    const client = await connect(db.url);
     const idPrefix = randomBytes(10).toString('hex');
     const taxId = hexId();
-    await client.query(`INSERT INTO tax (id, name, tax_rate) VALUES ($1, 'Standard rate', 19)`, [taxId]);
-    await client.end();
+    // The first server migrates the database: the tax goes in after it started.
     const storing = await startServer({ entry, databaseUrl: db.url, env: credentials });
     try {
+      const client = await connect(db.url);
+      await client.query(`INSERT INTO tax (id, name, tax_rate) VALUES ($1, 'Standard rate', 19)`, [taxId]);
+      await client.end();
       const auth = await new TokenSource(storing.baseUrl, credentials.BULKSYNC_ADMIN_CLIENT_SECRET!).headers();
       const t0 = performance.now();
       const stored = await post(storing.baseUrl, body(taxId, idPrefix, records, 0), { ...auth, prefer: 'return=minimal' });
@@ -97,6 +98,10 @@ async function main(): Promise<void> {
     }
     log(`\nload average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} (${os.cpus().length} cores)`);
     for (const r of results) log(r);
+  } catch (e) {
+    // Logged before the database is dropped: dropping it ends the connections still open, which may crash the process.
+    log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exitCode = 1;
   } finally {
     await db.dispose();
   }

@@ -51,8 +51,18 @@ function shown(entity: EntityDef, own: EntityDef): boolean {
 }
 
 /** Fields a preview shows: what a client writes and reads back (no keys, no derived, hidden or encrypted fields). */
-function previewFields(entity: EntityDef): FieldDef[] {
-  return entity.fieldList.filter((f) => f.readable && !f.encrypted && !f.writeProtected && !entity.primaryKey.includes(f.name));
+const fieldsCache = new WeakMap<EntityDef, readonly FieldDef[]>();
+function previewFields(entity: EntityDef): readonly FieldDef[] {
+  let fields = fieldsCache.get(entity);
+  if (!fields) fieldsCache.set(entity, (fields = entity.fieldList.filter((f) => f.readable && !f.encrypted && !f.writeProtected && !entity.primaryKey.includes(f.name))));
+  return fields;
+}
+
+/** Values in API spelling: scalars compared as they are, lists and objects (json, prices) by their JSON text. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function apiValue(f: FieldDef, image: StoredImage | undefined): unknown {
@@ -66,7 +76,7 @@ function diff(entity: EntityDef, before: StoredImage | undefined, after: StoredI
   for (const f of previewFields(entity)) {
     const from = apiValue(f, before);
     const to = apiValue(f, after);
-    if (JSON.stringify(from) !== JSON.stringify(to)) out[f.name] = { from, to };
+    if (!same(from, to)) out[f.name] = { from, to };
   }
   return out;
 }
