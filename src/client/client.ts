@@ -244,7 +244,8 @@ function syncHeaders(opts: SyncOptions): Record<string, string> {
   if (opts.indexing === 'queue') h['indexing-behavior'] = 'use-queue-indexing';
   if (opts.indexing === 'disabled') h['indexing-behavior'] = 'disable-indexing';
   if (opts.dryRun) h['dry-run'] = 'true';
-  if (opts.minimal) h.prefer = 'return=minimal';
+  const prefer = [...(opts.minimal ? ['return=minimal'] : []), ...(opts.preview ? ['return=representation'] : [])];
+  if (prefer.length) h.prefer = prefer.join(', ');
   if (opts.languageId) h['sw-language-id'] = opts.languageId;
   if (opts.skipTriggerFlow) h['sw-skip-trigger-flow'] = 'true';
   return h;

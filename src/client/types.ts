@@ -28,6 +28,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** `Prefer: return=minimal`: counts instead of id lists (once the service has it). */
   minimal?: boolean;
+  /** `Prefer: return=representation`: with dryRun, the answer previews what would change (changes, records). */
+  preview?: boolean;
   languageId?: string;
   skipTriggerFlow?: boolean;
 }
@@ -46,6 +48,30 @@ export interface SyncResult {
   counts?: Record<string, PerEntity<number>>;
   /** Only with `fail-on-error: false`: the records that were rolled back. */
   errors?: ApiError[];
+  /** A dry run's preview (`preview`): what would change per entity. */
+  changes?: Record<string, PreviewChanges>;
+  /** A dry run's preview: what would change per record (the service's JSON answer lists 1000 at most). */
+  records?: PreviewRecord[];
+  /** Records the preview's list left off. */
+  recordsOmitted?: number;
+}
+
+/** A preview's counts for one entity. */
+export interface PreviewChanges {
+  created: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  cleared?: { records: number; fields: string[] };
+}
+
+/** What a preview says would change in one record. */
+export interface PreviewRecord {
+  pointer: string;
+  entity: string;
+  key: string | JsonRecord;
+  change: 'create' | 'update' | 'unchanged' | 'delete' | 'clear';
+  fields: Record<string, { from: unknown; to: unknown }>;
 }
 
 export interface SyncResponse {

@@ -7,10 +7,13 @@ import type { IndexerSet } from '../indexing/registry';
 import { syncBody } from './sync-body';
 import { syncAnswer } from '../sync/answer';
 import { sendAnswer } from './sync-answer';
-import { syncHeadersOf, syncRunOptions } from './sync-options';
+import { syncHeadersOf, syncRunOptions, type SyncRunOptions } from './sync-options';
 import { executionOptions } from '../sync/options';
+import type { ExecutionOptions } from '../sync/executor';
+import type { BodyFormat } from '../sync/body/read';
 import type { Metrics } from '../observability/metrics';
 import { drainUnreadBody } from './early-answer';
+import { PreviewSpool, wantsNdjson } from './preview-ndjson';
 
 /**
  * /ready needs the primary and, when DATABASE_READ_URL is set, the replica too: without it GET and search fail, so
@@ -65,12 +68,22 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics, idempotencyT
     if (!body.ok) throw new ApiError(body.problem);
     const run = syncRunOptions(res, headers, idempotencyTtlHours);
     const options = executionOptions(headers);
+    const spool = options.preview && wantsNdjson(req) ? await PreviewSpool.open() : undefined;
+    try {
+      await answerSync(req, res, { body: body.bytes, format: body.format, options, run, spool, seconds });
+    } finally {
+      await spool?.remove();
+    }
+  }
+
+  async function answerSync(req: Request, res: Response, { body, format, options, run, spool, seconds }: SyncRun): Promise<void> {
     let answer;
     try {
       answer = await sync.sync({
-        body: body.bytes,
-        format: body.format,
+        body,
+        format,
         options,
+        previewSink: spool,
         privileges: req.principal?.privileges ?? [],
         requestId: req.id,
         onBegin: run.onBegin,
@@ -89,8 +102,20 @@ export function syncRoutes({ sync, indexers, maxBodyBytes, metrics, idempotencyT
     }
     // A dry run wrote nothing: its records are not counted as written.
     metrics.sync(options.dryRun ? undefined : answer.result, seconds(), answer.partial && answer.errors.length ? 'partial' : 'ok');
-    sendAnswer(res, syncAnswer(answer));
+    if (spool) await spool.send(res, syncAnswer(answer));
+    else sendAnswer(res, syncAnswer(answer));
   }
+}
+
+/** One sync request, its headers parsed and its body checked. */
+interface SyncRun {
+  body: AsyncIterable<Buffer>;
+  format: BodyFormat;
+  options: ExecutionOptions;
+  run: SyncRunOptions;
+  /** An NDJSON preview's spool. */
+  spool?: PreviewSpool;
+  seconds: () => number;
 }
 
 export function metricsRoute(metrics: Metrics): Router {

@@ -1,5 +1,6 @@
 import { toJsonApi } from '../errors';
 import type { SyncOutcome } from './service';
+import type { PreviewOutcome } from './preview-types';
 
 /**
  * An answer before it is sent: what the sync route sends, an idempotency key stores and an async job keeps as its
@@ -14,16 +15,24 @@ export interface Answer {
 /** A sync's outcome as the route answers it. */
 export function syncAnswer(outcome: SyncOutcome): Answer {
   const { result, errors, partial, indexing } = outcome;
+  const applied = [...(result.minimal ? ['return=minimal'] : []), ...(outcome.preview ? ['return=representation'] : [])];
   const headers: Record<string, string> = {
     'x-indexing': indexing,
-    ...(result.minimal ? { 'preference-applied': 'return=minimal' } : {}),
+    ...(applied.length ? { 'preference-applied': applied.join(', ') } : {}),
     ...(outcome.indexingSkipIgnored.length ? { 'x-indexing-skip-ignored': outcome.indexingSkipIgnored.join(', ') } : {}),
   };
-  if (!partial) return { status: 200, headers, body: result.toJSON() };
+  const body = { ...result.toJSON(), ...previewBody(outcome.preview) };
+  if (!partial) return { status: 200, headers, body };
   // Partial success is still 200, but never mistakable for a full one: the header counts what was rolled back.
   return {
     status: 200,
     headers: { ...headers, 'x-sync-errors': String(errors.length) },
-    body: { ...result.toJSON(), errors: errors.map(toJsonApi) },
+    body: { ...body, errors: errors.map(toJsonApi) },
   };
+}
+
+/** A preview beside the usual answer: the summary always, the per-record list when it was kept (not spooled). */
+function previewBody(preview: PreviewOutcome | undefined): Record<string, unknown> {
+  if (!preview) return {};
+  return { changes: preview.changes, ...(preview.records ? { records: preview.records, recordsOmitted: preview.omitted } : {}) };
 }

@@ -16,9 +16,9 @@ import { runEndPartially, runRecordsPartially, type PartialRun } from './partial
 import { forgetResolutions, planRows } from './pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from './result';
-import { ownersToTouch, settleUnchanged } from './unchanged';
-import { touchRows } from '../write/upsert';
-import { toDbId } from '../definitions/ids';
+import { ownersToTouch, settleUnchanged, touchOwners } from './unchanged';
+import { Preview, type PreviewSettings } from './preview';
+import type { EntityChanges } from './preview-types';
 import { RequestState, type OperationState } from './state';
 import { withSpan } from '../observability/tracing';
 import type { OperationPlan } from './types';
@@ -35,6 +35,8 @@ export interface ExecutionOptions {
   dryRun?: boolean;
   /** The request's language (sw-language-id, as sent): plain translated values are written for it. */
   language?: string;
+  /** A dry run that answers what it would change (`Prefer: return=representation`). */
+  preview?: boolean;
 }
 
 export interface ExecutionContext {
@@ -55,6 +57,8 @@ export interface ExecutionContext {
   onBegin?: (sql: Transaction['sql']) => Promise<void>;
   /** Last step inside the transaction of a request that succeeds (e.g. storing its answer with its writes). */
   beforeCommit?: (sql: Transaction['sql'], execution: Execution) => Promise<void>;
+  /** Set for a preview (a dry run only): where its records go, and its language. */
+  preview?: PreviewSettings;
 }
 
 /** A planned chunk of one operation: records (`records`), or what runs after them (`end`: missing, criteria). */
@@ -75,6 +79,8 @@ export interface Execution {
   errors: Problem[];
   /** inline, queued <n>, disabled. */
   indexing: string;
+  /** A preview's summary per entity. */
+  changes?: Record<string, EntityChanges>;
 }
 
 /**
@@ -107,8 +113,10 @@ export class SyncExecution {
   private aborted = false;
   /** CHUNK_SAVEPOINT was taken with BEGIN and nothing ran since: the first chunk need not take it again. */
   private savepointTaken = false;
+  private readonly preview: Preview | undefined;
 
   constructor(private readonly ctx: ExecutionContext) {
+    this.preview = ctx.preview && ctx.options.dryRun ? new Preview(ctx.registry, ctx.preview) : undefined;
     this.result = new SyncResult(ctx.options.minimal);
     this.known = this.freshState();
     this.events = new RequestEvents(ctx.requestId, ctx.options.skipEvents, ctx.eventNames);
@@ -182,7 +190,7 @@ export class SyncExecution {
       const tx = await this.transaction();
       const indexing = await withSpan('sync.indexing', { 'bulksync.indexing': this.ctx.options.indexing.mode }, () => applyIndexing(tx.sql, { marks: this.known.marks, request: this.ctx.options.indexing, indexers: this.ctx.indexers, maxAttempts: this.ctx.indexingMaxAttempts }));
       await this.events.flush(tx.sql);
-      const done: Execution = { result: this.result, errors: this.problems, indexing };
+      const done: Execution = { result: this.result, errors: this.problems, indexing, changes: this.preview?.changes() };
       if (!this.ctx.options.dryRun) await this.ctx.beforeCommit?.(tx.sql, done);
       return done;
     }, 'all');
@@ -267,6 +275,7 @@ export class SyncExecution {
     this.operations.clear();
     this.held.clear();
     this.executed = [];
+    await this.preview?.reset();
     const chunks = this.retained!;
     for (const c of chunks) forgetResolutions(planRows(c.plan));
     if (this.ahead.length) {
@@ -295,6 +304,7 @@ export class SyncExecution {
       this.found(await settleDeferredReferences({ sql, registry, known: this.known, op: state, write: writable }));
       if (this.failing) return;
     }
+    const images = this.preview && writable ? await this.preview.before(sql, chunk.plan, state) : undefined;
     const result = new SyncResult();
     if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
     let problems: Problem[];
@@ -311,7 +321,8 @@ export class SyncExecution {
     if (this.failing) return;
     const touch = ownersToTouch(registry, result);
     settleUnchanged(registry, result);
-    for (const [entity, ids] of touch) await touchRows(sql, registry.get(entity), [...ids].map(toDbId));
+    await touchOwners(sql, registry, touch);
+    if (images) await this.preview!.after(sql, images, result);
     // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
     // so that a request answered with counts only need not keep every id for its events.
     await this.events.add(sql, result);

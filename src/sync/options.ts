@@ -29,6 +29,8 @@ export interface SyncHeaderOptions {
   idempotencyKey?: string;
   respondAsync: boolean;
   minimal: boolean;
+  /** Prefer: return=representation; with dry-run: true the answer previews what the request would change. */
+  representation: boolean;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
@@ -64,6 +66,7 @@ const DEFAULTS: HeaderValues = {
   dryRun: false,
   respondAsync: false,
   minimal: false,
+  representation: false,
 };
 
 function invalid(header: string, detail: string): Parsed<never> {
@@ -234,12 +237,12 @@ export const SYNC_HEADERS: readonly SyncHeader[] = [
       component: 'Prefer',
       schema: { type: 'string', example: 'respond-async' },
       description: text(
-        'respond-async: the body is stored and run by a queue worker as an async job; the answer is 202 with Location: /api/_action/sync/jobs/<id>. return=minimal: the answer counts the records per entity (counts) instead of listing their ids. Both may be given, comma-separated; other preferences are ignored.',
+        'respond-async: the body is stored and run by a queue worker as an async job; the answer is 202 with Location: /api/_action/sync/jobs/<id>. return=minimal: the answer counts the records per entity (counts) instead of listing their ids. return=representation with dry-run: true: the answer previews what the request would change (changes per entity, and records with their field changes; see docs/safe-resyncs.md), as NDJSON with Accept: application/x-ndjson; without dry-run it is ignored. Several may be given, comma-separated; other preferences are ignored.',
       ),
     },
     parse(raw) {
       const p = preferences(raw);
-      return { ok: true, value: { respondAsync: p.has('respond-async'), minimal: p.has('return=minimal') } };
+      return { ok: true, value: { respondAsync: p.has('respond-async'), minimal: p.has('return=minimal'), representation: p.has('return=representation') } };
     },
   },
   {
@@ -285,7 +288,15 @@ export function parseSyncHeaders(headers: HeaderBag, indexers: IndexerSet): Pars
 
 /** What the core's executor takes of the headers. */
 export function executionOptions(o: SyncHeaderOptions): ExecutionOptions {
-  return { failOnError: o.failOnError, indexing: o.indexing, skipEvents: o.skipEvents, minimal: o.minimal, language: o.language, dryRun: o.dryRun };
+  return {
+    failOnError: o.failOnError,
+    indexing: o.indexing,
+    skipEvents: o.skipEvents,
+    minimal: o.minimal,
+    language: o.language,
+    dryRun: o.dryRun,
+    ...(o.dryRun && o.representation ? { preview: true } : {}),
+  };
 }
 
 function selected(headers: HeaderBag, keep: (h: SyncHeader) => boolean): Record<string, string> {

@@ -11,6 +11,8 @@ import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOpt
 import { SyncPipeline } from './pipeline';
 import { withSpan } from '../observability/tracing';
 import type { SyncResult } from './result';
+import { allows } from '../auth/privileges';
+import { BoundedPreviewList, type PreviewOutcome, type PreviewSink } from './preview-types';
 
 export interface SyncLimits {
   maxRecords: number;
@@ -52,6 +54,8 @@ export interface SyncCall {
   onBegin?: ExecutionContext['onBegin'];
   /** Last in the transaction of a request that succeeds, with its outcome, before COMMIT (never on a dry run). */
   beforeCommit?: (sql: Sql, outcome: SyncOutcome) => Promise<void>;
+  /** A preview's per-record list goes here (an NDJSON answer's spool); else into a bounded list answered with it. */
+  previewSink?: PreviewSink;
 }
 
 /** What a request that went through did. */
@@ -67,6 +71,8 @@ export interface SyncOutcome {
   indexing: string;
   /** x-indexing-skip-ignored: names in indexing-skip of another system's indexers that bulksync does not have. */
   indexingSkipIgnored: readonly string[];
+  /** A dry run's preview (`Prefer: return=representation`); `records` unless they went to the caller's sink. */
+  preview?: PreviewOutcome;
 }
 
 export type SyncAnswer = ({ ok: true } & SyncOutcome) | { ok: false; problems: Problem[]; records: number };
@@ -104,6 +110,8 @@ export class SyncService {
     const statics = await this.statics.current();
     const language = languageContext(call.options.language, statics.languages);
     if (!language.ok) return { ok: false, problems: [language.problem], records: 0 };
+    const list = call.options.preview && !call.previewSink ? new BoundedPreviewList() : undefined;
+    const previewSink = call.previewSink ?? list;
     const inputs = { i18n: language.value, lookups: statics.lookups, clearMaxRatio: this.limits.clearMaxRatio };
     const execution = new SyncExecution({
       knex: this.knex,
@@ -118,6 +126,7 @@ export class SyncService {
       onRetry: this.onRetry,
       onBegin: call.onBegin,
       beforeCommit: call.beforeCommit && ((sql, done) => call.beforeCommit!(sql, outcome(done))),
+      preview: call.options.preview && previewSink ? { sink: previewSink, languageId: language.value.languageId, mayRead: (e) => allows(call.privileges, e, 'read') } : undefined,
     });
     // Set once the body is planned: the outcome of a request that commits counts what planning refused too.
     let planningProblems: Problem[] = [];
@@ -130,6 +139,7 @@ export class SyncService {
       partial,
       indexing: done.indexing,
       indexingSkipIgnored: call.options.indexing.ignored ?? [],
+      ...(done.changes ? { preview: { changes: done.changes, records: list?.records, omitted: list?.omitted ?? 0 } } : {}),
     });
     const pipeline = new SyncPipeline({
       registry: this.registry,

@@ -1,3 +1,6 @@
+import type { Sql } from '../db/sql';
+import { toDbId } from '../definitions/ids';
+import { touchRows } from '../write/upsert';
 import type { Registry } from '../definitions/registry';
 import type { EntityDef } from '../definitions/types';
 import type { ApiKey, SyncResult } from './result';
@@ -80,4 +83,9 @@ export function ownersToTouch(registry: Registry, result: SyncResult): Map<strin
     }
   }
   return out;
+}
+
+/** Gives the records ownersToTouch found a new version (their rows, locked in key order, entity by entity). */
+export async function touchOwners(sql: Sql, registry: Registry, owners: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
+  for (const [entity, ids] of owners) await touchRows(sql, registry.get(entity), [...ids].map(toDbId));
 }

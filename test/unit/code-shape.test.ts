@@ -34,6 +34,11 @@ function longParameterLists(file: string, text: string): string[] {
   return found;
 }
 
+/** Lines as an editor numbers them (the newline that ends the last one opens no new line). */
+function lineCount(text: string): number {
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+}
+
 describe('code shape', () => {
   const files = modules(SRC);
 
@@ -49,7 +54,7 @@ describe('code shape', () => {
 
   it(`has no module over ${MAX_LINES} lines`, () => {
     const long = files
-      .map((f) => [path.relative(SRC, f), fs.readFileSync(f, 'utf8').split('\n').length] as const)
+      .map((f) => [path.relative(SRC, f), lineCount(fs.readFileSync(f, 'utf8'))] as const)
       .filter(([, lines]) => lines > MAX_LINES)
       .map(([f, lines]) => `${f} (${lines})`);
     expect(long).toEqual([]);

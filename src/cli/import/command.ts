@@ -9,6 +9,7 @@ import { FieldShapes } from './field-shapes';
 import { createProgress } from './progress';
 import { sendWithSplit, type Batch, type SendContext } from './send';
 import { summaryLine } from './summary';
+import { PreviewReport } from './preview';
 import { csvRows, formatOf, jsonArrayRecords, ndjsonRecords, openInput, type LineProblem, type SourceItem } from './sources';
 
 export const IMPORT_USAGE = `usage: bulksync import <file|-> --entity <name> [options]
@@ -29,7 +30,10 @@ options:
   --indexing inline|queue|disabled   indexing-behavior; disabled: one full re-index at the end
   --fail-on-error true|false         true (default): a batch is all or nothing and the import stops at the
                            first failure; false: failing records are rolled back alone, the rest goes on
-  --dry-run                send dry-run: true: everything is checked, nothing is committed
+  --dry-run                send dry-run: true: everything is checked, nothing is committed; prints what
+                           would change (new / changed / unchanged / cleared, the fields changed most often)
+  --diff <file.ndjson>     with --dry-run: every record's change, one line each (line, pointer, key, change,
+                           fields with from and to)
   --errors <file.csv>      every failed record: line,column,field,code,message
   --resume                 continue an interrupted import from its checkpoint
   --checkpoint <file>      where the checkpoint is kept (default <file>.bulksync-checkpoint.json)
@@ -54,6 +58,7 @@ const OPTIONS = {
   indexing: { type: 'string' },
   'fail-on-error': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  diff: { type: 'string' },
   errors: { type: 'string' },
   resume: { type: 'boolean' },
   checkpoint: { type: 'string' },
@@ -103,6 +108,8 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const empty = choice(values.empty, 'empty', ['omit', 'null'] as const, 'omit');
   const failOnError = bool(values['fail-on-error'], 'fail-on-error', true);
   const dryRun = Boolean(values['dry-run']);
+  const diffFile = str(values.diff);
+  if (diffFile && !dryRun) throw new UsageError('--diff needs --dry-run: it lists what a dry run would change');
   const matchBy = str(values['match-by'])?.split(',').map((s) => s.trim()).filter(Boolean);
   const delimiter = str(values.delimiter) ?? (/\.tsv$/i.test(file) ? '\t' : ',');
   const quiet = Boolean(values.quiet);
@@ -153,7 +160,8 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const totals: Totals = { written: checkpoint?.counts.written ?? 0, skipped: checkpoint?.counts.skipped ?? 0, failed: 0, notWritten: 0, resumedBatches: checkpoint?.doneCount ?? 0 };
   const started = Date.now();
   // return=minimal: counts instead of id lists, which the import does not read (ignored by a service without it).
-  const syncOptions: SyncOptions = { failOnError, indexing, dryRun, minimal: true };
+  const syncOptions: SyncOptions = { failOnError, indexing, dryRun, minimal: true, ...(dryRun ? { preview: true } : {}) };
+  const preview = dryRun ? new PreviewReport(diffFile) : undefined;
   const operation = { key: 'import', entity, action: 'upsert' as const, ...(mode !== 'merge' ? { mode } : {}), ...(matchBy?.length ? { matchBy } : {}) };
 
   const input = openInput(file);
@@ -192,6 +200,7 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
       opts: syncOptions,
       converter,
       note: (line) => progress.note(line),
+      preview: preview && ((result, b) => preview.add(result, b)),
       failed: (failures, rolledBack) => {
         for (const f of failures) problem(f);
         totals.failed += new Set(failures.map((f) => f.line)).size;
@@ -273,6 +282,8 @@ export async function importCommand(args: string[], env: NodeJS.ProcessEnv = pro
     const { queued } = await client.reindex();
     process.stderr.write(`full re-index queued (${queued.join(', ')})\n`);
   }
+  await preview?.close();
+  if (preview && !refusedUpFront) process.stderr.write(`${preview.table()}\n`);
   if (!refusedUpFront) process.stderr.write(`${summaryLine(totals, { dryRun, seconds: (Date.now() - started) / 1000 })}\n`);
   if (errorFile && totals.failed) process.stderr.write(`failed records listed in ${errorFile.path}\n`);
   if (stop) {

@@ -1,4 +1,4 @@
-import { ApiProblem, type ApiError, type BulksyncClient, type JsonRecord, type SyncOptions } from '../../client';
+import { ApiProblem, type ApiError, type BulksyncClient, type JsonRecord, type SyncOptions, type SyncResult } from '../../client';
 import type { RowConverter } from './convert';
 import type { LineProblem } from './sources';
 
@@ -27,6 +27,8 @@ export interface SendContext {
   note: (line: string) => void;
   /** Failed records (with their lines) and how many others were rolled back with them. */
   failed: (problems: LineProblem[], rolledBack: number) => void;
+  /** A dry run's preview of a batch that went through. */
+  preview?: (result: SyncResult, batch: Batch) => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function sendWithSplit(ctx: SendContext, batch: Batch, key: string)
   const { client, operation, opts, converter, note, failed } = ctx;
   try {
     const { result } = await client.syncRecords({ ...operation, payload: batch.records }, { ...opts, idempotencyKey: key });
+    ctx.preview?.(result, batch);
     const problems = (result.errors ?? []).map((e) => lineProblem(e, batch, converter));
     const failedIndexes = new Set(problems.map((p) => p.line));
     if (problems.length) failed(problems, 0);

@@ -5,6 +5,7 @@ import { entitySchema, resolversByEntity, resolverSchema, writeSchema, keySchema
 import { importComponents } from './imports';
 import { AGGREGATION, AGGREGATION_RESULT } from './search';
 import { upsertOperation, deleteOperation, ERROR, ERRORS, FILTER, CHANGES, syncKeys, SYNC_RESULT, SYNC_COUNTS, INDEXER_STATUS } from './operations';
+import { PREVIEW_CHANGES, PREVIEW_RECORD, SYNC_PREVIEW } from './preview';
 
 export function components(registry: Registry, indexerNames: string[], syncHeaders: readonly HeaderParameter[]): Schema {
   const resolvers = resolversByEntity(registry);
@@ -20,6 +21,9 @@ export function components(registry: Registry, indexerNames: string[], syncHeade
     SyncKeys: syncKeys(registry),
     SyncResult: SYNC_RESULT,
     SyncCounts: SYNC_COUNTS,
+    SyncPreview: SYNC_PREVIEW,
+    PreviewChanges: PREVIEW_CHANGES,
+    PreviewRecord: PREVIEW_RECORD,
     SyncOperation: {
       // A read-only entity (webhook_delivery) is refused by the sync: no operation of it.
       oneOf: registry.all().filter((e) => !e.readOnly).flatMap((e) => [ref(`${e.name}.upsert`), ref(`${e.name}.delete`)]),

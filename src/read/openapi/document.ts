@@ -4,6 +4,7 @@ import { DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT } from '../changes-request';
 import { MAX_REPORTED_ERRORS } from '../../errors';
 import { type HeaderParameter, type Schema, ref, param, header, response, BEARER, OPEN } from './common';
 import { COMMON_RESPONSES, errorResponse, jsonResponse } from './operations';
+import { previewable } from './preview';
 import { criteriaSchema, SEARCH_HEADERS, searchAnswer, searchQueryParameters } from './search';
 import { components } from './components';
 import { indexingPaths } from './indexing-paths';
@@ -147,13 +148,13 @@ export function openApiDocument(registry: Registry, { version, license, publicDo
         },
       },
       responses: {
-        200: jsonResponse('written (data), deleted, not found and skipped keys per entity (counts with Prefer: return=minimal); with fail-on-error: false also the errors of the records rolled back', { oneOf: [ref('SyncResult'), ref('SyncCounts')] }, {
+        200: previewable(jsonResponse('written (data), deleted, not found and skipped keys per entity (counts with Prefer: return=minimal); with fail-on-error: false also the errors of the records rolled back; a dry run with Prefer: return=representation adds its preview (SyncPreview, or NDJSON with Accept: application/x-ndjson)', { oneOf: [ref('SyncResult'), ref('SyncCounts'), ref('SyncPreview')] }, {
           'x-indexing': header('XIndexing'),
           'x-sync-errors': header('XSyncErrors'),
           ...imports.okHeaders,
           'Preference-Applied': header('PreferenceApplied'),
           'x-indexing-skip-ignored': { description: "Shopware indexer names of indexing-skip that bulksync does not have (ignored)", schema: { type: 'string' } },
-        }),
+        })),
         202: imports.responses[202]!,
         400: errorResponse(400, 'an invalid request: every error found, each with a pointer; errors of several classes together answer 400 too'),
         403: errorResponse(403, 'the integration lacks privileges the request needs: one error per privilege (meta.privilege); nothing was written'),
