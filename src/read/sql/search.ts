@@ -5,6 +5,7 @@ import { readSource } from '../../definitions/sql/translated';
 import { kindOf } from '../../definitions/kinds';
 import type { FieldDef } from '../../definitions/types';
 import { columnsFor } from '../records';
+import { listingSource } from './listing';
 import { filteredFields, keysSource } from './source';
 import type { SearchQuery, SortKey } from '../types';
 
@@ -64,8 +65,14 @@ function matches(query: SearchQuery, params: unknown[]): string | undefined {
  * the first record (in the sort order) of each distinct combination of the grouped fields' values.
  */
 function matched(query: SearchQuery, params: unknown[]): { from: string; where: string[] } {
-  const filtered = filteredFields([...query.filters, ...query.postFilters]);
-  const source = `${keysSource(query.entity, query.selection.language, filtered)} ${T}`;
+  const all = [...query.filters, ...query.postFilters];
+  if (!query.grouping.length && !matchedFirst(query)) {
+    // A category's listing, read in its order from the listing table when that holds everything the page needs.
+    const fields = new Set([...query.sort.map((s) => s.field.name), ...query.entity.primaryKey]);
+    const listing = listingSource({ entity: query.entity, language: query.selection.language, filters: all, fields }, params);
+    if (listing) return { from: `${listing.source} ${T}`, where: listing.filters.length ? [criteriaToSql(listing.filters, params, T)] : [] };
+  }
+  const source = `${keysSource(query.entity, query.selection.language, filteredFields(all))} ${T}`;
   const cond = matches(query, params);
   if (matchedFirst(query)) {
     // Words are found through the search vector's index, then sorted. Left to itself, PostgreSQL walks the sort's
