@@ -65,6 +65,13 @@ module.exports = {
       to: { circular: true, via: { pathNot: '^src/$1(/|\\.ts$)' } },
     },
     {
+      name: 'planning-knows-no-commit',
+      comment: 'sync/plan/ turns records into commands without a database: it never imports sync/commit/',
+      severity: 'error',
+      from: { path: '^src/sync/plan/' },
+      to: { path: '^src/sync/commit/' },
+    },
+    {
       name: 'every-module-in-a-room',
       comment: 'a file of src/ that no rule above knows would escape them',
       severity: 'error',

@@ -9,7 +9,7 @@ import { syncAnswer } from '../sync/answer';
 import { sendAnswer } from './sync-answer';
 import { syncHeadersOf, syncRunOptions, type SyncRunOptions } from './sync-options';
 import { executionOptions } from '../sync/options';
-import type { ExecutionOptions } from '../sync/executor';
+import type { ExecutionOptions } from '../sync/commit/executor';
 import type { BodyFormat } from '../sync/body/read';
 import type { Metrics } from '../observability/metrics';
 import { drainUnreadBody } from './early-answer';

@@ -3,7 +3,7 @@ import { LANGUAGE_HEADER } from '../definitions/translations';
 import { parseIndexingMode, parseIndexingSkip, type IndexingRequest } from '../indexing/behavior';
 import type { IndexerSet } from '../indexing/registry';
 import type { BodyFormat } from './body/read';
-import type { ExecutionOptions } from './executor';
+import type { ExecutionOptions } from './commit/executor';
 
 /**
  * THE table of the sync route's headers. Each header is declared once: how it is parsed into a typed option, whether

@@ -3,13 +3,13 @@ import { missing as lackedPrivileges } from '../auth/privileges';
 import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, pointer, showValue, type Problem } from '../errors';
 import type { BodyEvent } from './body/events';
-import type { Chunk, SyncExecution } from './executor';
+import type { Chunk, SyncExecution } from './commit/executor';
 
 /** What the pipeline hands its chunks to: the request's transaction (SyncExecution), or a test's stand-in. */
 export type ChunkSink = Pick<SyncExecution, 'problems' | 'stopWriting' | 'refused' | 'lockAhead' | 'run'>;
-import { withoutRecords } from './partial';
-import { planChunk, planOperationEnd, type PlanInputs } from './plan';
-import { Problems } from './plan-context';
+import { withoutRecords } from './commit/partial';
+import { planChunk, planOperationEnd, type PlanInputs } from './plan/plan';
+import { Problems } from './plan/plan-context';
 import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
 import { parseOperation } from './operation-header';
 import { withSpan } from '../observability/tracing';

@@ -7,7 +7,7 @@ import { bodyEvents, type BodyFormat } from './body/read';
 import type { Sql } from '../db/sql';
 import { NearStatic } from '../definitions/sql/near-static';
 import { languageContext } from '../definitions/translations';
-import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './executor';
+import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './commit/executor';
 import { SyncPipeline } from './pipeline';
 import { withSpan } from '../observability/tracing';
 import type { SyncResult } from './result';

@@ -1,7 +1,7 @@
 import type { Registry } from '../../src/definitions/registry';
 import type { Problem } from '../../src/errors';
-import { planChunk, planOperationEnd } from '../../src/sync/plan';
-import { Problems } from '../../src/sync/plan-context';
+import { planChunk, planOperationEnd } from '../../src/sync/plan/plan';
+import { Problems } from '../../src/sync/plan/plan-context';
 import { parseOperation } from '../../src/sync/operation-header';
 import type { Operation, OperationPlan } from '../../src/sync/types';
 

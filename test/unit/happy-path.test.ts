@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadRegistry } from '../../src/definitions/registry';
 import type { IndexMarks } from '../../src/indexing/marks';
-import { qualifies } from '../../src/sync/happy-path';
+import { qualifies } from '../../src/sync/commit/happy-path';
 import { planBody } from '../support/plan-body';
 
 /**

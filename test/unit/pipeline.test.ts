@@ -3,7 +3,7 @@ import { loadRegistry } from '../../src/definitions/registry';
 import { DEFAULT_LANGUAGE_CONTEXT } from '../../src/definitions/translations';
 import type { Problem } from '../../src/errors';
 import type { BodyEvent } from '../../src/sync/body/events';
-import type { Chunk } from '../../src/sync/executor';
+import type { Chunk } from '../../src/sync/commit/executor';
 import { SyncPipeline, type ChunkSink, type PipelineLimits } from '../../src/sync/pipeline';
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadRegistry, registryFromTexts } from '../../src/definitions/registry';
-import { MAX_JSON_DEPTH } from '../../src/sync/plan-field';
+import { MAX_JSON_DEPTH } from '../../src/sync/plan/plan-field';
 import { planBody } from '../support/plan-body';
 
 const registry = loadRegistry([path.resolve(__dirname, '../../schemas')]);

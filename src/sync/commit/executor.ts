@@ -1,27 +1,27 @@
 import type { Knex } from 'knex';
-import { isRetryable, openTransaction, retryBackoff, type Transaction } from '../db/sql';
-import type { Registry } from '../definitions/registry';
-import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
-import { RequestEvents } from '../events/emit';
-import { applyIndexing, type IndexingRequest } from '../indexing/behavior';
-import { IndexMarks } from '../indexing/marks';
-import type { IndexerSet } from '../indexing/registry';
-import { lockNames, lockStatements, type NamedLock } from '../write/locks';
-import { savepoints } from '../write/savepoints';
+import { isRetryable, openTransaction, retryBackoff, type Transaction } from '../../db/sql';
+import type { Registry } from '../../definitions/registry';
+import { MAX_REPORTED_ERRORS, type Problem } from '../../errors';
+import { RequestEvents } from '../../events/emit';
+import { applyIndexing, type IndexingRequest } from '../../indexing/behavior';
+import { IndexMarks } from '../../indexing/marks';
+import type { IndexerSet } from '../../indexing/registry';
+import { lockNames, lockStatements, type NamedLock } from '../../write/locks';
+import { savepoints } from '../../write/savepoints';
 import { CHUNK_SAVEPOINT } from './happy-path';
 import { indexerLocks } from './indexer-locks';
 import { settleDeferredReferences } from './deferred-references';
 import { runOperation } from './operation';
 import { runEndPartially, runRecordsPartially, type PartialRun } from './partial';
-import { forgetResolutions, planRows } from './pending';
+import { forgetResolutions, planRows } from '../plan/pending';
 import { RequestKeys } from './resolve';
-import { SyncResult } from './result';
+import { SyncResult } from '../result';
 import { ownersToTouch, settleUnchanged, touchOwners } from './unchanged';
 import { Preview, type PreviewSettings } from './preview';
-import type { EntityChanges } from './preview-types';
+import type { EntityChanges } from '../preview-types';
 import { RequestState, type OperationState } from './state';
-import { withSpan } from '../observability/tracing';
-import type { OperationPlan } from './types';
+import { withSpan } from '../../observability/tracing';
+import type { OperationPlan } from '../types';
 
 /** What the request asked for, typed (the HTTP edge parses the headers). */
 export interface ExecutionOptions {

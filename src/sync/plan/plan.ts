@@ -1,20 +1,20 @@
-import { parseCriteria } from '../criteria/parse';
-import { MAX_NESTING } from '../definitions/limits';
-import { newDbId } from '../definitions/ids';
-import type { Registry } from '../definitions/registry';
-import type { EntityDef } from '../definitions/types';
-import { pointer, showValue, type Problem } from '../errors';
+import { parseCriteria } from '../../criteria/parse';
+import { MAX_NESTING } from '../../definitions/limits';
+import { newDbId } from '../../definitions/ids';
+import type { Registry } from '../../definitions/registry';
+import type { EntityDef } from '../../definitions/types';
+import { pointer, showValue, type Problem } from '../../errors';
 import { keyPart, PendingRef } from './pending';
-import { isObject } from '../definitions/json';
+import { isObject } from '../../definitions/json';
 import { Problems, RowSet, type FieldSite, type KeyValue, type PlanContext, type PlanKey, type Report } from './plan-context';
 import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField, planVersion } from './plan-field';
-import type { Lookups } from '../definitions/sql/reference-tables';
+import type { Lookups } from '../../definitions/sql/reference-tables';
 import { matchCandidates } from './plan-keys';
 import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
-import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
-import type { Command, Operation, RowRef } from './types';
-import { VERSION_FIELD } from '../definitions/record-version';
+import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../../definitions/translations';
+import type { Command, Operation, RowRef } from '../types';
+import { VERSION_FIELD } from '../../definitions/record-version';
 
 export { refPointer } from './plan-context';
 

@@ -1,5 +1,5 @@
-import type { EntityDef, FieldDef } from '../definitions/types';
-import type { OperationPlan, RowRef, UpsertRow } from './types';
+import type { EntityDef, FieldDef } from '../../definitions/types';
+import type { OperationPlan, RowRef, UpsertRow } from '../types';
 
 let seq = 0;
 

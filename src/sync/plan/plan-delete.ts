@@ -1,11 +1,11 @@
-import { parseCriteria } from '../criteria/parse';
-import { isId, toDbId } from '../definitions/ids';
-import { pointer, showValue } from '../errors';
-import { isObject } from '../definitions/json';
+import { parseCriteria } from '../../criteria/parse';
+import { isId, toDbId } from '../../definitions/ids';
+import { pointer, showValue } from '../../errors';
+import { isObject } from '../../definitions/json';
 import { type PlanContext, type Problems, type Report } from './plan-context';
 import { planField, planVersion } from './plan-field';
-import { VERSION_FIELD } from '../definitions/record-version';
-import type { Command, DeleteKey, Operation, RowRef } from './types';
+import { VERSION_FIELD } from '../../definitions/record-version';
+import type { Command, DeleteKey, Operation, RowRef } from '../types';
 
 export function planDeleteKeys(op: Operation, items: readonly unknown[], firstIndex: number, problems: Problems): Command {
   const entity = op.entity;

@@ -1,14 +1,14 @@
-import { kindOf } from '../definitions/kinds';
-import { pointer, type Problem } from '../errors';
-import { savepoints } from '../write/savepoints';
-import { classifyDbError } from '../write/db-errors';
-import { keyString } from '../write/keys';
-import { insertRows, updateRows, type WriteRow } from '../write/upsert';
-import { refPointer } from './plan';
+import { kindOf } from '../../definitions/kinds';
+import { pointer, type Problem } from '../../errors';
+import { savepoints } from '../../write/savepoints';
+import { classifyDbError } from '../../write/db-errors';
+import { keyString } from '../../write/keys';
+import { insertRows, updateRows, type WriteRow } from '../../write/upsert';
+import { refPointer } from '../plan/plan';
 import { resolveUpsert, type ResolvedRow } from './resolve';
 import type { CommandRun } from './state';
-import { forgetResolutions, PendingRef } from './pending';
-import type { UpsertCommand, UpsertRow } from './types';
+import { forgetResolutions, PendingRef } from '../plan/pending';
+import type { UpsertCommand, UpsertRow } from '../types';
 
 const COMMAND_SAVEPOINT = 'bulksync_cmd';
 

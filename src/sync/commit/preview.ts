@@ -1,17 +1,17 @@
-import type { Sql } from '../db/sql';
-import { kindOf } from '../definitions/kinds';
-import type { Registry } from '../definitions/registry';
-import type { EntityDef, FieldDef } from '../definitions/types';
-import { pointer } from '../errors';
-import { keyString, type Key } from '../write/keys';
-import { imagesInside, storedImages, type Images, type StoredImage } from '../write/preview-images';
-import { PendingRef } from './pending';
-import { refPointer } from './plan-context';
+import type { Sql } from '../../db/sql';
+import { kindOf } from '../../definitions/kinds';
+import type { Registry } from '../../definitions/registry';
+import type { EntityDef, FieldDef } from '../../definitions/types';
+import { pointer } from '../../errors';
+import { keyString, type Key } from '../../write/keys';
+import { imagesInside, storedImages, type Images, type StoredImage } from '../../write/preview-images';
+import { PendingRef } from '../plan/pending';
+import { refPointer } from '../plan/plan-context';
 import { resolveReferences } from './resolve-references';
-import { apiKey, type ApiKey, type SyncResult } from './result';
+import { apiKey, type ApiKey, type SyncResult } from '../result';
 import type { OperationState } from './state';
-import type { EntityChanges, FieldChange, PreviewSink, PreviewRecord } from './preview-types';
-import type { MissingCommand, OperationPlan, UpsertCommand, UpsertRow } from './types';
+import type { EntityChanges, FieldChange, PreviewSink, PreviewRecord } from '../preview-types';
+import type { MissingCommand, OperationPlan, UpsertCommand, UpsertRow } from '../types';
 
 /**
  * The preview of a dry run (`Prefer: return=representation`): per chunk, the stored rows its commands reach are read

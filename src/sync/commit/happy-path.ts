@@ -1,20 +1,20 @@
-import type { Sql } from '../db/sql';
-import type { Registry } from '../definitions/registry';
-import type { EntityDef, FieldDef } from '../definitions/types';
-import type { IndexMarks } from '../indexing/marks';
-import { isConstraintFault } from '../write/db-errors';
-import { keyString, type Key } from '../write/keys';
-import { savepoints } from '../write/savepoints';
-import type { WriteRow } from '../write/upsert';
-import { upsertSet, type SetUpsertOutcome } from '../write/upsert-set';
-import { forgetResolutions, PendingRef, planRows } from './pending';
-import type { Problem } from '../errors';
+import type { Sql } from '../../db/sql';
+import type { Registry } from '../../definitions/registry';
+import type { EntityDef, FieldDef } from '../../definitions/types';
+import type { IndexMarks } from '../../indexing/marks';
+import { isConstraintFault } from '../../write/db-errors';
+import { keyString, type Key } from '../../write/keys';
+import { savepoints } from '../../write/savepoints';
+import type { WriteRow } from '../../write/upsert';
+import { upsertSet, type SetUpsertOutcome } from '../../write/upsert-set';
+import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
+import type { Problem } from '../../errors';
 import { mergeSameKey, rowKey } from './resolve';
 import { resolveReferences } from './resolve-references';
-import { SyncResult } from './result';
+import { SyncResult } from '../result';
 import { replaced } from './run-upsert';
 import type { OperationState, RequestState } from './state';
-import type { OperationPlan, UpsertCommand, UpsertRow } from './types';
+import type { OperationPlan, UpsertCommand, UpsertRow } from '../types';
 
 /**
  * The write of a chunk whose records PostgreSQL can check by itself: one statement per table (write/upsert-set.ts),

@@ -1,10 +1,10 @@
-import type { Sql } from '../db/sql';
-import type { Registry } from '../definitions/registry';
-import { toApiId } from '../definitions/ids';
-import type { Problem } from '../errors';
-import { lockExisting } from '../write/lookups';
-import { updateRows } from '../write/upsert';
-import { refPointer } from './plan';
+import type { Sql } from '../../db/sql';
+import type { Registry } from '../../definitions/registry';
+import { toApiId } from '../../definitions/ids';
+import type { Problem } from '../../errors';
+import { lockExisting } from '../../write/lookups';
+import { updateRows } from '../../write/upsert';
+import { refPointer } from '../plan/plan';
 import type { OperationState, RequestState } from './state';
 
 /**

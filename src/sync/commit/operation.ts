@@ -1,10 +1,10 @@
-import { MAX_REPORTED_ERRORS, type Problem } from '../errors';
+import { MAX_REPORTED_ERRORS, type Problem } from '../../errors';
 import { qualifies, writeChecked } from './happy-path';
-import { SyncResult } from './result';
+import { SyncResult } from '../result';
 import { runDelete, runMissing } from './run-delete';
 import { runUpsert, type CommandOutcome } from './run-upsert';
 import type { Attempt, ChunkRun, CommandRun } from './state';
-import type { OperationPlan } from './types';
+import type { OperationPlan } from '../types';
 
 /** What an operation (or a part of one) runs against. */
 export interface OperationRun extends ChunkRun {

@@ -1,10 +1,10 @@
-import type { Sql } from '../db/sql';
-import { newDbId } from '../definitions/ids';
-import type { Problem } from '../errors';
-import { rowsMatching } from '../write/lookups';
-import { candidateKey, PendingRef, type MatchCandidate } from './pending';
-import { refPointer } from './plan';
-import type { UpsertCommand, UpsertRow } from './types';
+import type { Sql } from '../../db/sql';
+import { newDbId } from '../../definitions/ids';
+import type { Problem } from '../../errors';
+import { rowsMatching } from '../../write/lookups';
+import { candidateKey, PendingRef, type MatchCandidate } from '../plan/pending';
+import { refPointer } from '../plan/plan';
+import type { UpsertCommand, UpsertRow } from '../types';
 
 /**
  * Resolves the pending keys of a command's rows and writes the ids into the rows. Candidates are tried in order

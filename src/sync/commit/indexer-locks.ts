@@ -1,9 +1,9 @@
-import type { Registry } from '../definitions/registry';
-import type { IndexingRequest } from '../indexing/behavior';
-import type { IndexerSet } from '../indexing/registry';
-import { indexerLock } from '../indexing/types';
-import type { NamedLock } from '../write/locks';
-import type { OperationPlan } from './types';
+import type { Registry } from '../../definitions/registry';
+import type { IndexingRequest } from '../../indexing/behavior';
+import type { IndexerSet } from '../../indexing/registry';
+import { indexerLock } from '../../indexing/types';
+import type { NamedLock } from '../../write/locks';
+import type { OperationPlan } from '../types';
 
 /** Entities whose records the plans may change: upserts that carry data, and deletes with what their rules reach. */
 function changedEntities(registry: Registry, plans: readonly OperationPlan[]): Set<string> {

@@ -1,10 +1,10 @@
-import type { Registry } from '../definitions/registry';
-import type { LanguageContext } from '../definitions/translations';
-import type { Lookups } from '../definitions/sql/reference-tables';
-import type { EntityDef } from '../definitions/types';
-import { MAX_REPORTED_ERRORS, pointer, type ErrorCode, type ErrorMeta, type Problem } from '../errors';
+import type { Registry } from '../../definitions/registry';
+import type { LanguageContext } from '../../definitions/translations';
+import type { Lookups } from '../../definitions/sql/reference-tables';
+import type { EntityDef } from '../../definitions/types';
+import { MAX_REPORTED_ERRORS, pointer, type ErrorCode, type ErrorMeta, type Problem } from '../../errors';
 import { keyPart, type PendingRef } from './pending';
-import type { Operation, RowRef, UpsertCommand, UpsertRow } from './types';
+import type { Operation, RowRef, UpsertCommand, UpsertRow } from '../types';
 
 /** A key value in planning: an id, or a reference still to be resolved. */
 export type KeyValue = string | PendingRef;

@@ -1,8 +1,8 @@
-import { isId, toDbId } from '../definitions/ids';
-import { isObject } from '../definitions/json';
-import { DEFAULT_LANGUAGE_DB_ID, TRANSLATIONS_KEY, type LanguageContext } from '../definitions/translations';
-import type { FieldDef, TranslationDef } from '../definitions/types';
-import { showValue } from '../errors';
+import { isId, toDbId } from '../../definitions/ids';
+import { isObject } from '../../definitions/json';
+import { DEFAULT_LANGUAGE_DB_ID, TRANSLATIONS_KEY, type LanguageContext } from '../../definitions/translations';
+import type { FieldDef, TranslationDef } from '../../definitions/types';
+import { showValue } from '../../errors';
 import type { FieldSite, KeyValue, Report } from './plan-context';
 import { planField } from './plan-field';
 

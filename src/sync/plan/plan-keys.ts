@@ -1,7 +1,7 @@
-import { kindOf } from '../definitions/kinds';
-import type { EntityDef, FieldDef, ResolverDef } from '../definitions/types';
-import { showValue } from '../errors';
-import { isObject } from '../definitions/json';
+import { kindOf } from '../../definitions/kinds';
+import type { EntityDef, FieldDef, ResolverDef } from '../../definitions/types';
+import { showValue } from '../../errors';
+import { isObject } from '../../definitions/json';
 import { type FieldSite } from './plan-context';
 import { PendingRef, type MatchCandidate } from './pending';
 

@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import { jsonAcceptance } from '../definitions/fast-checks';
-import { kindOf } from '../definitions/kinds';
-import type { FieldDef } from '../definitions/types';
-import { showValue, type ErrorCode } from '../errors';
-import { isObject } from '../definitions/json';
+import { jsonAcceptance } from '../../definitions/fast-checks';
+import { kindOf } from '../../definitions/kinds';
+import type { FieldDef } from '../../definitions/types';
+import { showValue, type ErrorCode } from '../../errors';
+import { isObject } from '../../definitions/json';
 import { type FieldSite, type PlanContext, type Report } from './plan-context';
-import { MAX_VERSION_LENGTH, VERSION_FIELD } from '../definitions/record-version';
+import { MAX_VERSION_LENGTH, VERSION_FIELD } from '../../definitions/record-version';
 import { itemReferencesExist, resolveItemReferences } from './plan-item-references';
 import { planResolver } from './plan-keys';
 

@@ -1,9 +1,9 @@
-import type { Sql } from '../db/sql';
-import { toDbId } from '../definitions/ids';
-import { touchRows } from '../write/upsert';
-import type { Registry } from '../definitions/registry';
-import type { EntityDef } from '../definitions/types';
-import type { ApiKey, SyncResult } from './result';
+import type { Sql } from '../../db/sql';
+import { toDbId } from '../../definitions/ids';
+import { touchRows } from '../../write/upsert';
+import type { Registry } from '../../definitions/registry';
+import type { EntityDef } from '../../definitions/types';
+import type { ApiKey, SyncResult } from '../result';
 
 /** Entity → the field of its rows that names the record they belong to, and that record's entity. */
 interface Owned {

@@ -1,14 +1,14 @@
-import { toApiId } from '../definitions/ids';
-import { pointer, type Problem } from '../errors';
+import { toApiId } from '../../definitions/ids';
+import { pointer, type Problem } from '../../errors';
 import type { CommandOutcome } from './run-upsert';
-import { classifyDbError } from '../write/db-errors';
-import { deleteKeys, lockMatching, planCascade } from '../write/delete';
-import { lockExisting } from '../write/lookups';
-import { keyString, type Key } from '../write/keys';
-import { updateRows } from '../write/upsert';
+import { classifyDbError } from '../../write/db-errors';
+import { deleteKeys, lockMatching, planCascade } from '../../write/delete';
+import { lockExisting } from '../../write/lookups';
+import { keyString, type Key } from '../../write/keys';
+import { updateRows } from '../../write/upsert';
 import type { CommandRun } from './state';
-import type { EntityDef } from '../definitions/types';
-import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand } from './types';
+import type { EntityDef } from '../../definitions/types';
+import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand } from '../types';
 
 /** A delete by keys or by criteria: missing keys to notFound, delete rules checked, cascades reported. */
 export async function runDelete(run: CommandRun, cmd: DeleteByKeysCommand | DeleteByCriteriaCommand): Promise<CommandOutcome> {

@@ -1,9 +1,9 @@
-import type { Sql } from '../db/sql';
-import type { Registry } from '../definitions/registry';
-import type { IndexMarks } from '../indexing/marks';
-import type { Problem } from '../errors';
+import type { Sql } from '../../db/sql';
+import type { Registry } from '../../definitions/registry';
+import type { IndexMarks } from '../../indexing/marks';
+import type { Problem } from '../../errors';
 import type { DeferredReference, RequestKeys } from './resolve';
-import type { SyncResult } from './result';
+import type { SyncResult } from '../result';
 
 /** What the request has done so far that later operations build on; copied per attempt in partial mode. */
 export class RequestState {

@@ -1,14 +1,14 @@
-import type { Sql } from '../db/sql';
-import { toApiId } from '../definitions/ids';
-import { kindOf } from '../definitions/kinds';
-import type { Registry } from '../definitions/registry';
-import type { EntityDef, FieldDef } from '../definitions/types';
-import type { Problem } from '../errors';
-import { keyString, type Key } from '../write/keys';
-import { lockExisting, lockReferenced, rowsMatching } from '../write/lookups';
-import { mergeRow, refPointer } from './plan-context';
+import type { Sql } from '../../db/sql';
+import { toApiId } from '../../definitions/ids';
+import { kindOf } from '../../definitions/kinds';
+import type { Registry } from '../../definitions/registry';
+import type { EntityDef, FieldDef } from '../../definitions/types';
+import type { Problem } from '../../errors';
+import { keyString, type Key } from '../../write/keys';
+import { lockExisting, lockReferenced, rowsMatching } from '../../write/lookups';
+import { mergeRow, refPointer } from '../plan/plan-context';
 import { resolveReferences } from './resolve-references';
-import type { UpsertCommand, UpsertRow } from './types';
+import type { UpsertCommand, UpsertRow } from '../types';
 
 /** Keys each entity has been given by upserts of this request so far (written or about to be). */
 export class RequestKeys {

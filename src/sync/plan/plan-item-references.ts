@@ -1,7 +1,7 @@
-import { isId, toApiId } from '../definitions/ids';
-import { isObject } from '../definitions/json';
-import type { FieldDef } from '../definitions/types';
-import { showValue } from '../errors';
+import { isId, toApiId } from '../../definitions/ids';
+import { isObject } from '../../definitions/json';
+import type { FieldDef } from '../../definitions/types';
+import { showValue } from '../../errors';
 import type { PlanContext, Report } from './plan-context';
 
 /**

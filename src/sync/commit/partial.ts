@@ -1,9 +1,9 @@
-import { pointer, type Problem } from '../errors';
-import { savepoints } from '../write/savepoints';
+import { pointer, type Problem } from '../../errors';
+import { savepoints } from '../../write/savepoints';
 import { runOperation } from './operation';
-import { SyncResult } from './result';
+import { SyncResult } from '../result';
 import type { ChunkRun } from './state';
-import type { OperationPlan } from './types';
+import type { OperationPlan } from '../types';
 
 const MAX_ATTEMPTS = 20;
 
