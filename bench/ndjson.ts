@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { TokenSource } from './auth';
+import { cpuSpent, sampleCpu } from './cpu';
 import { resetTables, settle } from './db';
 import { watchRss, type RssSample } from './memory';
 import { rawCopyStreamed } from './raw';
@@ -28,6 +29,8 @@ export interface NdjsonMeasurement {
   /** raw COPY (streamed, one transaction) of the same rows, ms. */
   rawMs: number;
   memory: RssSample;
+  /** CPU ms of the endpoint's request: the server process and PostgreSQL's backends (Linux /proc). */
+  cpu?: { service?: number; postgres: number };
 }
 
 export interface NdjsonReport {
@@ -174,9 +177,11 @@ export async function runNdjson(ctx: NdjsonContext, sizes: readonly number[]): P
         const tokens = new TokenSource(server.baseUrl, ctx.secret);
         const headers = { ...ctx.headers, ...(await tokens.headers()) };
         const sent = { bytes: 0 };
+        const cpuBefore = await sampleCpu(ctx.client, server.pid);
         const t0 = performance.now();
         const { result, sample } = await watchRss(server.pid, () => post(server.baseUrl, ndjsonBody(products(ctx.taxId, idPrefix, records, round), sent), headers));
         const ms = performance.now() - t0;
+        const cpu = cpuSpent(cpuBefore, await sampleCpu(ctx.client, server.pid));
         const counted = countedProducts(result);
         if (counted !== records) {
           const why = `the ${records.toLocaleString('en-US')}-record NDJSON request (${pass}) ${typeof counted === 'number' ? `counted ${counted} products` : counted}`;
@@ -184,7 +189,7 @@ export async function runNdjson(ctx: NdjsonContext, sizes: readonly number[]): P
           if (server.stderrTail.length) ctx.log(`ndjson: the server's last log lines:\n${server.stderrTail.slice(-10).join('\n')}`);
           return { measurements, skipped: why };
         }
-        measurements.push({ records, pass, bodyBytes: sent.bytes, ms, rawMs: rawMs.get(pass)!, memory: sample });
+        measurements.push({ records, pass, bodyBytes: sent.bytes, ms, rawMs: rawMs.get(pass)!, memory: sample, cpu });
         const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
         ctx.log(
           `  ndjson ${records.toLocaleString('en-US')} · endpoint 1 request · ${pass}: ${(ms / 1000).toFixed(2)} s, body ${mb(sent.bytes)}, ` +

@@ -66,6 +66,18 @@ function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[]
  * 3. `w`: the update of the locked rows.
  *
  * A foreign key, unique value, NOT NULL or CHECK a row breaks fails the statement; the caller diagnoses.
+ *
+ * Every part reaches a stored table only through its primary key, one probe per staged row, whatever the planner
+ * guesses: r and l are LATERAL subqueries (a nested loop by construction, the staged rows sorted first, so the locks
+ * are still taken in key order), nx's NOT EXISTS carries OFFSET 0 (not turned into an anti-join, so a correlated
+ * probe), and w joins with `= ANY(ARRAY[…])` on the key's first column and IS NOT DISTINCT FROM on the rest (no clause
+ * a hash or merge join can use; the probe needs an index led by the key's first column, as the key's own is). Plain
+ * joins let the planner hash the whole table for every chunk: a table emptied and analyzed before a large request keeps
+ * statistics of an empty table, the planner believed 20,000 rows at 98,000, and the 50th chunk of a 100,000-product
+ * request hashed all of them three times per table (l, nx, w). With these shapes a 100,000-product request spends half
+ * as long in these statements, and chunk time no longer grows with the table (docs/PERFORMANCE.md, "Stage statistics").
+ * Statistics on the staged rows (ANALYZE of the stage after COPY) changed none of those plans: the misjudged side is
+ * the stored table, not the stage.
  */
 export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOutcome> {
   const { entity, rows } = input;
@@ -89,6 +101,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     ...data.flatMap((c) => [`${s.value(c.field)} AS v${c.i}`, ...(c.given === 'some' ? [`${s.mask(c.field)} AS m${c.i}`] : [])]),
   ];
   const sameKey = (a: string, b: string) => k.map((x) => `${a}.${x.col} = ${b}.${x.alias}`).join(' AND ');
+  const byKey = (a: string) => k.map((x) => `${a}.${x.alias}`).join(', ');
   const updating = data.filter((c) => c.given !== 'none');
   // The value a column gets, from the row's values in `from` (u, or l which carries u's columns) and the stored row t.
   const setExpr = (c: DataColumn, from: string) => {
@@ -109,10 +122,17 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     const target = c.field.kind === 'fk' && c.given !== 'none' ? input.target?.(c.field) : undefined;
     if (!target || target.primaryKey.length !== 1 || target.name === entity.translates) return [];
     const id = ident(target.fields[target.primaryKey[0]!]!.column);
-    return [`SELECT count(*) FROM (SELECT 1 FROM ${ident(target.table)} x WHERE x.${id} IN (SELECT u.v${c.i} FROM u) ORDER BY x.${id} FOR KEY SHARE) x${c.i}`];
+    // Each distinct value once, in key order, probing the referenced table's key (see the function's comment).
+    return [
+      `SELECT count(*) FROM (SELECT DISTINCT u.v${c.i} AS v FROM u WHERE u.v${c.i} IS NOT NULL ORDER BY 1) d${c.i} ` +
+        `CROSS JOIN LATERAL (SELECT 1 FROM ${ident(target.table)} x WHERE x.${id} = d${c.i}.v FOR KEY SHARE) x${c.i}`,
+    ];
   });
   if (referenced.length) parts.push(`r AS MATERIALIZED (${referenced.join(' UNION ALL ')})`);
   const afterReferences = referenced.length ? '(SELECT count(*) FROM r) >= 0 AND ' : '';
+  // The staged rows in key order, the order in which the LATERAL lock below takes its locks (a nested loop keeps
+  // the order of its outer rows; ORDER BY keeps this subquery from being merged into the query around it).
+  const ordered = `(SELECT * FROM u${referenced.length ? ' WHERE (SELECT count(*) FROM r) >= 0' : ''} ORDER BY ${byKey('u')}) o`;
   // The phases run in the order of the careful path, lock → insert → update, each held back by a one-time filter on
   // the one before (PostgreSQL promises no order between the parts of a statement). Updating before inserting can
   // deadlock: a key that one request finds stored and another (with an older snapshot) finds new makes the second's
@@ -120,24 +140,33 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   // second has just updated. A lock alone writes no index entry, so no insert waits for it.
   if (updating.length) {
     const stored = updating.map((c) => `t.${ident(c.field.column)}`);
-    // l carries the row's values, so that the update reads them from it and never scans u again.
+    // l carries the row's values, so that the update reads them from it and never scans u again. FOR NO KEY UPDATE
+    // inside the LATERAL subquery locks each stored row as the nested loop reaches it: in key order.
     parts.push(
-      `l AS MATERIALIZED (SELECT u.* FROM ${table} t JOIN u ON ${sameKey('t', 'u')} ` +
-        `WHERE ${afterReferences}ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'u')).join(', ')}) ORDER BY ${keyColumns(entity, 't')} FOR NO KEY UPDATE OF t)`,
+      `l AS MATERIALIZED (SELECT o.* FROM ${ordered} ` +
+        `CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'o')} ` +
+        `AND ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'o')).join(', ')}) FOR NO KEY UPDATE OF t) x)`,
     );
   }
   const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
   const afterLocks = updating.length ? '(SELECT count(*) FROM l) >= 0 AND ' : afterReferences;
+  // OFFSET 0 keeps the NOT EXISTS a probe of the key per staged row (PostgreSQL turns a plain one into an anti-join,
+  // which it may hash over the whole table).
   parts.push(
-    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')}))`,
+    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')} OFFSET 0))`,
     `i AS (INSERT INTO ${table} (${insertColumns.join(', ')}, created_at) ` +
       `SELECT ${[...k.map((x) => `u.${x.alias}`), ...data.map((c) => `u.v${c.i}`)].join(', ')}, now() FROM nx u ORDER BY ${k.map((x) => `u.${x.alias}`).join(', ')} ` +
       `ON CONFLICT DO NOTHING RETURNING ${keyColumns(entity)})`,
   );
   if (updating.length) {
+    // The key's first column as `= ANY(ARRAY[l.k0])`, the others as IS NOT DISTINCT FROM (keys are never null): the
+    // only join left is a nested loop probing the primary key for each locked row. With `=` on every column the
+    // planner hashed the whole table; with `= ANY` on every column of product_translation's key one plan chose the
+    // (language_id) index, which would read every row of the language for each row.
     parts.push(
       `w AS (UPDATE ${table} t SET ${updating.map((c) => `${ident(c.field.column)} = ${setExpr(c, 'l')}`).join(', ')}, updated_at = ${nextUpdatedAt('t')} ` +
-        `FROM l WHERE ${sameKey('t', 'l')} AND (SELECT count(*) FROM i) >= 0 RETURNING l.n)`,
+        `FROM l WHERE ${k.map((x, j) => (j ? `t.${x.col} IS NOT DISTINCT FROM l.${x.alias}` : `t.${x.col} = ANY(ARRAY[l.${x.alias}])`)).join(' AND ')} ` +
+        `AND (SELECT count(*) FROM i) >= 0 RETURNING l.n)`,
     );
   }
   const text =
