@@ -31,6 +31,8 @@ export class SyncResult {
   readonly unchanged: KeyMap = new Map();
   private readonly counts: Record<KeyMapName, Map<string, number>> = { data: new Map(), deleted: new Map(), notFound: new Map(), skipped: new Map(), unchanged: new Map() };
   private withSkipped = false;
+  /** Records ("entity\u0000id") whose row a chunk already gave a new version (see commit/unchanged.ts). */
+  readonly touched = new Set<string>();
 
   /** `minimal`: counts only; a request of a million records does not keep a million ids to answer. */
   constructor(readonly minimal = false) {}
@@ -75,6 +77,7 @@ export class SyncResult {
       }
     }
     this.withSkipped ||= other.withSkipped;
+    for (const t of other.touched) this.touched.add(t);
   }
 
   count(map: KeyMapName): number {

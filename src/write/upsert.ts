@@ -121,13 +121,21 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
  * Gives records a new version without changing their data (their translation rows or links changed): `updated_at`
  * moves on, rows locked in key order first like every other write of this request.
  */
-export async function touchRows(sql: Sql, entity: EntityDef, dbIds: readonly string[]): Promise<void> {
-  if (!dbIds.length) return;
+export async function touchRows(sql: Sql, entity: EntityDef, dbIds: readonly string[], wait = true): Promise<boolean> {
+  if (!dbIds.length) return true;
   const table = ident(entity.table);
   const id = ident(entity.fields[entity.primaryKey[0]!]!.column);
-  await sql.query(
-    `UPDATE ${table} t SET updated_at = ${nextUpdatedAt('t')} ` +
-      `FROM (SELECT x.${id} FROM ${table} x WHERE x.${id} = ANY($1::uuid[]) ORDER BY x.${id} FOR NO KEY UPDATE) l WHERE t.${id} = l.${id}`,
-    [[...dbIds].sort()],
-  );
+  try {
+    await sql.query(
+      `UPDATE ${table} t SET updated_at = ${nextUpdatedAt('t')} ` +
+        `FROM (SELECT x.${id} FROM ${table} x WHERE x.${id} = ANY($1::uuid[]) ORDER BY x.${id} FOR NO KEY UPDATE${wait ? '' : ' NOWAIT'}) l WHERE t.${id} = l.${id}`,
+      [[...dbIds].sort()],
+    );
+    return true;
+  } catch (e) {
+    // 55P03 lock_not_available: without waiting, another transaction holds one of the rows (the caller's
+    // savepoint undoes the failed statement).
+    if (!wait && (e as { code?: string }).code === '55P03') return false;
+    throw e;
+  }
 }

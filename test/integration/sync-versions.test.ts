@@ -97,6 +97,19 @@ describe('_version', () => {
     expect((await read(p.id as string))._version).toBe(v2);
   });
 
+  it('moves on when a whole record is re-sent with only a translation changed (the chunk PostgreSQL checks by itself)', async () => {
+    const p = product(taxId, 9011);
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    const v1 = (await read(p.id as string))._version;
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ ...p, translations: { [DE_LANGUAGE]: { name: 'Ganzes Hemd' } } }] } }, { prefer: 'return=minimal' }).expect(200);
+    // The product's own row was stored as sent; its German row was new: the record was written.
+    expect(res.body.unchanged ?? {}).not.toHaveProperty('product');
+    const v2 = (await read(p.id as string))._version;
+    expect(v2).not.toBe(v1);
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ ...p, translations: { [DE_LANGUAGE]: { name: 'Ganzes Hemd' } } }] } }).expect(200);
+    expect((await read(p.id as string))._version).toBe(v2);
+  });
+
   it('refuses a _version that is not a string, at its pointer', async () => {
     const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ ...product(taxId, 9009), _version: 12 }] } }).expect(400);
     expect(res.body.errors[0]).toMatchObject({ code: 'VALUE_INVALID', source: { pointer: '/p/0/_version' } });

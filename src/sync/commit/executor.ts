@@ -16,7 +16,7 @@ import { runEndPartially, runRecordsPartially, type PartialRun } from './partial
 import { forgetResolutions, planRows } from '../plan/pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from '../result';
-import { ownersToTouch, settleUnchanged, touchOwners } from './unchanged';
+import { settleUnchanged, touchOwners } from './unchanged';
 import { Preview, type PreviewSettings } from './preview';
 import type { EntityChanges } from '../preview-types';
 import { RequestState, type OperationState } from './state';
@@ -319,9 +319,8 @@ export class SyncExecution {
     }
     this.found(chunk.lineOf ? problems.map((p) => withLine(p, chunk.lineOf!)) : problems);
     if (this.failing) return;
-    const touch = ownersToTouch(registry, result);
+    await touchOwners(sql, registry, result);
     settleUnchanged(registry, result);
-    await touchOwners(sql, registry, touch);
     if (images) await this.preview!.after(sql, images, result);
     // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
     // so that a request answered with counts only need not keep every id for its events.

@@ -1,3 +1,4 @@
+import { touchOwners } from './unchanged';
 import type { Sql } from '../../db/sql';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, FieldDef } from '../../definitions/types';
@@ -102,7 +103,15 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
       forgetResolutions(planRows(plan));
       return undefined;
     }
-    if (written !== 'missed') return record(run, written);
+    if (written !== 'missed') {
+      const result = summary(written);
+      // Records whose translation rows changed while their own row did not get a new version here, or the chunk
+      // goes to the careful path (see touchOwners): still before any of the request's state changes.
+      if (await touchOwners(run.sql, run.registry, result, false)) return remember(run, written, result);
+      await savepoints.undo(run.sql, CHUNK_SAVEPOINT);
+      forgetResolutions(planRows(plan));
+      return undefined;
+    }
     // Another request inserted some of these keys meanwhile, and the insert waited for it to commit: from the
     // savepoint once more, those rows are stored ones now, locked in order with the others. A row that still misses
     // holds a unique value of another record: the careful path says which.
@@ -176,10 +185,20 @@ function pending(row: UpsertRow): boolean {
   return false;
 }
 
-/** What the chunk did, into the request's state (keys, names for `missing`, indexing marks) and its result. */
-async function record(run: HappyRun, written: readonly Written[]): Promise<SyncResult> {
-  const { sql, known, op } = run;
+/** What the chunk did: the records it lists, and those it found stored as sent. */
+function summary(written: readonly Written[]): SyncResult {
   const result = new SyncResult();
+  for (const { cmd, keys, writing, outcome } of written) {
+    const changed = new Set<number>([...outcome.inserted, ...outcome.updated]);
+    result.add('data', cmd.entity, writing.map((i) => keys[i]!));
+    if (changed.size < writing.length) result.add('unchanged', cmd.entity, writing.filter((_, p) => !changed.has(p)).map((i) => keys[i]!));
+  }
+  return result;
+}
+
+/** What the chunk did, into the request's state (keys, names for `missing`, indexing marks). */
+async function remember(run: HappyRun, written: readonly Written[], result: SyncResult): Promise<SyncResult> {
+  const { sql, known, op } = run;
   for (const { cmd, rows, keys, writing, outcome } of written) {
     const { entity } = cmd;
     for (const k of keys) known.keys.add(entity, k);
@@ -189,8 +208,6 @@ async function record(run: HappyRun, written: readonly Written[]): Promise<SyncR
     const changed = new Set<number>([...outcome.inserted, ...outcome.updated]);
     await known.marks.before(sql, entity, updated);
     await known.marks.after(sql, entity, [...changed].sort((a, b) => a - b).map(keyOf));
-    result.add('data', entity, writing.map((i) => keys[i]!));
-    if (changed.size < writing.length) result.add('unchanged', entity, writing.filter((_, p) => !changed.has(p)).map((i) => keys[i]!));
   }
   return result;
 }

@@ -76,7 +76,7 @@ export function ownersToTouch(registry: Registry, result: SyncResult): Map<strin
     const done = new Set([...writtenIds(result, owned.owner)].map(idOf));
     for (const k of writtenIds(result, entity)) {
       const owner = typeof k === 'string' ? undefined : k[owned.field];
-      if (owner === undefined || done.has(owner)) continue;
+      if (owner === undefined || done.has(owner) || result.touched.has(`${owned.owner}\u0000${owner}`)) continue;
       const ids = out.get(owned.owner) ?? new Set<string>();
       ids.add(owner);
       out.set(owned.owner, ids);
@@ -85,7 +85,17 @@ export function ownersToTouch(registry: Registry, result: SyncResult): Map<strin
   return out;
 }
 
-/** Gives the records ownersToTouch found a new version (their rows, locked in key order, entity by entity). */
-export async function touchOwners(sql: Sql, registry: Registry, owners: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
-  for (const [entity, ids] of owners) await touchRows(sql, registry.get(entity), [...ids].map(toDbId));
+/**
+ * Gives the records ownersToTouch finds a new version (their rows locked in key order, entity by entity) and notes
+ * them in the result. Without `wait` (the happy path, whose chunk did not lock those rows first) a row another
+ * transaction holds makes it answer false, before anything is written: waiting there, after the translation rows
+ * were locked, is how two requests deadlock; the caller runs the chunk on the careful path instead, which locks every
+ * stored record of the chunk up front.
+ */
+export async function touchOwners(sql: Sql, registry: Registry, result: SyncResult, wait = true): Promise<boolean> {
+  for (const [entity, ids] of ownersToTouch(registry, result)) {
+    if (!(await touchRows(sql, registry.get(entity), [...ids].map(toDbId), wait))) return false;
+    for (const id of ids) result.touched.add(`${entity}\u0000${id}`);
+  }
+  return true;
 }
