@@ -8,6 +8,7 @@ import { keyString, type Key } from '../../write/keys';
 import { lockExisting, lockReferenced, rowsMatching } from '../../write/lookups';
 import { mergeRow, refPointer } from '../plan/plan-context';
 import { resolveReferences } from './resolve-references';
+import { versionConflict } from './version-conflict';
 import type { UpsertCommand, UpsertRow } from '../types';
 
 /** Keys each entity has been given by upserts of this request so far (written or about to be). */
@@ -87,18 +88,6 @@ export function mergeSameKey(entity: EntityDef, rows: UpsertRow[]): UpsertRow[] 
   return out;
 }
 
-/**
- * A record whose `_version` is not the stored record's: it was written (or deleted) by someone else since the
- * client read it. The stored version (null: no such record) goes with the error, for the client to read again.
- */
-function versionConflict(at: { cmd: UpsertCommand; row: UpsertRow }, current: string | null): Problem {
-  const detail = current === null
-    ? `this ${at.cmd.entity.name} was based on version ${at.row.version} but is not stored (deleted, or never created); read it again`
-    : `this ${at.cmd.entity.name} was based on version ${at.row.version} but is now at version ${current}: someone else wrote it since; read it again and re-apply the change`;
-  const p = problem(at, 'VERSION_CONFLICT', detail);
-  return { ...p, meta: { ...p.meta, currentVersion: current } };
-}
-
 /** A problem of the record `row` of the command, pointing at `field` when one is named. */
 function problem(at: { cmd: UpsertCommand; row: UpsertRow }, code: Problem['code'], detail: string, field?: string): Problem {
   const { cmd, row } = at;
@@ -150,7 +139,7 @@ export async function resolveUpsert({ sql, registry, cmd, known, deferFor }: Ups
   for (const { row, key } of keyed) {
     if (row.version === undefined) continue;
     const stored = existing.get(keyString(entity, key));
-    if (stored !== row.version) problems.push(versionConflict({ cmd, row }, stored ?? null));
+    if (stored !== row.version) problems.push(versionConflict({ entity, ref: row.ref, sent: row.version, stored: stored ?? null, deleting: false }));
   }
   const rows: ResolvedRow[] = keyed.map(({ row, key }) => ({ row, key, exists: existing.has(keyString(entity, key)), reference: isReference(row) }));
   for (const r of rows) known.add(entity, r.key);

@@ -6,6 +6,7 @@ import { deleteKeys, lockMatching, planCascade } from '../../write/delete';
 import { lockExisting } from '../../write/lookups';
 import { keyString, type Key } from '../../write/keys';
 import { updateRows } from '../../write/upsert';
+import { versionConflict } from './version-conflict';
 import type { CommandRun } from './state';
 import type { EntityDef } from '../../definitions/types';
 import type { DeleteByCriteriaCommand, DeleteByKeysCommand, MissingCommand } from '../types';
@@ -25,7 +26,7 @@ export async function runDelete(run: CommandRun, cmd: DeleteByKeysCommand | Dele
       // A _version the stored record no longer has (or a record gone): this delete was meant for what the client
       // read, which is not there any more. Checked under the delete lock, so it holds until commit.
       if (version !== undefined && found.get(ks) !== version) {
-        run.problems.push(versionConflict({ op: cmd.op, entity, index: ref.index, version }, found.get(ks) ?? null));
+        run.problems.push(versionConflict({ entity, ref, sent: version, stored: found.get(ks) ?? null, deleting: true }));
         continue;
       }
       if (seen.has(ks)) continue;
@@ -39,18 +40,6 @@ export async function runDelete(run: CommandRun, cmd: DeleteByKeysCommand | Dele
   }
   const at = (index: number) => (index >= 0 ? pointer(cmd.op, index) : pointer(cmd.op, 'criteria'));
   return deleteWithRules(run, { op: cmd.op, entity, roots, at });
-}
-
-/** The VERSION_CONFLICT of a delete by key whose `_version` is not the stored record's (null: none stored). */
-function versionConflict(at: { op: string; entity: EntityDef; index: number; version: string }, current: string | null): Problem {
-  return {
-    code: 'VERSION_CONFLICT',
-    detail: current === null
-      ? `this ${at.entity.name} was based on version ${at.version} but is not stored any more; nothing to delete`
-      : `this ${at.entity.name} was based on version ${at.version} but is now at version ${current}: someone else wrote it since; read it again`,
-    pointer: pointer(at.op, at.index),
-    meta: { operation: at.op, entity: at.entity.name, index: at.index, currentVersion: current },
-  };
 }
 
 /** What a delete takes: its operation, entity, the records to delete (with their payload index), and their pointers. */
