@@ -16,6 +16,8 @@ export interface BenchOptions {
   indexing: IndexingMode;
   /** Size of the large streamed NDJSON case (a request of a tenth of it too); 0: not run (the default of --quick). */
   ndjson: number;
+  /** Only the 8-client load cases (no timed data sets, no bad-record case, no NDJSON). */
+  loadOnly: boolean;
 }
 
 export type IndexingMode = 'disabled' | 'inline' | 'queue';
@@ -37,6 +39,7 @@ export const USAGE = `usage: npm run bench -- [--records N] [--quick] [--rounds 
                     0 skips it)
   --indexing MODE   disabled (default: header indexing-behavior: disable-indexing, the write path alone, as the
                     raw methods), inline (no header: indexers run before the answer) or queue (use-queue-indexing)
+  --load-only       only the 8-client load cases (with raw SQL beside them), e.g. to look for deadlocks
   --no-doc          print the table, do not append it to docs/PERFORMANCE.md`;
 
 function positiveInt(name: string, value: string | undefined): number {
@@ -54,6 +57,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let writeDoc = true;
   let indexing: IndexingMode = 'disabled';
   let ndjson: number | undefined;
+  let loadOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -89,6 +93,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--no-doc':
         writeDoc = false;
         break;
+      case '--load-only':
+        loadOnly = true;
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -107,6 +114,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     profile,
     writeDoc,
     indexing,
-    ndjson: ndjson ?? (quick ? 0 : 1_000_000),
+    ndjson: loadOnly ? 0 : (ndjson ?? (quick ? 0 : 1_000_000)),
+    loadOnly,
   };
 }

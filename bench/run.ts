@@ -88,7 +88,7 @@ interface RunContext {
 async function runAll({ opts, client, server, tokens, taxId, indexingSeen, databaseUrl }: RunContext): Promise<{
   measurements: Measurement[];
   loads: LoadReport[];
-  badRecord: BadRecordReport;
+  badRecord?: BadRecordReport;
 }> {
   const headers = async () => ({ ...indexingHeaders(opts.indexing), ...(await tokens.headers()) });
   const ctx = { client, baseUrl: server.baseUrl, serverPid: server.pid, rounds: opts.rounds, headers, indexingSeen, log };
@@ -102,14 +102,17 @@ async function runAll({ opts, client, server, tokens, taxId, indexingSeen, datab
     if (!opts.quick) sets.push(() => matchedSet(taxId, opts.records, mode));
   }
   sets.push(() => nestedSet(taxId, 1_000));
-  for (const make of sets) {
+  for (const make of opts.loadOnly ? [] : sets) {
     const set = make();
     log(`${set.group}: ${opts.rounds} round(s)`);
     measurements.push(...(await runDataSet(ctx, set)));
   }
 
-  log('bad record: 2,000 products with one bad reference, against the same 2,000 all good');
-  const badRecord = await runBadRecord({ client, baseUrl: server.baseUrl, taxId, rounds: opts.rounds, headers });
+  let badRecord: BadRecordReport | undefined;
+  if (!opts.loadOnly) {
+    log('bad record: 2,000 products with one bad reference, against the same 2,000 all good');
+    badRecord = await runBadRecord({ client, baseUrl: server.baseUrl, taxId, rounds: opts.rounds, headers });
+  }
 
   const loads: LoadReport[] = [];
   // The load cases run beside raw SQL transactions of the same shape, with the write path alone and again with the
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
     }
     const sent = Object.entries(indexingHeaders(opts.indexing)).map(([k, v]) => `${k}: ${v}`)[0] ?? 'no indexing-behavior header';
     const notes = [
-      badRecordLines(badRecord).replace(/^- /, ''),
+      ...(badRecord ? [badRecordLines(badRecord).replace(/^- /, '')] : []),
       `indexing: --indexing ${opts.indexing} (${sent}); the server answered x-indexing: ${[...indexingSeen].join(', ')}`,
       tokens.mode === 'bearer'
         ? 'authentication: requests carry a Bearer token of an admin integration (POST /api/oauth/token once, renewed before it expires); the server runs with RATE_LIMIT_PER_MINUTE=1000000000 so that its request limit stays out of the measurement'

@@ -61,3 +61,11 @@ export function isConstraintFault(e: unknown): boolean {
   const code = (e as PgError | null)?.code;
   return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22') || code === '21000');
 }
+
+/**
+ * 55P03 lock_not_available: a lock asked for NOWAIT is held by another transaction (a version touch, or a trigger
+ * under upsert-set's LOCK_NOWAIT). The caller takes the path that locks in key order and waits.
+ */
+export function isLockBusy(e: unknown): boolean {
+  return (e as PgError | null)?.code === '55P03';
+}

@@ -30,6 +30,15 @@ export interface SetUpsertOutcome {
 
 type Given = 'all' | 'some' | 'none';
 
+/**
+ * Leads the statement's text: triggers that lock rows this statement did not lock itself (the product listing's,
+ * migration listing_lock_nowait) take those locks NOWAIT. A product whose translation rows or links change while its
+ * own row is stored as sent was not locked by the chunk's product statement; waiting for it here, after other rows
+ * were locked, is how two requests deadlock. The statement fails instead (55P03, see isLockBusy) and the caller
+ * writes the chunk on the path that locks every stored record first.
+ */
+const LOCK_NOWAIT = '/* bulksync:lock-nowait */ ';
+
 
 /** A data column of the statement: the field, how many rows give it, and its alias in the rows (`v<i>`, `m<i>`). */
 interface DataColumn {
@@ -65,7 +74,8 @@ function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[]
  *    row comes back as missed.
  * 3. `w`: the update of the locked rows.
  *
- * A foreign key, unique value, NOT NULL or CHECK a row breaks fails the statement; the caller diagnoses.
+ * A foreign key, unique value, NOT NULL or CHECK a row breaks fails the statement; the caller diagnoses. So does a row
+ * a trigger would have to wait for (LOCK_NOWAIT).
  *
  * Every part reaches a stored table only through its primary key, one probe per staged row, whatever the planner
  * guesses: r and l are LATERAL subqueries (a nested loop by construction, the staged rows sorted first, so the locks
@@ -170,7 +180,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     );
   }
   const text =
-    `WITH ${parts.join(',\n')}\n` +
+    `${LOCK_NOWAIT}WITH ${parts.join(',\n')}\n` +
     (updating.length ? `SELECT 'u' AS s, n FROM w UNION ALL ` : '') +
     // The rows meant to be inserted, and how many were: fewer means the insert skipped some (another request inserted
     // them meanwhile), and the caller runs the chunk again. Counted, not matched up row by row.

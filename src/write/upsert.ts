@@ -1,6 +1,7 @@
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
+import { isLockBusy } from './db-errors';
 import { keyColumns, type Key } from './keys';
 import { nextUpdatedAt } from './record-version';
 import { rowSource, type RowColumn } from './row-source';
@@ -133,9 +134,9 @@ export async function touchRows(sql: Sql, entity: EntityDef, dbIds: readonly str
     );
     return true;
   } catch (e) {
-    // 55P03 lock_not_available: without waiting, another transaction holds one of the rows (the caller's
+    // Without waiting, another transaction holds one of the rows (the caller's
     // savepoint undoes the failed statement).
-    if (!wait && (e as { code?: string }).code === '55P03') return false;
+    if (!wait && isLockBusy(e)) return false;
     throw e;
   }
 }

@@ -3,7 +3,7 @@ import type { Sql } from '../../db/sql';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, FieldDef } from '../../definitions/types';
 import type { IndexMarks } from '../../indexing/marks';
-import { isConstraintFault } from '../../write/db-errors';
+import { isConstraintFault, isLockBusy } from '../../write/db-errors';
 import { keyString, type Key } from '../../write/keys';
 import { savepoints } from '../../write/savepoints';
 import type { WriteRow } from '../../write/upsert';
@@ -154,7 +154,8 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan): Promi
     try {
       outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing, target });
     } catch (e) {
-      if (!isConstraintFault(e)) throw e;
+      // A check failed, or a trigger would have waited for a record another request holds (upsert-set's LOCK_NOWAIT).
+      if (!isConstraintFault(e) && !isLockBusy(e)) throw e;
       await savepoints.undo(sql, CHUNK_SAVEPOINT);
       return 'failed';
     }
