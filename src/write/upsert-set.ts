@@ -14,6 +14,11 @@ export interface SetUpsert {
   mergeKeys: boolean;
   /** The entity a foreign key field points at (its referenced rows are share-locked first, in key order). */
   target?: (field: FieldDef) => EntityDef | undefined;
+  /**
+   * Take the stored rows' locks NOWAIT (a held row fails the statement with 55P03, see isLockBusy): for rows locked
+   * after others of the chunk, out of key order, where waiting could deadlock.
+   */
+  nowait?: boolean;
 }
 
 /** What the statement did, by position in `rows`. A row in none of the lists was stored as it would become. */
@@ -21,9 +26,9 @@ export interface SetUpsertOutcome {
   inserted: number[];
   updated: number[];
   /**
-   * When some rows were neither found nor inserted (another transaction inserted the key meanwhile, or a row holds a
-   * unique value taken by another record): every row that was meant to be inserted. The caller rolls the statement
-   * back and runs it again, or takes the diagnosing path.
+   * Rows neither found nor inserted: another transaction inserted the key meanwhile (the insert waited for it to
+   * commit, so the row is stored now), or the row holds a unique value taken by another record. The caller writes
+   * them once more, runs the chunk again, or takes the diagnosing path.
    */
   missed: number[];
 }
@@ -155,7 +160,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     parts.push(
       `l AS MATERIALIZED (SELECT o.* FROM ${ordered} ` +
         `CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'o')} ` +
-        `AND ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'o')).join(', ')}) FOR NO KEY UPDATE OF t) x)`,
+        `AND ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'o')).join(', ')}) FOR NO KEY UPDATE OF t${input.nowait ? ' NOWAIT' : ''}) x)`,
     );
   }
   const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
@@ -182,19 +187,19 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   const text =
     `${LOCK_NOWAIT}WITH ${parts.join(',\n')}\n` +
     (updating.length ? `SELECT 'u' AS s, n FROM w UNION ALL ` : '') +
-    // The rows meant to be inserted, and how many were: fewer means the insert skipped some (another request inserted
-    // them meanwhile), and the caller runs the chunk again. Counted, not matched up row by row.
-    `SELECT 'n' AS s, n FROM nx UNION ALL SELECT 'c' AS s, count(*) AS n FROM i`;
+    // The rows meant to be inserted, and those the insert skipped (another request inserted them meanwhile). The
+    // skipped ones are matched up only when the counts differ: a one-time filter, nothing on the usual path.
+    `SELECT 'n' AS s, n FROM nx UNION ALL SELECT 'm' AS s, x.n FROM nx x ` +
+    `WHERE (SELECT count(*) FROM i) < (SELECT count(*) FROM nx) AND NOT EXISTS (SELECT 1 FROM i WHERE ${sameKey('i', 'x')})`;
   const result = await sql.query<{ s: string; n: number | string }>(text, s.params);
   const meant: number[] = [];
-  let inserted = 0;
+  const missed = new Set<number>();
   for (const r of result.rows) {
-    if (r.s === 'c') inserted = Number(r.n);
-    else if (r.s === 'u') outcome.updated.push(Number(r.n) - 1);
+    if (r.s === 'u') outcome.updated.push(Number(r.n) - 1);
+    else if (r.s === 'm') missed.add(Number(r.n) - 1);
     else meant.push(Number(r.n) - 1);
   }
-  // Which of them were skipped is not needed: the chunk runs again from its savepoint, or is diagnosed.
-  if (inserted === meant.length) outcome.inserted = meant;
-  else outcome.missed = meant;
+  outcome.inserted = missed.size ? meant.filter((p) => !missed.has(p)) : meant;
+  outcome.missed = [...missed].sort((a, b) => a - b);
   return outcome;
 }

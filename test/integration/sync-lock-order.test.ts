@@ -56,3 +56,52 @@ it('a request waits for a product another transaction holds without holding the 
   const stock = await t.knex('product').where('id', toDbId(B)).first('stock');
   expect(stock.stock).toBe(20);
 });
+
+/**
+ * A record that is new when the request's statement starts and inserted by another transaction before the request's
+ * insert reaches it: the insert waits for that transaction, skips the row, and the row is then written as a stored
+ * one (updated where it differs, left alone where it is what the request sends). The answer lists every record; only
+ * the one the request changed is new in the change feed.
+ */
+describe('records another transaction inserts while the request writes them', () => {
+  async function race(theirStock: number) {
+    const taxId = await createTax(t.app, `Meanwhile ${theirStock}`);
+    const [J, K, L] = [hex(10 + theirStock), hex(20 + theirStock), hex(30 + theirStock)];
+    const other = new pg.Client({ connectionString: t.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      // K and L as the other transaction writes them: K with another stock, L with the request's own values.
+      for (const [id, stock] of [[K, theirStock], [L, 3]] as const) {
+        await other.query(`INSERT INTO product (id, product_number, stock, price, tax_id, created_at) VALUES ($1, $2, $3, $4, $5, now())`, [
+          toDbId(id), `MW-${id}`, stock, JSON.stringify(price()), toDbId(taxId)]);
+        await other.query(`INSERT INTO product_translation (product_id, language_id, name, created_at) VALUES ($1, $2, $3, now())`, [toDbId(id), toDbId(EN_LANGUAGE), `Mine ${id}`]);
+      }
+      const answer = sync(t.app, {
+        p: {
+          entity: 'product',
+          action: 'upsert',
+          payload: [J, K, L].map((id, i) => ({ id, productNumber: `MW-${id}`, stock: i + 1, taxId, price: price(), name: `Mine ${id}` })),
+        },
+      }, { prefer: 'return=minimal' }).then((r) => r);
+      await until(
+        async () => (await other.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n,
+        (n: number) => n > 0,
+      );
+      await other.query('COMMIT');
+      const res = await answer;
+      return { res, ids: [J, K, L] };
+    } finally {
+      await other.end();
+    }
+  }
+
+  it('updates the one that differs and leaves the one stored as sent alone', async () => {
+    const { res, ids } = await race(9);
+    expect(res.status).toBe(200);
+    // J inserted, K updated (stock 9 → 2), L stored by the other transaction exactly as the request sends it.
+    expect(res.body.counts).toEqual({ data: { product: 3, product_translation: 3 }, deleted: {}, notFound: {}, skipped: {}, unchanged: { product: 1, product_translation: 2 } });
+    const stocks = await t.knex('product').whereIn('id', ids.map(toDbId)).orderBy('id').pluck('stock');
+    expect(stocks).toEqual([1, 2, 3]);
+  });
+});

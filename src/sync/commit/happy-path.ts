@@ -7,7 +7,7 @@ import { isConstraintFault, isLockBusy } from '../../write/db-errors';
 import { keyString, type Key } from '../../write/keys';
 import { savepoints } from '../../write/savepoints';
 import type { WriteRow } from '../../write/upsert';
-import { upsertSet, type SetUpsertOutcome } from '../../write/upsert-set';
+import { upsertSet, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
 import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
 import type { Problem } from '../../errors';
 import { mergeSameKey, rowKey } from './resolve';
@@ -159,10 +159,39 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan): Promi
       await savepoints.undo(sql, CHUNK_SAVEPOINT);
       return 'failed';
     }
-    if (outcome.missed.length) return 'missed';
+    if (outcome.missed.length) {
+      const settled = await writeMissed(sql, { entity, rows: writeRows, mergeKeys: !replacing, target }, outcome);
+      if (!settled) return 'missed';
+      outcome = settled;
+    }
     written.push({ cmd, rows, keys, writing, outcome });
   }
   return written;
+}
+
+/**
+ * The rows another request inserted while the statement ran (its insert waited for that request to commit, so they
+ * are stored now), written once more as stored rows: updated where they differ, left as they are where they do not.
+ * They are locked after the chunk's other rows, out of key order, so without waiting: a row another request holds
+ * now, a failed check or a row still missing (a unique value of another record) leaves it to the caller, which runs
+ * the chunk again from its savepoint. Mixed imports whose new keys overlap met this on most chunks, and ran each of
+ * them up to three times before the careful path.
+ */
+async function writeMissed(sql: Sql, input: SetUpsert, first: SetUpsertOutcome): Promise<SetUpsertOutcome | undefined> {
+  let again: SetUpsertOutcome;
+  try {
+    again = await upsertSet(sql, { ...input, rows: first.missed.map((p) => input.rows[p]!), nowait: true });
+  } catch (e) {
+    if (isConstraintFault(e) || isLockBusy(e)) return undefined;
+    throw e;
+  }
+  if (again.missed.length) return undefined;
+  const at = (p: number) => first.missed[p]!;
+  return {
+    inserted: [...first.inserted, ...again.inserted.map(at)].sort((a, b) => a - b),
+    updated: [...first.updated, ...again.updated.map(at)].sort((a, b) => a - b),
+    missed: [],
+  };
 }
 
 /**
