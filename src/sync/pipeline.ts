@@ -8,7 +8,7 @@ import type { Chunk, SyncExecution } from './commit/executor';
 /** What the pipeline hands its chunks to: the request's transaction (SyncExecution), or a test's stand-in. */
 export type ChunkSink = Pick<SyncExecution, 'problems' | 'stopWriting' | 'refused' | 'lockAhead' | 'run'>;
 import { withoutRecords } from './commit/partial';
-import { planChunk, planOperationEnd, type PlanInputs } from './plan/plan';
+import { planChunkPausing, planOperationEnd, type PlanInputs } from './plan/plan';
 import { Problems } from './plan/plan-context';
 import { deletePrivileges, forbidden, requiredPrivileges } from './privileges';
 import { parseOperation } from './operation-header';
@@ -53,6 +53,9 @@ interface PlannedChunk {
   lineOf: Chunk['lineOf'];
   records: number;
 }
+
+/** A turn of the event loop: I/O callbacks (PostgreSQL's answers) run before planning goes on. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Chunks that may wait for PostgreSQL while the next one is planned: the overlap, and the bound on memory. */
 const WAITING_CHUNKS = 1;
@@ -247,7 +250,9 @@ export class SyncPipeline {
     const lineOf = lines.length ? (index: number) => lines[index - first] : op.line !== undefined ? () => op.line : undefined;
     if (records.length) {
       const before = this.planning.list.length;
-      const commands = withSpan('sync.plan', { 'bulksync.entity': operation.entity.name, 'bulksync.records': records.length }, () => planChunk({ registry: this.ctx.registry, op: operation, records, firstIndex: first, problems: this.planning, inputs: this.ctx.inputs }));
+      const commands = await withSpan('sync.plan', { 'bulksync.entity': operation.entity.name, 'bulksync.records': records.length }, () =>
+        planChunkPausing({ registry: this.ctx.registry, op: operation, records, firstIndex: first, problems: this.planning, inputs: this.ctx.inputs }, nextTurn),
+      );
       const problems = this.planning.list.slice(before);
       if (lineOf) for (const p of problems) p.meta = { ...p.meta, line: typeof p.meta?.index === 'number' ? lineOf(p.meta.index) : op.line };
       this.planned(problems);

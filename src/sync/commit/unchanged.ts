@@ -36,7 +36,16 @@ function ownedBy(registry: Registry, entity: string): Owned | undefined {
   return found ?? undefined;
 }
 
-const idOf = (k: ApiKey) => (typeof k === 'string' ? k : JSON.stringify(k));
+/**
+ * A key as one string, to compare keys of one result: an id, or a composite key's values in their (fixed) order.
+ * Runs for every translation row of a chunk; JSON.stringify cost several times more.
+ */
+function idOf(k: ApiKey): string {
+  if (typeof k === 'string') return k;
+  let s = '';
+  for (const f in k) s += k[f] + '\u0000';
+  return s;
+}
 
 /**
  * A record is unchanged only when its own row, its translation rows and its links are: a record whose row is stored
@@ -57,8 +66,13 @@ export function settleUnchanged(registry: Registry, result: SyncResult): void {
 
 /** Keys of a result map that were written: listed under `data` (or `deleted`) and not under `unchanged`. */
 function writtenIds(result: SyncResult, entity: string): ApiKey[] {
-  const same = new Set((result.unchanged.get(entity) ?? []).map(idOf));
-  return [...(result.data.get(entity) ?? []).filter((k) => !same.has(idOf(k))), ...(result.deleted.get(entity) ?? [])];
+  const data = result.data.get(entity) ?? [];
+  const deleted = result.deleted.get(entity) ?? [];
+  const unchanged = result.unchanged.get(entity);
+  // The usual chunk (inserted or changed records) has nothing unchanged: nothing to take out.
+  if (!unchanged?.length) return deleted.length ? [...data, ...deleted] : data;
+  const same = new Set(unchanged.map(idOf));
+  return [...data.filter((k) => !same.has(idOf(k))), ...deleted];
 }
 
 /**
@@ -73,7 +87,7 @@ export function ownersToTouch(registry: Registry, result: SyncResult): Map<strin
   for (const entity of new Set([...result.data.keys(), ...result.deleted.keys()])) {
     const owned = ownedBy(registry, entity);
     if (!owned || !registry.get(entity).translates) continue;
-    const done = new Set([...writtenIds(result, owned.owner)].map(idOf));
+    const done = new Set(writtenIds(result, owned.owner).map(idOf));
     for (const k of writtenIds(result, entity)) {
       const owner = typeof k === 'string' ? undefined : k[owned.field];
       if (owner === undefined || done.has(owner) || result.touched.has(`${owned.owner}\u0000${owner}`)) continue;

@@ -52,7 +52,10 @@ export class RowSet {
       set = { entity, rows: [], byKey: new Map() };
       this.byEntity.set(entity.name, set);
     }
-    const key = entity.primaryKey.map((k) => keyPart(row.values.get(k))).join('|');
+    const pk = entity.primaryKey;
+    // Built without an array per row (this runs once per planned row).
+    let key = keyPart(row.values.get(pk[0]!));
+    for (let i = 1; i < pk.length; i++) key += '|' + keyPart(row.values.get(pk[i]!));
     const prev = set.byKey.get(key);
     if (prev) return mergeRow(prev, row);
     set.byKey.set(key, row);
