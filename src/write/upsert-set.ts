@@ -115,7 +115,12 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     ...keyFields.map((f, j) => `${s.value(f)} AS k${j}`),
     ...data.flatMap((c) => [`${s.value(c.field)} AS v${c.i}`, ...(c.given === 'some' ? [`${s.mask(c.field)} AS m${c.i}`] : [])]),
   ];
-  const sameKey = (a: string, b: string) => k.map((x) => `${a}.${x.col} = ${b}.${x.alias}`).join(' AND ');
+  // The key's first column by `=`, the others by IS NOT DISTINCT FROM (keys are never null): a probe can then use
+  // only an index led by the first column, the primary key's. With `=` on every column, a table without statistics
+  // (a fresh install) had product_translation probed through its (language_id) index: every probe read every row of
+  // the language, 0.12 ms per row at 1,000 rows and growing with the table (the nested bench case's translation
+  // statements: 150-165 ms for 1,000 rows).
+  const sameKey = (a: string, b: string) => k.map((x, j) => (j ? `${a}.${x.col} IS NOT DISTINCT FROM ${b}.${x.alias}` : `${a}.${x.col} = ${b}.${x.alias}`)).join(' AND ');
   const byKey = (a: string) => k.map((x) => `${a}.${x.alias}`).join(', ');
   const updating = data.filter((c) => c.given !== 'none');
   // The value a column gets, from the row's values in `from` (u, or l which carries u's columns) and the stored row t.
