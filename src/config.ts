@@ -62,6 +62,12 @@ export const CHANGES_RETENTION_DAYS_DEFAULT = 30;
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Seconds a request may take to arrive whole (Node's requestTimeout, 300 s by default, which answers a bare 408 and
+   * drops the connection). A large sync is read only as fast as it is written, so its body arrives for as long as the
+   * import runs. 0: no limit.
+   */
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86400).default(3600),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { listen } from './http/listen';
 import { createApp } from './app';
 import { boot, startQueueWorker } from './boot';
 import { ConfigError, loadConfig } from './config';
@@ -22,10 +23,7 @@ async function main(): Promise<void> {
   // One set of metrics for the process: the in-process worker reports its jobs to the app's /metrics.
   const metrics = createMetrics(core.db.knex, core.indexers.names());
   const app = createApp({ config, knex: core.db.knex, replica: core.db.replica, registry: core.registry, indexers: core.indexers, logger, tokenSecret: core.tokenSecret, metrics });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-    s.on('error', reject);
-  });
+  const server: Server = await listen(app, { port: config.PORT, host: config.HOST, requestTimeoutSeconds: config.HTTP_REQUEST_TIMEOUT_SECONDS });
   // The single-command start also works the indexing queue, unless WORKER=off (then run `npm run worker`).
   const worker: QueueWorker | undefined = config.WORKER === 'on' ? await startQueueWorker(core, config, logger, metrics) : undefined;
   logger.info('bulksync listening', {

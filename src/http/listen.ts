@@ -1,0 +1,23 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  /** HTTP_REQUEST_TIMEOUT_SECONDS; 0: no limit. */
+  requestTimeoutSeconds: number;
+}
+
+/**
+ * The HTTP server of the app. Node ends a request that has not arrived whole after requestTimeout (300 s by
+ * default) with a bare 408 and closes the connection; the service reads a sync body only as fast as it writes it,
+ * so a large import's body arrives for as long as the import runs, and a 1,000,000-record import on a busy machine
+ * met that limit. The request's transaction is rolled back either way; the limit is ours to set.
+ */
+export function listen(app: Express, opts: ListenOptions): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = app.listen(opts.port, opts.host, () => resolve(s));
+    s.requestTimeout = opts.requestTimeoutSeconds * 1000;
+    s.on('error', reject);
+  });
+}
