@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { withConnection, withTransaction, type Sql } from '../db/sql';
+import { NO_JIT, withConnection, withTransaction, type Sql } from '../db/sql';
 
 /**
  * Runs reads on one pooled connection with native $n placeholders (the criteria module emits those). With
@@ -11,5 +11,5 @@ export async function withReadSession<T>(knex: Knex, consistent: boolean, fn: (s
   // JIT compilation pays off for long analytical queries; a listing over a large category crosses its cost
   // threshold and spends tens of milliseconds compiling (seen at 1,000,000 products). Off for the snapshot's
   // statements, sent with BEGIN in one round trip.
-  return withTransaction(knex, fn, { retries: 0 }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off');
+  return withTransaction(knex, fn, { retries: 0 }, `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${NO_JIT}`);
 }
