@@ -53,12 +53,16 @@ export interface RecordTranslations {
   root: boolean;
 }
 
+/** Entries of a translation row's key (owner and language): a row with no more holds no field. */
+const KEY_SIZE = 2;
+
 export function planTranslations(site: FieldSite, { tr, input, ownId, values, root }: RecordTranslations): void {
   const { ctx, entity, ref, report } = site;
+  // Each language's translation row, its key first: the row itself collects the fields (no map to copy it from).
   const byLanguage = new Map<string, Map<string, unknown>>();
   const forLanguage = (id: string) => {
     let m = byLanguage.get(id);
-    if (!m) byLanguage.set(id, (m = new Map()));
+    if (!m) byLanguage.set(id, (m = new Map<string, unknown>().set(tr.ownerKey, ownId).set(tr.languageKey, id)));
     return m;
   };
   if (input.plain.size) {
@@ -113,13 +117,7 @@ export function planTranslations(site: FieldSite, { tr, input, ownId, values, ro
     const v = defaults?.get(f.name);
     if (f.required && v != null) values.set(f.name, v);
   }
-  for (const [language, fields] of byLanguage) {
-    if (!fields.size) continue;
-    const row = new Map<string, unknown>([
-      [tr.ownerKey, ownId],
-      [tr.languageKey, language],
-    ]);
-    for (const [f, v] of fields) row.set(f, v);
-    ctx.rows.add(ctx.registry.get(tr.entity), { ref, values: row, root: false });
+  for (const row of byLanguage.values()) {
+    if (row.size > KEY_SIZE) ctx.rows.add(ctx.registry.get(tr.entity), { ref, values: row, root: false });
   }
 }

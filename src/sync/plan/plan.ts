@@ -45,18 +45,21 @@ interface RecordNode {
   fixed?: Record<string, KeyValue>;
 }
 
-function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed = {} }: RecordNode): PlanKey | undefined {
+function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed }: RecordNode): PlanKey | undefined {
   const { registry, problems } = ctx;
   const report: Report = (code, detail, ...at) => problems.add({ ref, entity }, code, detail, ...at);
   const site: FieldSite = { ctx, entity, ref, report };
   if (!isObject(record)) return void report('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`);
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
   const values = new Map<string, unknown>();
-  const nested: [string, unknown][] = [];
+  let nested: [string, unknown][] | undefined;
   const translation = entity.translation;
   const translated = translation ? newTranslationInput() : undefined;
   let version: string | undefined;
-  for (const [name, raw] of Object.entries(record)) {
+  // for…in rather than Object.entries: no array per field of every record. A parsed record's only prototype is
+  // Object.prototype, whose properties are not enumerable; "__proto__" is read as the own property it is.
+  for (const name in record) {
+    const raw = name === '__proto__' ? Object.getOwnPropertyDescriptor(record, name)?.value : record[name];
     const field = entity.fields[name];
     if (name === VERSION_FIELD) version = planVersion(raw, report);
     else if (translated && field?.translated) planPlainTranslated(site, field, raw, translated);
@@ -66,13 +69,15 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
     } else if (field) {
       const v = planField(site, field, raw);
       if (v !== undefined) values.set(name, v);
-    } else if (entity.associations[name]) nested.push([name, raw]);
+    } else if (entity.associations[name]) (nested ??= []).push([name, raw]);
     else report('FIELD_UNKNOWN', `${entity.name} has no field or association "${name}"`, name);
   }
-  for (const [name, v] of Object.entries(fixed)) {
-    const given = values.get(name);
-    if (given !== undefined && keyPart(given) !== keyPart(v)) report('VALUE_INVALID', `${name} contradicts the record it is nested in`, name);
-    values.set(name, v);
+  if (fixed) {
+    for (const [name, v] of Object.entries(fixed)) {
+      const given = values.get(name);
+      if (given !== undefined && keyPart(given) !== keyPart(v)) report('VALUE_INVALID', `${name} contradicts the record it is nested in`, name);
+      values.set(name, v);
+    }
   }
 
   // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
@@ -86,11 +91,15 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
     certainlyNew = !candidates.length && !(single.name in record);
     values.set(single.name, candidates.length ? new PendingRef({ target: entity, candidates, nullOnMissing: true, ref, at: single.name, isOwnKey: true }) : newDbId());
   }
-  const missingKey = entity.primaryKey.filter((k) => values.get(k) == null);
-  // A key field that was given but refused has its error already.
-  for (const k of missingKey) if (!(k in record) || record[k] === null) report('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
+  let keyMissing = false;
+  for (const k of entity.primaryKey) {
+    if (values.get(k) != null) continue;
+    keyMissing = true;
+    // A key field that was given but refused has its error already.
+    if (!(k in record) || record[k] === null) report('FIELD_REQUIRED', `${k} is part of the key of ${entity.name}`, k);
+  }
   const replace = root && ctx.op.mode === 'replace';
-  if (missingKey.length) return void (replace && requireForReplace(entity, record, values, report));
+  if (keyMissing) return void (replace && requireForReplace(entity, record, values, report));
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
@@ -98,7 +107,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   // After the translations: a required translated field given in the default language's translation counts as given.
   if (replace) requireForReplace(entity, record, values, report);
 
-  for (const [name, raw] of nested) {
+  for (const [name, raw] of nested ?? []) {
     const assoc = entity.associations[name]!;
     const target = registry.get(assoc.entity);
     if (assoc.type === 'manyToOne') {
