@@ -4,7 +4,7 @@ import { DEFAULT_LANGUAGE_CONTEXT } from '../src/definitions/translations';
 import { Problems } from '../src/sync/plan/plan-context';
 import { planChunk } from '../src/sync/plan/plan';
 import { parseOperation } from '../src/sync/operation-header';
-import { changed, EUR, makeProducts } from './rows';
+import { changed, changedNested, EUR, makeNested, makeProducts } from './rows';
 
 /**
  * `npx tsx bench/plan-cpu.ts [records] [rounds]`: the service's planning alone, without HTTP or a database. The
@@ -15,6 +15,8 @@ import { changed, EUR, makeProducts } from './rows';
  */
 const records = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 3);
+/** `nested` as third argument: the nested case's products (two existing categories and one new one each). */
+const nested = process.argv[4] === 'nested';
 const CHUNK = 2_000;
 const TAX = '0190a1b2c3d47e5f8a9b0c1d2e3f4a5b';
 
@@ -50,8 +52,11 @@ async function pass(lines: string[]): Promise<{ parse: number; plan: number; gc:
   return { parse, plan, gc: gc - gcBefore, cpu: all.user + all.system };
 }
 
-const inserts = makeProducts(TAX, records);
-const passes = { insert: inserts.map((p) => JSON.stringify(p)), update: inserts.map((p) => JSON.stringify(changed(p, 1))) };
+const inserts = nested ? makeNested(TAX, records).products : makeProducts(TAX, records);
+const passes = {
+  insert: inserts.map((p) => JSON.stringify(p)),
+  update: inserts.map((p) => JSON.stringify('categories' in p ? changedNested(p, 1) : changed(p, 1))),
+};
 async function main(): Promise<void> {
 for (let r = 1; r <= rounds; r++) {
   for (const [name, lines] of Object.entries(passes)) {
