@@ -4,10 +4,10 @@ import { DEFAULT_LANGUAGE_CONTEXT } from '../src/definitions/translations';
 import { Problems } from '../src/sync/plan/plan-context';
 import { planChunk } from '../src/sync/plan/plan';
 import { parseOperation } from '../src/sync/operation-header';
-import { changed, changedNested, EUR, makeNested, makeProducts } from './rows';
+import { changed, changedNested, EUR, makeNested, makeProducts, type NestedProduct } from './rows';
 
 /**
- * `npx tsx bench/plan-cpu.ts [records] [rounds]`: the service's planning alone, without HTTP or a database. The
+ * `npx tsx bench/plan-cpu.ts [records] [rounds] [nested]`: the service's planning alone, without HTTP or a database. The
  * bench's flat products (insert pass, then the update pass's records) are parsed from JSON text one by one, as the
  * endpoint's body reader does, and planned in chunks of 2,000; printed: µs of CPU per record for parsing and for
  * planning, the whole CPU of the pass (garbage collection included) and the share of GC pauses. Planning is the largest part of the endpoint's CPU per record, and
@@ -55,18 +55,20 @@ async function pass(lines: string[]): Promise<{ parse: number; plan: number; gc:
 const inserts = nested ? makeNested(TAX, records).products : makeProducts(TAX, records);
 const passes = {
   insert: inserts.map((p) => JSON.stringify(p)),
-  update: inserts.map((p) => JSON.stringify('categories' in p ? changedNested(p, 1) : changed(p, 1))),
+  update: inserts.map((p) => JSON.stringify(nested ? changedNested(p as NestedProduct, 1) : changed(p, 1))),
 };
+
 async function main(): Promise<void> {
-for (let r = 1; r <= rounds; r++) {
-  for (const [name, lines] of Object.entries(passes)) {
-    const start = performance.now();
-    const m = await pass(lines);
-    const wall = performance.now() - start;
-    const us = (v: number) => (v / records).toFixed(1);
-    console.log(`round ${r} ${name}: CPU ${us(m.cpu)} µs/record (of it, between collections: parse ${us(m.parse)}, plan ${us(m.plan)}); GC pauses ${((m.gc / wall) * 100).toFixed(0)} % of ${wall.toFixed(0)} ms`);
+  for (let r = 1; r <= rounds; r++) {
+    for (const [name, lines] of Object.entries(passes)) {
+      const start = performance.now();
+      const m = await pass(lines);
+      const wall = performance.now() - start;
+      const us = (v: number) => (v / records).toFixed(1);
+      const gcShare = ((m.gc / wall) * 100).toFixed(0);
+      console.log(`round ${r} ${name}: CPU ${us(m.cpu)} µs/record (of it, between collections: parse ${us(m.parse)}, plan ${us(m.plan)}); GC pauses ${gcShare} % of ${wall.toFixed(0)} ms`);
+    }
   }
-}
 }
 
 void main();
