@@ -17,6 +17,16 @@ export function copyField(v: unknown): string {
   return copyField(String(v));
 }
 
+/**
+ * copyField for values that cannot hold a character COPY treats specially: numbers, booleans, and ids validated (or
+ * made) as UUIDs. No escape test per value (a fifth of the service's COPY text time went to it).
+ */
+export function copyPlainField(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  return String(v);
+}
+
 /** Characters of COPY data sent per chunk: large enough that the stream's per-chunk cost vanishes, small enough to stay flat. */
 export const COPY_CHUNK_CHARS = 256 * 1024;
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { arrayLiteral } from '../db/array-literal';
-import { copyChunks, copyField } from '../db/copy-text';
+import { copyChunks, copyField, copyPlainField } from '../db/copy-text';
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
@@ -17,6 +17,9 @@ import type { EntityDef, FieldDef } from '../definitions/types';
  * Columns are named by position in either case: `c<i>` holds field i of the entity, `m<i>` whether the row sets it,
  * and `ord` the row's position in `rows` (from 1), so that what a statement returns names the row it came from.
  */
+
+/** Kinds whose database values never hold a character COPY escapes (ids are validated UUIDs). */
+const PLAIN_KINDS: ReadonlySet<string> = new Set(['id', 'fk', 'int', 'float', 'bool']);
 
 /** Rows from which COPY pays for its two extra round trips and the emptying of the stage (measured, see above). */
 export const COPY_MIN_ROWS = 1_000;
@@ -82,10 +85,11 @@ export async function rowSource<R>(sql: Sql, entity: EntityDef, columns: readonl
   const stage = stageOf(entity);
   await sql.query(stage.prepare);
   const n = columns.length;
+  const encode = columns.map((c) => (c.mask || PLAIN_KINDS.has(c.field.kind) ? copyPlainField : copyField));
   let ord = 0;
   const line = (row: R): string => {
     let out = String(++ord);
-    for (let i = 0; i < n; i++) out += '\t' + copyField(columns[i]!.value(row));
+    for (let i = 0; i < n; i++) out += '\t' + encode[i]!(columns[i]!.value(row));
     return out;
   };
   await sql.copyFrom(`COPY ${stage.name} (ord, ${columns.map((c) => columnName(entity, c)).join(', ')}) FROM STDIN`, copyChunks(rows, line));

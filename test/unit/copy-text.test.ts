@@ -1,4 +1,4 @@
-import { COPY_CHUNK_CHARS, copyChunks, copyField } from '../../src/db/copy-text';
+import { COPY_CHUNK_CHARS, copyChunks, copyField, copyPlainField } from '../../src/db/copy-text';
 
 describe('COPY text', () => {
   it('escapes what the format treats specially, and tells NULL from the text \\N', () => {
@@ -13,6 +13,10 @@ describe('COPY text', () => {
     expect(copyField(false)).toBe('f');
     expect(copyField(-2.5)).toBe('-2.5');
     expect(copyField(1e21)).toBe('1e+21');
+  });
+
+  it('writes numbers, booleans and ids without an escape test, as copyField would', () => {
+    for (const v of [null, undefined, true, false, 0, -2.5, 1e21, 42, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b']) expect(copyPlainField(v)).toBe(copyField(v));
   });
 
   it('sends one line per row in chunks of about COPY_CHUNK_CHARS, and nothing for no rows', () => {

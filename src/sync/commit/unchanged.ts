@@ -57,7 +57,10 @@ export function settleUnchanged(registry: Registry, result: SyncResult): void {
   for (const [entity, keys] of result.data) {
     const owned = ownedBy(registry, entity);
     if (!owned || !result.unchanged.has(owned.owner)) continue;
-    const same = new Set((result.unchanged.get(entity) ?? []).map(idOf));
+    const unchanged = result.unchanged.get(entity) ?? [];
+    // Every row of the entity unchanged (a catalog sent again): no record has a changed one.
+    if (unchanged.length === keys.length) continue;
+    const same = new Set(unchanged.map(idOf));
     const touched = new Set<string>();
     for (const k of keys) if (typeof k !== 'string' && !same.has(idOf(k)) && k[owned.field] !== undefined) touched.add(k[owned.field]!);
     if (touched.size) result.forget('unchanged', registry.get(owned.owner) satisfies EntityDef, touched);
@@ -71,6 +74,8 @@ function writtenIds(result: SyncResult, entity: string): ApiKey[] {
   const unchanged = result.unchanged.get(entity);
   // The usual chunk (inserted or changed records) has nothing unchanged: nothing to take out.
   if (!unchanged?.length) return deleted.length ? [...data, ...deleted] : data;
+  // Every listed row unchanged (a catalog sent again): no set of them to build.
+  if (unchanged.length === data.length) return deleted;
   const same = new Set(unchanged.map(idOf));
   return [...data.filter((k) => !same.has(idOf(k))), ...deleted];
 }
