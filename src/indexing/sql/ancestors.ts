@@ -2,7 +2,7 @@ import { ident } from '../../db/sql';
 import type { Registry } from '../../definitions/registry';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Indexer } from '../types';
-import { col, idsOf, keysetBatch, lockForIndexing, pkCol } from './common';
+import { col, idsOf, keysetBatch, lockAndIndex, pkCol } from './common';
 
 type AncestorsDef = Extract<IndexerDef, { type: 'ancestors' }>;
 
@@ -47,16 +47,17 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
     // trees are grouped once, not looked up per record (that was quadratic: 20,000 products took minutes).
     async index(sql, ids) {
       if (!ids.length) return;
-      await lockForIndexing(sql, entity, ids);
-      await sql.query(
-        `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY($1::uuid[])
+      await lockAndIndex(
+        sql,
+        entity,
+        ids,
+        (list) => `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY(${list})
                                 UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
          , trees AS (SELECT owner, array_agg(DISTINCT id ORDER BY id) AS tree FROM anc GROUP BY owner)
          , computed AS (SELECT u.id, COALESCE(trees.tree, '{}'::uuid[]) AS tree
-                          FROM unnest($1::uuid[]) AS u(id) LEFT JOIN trees ON trees.owner = u.id)
+                          FROM unnest(${list}) AS u(id) LEFT JOIN trees ON trees.owner = u.id)
          UPDATE ${e} SET ${col(entity, def.target)} = computed.tree FROM computed
          WHERE ${e}.${eId} = computed.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM computed.tree`,
-        [ids],
       );
     },
     batch: (sql, after, size) => keysetBatch(sql, entity, after, size),

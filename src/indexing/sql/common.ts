@@ -1,4 +1,5 @@
 import { ident, type Sql } from '../../db/sql';
+import { isId } from '../../definitions/ids';
 import type { EntityDef } from '../../definitions/types';
 import type { Key } from '../../write/keys';
 
@@ -25,11 +26,25 @@ export async function keysetBatch(sql: Sql, entity: EntityDef, after: string | n
 }
 
 /**
- * Locks the records an indexer is about to recompute, in key order. Run it before the statement that computes:
- * that statement then reads a snapshot taken after every writer of these records committed, so it never writes back
- * values computed from a state that another transaction has meanwhile changed.
+ * Locks the records an indexer is about to recompute, in key order, and then recomputes them, in one round trip:
+ * `recompute` is the computing statement, given the SQL expression of the ids (a uuid[]). The two go as one message
+ * of two statements; under READ COMMITTED each statement reads a snapshot of its own, so the second reads one taken
+ * after every writer of these records committed, and never writes back values computed from a state that another
+ * transaction has meanwhile changed. One round trip instead of two matters inside a sync's transaction: it holds its
+ * rows locked until it commits, and under load every round trip waits for a turn of the busy event loop (3 ms on
+ * average, 8 ms at p90, measured in the bench's 8-client load cases).
  */
-export async function lockForIndexing(sql: Sql, entity: EntityDef, ids: readonly string[]): Promise<void> {
+export async function lockAndIndex(sql: Sql, entity: EntityDef, ids: readonly string[], recompute: (ids: string) => string): Promise<void> {
   const pk = pkCol(entity);
-  await sql.query(`SELECT ${pk} FROM ${ident(entity.table)} WHERE ${pk} = ANY($1::uuid[]) ORDER BY ${pk} FOR NO KEY UPDATE`, [ids]);
+  const list = uuidArray(ids);
+  await sql.query(`SELECT ${pk} FROM ${ident(entity.table)} WHERE ${pk} = ANY(${list}) ORDER BY ${pk} FOR NO KEY UPDATE;\n${recompute(list)}`);
+}
+
+/**
+ * Ids as a uuid[] literal, for a message of several statements (which cannot carry parameters). Each must be a UUID:
+ * nothing else ever reaches the statement's text.
+ */
+function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) if (!isId(id)) throw new Error(`an indexer was given ${JSON.stringify(id)}, which is not an id`);
+  return `'{${ids.join(',')}}'::uuid[]`;
 }

@@ -4,7 +4,7 @@ import type { Registry } from '../../definitions/registry';
 import type { EntityDef, IndexerDef } from '../../definitions/types';
 import type { Key } from '../../write/keys';
 import type { Indexer } from '../types';
-import { col, idsOf, keysetBatch, lockForIndexing, pkCol } from './common';
+import { col, idsOf, keysetBatch, lockAndIndex, pkCol } from './common';
 
 /**
  * Characters of a record's text that go into its search vector. A tsvector holds at most 1 MB, and a long text of
@@ -75,12 +75,13 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
     async index(sql, ids) {
       if (!ids.length) return;
-      await lockForIndexing(sql, entity, ids);
-      await sql.query(
-        `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
-         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', left(concat_ws(' ', ${parts.join(', ')}), ${SEARCH_TEXT_MAX_LENGTH})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY($1::uuid[])) AS v
+      await lockAndIndex(
+        sql,
+        entity,
+        ids,
+        (list) => `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
+         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', left(concat_ws(' ', ${parts.join(', ')}), ${SEARCH_TEXT_MAX_LENGTH})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY(${list})) AS v
          WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
-        [ids],
       );
     },
     batch: (sql, after, size) => keysetBatch(sql, entity, after, size),
