@@ -19,6 +19,13 @@ export function toApiId(v: string): string {
 
 /** The spelling PostgreSQL's uuid input expects (it accepts both, but one spelling makes keys comparable). */
 export function toDbId(v: string): string {
+  // The API spelling, as payloads send ids: cut straight from it (no intermediate string per id).
+  if (v.length === 32) {
+    const h = v.toLowerCase();
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  // Already the database spelling, as read back from PostgreSQL.
+  if (v.length === 36 && v[8] === '-' && v[13] === '-' && v[18] === '-' && v[23] === '-' && v === v.toLowerCase()) return v;
   const h = toApiId(v);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -56,13 +56,25 @@ export interface RecordTranslations {
 /** Entries of a translation row's key (owner and language): a row with no more holds no field. */
 const KEY_SIZE = 2;
 
-export function planTranslations(site: FieldSite, { tr, input, ownId, values, root }: RecordTranslations): void {
-  const { ctx, entity, ref, report } = site;
+export function planTranslations(site: FieldSite, record: RecordTranslations): void {
+  const { tr, input, ownId } = record;
   // Each language's translation row, its key first: the row itself collects the fields (no map to copy it from).
+  const newRow = (language: string) => new Map<string, unknown>().set(tr.ownerKey, ownId).set(tr.languageKey, language);
+  if (input.translations !== undefined) return settleRows(site, record, rowsByLanguage(site, record, newRow).values());
+  // Plain values alone, the usual import: one row in the request's language, without a map of languages.
+  if (!input.plain.size) return;
+  const row = newRow(site.ctx.i18n.languageId);
+  for (const [f, v] of input.plain) row.set(f, v);
+  settleRows(site, record, [row]);
+}
+
+/** The rows of plain values and of `translations`, by language id. */
+function rowsByLanguage(site: FieldSite, { tr, input }: RecordTranslations, newRow: (language: string) => Map<string, unknown>): Map<string, Map<string, unknown>> {
+  const { ctx, entity, ref, report } = site;
   const byLanguage = new Map<string, Map<string, unknown>>();
   const forLanguage = (id: string) => {
     let m = byLanguage.get(id);
-    if (!m) byLanguage.set(id, (m = new Map<string, unknown>().set(tr.ownerKey, ownId).set(tr.languageKey, id)));
+    if (!m) byLanguage.set(id, (m = newRow(id)));
     return m;
   };
   if (input.plain.size) {
@@ -105,19 +117,27 @@ export function planTranslations(site: FieldSite, { tr, input, ownId, values, ro
       if (id === undefined) report('LANGUAGE_NOT_FOUND', `no language with id or locale code ${showValue(key)}`, TRANSLATIONS_KEY, key);
       else entry(id, fields, [TRANSLATIONS_KEY, key]);
     }
-  } else if (raw !== undefined) {
+  } else {
     report('VALUE_INVALID', `${TRANSLATIONS_KEY} must be an object keyed by language id or locale code, or a list of translations with languageId`, TRANSLATIONS_KEY);
   }
-  // mode replace: the record's translation in each language given is replaced, fields left out go back to null.
-  if (ctx.op.mode === 'replace' && root) {
-    for (const fields of byLanguage.values()) for (const f of tr.fields) if (!fields.has(f.name)) fields.set(f.name, null);
-  }
-  const defaults = byLanguage.get(DEFAULT_LANGUAGE_DB_ID);
-  for (const f of tr.fields) {
-    const v = defaults?.get(f.name);
-    if (f.required && v != null) values.set(f.name, v);
-  }
-  for (const row of byLanguage.values()) {
-    if (row.size > KEY_SIZE) ctx.rows.add(ctx.registry.get(tr.entity), { ref, values: row, root: false });
+  return byLanguage;
+}
+
+/**
+ * The record's translation rows into the row set: under mode replace, fields left out go back to null in each
+ * language given; required translated fields given in the default language are copied into the record's values.
+ */
+function settleRows({ ctx, ref }: FieldSite, { tr, values, root }: RecordTranslations, rows: Iterable<Map<string, unknown>>): void {
+  const replace = ctx.op.mode === 'replace' && root;
+  const entity = ctx.registry.get(tr.entity);
+  for (const row of rows) {
+    if (replace) for (const f of tr.fields) if (!row.has(f.name)) row.set(f.name, null);
+    if (row.get(tr.languageKey) === DEFAULT_LANGUAGE_DB_ID) {
+      for (const f of tr.fields) {
+        const v = row.get(f.name);
+        if (f.required && v != null) values.set(f.name, v);
+      }
+    }
+    if (row.size > KEY_SIZE) ctx.rows.add(entity, { ref, values: row, root: false });
   }
 }
