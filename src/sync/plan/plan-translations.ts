@@ -8,13 +8,14 @@ import { planField } from './plan-field';
 
 /** What a record gave of its translated fields: plain values (the request's language) and `translations`. */
 export interface TranslationInput {
-  plain: Map<string, unknown>;
+  /** Field name, value, field name, value…: a record names each field once, and a map per record cost more. */
+  plain: unknown[];
   translations?: unknown;
   given: boolean;
 }
 
 export function newTranslationInput(): TranslationInput {
-  return { plain: new Map(), given: false };
+  return { plain: [], given: false };
 }
 
 /** A language named by id (either spelling) or locale code (any case) → its id, or undefined. */
@@ -34,7 +35,7 @@ export function languageOf(i18n: LanguageContext, name: string): string | undefi
 export function planPlainTranslated(site: FieldSite, field: FieldDef, raw: unknown, input: TranslationInput): void {
   input.given = true;
   const v = planField(site, field, raw);
-  if (v !== undefined) input.plain.set(field.name, v);
+  if (v !== undefined) input.plain.push(field.name, v);
 }
 
 /**
@@ -62,10 +63,14 @@ export function planTranslations(site: FieldSite, record: RecordTranslations): v
   const newRow = (language: string) => new Map<string, unknown>().set(tr.ownerKey, ownId).set(tr.languageKey, language);
   if (input.translations !== undefined) return settleRows(site, record, rowsByLanguage(site, record, newRow).values());
   // Plain values alone, the usual import: one row in the request's language, without a map of languages.
-  if (!input.plain.size) return;
+  if (!input.plain.length) return;
   const row = newRow(site.ctx.i18n.languageId);
-  for (const [f, v] of input.plain) row.set(f, v);
+  setPlain(row, input.plain);
   settleRows(site, record, [row]);
+}
+
+function setPlain(row: Map<string, unknown>, plain: readonly unknown[]): void {
+  for (let i = 0; i < plain.length; i += 2) row.set(plain[i] as string, plain[i + 1]);
 }
 
 /** The rows of plain values and of `translations`, by language id. */
@@ -77,10 +82,7 @@ function rowsByLanguage(site: FieldSite, { tr, input }: RecordTranslations, newR
     if (!m) byLanguage.set(id, (m = newRow(id)));
     return m;
   };
-  if (input.plain.size) {
-    const m = forLanguage(ctx.i18n.languageId);
-    for (const [f, v] of input.plain) m.set(f, v);
-  }
+  if (input.plain.length) setPlain(forLanguage(ctx.i18n.languageId), input.plain);
   const raw = input.translations;
   const entry = (language: string, fields: unknown, at: (string | number)[], skip?: string) => {
     if (!isObject(fields)) return void report('VALUE_INVALID', `a translation must be an object of translated fields, got ${showValue(fields)}`, ...at);

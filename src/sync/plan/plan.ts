@@ -13,7 +13,7 @@ import type { Lookups } from '../../definitions/sql/reference-tables';
 import { matchCandidates } from './plan-keys';
 import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../../definitions/translations';
-import type { Command, Operation, RowRef } from '../types';
+import type { Command, Operation, RowRef, UpsertRow } from '../types';
 import { VERSION_FIELD } from '../../definitions/record-version';
 
 export { refPointer } from './plan-context';
@@ -157,7 +157,9 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
       }
     }
   }
-  ctx.rows.add(entity, { ref, values, root, reference, requiredChecked: certainlyNew, ...(version === undefined ? {} : { version }) });
+  const row: UpsertRow = { ref, values, root, reference, requiredChecked: certainlyNew };
+  if (version !== undefined) row.version = version;
+  ctx.rows.add(entity, row);
   return key;
 }
 
