@@ -58,6 +58,7 @@ async function until(since: string | undefined, done: (all: Entry[]) => boolean)
 }
 
 const hex = (uuid: string) => uuid.replace(/-/g, '');
+const toDb = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 
 /**
  * A cursor after everything this file wrote so far: writes a marker and reads until it is handed out. Any
@@ -106,6 +107,28 @@ describe('GET /api/_action/changes', () => {
     const [row] = (await t.knex.raw(`SELECT key FROM change_log WHERE entity = 'product_category'`)).rows;
     expect(row.key).toEqual({ product_id: expect.any(String), category_id: expect.any(String) });
     expect(hex(row.key.product_id)).toBe(product);
+  });
+
+  it("makes no entry for an indexer's rewrite of fields no read returns (a product's search keywords)", async () => {
+    const tax = hexId();
+    const product = hexId();
+    await sync(t.app, { a: { entity: 'tax', action: 'upsert', payload: [{ id: tax, name: 'Unseen', taxRate: 7 }] } }).expect(200);
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: product, productNumber: 'UNSEEN-1', name: 'Linen shirt', stock: 1, price: price(), taxId: tax }] } }).expect(200);
+    // A new name: the translation row is written, the product gets a new version, and the search indexer (inline)
+    // rewrites its keywords, which no read returns.
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: product, name: 'Woollen scarf' }] } }).expect(200);
+    const { rows } = await t.knex.raw(
+      `SELECT c.entity, count(*)::int AS n FROM change_log c
+        WHERE c.xid = (SELECT max(xid) FROM change_log WHERE entity = 'product_translation' AND key->>'product_id' = ?)
+        GROUP BY c.entity ORDER BY c.entity`,
+      [toDb(product)],
+    );
+    expect(rows).toEqual([
+      { entity: 'product', n: 1 },
+      { entity: 'product_translation', n: 1 },
+    ]);
+    const found = await request(t.app).post('/api/search/product').send({ term: 'scarf' }).expect(200);
+    expect(found.body.data.map((p: { id: string }) => p.id)).toContain(product);
   });
 
   it('lists deletes, those the database cascades included, and set-null updates', async () => {
