@@ -47,18 +47,17 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
     // trees are grouped once, not looked up per record (that was quadratic: 20,000 products took minutes).
     async index(sql, ids) {
       if (!ids.length) return;
-      await lockAndIndex(
-        sql,
+      await lockAndIndex(sql, {
         entity,
         ids,
-        (list) => `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY(${list})
+        recompute: (list) => `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY(${list})
                                 UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
          , trees AS (SELECT owner, array_agg(DISTINCT id ORDER BY id) AS tree FROM anc GROUP BY owner)
          , computed AS (SELECT u.id, COALESCE(trees.tree, '{}'::uuid[]) AS tree
                           FROM unnest(${list}) AS u(id) LEFT JOIN trees ON trees.owner = u.id)
          UPDATE ${e} SET ${col(entity, def.target)} = computed.tree FROM computed
          WHERE ${e}.${eId} = computed.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM computed.tree`,
-      );
+      });
     },
     batch: (sql, after, size) => keysetBatch(sql, entity, after, size),
   };

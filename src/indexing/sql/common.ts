@@ -26,19 +26,27 @@ export async function keysetBatch(sql: Sql, entity: EntityDef, after: string | n
 }
 
 /**
- * Locks the records an indexer is about to recompute, in key order, and then recomputes them, in one round trip:
- * `recompute` is the computing statement, given the SQL expression of the ids (a uuid[]). The two go as one message
+ * Locks the records an indexer is about to recompute, in key order, and then recomputes them, in one round trip.
+ * The two go as one message
  * of two statements; under READ COMMITTED each statement reads a snapshot of its own, so the second reads one taken
  * after every writer of these records committed, and never writes back values computed from a state that another
  * transaction has meanwhile changed. One round trip instead of two matters inside a sync's transaction: it holds its
  * rows locked until it commits, and under load every round trip waits for a turn of the busy event loop (3 ms on
- * average, 8 ms at p90, measured in the bench's 8-client load cases). `unseen`: the statement writes only fields no
- * read returns (see UNSEEN).
+ * average, 8 ms at p90, measured in the bench's 8-client load cases).
  */
-export async function lockAndIndex(sql: Sql, entity: EntityDef, ids: readonly string[], recompute: (ids: string) => string, opts: { unseen?: boolean } = {}): Promise<void> {
+export interface Recomputation {
+  entity: EntityDef;
+  ids: readonly string[];
+  /** The computing statement, given the SQL expression of the ids (a uuid[]). */
+  recompute: (ids: string) => string;
+  /** The statement writes only fields no read returns (see UNSEEN). */
+  unseen?: boolean;
+}
+
+export async function lockAndIndex(sql: Sql, { entity, ids, recompute, unseen }: Recomputation): Promise<void> {
   const pk = pkCol(entity);
   const list = uuidArray(ids);
-  const statement = opts.unseen ? `SET LOCAL ${UNSEEN} = on;\n${recompute(list)};\nSET LOCAL ${UNSEEN} = off` : recompute(list);
+  const statement = unseen ? `SET LOCAL ${UNSEEN} = on;\n${recompute(list)};\nSET LOCAL ${UNSEEN} = off` : recompute(list);
   await sql.query(`SELECT ${pk} FROM ${ident(entity.table)} WHERE ${pk} = ANY(${list}) ORDER BY ${pk} FOR NO KEY UPDATE;\n${statement}`);
 }
 

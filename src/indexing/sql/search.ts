@@ -75,16 +75,15 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
     async index(sql, ids) {
       if (!ids.length) return;
-      await lockAndIndex(
-        sql,
+      await lockAndIndex(sql, {
         entity,
         ids,
-        (list) => `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
+        recompute: (list) => `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
          FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', left(concat_ws(' ', ${parts.join(', ')}), ${SEARCH_TEXT_MAX_LENGTH})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY(${list})) AS v
          WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
         // Keywords no read returns change nothing a reader sees: no change-feed entry, no listing comparison.
-        { unseen: !entity.fields[def.target]!.readable },
-      );
+        unseen: !entity.fields[def.target]!.readable,
+      });
     },
     batch: (sql, after, size) => keysetBatch(sql, entity, after, size),
   };
