@@ -1,5 +1,6 @@
 import { ident } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
+import { whereSideTable } from '../definitions/sql/side-table';
 import type { Filter } from './types';
 
 const RANGE_SQL = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
@@ -37,9 +38,13 @@ function leaf(f: Exclude<Filter, { type: 'not' | 'multi' }>, p: (v: unknown) => 
     if (f.type === 'equalsAny') return `${col} && ${p(f.values)}::uuid[]`;
   }
   switch (f.type) {
-    case 'term':
+    case 'term': {
       // 'simple': no stemming or stop words, the same configuration the search vector is built with.
-      return `${col} @@ plainto_tsquery('simple', ${p(f.value)})`;
+      const query = `plainto_tsquery('simple', ${p(f.value)})`;
+      // A vector in a table of its own (product_search) is matched there, by the records' keys.
+      if (f.field.sideTable) return whereSideTable(f.field, f.field.sideTable, alias, (c) => `${c} @@ ${query}`);
+      return `${col} @@ ${query}`;
+    }
     case 'equals':
       return f.value === null ? `${col} IS NULL` : `${col} = ${p(f.value)}::${type}`;
     case 'equalsAny':

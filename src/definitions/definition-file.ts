@@ -43,6 +43,11 @@ export const fieldFileSchema = z
     upperCase: z.boolean().optional(),
     /** A reference resolver by this field although it is not unique: it resolves when exactly one record matches. */
     resolver: z.boolean().optional(),
+    /**
+     * Stored in this table, one row per record keyed by <entity table>_id, instead of in the entity's own row: for an
+     * indexer's tsvector, whose GIN index would otherwise be written on every write of the record.
+     */
+    table: name.optional(),
     description: z.string().optional(),
   })
   .strict()
@@ -82,6 +87,9 @@ export const fieldFileSchema = z
     }
     if (f.upperCase && f.kind !== 'string') {
       ctx.addIssue({ code: 'custom', path: ['upperCase'], message: 'upperCase applies to string fields only' });
+    }
+    if (f.table && (f.kind !== 'tsvector' || f.read !== false || !f.writeProtected)) {
+      ctx.addIssue({ code: 'custom', path: ['table'], message: 'a table of its own applies to tsvector fields that are write-protected and not read ("read": false)' });
     }
     if (f.pattern) {
       try {

@@ -103,6 +103,12 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
     if (f.kind !== 'id' && f.kind !== 'fk') throw new DefinitionError(`${file}: at primaryKey.${i}: "${k}" must be of kind id or fk`);
     f.nullable = false;
   }
+  const table = def.table ?? def.entity;
+  for (const [fieldName, f] of Object.entries(def.fields)) {
+    if (!f.table) continue;
+    if (primaryKey.length !== 1) throw new DefinitionError(`${file}: at fields.${fieldName}.table: a table of its own needs an entity with a single-column key`);
+    fields[fieldName]!.sideTable = { table: f.table, key: `${table}_id`, owner: fields[primaryKey[0]!]!.column };
+  }
   const uniqueKeys: string[][] = Object.values(fields).filter((f) => f.unique).map((f) => [f.name]);
   for (const [i, key] of (def.unique ?? []).entries()) {
     for (const k of key) if (!fields[k]) throw new DefinitionError(`${file}: at unique.${i}: field "${k}" is not defined`);
@@ -132,7 +138,7 @@ export function buildEntity(file: string, def: DefinitionFile, opts: LoadOptions
   const isMapping = primaryKey.length > 1 && primaryKey.every((k) => fields[k]!.kind === 'fk');
   return {
     name: def.entity,
-    table: def.table ?? def.entity,
+    table,
     file,
     fields,
     fieldList: Object.values(fields),

@@ -44,6 +44,17 @@ export interface FieldDef {
   upperCase: boolean;
   /** A resolver by this non-unique field: it resolves when exactly one record matches. */
   resolver: boolean;
+  /**
+   * The value lives in a table of its own (`table`), one row per record: `key` holds the record's id (the entity's
+   * column `owner`), `column` the value. Only an indexer writes it; reads never return it; `term` filters look it up.
+   */
+  sideTable?: SideTable;
+}
+
+export interface SideTable {
+  table: string;
+  key: string;
+  owner: string;
 }
 
 export type AssociationDef =

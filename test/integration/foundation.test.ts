@@ -8,7 +8,7 @@ import { SchemaMismatchError, schemaCheck } from '../../src/definitions/sql/sche
 import { loadRegistry } from '../../src/definitions/registry';
 import { createLogger } from '../../src/observability/logger';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
-import { createTestDatabase } from '../support/database';
+import { admin, createTestDatabase } from '../support/database';
 
 describe('foundation', () => {
   let t: TestApp;
@@ -53,6 +53,27 @@ describe('startup schema check', () => {
       await expect(openDatabase(config, schemaCheck(registry), createLogger('silent'))).rejects.toThrow(
         /entity tax, field rounding: column "tax.rounding" does not exist/,
       );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  it('refuses a field kept in a table of its own when that table or its key column is missing', async () => {
+    const db = await createTestDatabase();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-schemas-'));
+    try {
+      for (const f of fs.readdirSync(path.join(ROOT, 'schemas'))) fs.copyFileSync(path.join(ROOT, 'schemas', f), path.join(dir, f));
+      const tax = JSON.parse(fs.readFileSync(path.join(dir, 'tax.json'), 'utf8'));
+      tax.fields.words = { kind: 'tsvector', writeProtected: 'indexer:x', read: false, table: 'tax_words' };
+      fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
+      const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
+      const check = () => openDatabase(config, schemaCheck(loadRegistry([dir])), createLogger('silent'));
+      await expect(check()).rejects.toThrow(/entity tax, field words: table "tax_words" does not exist/);
+      await admin((c) => c.query('CREATE TABLE tax_words (id uuid PRIMARY KEY, words tsvector NOT NULL)'), db.url);
+      await expect(check()).rejects.toThrow(/entity tax, field words: table "tax_words" needs a uuid column "tax_id"/);
+      await admin((c) => c.query('ALTER TABLE tax_words RENAME COLUMN id TO tax_id'), db.url);
+      await (await check()).close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       await db.drop();

@@ -6,7 +6,7 @@ import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
 import { derivedSnapshot, reindexedSnapshot, snapshotDiff } from '../support/overlap-load';
 import { startServer, type ServerProcess } from '../support/reliability';
-import { count, createTax, sync, storedRows } from '../support/sync';
+import { count, createTax, productRows, sync, storedRows } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
 
 const QUEUE = { 'indexing-behavior': 'use-queue-indexing' };
@@ -115,12 +115,12 @@ describe('a record that cannot be indexed', () => {
     await t.knex.raw(`
       CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF NEW.product_number = 'POISON' AND NEW.search_keywords IS DISTINCT FROM OLD.search_keywords THEN
-          RAISE EXCEPTION 'poisoned record %', NEW.id;
+        IF (SELECT product_number FROM product WHERE id = NEW.product_id) = 'POISON' THEN
+          RAISE EXCEPTION 'poisoned record %', NEW.product_id;
         END IF;
         RETURN NEW;
       END $$;
-      CREATE TRIGGER poison BEFORE UPDATE ON product FOR EACH ROW EXECUTE FUNCTION poison();`);
+      CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON product_search FOR EACH ROW EXECUTE FUNCTION poison();`);
     const batch = Array.from({ length: 30 }, (_, i) => product(taxId, 3000 + i, { name: `Healthy ${i}` }));
     const bad = product(taxId, 0, { productNumber: 'POISON', name: 'Bad' });
     batch.splice(13, 0, bad);
@@ -136,17 +136,17 @@ describe('a record that cannot be indexed', () => {
     );
     expect(status).toMatchObject({ dead: 1, pending: 0, deadLettered: 0 });
     expect(status.deadIds).toEqual([{ id: bad.id, attempts: 2, error: expect.stringContaining('poisoned record'), failedAt: expect.any(String) }]);
-    const healthy = await storedRows(t, 'product').whereIn('id', batch.filter((p) => p !== bad).map((p) => dashed(p.id as string))).whereNotNull('search_keywords');
+    const healthy = await productRows(t).whereIn('id', batch.filter((p) => p !== bad).map((p) => dashed(p.id as string))).whereNotNull('search_keywords');
     expect(healthy).toHaveLength(30);
     expect(await deadJobs()).toEqual([]);
     const metrics = await request(t.bare).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/bulksync_indexing_ids\{state="dead"\} 1\n/);
 
     // Repaired, then written again: the new write gives the dead id a fresh start.
-    await t.knex.raw('DROP TRIGGER poison ON product; DROP FUNCTION poison()');
+    await t.knex.raw('DROP TRIGGER poison ON product_search; DROP FUNCTION poison()');
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: bad.id, name: 'Good now' }] } }, QUEUE).expect(200);
     expect(await until(drained, (d) => d, 30)).toBe(true);
-    expect(String((await storedRows(t, 'product').where({ id: dashed(bad.id as string) }).first()).search_keywords)).toContain('good');
+    expect(String((await productRows(t).where({ id: dashed(bad.id as string) }).first()).search_keywords)).toContain('good');
     expect(await statusOf('product.search')).toMatchObject({ dead: 0, deadIds: [] });
   });
 });
@@ -158,7 +158,7 @@ describe('a job queued by the previous version (ids in its payload)', () => {
     await t.knex.raw(`SELECT graphile_worker.add_job('bulksync_index', ?::json, queue_name => 'bulksync:product.search', job_key => 'bulksync:index:product.search')`, [
       JSON.stringify([{ indexer: 'product.search', ids: [dashed(p.id as string)] }]),
     ]);
-    const row = await until(() => storedRows(t, 'product').where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
+    const row = await until(() => productRows(t).where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
     expect(String(row.search_keywords)).toContain('legacy');
     expect(await until(drained, (d) => d, 30)).toBe(true);
   });

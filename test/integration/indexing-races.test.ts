@@ -46,7 +46,7 @@ describe('an indexer that has to wait for a writer', () => {
     } finally {
       await writer.end();
     }
-    const row = await t.knex.raw(`SELECT search_keywords::text AS kw FROM product WHERE id = ?`, [toDbId(p.id as string)]);
+    const row = await t.knex.raw(`SELECT search_keywords::text AS kw FROM product_search WHERE product_id = ?`, [toDbId(p.id as string)]);
     expect(row.rows[0].kw).toContain('afterwards');
     expect(row.rows[0].kw).not.toContain('before');
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { until } from '../support/poll';
 import { ROOT, startTestApp, type TestApp } from '../support/app';
-import { createTax, sync, storedRows } from '../support/sync';
+import { createTax, productRows, sync } from '../support/sync';
 import { product } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -53,11 +53,11 @@ describe('a worker killed in the middle of a batch', () => {
     await new Promise((r) => child!.once('exit', r));
     await blocker.query('ROLLBACK');
     await blocker.end();
-    expect((await storedRows(t, 'product').where({ id: dashed(p.id as string) }).first()).search_keywords).toBeNull();
+    expect((await productRows(t).where({ id: dashed(p.id as string) }).first()).search_keywords).toBeNull();
 
     // A new worker notices the silent one, releases its job and does the work.
     await t.startWorker();
-    const row = await until(() => storedRows(t, 'product').where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
+    const row = await until(() => productRows(t).where({ id: dashed(p.id as string) }).first(), (r) => r.search_keywords !== null);
     expect(String(row.search_keywords)).toContain('survivor');
     // The job ends (and is removed) once it has found nothing more to drain, a moment after the batch committed.
     const left = await until(

@@ -3,7 +3,7 @@ import { toDbId as dashed, toApiId as hex } from '../../src/definitions/ids';
 import request from 'supertest';
 import { until } from '../support/poll';
 import { startTestApp, type TestApp } from '../support/app';
-import { count, createTax, sync, storedRows } from '../support/sync';
+import { count, createTax, productRows, sync, storedRows } from '../support/sync';
 import { hexId, product } from '../fixtures/catalog';
 
 let t: TestApp;
@@ -18,7 +18,7 @@ async function category(id: string) {
 }
 
 async function productRow(id: string) {
-  return storedRows(t, 'product').where({ id: dashed(id) }).first();
+  return productRows(t).where({ id: dashed(id) }).first();
 }
 
 async function jobCount(): Promise<number> {
@@ -40,7 +40,7 @@ describe('inline indexing (default)', () => {
     expect(await category(root)).toMatchObject({ path: [], level: 1, breadcrumb: ['Clothing'], childCount: 1 });
     const row = await productRow(p.id as string);
     expect(row.category_tree.map(hex).sort()).toEqual([root, mid, leaf].sort());
-    const hits = await storedRows(t, 'product').whereRaw(`search_keywords @@ plainto_tsquery('simple', ?)`, ['blue works linen']).pluck('id');
+    const hits = await productRows(t).whereRaw(`search_keywords @@ plainto_tsquery('simple', ?)`, ['blue works linen']).pluck('id');
     expect(hits.map(hex)).toEqual([p.id]);
   });
 
@@ -71,6 +71,25 @@ describe('inline indexing (default)', () => {
     expect(await kw()).not.toContain('oldname');
     await sync(t.app, { d: { entity: 'product_manufacturer', action: 'delete', payload: [{ id: m }] } }).expect(200);
     expect(await kw()).not.toContain('newname');
+  });
+
+  it('keeps the search vector in product_search: written when the text changes, untouched by other writes, deleted with the product', async () => {
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 6, { name: 'Vector home' });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
+    // The row version of the vector (xmin): a new one is written only when the vector changes.
+    const version = async () => (await t.knex.raw(`SELECT xmin::text AS v, search_keywords::text AS kw FROM product_search WHERE product_id = ?`, [dashed(p.id as string)])).rows[0];
+    const first = await version();
+    expect(first.kw).toContain('vector');
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: p.id, stock: 77 }] } }).expect(200);
+    expect(await version()).toEqual(first);
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: p.id, name: 'Renamed thing' }] } }).expect(200);
+    const renamed = await version();
+    expect(renamed.v).not.toBe(first.v);
+    expect(renamed.kw).toContain('renamed');
+    expect(renamed.kw).not.toContain('vector');
+    await sync(t.app, { d: { entity: 'product', action: 'delete', payload: [{ id: p.id }] } }).expect(200);
+    expect(await version()).toBeUndefined();
   });
 
   it('unlinking a category updates the product\'s category tree', async () => {
@@ -163,8 +182,8 @@ describe('queued indexing', () => {
     const p = product(taxId, 13);
     const statusOf = async () =>
       (await request(t.app).get('/api/_action/indexing/status').expect(200)).body.data.find((s: { indexer: string }) => s.indexer === 'product.search');
-    // Break the indexer's target for a moment: its UPDATE fails like a real fault would.
-    await t.knex.raw('ALTER TABLE product RENAME COLUMN search_keywords TO search_keywords_gone');
+    // Break the indexer's target for a moment: its write fails like a real fault would.
+    await t.knex.raw('ALTER TABLE product_search RENAME COLUMN search_keywords TO search_keywords_gone');
     try {
       await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'use-queue-indexing', 'indexing-skip': 'product.category-tree' }).expect(200);
       // Failed ids back off exponentially; move their next attempt forward instead of waiting for it.
@@ -183,7 +202,7 @@ describe('queued indexing', () => {
       const deadJobs = await t.knex.raw(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE attempts >= max_attempts`);
       expect(deadJobs.rows[0].n).toBe(0);
     } finally {
-      await t.knex.raw('ALTER TABLE product RENAME COLUMN search_keywords_gone TO search_keywords');
+      await t.knex.raw('ALTER TABLE product_search RENAME COLUMN search_keywords_gone TO search_keywords');
     }
     const retried = await request(t.app).post('/api/_action/indexing/retry').set('content-type', 'application/json').send({ indexers: ['product.search'] }).expect(202);
     expect(retried.body.data).toEqual({ indexers: ['product.search'], ids: 1, jobs: 0 });

@@ -154,6 +154,18 @@ describe('aggregations', () => {
     expect(a).toEqual({ 'in-stock-count': { count: 3 } });
   });
 
+  it('a term (the search vector, kept in a table of its own) narrows the search and a filter aggregation', async () => {
+    const a = await aggregations(
+      [
+        { name: 'shirts', type: 'filter', filter: [{ type: 'term', value: 'shirt' }], aggregation: { name: 'shirt-stock', type: 'sum', field: 'stock' } },
+        { name: 'all-stock', type: 'sum', field: 'stock' },
+      ],
+      { filter: [{ type: 'term', value: 'linen' }] },
+    );
+    // linen: P1 (10) and P2 (0); of those, shirts: P1.
+    expect(a).toEqual({ 'shirt-stock': { sum: 10 }, 'all-stock': { sum: 10 } });
+  });
+
   it('histogram buckets date-times by interval (keys in UTC, Shopware\'s "Y-m-d H:i:s")', async () => {
     const rows = await t.knex('product').select('created_at');
     const days = new Map<string, number>();

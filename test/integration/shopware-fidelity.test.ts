@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const keywords = async (id: string) => (await t.knex('product').where({ id }).first()).search_keywords as string | null;
+const keywords = async (id: string) => ((await t.knex('product_search').where({ product_id: id }).first())?.search_keywords ?? null) as string | null;
 
 describe('customFields', () => {
   it('merges keys in merge mode (null removes one), replaces in replace mode, and refuses what is not an object', async () => {

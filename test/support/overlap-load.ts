@@ -164,7 +164,7 @@ export class OverlapLoad {
 }
 
 const SNAPSHOT = [
-  `SELECT 'product' AS entity, id, category_tree, search_keywords::text AS kw FROM product ORDER BY id`,
+  `SELECT 'product' AS entity, p.id, p.category_tree, s.search_keywords::text AS kw FROM product p LEFT JOIN product_search s ON s.product_id = p.id ORDER BY p.id`,
   `SELECT 'category' AS entity, id, path, level, child_count, breadcrumb FROM category ORDER BY id`,
 ];
 

@@ -28,3 +28,10 @@ export async function createTax(app: Express, name = 'Standard', taxRate = 19): 
 export function storedRows(t: { knex: Knex; registry: Registry }, entity: string): Knex.QueryBuilder<any, any[]> {
   return t.knex.from(t.knex.raw(`${readSource(t.registry.get(entity))} AS stored`));
 }
+
+/** Product rows as storedRows gives them, with the search vector from its own table as `search_keywords` (null until indexed). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- stored rows
+export function productRows(t: { knex: Knex; registry: Registry }): Knex.QueryBuilder<any, any[]> {
+  const products = readSource(t.registry.get('product'));
+  return t.knex.from(t.knex.raw(`(SELECT p.*, s.search_keywords FROM ${products} p LEFT JOIN product_search s ON s.product_id = p.id) AS stored`));
+}

@@ -26,6 +26,9 @@ describe('the catalog definitions', () => {
     expect(product.fields.productNumber!.column).toBe('product_number');
     expect(product.fields.createdAt).toMatchObject({ column: 'created_at', writeProtected: 'writer' });
     expect(product.fields.searchKeywords).toMatchObject({ writeProtected: 'indexer:product.search', readable: false });
+    // Kept in a table of its own, keyed by the product's id.
+    expect(product.fields.searchKeywords!.sideTable).toEqual({ table: 'product_search', key: 'product_id', owner: 'id' });
+    expect(product.fields.name!.sideTable).toBeUndefined();
   });
 
   it('orders entities so that every entity follows the ones it references', () => {
@@ -88,6 +91,18 @@ describe('loading a bad definition', () => {
     expect(() => registryFromTexts([file('tax', { ...tax, fields: { id: { kind: 'id' }, name: { kind: 'string', requried: true } } })])).toThrow(
       /at fields\.name: Unrecognized key.*requried/,
     );
+  });
+
+  it('keeps a table of its own for write-protected, unread tsvector fields only, of entities with one key column', () => {
+    const withVector = (vector: Record<string, unknown>) => ({ ...tax, fields: { ...tax.fields, words: { kind: 'tsvector', ...vector } } });
+    const ok = registryFromTexts([file('tax', withVector({ writeProtected: 'indexer:x', read: false, table: 'tax_words' }))]);
+    expect(ok.get('tax').fields.words!.sideTable).toEqual({ table: 'tax_words', key: 'tax_id', owner: 'id' });
+    expect(() => registryFromTexts([file('tax', withVector({ writeProtected: 'indexer:x', table: 'tax_words' }))])).toThrow(/at fields\.words\.table: a table of its own applies/);
+    expect(() => registryFromTexts([file('tax', withVector({ read: false, table: 'tax_words' }))])).toThrow(/at fields\.words\.table/);
+    const name = { ...tax, fields: { ...tax.fields, name: { kind: 'string', writeProtected: 'x', read: false, table: 'tax_names' } } };
+    expect(() => registryFromTexts([file('tax', name)])).toThrow(/at fields\.name\.table/);
+    const composite = { entity: 'tax', primaryKey: ['a', 'b'], fields: { a: { kind: 'id' }, b: { kind: 'id' }, words: { kind: 'tsvector', writeProtected: 'x', read: false, table: 'tax_words' } } };
+    expect(() => registryFromTexts([file('tax', composite)])).toThrow(/at fields\.words\.table: a table of its own needs an entity with a single-column key/);
   });
 
   it('rejects a many-to-one whose via field does not reference the entity', () => {

@@ -39,16 +39,25 @@ export async function schemaProblems(knex: Knex, registry: Registry): Promise<st
     for (const f of e.fieldList) {
       // A translated field's column is in the translation table, checked as that entity's field.
       if (f.translated) continue;
-      const col = cols.get(f.column);
       const where = `entity ${e.name}, field ${f.name}`;
+      const table = f.sideTable?.table ?? e.table;
+      const columns = f.sideTable ? tables.get(f.sideTable.table) : cols;
+      if (!columns) {
+        problems.push(`${where}: table "${table}" does not exist`);
+        continue;
+      }
+      if (f.sideTable && columns.get(f.sideTable.key)?.udt_name !== 'uuid') {
+        problems.push(`${where}: table "${table}" needs a uuid column "${f.sideTable.key}" holding the ${e.name}'s id`);
+      }
+      const col = columns.get(f.column);
       if (!col) {
-        problems.push(`${where}: column "${e.table}.${f.column}" does not exist`);
+        problems.push(`${where}: column "${table}.${f.column}" does not exist`);
         continue;
       }
       const kind = kindOf(f);
       if (!kind.udtNames.includes(col.udt_name)) {
         problems.push(
-          `${where}: column "${e.table}.${f.column}" has type ${col.udt_name}, kind ${f.kind} needs one of ${kind.udtNames.join(', ')}`,
+          `${where}: column "${table}.${f.column}" has type ${col.udt_name}, kind ${f.kind} needs one of ${kind.udtNames.join(', ')}`,
         );
       }
       if (f.nullable && !f.writeProtected && col.is_nullable === 'NO') {

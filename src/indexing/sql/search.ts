@@ -75,14 +75,29 @@ export function searchIndexer(entity: EntityDef, def: SearchDef, registry: Regis
     // Rows whose text did not change are not rewritten (a stock update leaves the keywords as they are).
     async index(sql, ids) {
       if (!ids.length) return;
+      const doc = (list: string) =>
+        `SELECT ${e}.${eId} AS id, to_tsvector('simple', left(concat_ws(' ', ${parts.join(', ')}), ${SEARCH_TEXT_MAX_LENGTH})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY(${list})`;
+      const target = entity.fields[def.target]!;
+      const side = target.sideTable;
+      if (side) {
+        // In a table of its own (product_search): a row per record, inserted or rewritten only when the text changed.
+        const s = ident(side.table);
+        const c = ident(target.column);
+        await lockAndIndex(sql, {
+          entity,
+          ids,
+          recompute: (list) => `INSERT INTO ${s} AS s (${ident(side.key)}, ${c}) SELECT v.id, v.doc FROM (${doc(list)}) v ORDER BY v.id
+         ON CONFLICT (${ident(side.key)}) DO UPDATE SET ${c} = EXCLUDED.${c} WHERE s.${c} IS DISTINCT FROM EXCLUDED.${c}`,
+        });
+        return;
+      }
       await lockAndIndex(sql, {
         entity,
         ids,
-        recompute: (list) => `UPDATE ${e} SET ${col(entity, def.target)} = v.doc
-         FROM (SELECT ${e}.${eId} AS id, to_tsvector('simple', left(concat_ws(' ', ${parts.join(', ')}), ${SEARCH_TEXT_MAX_LENGTH})) AS doc FROM ${e} WHERE ${e}.${eId} = ANY(${list})) AS v
+        recompute: (list) => `UPDATE ${e} SET ${col(entity, def.target)} = v.doc FROM (${doc(list)}) AS v
          WHERE ${e}.${eId} = v.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM v.doc`,
         // Keywords no read returns change nothing a reader sees: no change-feed entry, no listing comparison.
-        unseen: !entity.fields[def.target]!.readable,
+        unseen: !target.readable,
       });
     },
     batch: (sql, after, size) => keysetBatch(sql, entity, after, size),

@@ -241,7 +241,8 @@ export async function selectAggregations(sql: Sql, q: AggregationsQuery): Promis
   const params: unknown[] = [];
   const { entity, language } = q.frame;
   const fields = matchedFields(q.statements);
-  const cols = [...fields].map((f) => `${T}.${ident(entity.fields[f]!.column)}`);
+  // A field kept in a table of its own is not a column of the records: its filter looks it up by their key.
+  const cols = [...fields].filter((f) => !entity.fields[f]!.sideTable).map((f) => `${T}.${ident(entity.fields[f]!.column)}`);
   // A category's records (and their option ids) from the listing table when it holds every field read here.
   const listing = listingSource({ entity, language, filters: q.frame.filters, fields }, params);
   const filters = listing ? listing.filters : q.frame.filters;
