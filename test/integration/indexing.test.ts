@@ -99,16 +99,19 @@ describe('inline indexing (default)', () => {
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }).expect(200);
     expect((await productRow(p.id as string)).category_tree.map(hex)).toEqual([c]);
     await sync(t.app, { d: { entity: 'product_category', action: 'delete', payload: [{ productId: p.id, categoryId: c }] } }).expect(200);
-    expect((await productRow(p.id as string)).category_tree).toEqual([]);
+    // Linked to nothing: no tree (null), as Shopware answers.
+    expect((await productRow(p.id as string)).category_tree).toBeNull();
   });
+
 
   it('indexing-skip leaves the named indexers out', async () => {
     const taxId = await createTax(t.app);
-    const p = product(taxId, 5);
+    const c = hexId();
+    const p = product(taxId, 5, { categories: [{ id: c, name: 'Skipped search' }] });
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-skip': 'product.search' }).expect(200);
     const row = await productRow(p.id as string);
     expect(row.search_keywords).toBeNull();
-    expect(row.category_tree).toEqual([]);
+    expect(row.category_tree.map(hex)).toEqual([c]);
   });
 
   it('refuses unknown header values', async () => {
@@ -122,22 +125,36 @@ describe('inline indexing (default)', () => {
 describe('queued indexing', () => {
   it('commits the data with its jobs; derived fields stay stale until a worker runs', async () => {
     const taxId = await createTax(t.app);
-    const p = product(taxId, 10, { name: 'Queued thing' });
+    const c = hexId();
+    const p = product(taxId, 10, { name: 'Queued thing', categories: [{ id: c, name: 'Queued category' }] });
     const before = await jobCount();
     const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'use-queue-indexing' }).expect(200);
-    expect(res.headers['x-indexing']).toBe('queued 2');
-    expect(await jobCount()).toBe(before + 2);
+    // category.tree (the new category), product.category-tree (the link), product.search (the product).
+    expect(res.headers['x-indexing']).toBe('queued 3');
+    expect(await jobCount()).toBe(before + 3);
     expect((await productRow(p.id as string)).search_keywords).toBeNull();
     await t.startWorker();
-    const row = await until(() => productRow(p.id as string), (r) => r.search_keywords !== null);
+    const row = await until(() => productRow(p.id as string), (r) => r.search_keywords !== null && r.category_tree !== null);
     expect(String(row.search_keywords)).toContain('queued');
-    expect(row.category_tree).toEqual([]);
+    expect(row.category_tree.map(hex)).toEqual([c]);
     const status = await until(
       async () => (await request(t.app).get('/api/_action/indexing/status').expect(200)).body.data,
       (d: { indexer: string; queued: number; running: number; lastCompletedAt: string | null }[]) =>
         d.filter((s) => s.indexer.startsWith('product.')).every((s) => s.queued === 0 && s.running === 0 && s.lastCompletedAt),
     );
     expect(status.find((s: { indexer: string }) => s.indexer === 'product.search')).toMatchObject({ queued: 0, deadLettered: 0 });
+  });
+
+  it('a product without categories gives the category-tree indexer nothing to do, and has no tree', async () => {
+    // The worker started above runs what this queues.
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 7, { name: 'Treeless' });
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'use-queue-indexing' }).expect(200);
+    // product.search only: the tree depends on the product's links and their categories, not on its own fields.
+    expect(res.headers['x-indexing']).toBe('queued 1');
+    expect(String((await until(() => productRow(p.id as string), (r) => r.search_keywords !== null)).search_keywords)).toContain('treeless');
+    const read = await request(t.app).get(`/api/product/${p.id}`).expect(200);
+    expect(read.body.data.categoryTree).toBeNull();
   });
 
   it('a sync that fails leaves no job behind', async () => {

@@ -10,6 +10,10 @@ type AncestorsDef = Extract<IndexerDef, { type: 'ancestors' }>;
  * The ids of the records an entity is linked to through a many-to-many association, and of all their ancestors
  * (a product's categories and their parents). Computed from the parent links themselves, not from the tree
  * indexer's paths, so that the two may run in any order or in parallel.
+ *
+ * A record linked to nothing has no tree: null, as Shopware's product.categoryTree. So a write of the record itself
+ * never changes its tree (only its links and the linked records' parents do), and the indexer does not listen to
+ * it: an import of products whose categories stay as they are costs it nothing.
  */
 export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry: Registry): Indexer {
   const assoc = entity.associations[def.association]!;
@@ -27,12 +31,11 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
   return {
     name: def.name,
     entity,
-    listens: [entity.name, mapping.name, target.name],
+    listens: [mapping.name, target.name],
     contendedBy: [target.name],
     before: async () => [],
     async after(sql, changed, keys) {
       if (!keys.length) return [];
-      if (changed.name === entity.name) return idsOf(entity, keys);
       if (changed.name === mapping.name) return [...new Set(keys.map((k) => k[assoc.localKey]!))];
       // A target record that moved changes the trees of everything linked to it or below it.
       const { rows } = await sql.query<{ id: string }>(
@@ -43,8 +46,8 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
       );
       return rows.map((r) => String(r.id));
     },
-    // Rows whose tree did not change are not rewritten: an import that does not touch categories costs a read. The
-    // trees are grouped once, not looked up per record (that was quadratic: 20,000 products took minutes).
+    // Rows whose tree did not change are not rewritten. The trees are grouped once, not looked up per record (that
+    // was quadratic: 20,000 products took minutes).
     async index(sql, ids) {
       if (!ids.length) return;
       await lockAndIndex(sql, {
@@ -53,8 +56,7 @@ export function ancestorsIndexer(entity: EntityDef, def: AncestorsDef, registry:
         recompute: (list) => `WITH RECURSIVE anc AS (SELECT ${mLocal} AS owner, ${mTarget} AS id FROM ${m} WHERE ${mLocal} = ANY(${list})
                                 UNION SELECT anc.owner, t.${tParent} FROM anc JOIN ${t} t ON t.${tId} = anc.id WHERE t.${tParent} IS NOT NULL)
          , trees AS (SELECT owner, array_agg(DISTINCT id ORDER BY id) AS tree FROM anc GROUP BY owner)
-         , computed AS (SELECT u.id, COALESCE(trees.tree, '{}'::uuid[]) AS tree
-                          FROM unnest(${list}) AS u(id) LEFT JOIN trees ON trees.owner = u.id)
+         , computed AS (SELECT u.id, trees.tree FROM unnest(${list}) AS u(id) LEFT JOIN trees ON trees.owner = u.id)
          UPDATE ${e} SET ${col(entity, def.target)} = computed.tree FROM computed
          WHERE ${e}.${eId} = computed.id AND ${e}.${col(entity, def.target)} IS DISTINCT FROM computed.tree`,
       });
