@@ -85,8 +85,9 @@ export async function serverVersion(client: pg.Client): Promise<string> {
 
 /** Empties the catalog tables a case writes (the tax row stays), so every method starts from the same state. */
 export async function resetTables(client: pg.Client): Promise<void> {
-  // product_listing: the read side's listing rows (kept by triggers on the product tables), emptied with them.
-  await client.query('TRUNCATE product_listing, product_category, product_property, product_visibility, product_translation, product, category_translation, category, product_manufacturer_translation, product_manufacturer');
+  // product_listing: the read side's listing rows (kept by triggers on the product tables), emptied with them;
+  // product_search: the products' search vectors.
+  await client.query('TRUNCATE product_listing, product_search, product_category, product_property, product_visibility, product_translation, product, category_translation, category, product_manufacturer_translation, product_manufacturer');
   await client.query('VACUUM ANALYZE product');
   await client.query('VACUUM ANALYZE category');
   await client.query('VACUUM ANALYZE product_category');

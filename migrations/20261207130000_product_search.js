@@ -6,8 +6,8 @@
  * row version that is not a HOT update. So every write of a product, a stock change included, put all of its
  * keywords into the GIN index again, and the search indexer's rewrite of the keywords made a second version of the
  * product row with entries in all of its indexes. The GIN index's pending list, filled by those entries, was then
- * merged by whichever request crossed its limit: 100–360 ms for that request, the p99 of the load cases. In a table
- * of its own, the vector is written only when the text changes, and a product write no longer touches it.
+ * merged by whichever request crossed its limit: 100–360 ms for that request. In a table of its own, the vector is
+ * written only when the text changes, and a product write no longer touches it (nor fills the pending list).
  */
 exports.up = async function up(knex) {
   await knex.raw(`
@@ -17,8 +17,9 @@ exports.up = async function up(knex) {
     );
     INSERT INTO product_search (product_id, search_keywords)
       SELECT id, search_keywords FROM product WHERE search_keywords IS NOT NULL ORDER BY id;
-    -- No pending list: each write merges its own entries, so no request pays for the merge of everyone's.
-    CREATE INDEX product_search_keywords_idx2 ON product_search USING gin (search_keywords) WITH (fastupdate = off);
+    -- GIN's default pending list (fastupdate): with fastupdate = off each write merged its own words into the
+    -- index, which cost a 100-product inline sync about 3 ms more and lost more under load than the rarer merges cost.
+    CREATE INDEX product_search_keywords_idx2 ON product_search USING gin (search_keywords);
     DROP INDEX IF EXISTS product_search_keywords_idx;
     ALTER INDEX product_search_keywords_idx2 RENAME TO product_search_keywords_idx;
     ALTER TABLE product DROP COLUMN search_keywords;
