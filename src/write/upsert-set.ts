@@ -134,6 +134,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     return c.given === 'some' ? `CASE WHEN ${from}.m${c.i} THEN ${v} ELSE ${stored} END` : v;
   };
   const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
+  if (!data.length) return await insertKeysOnly(sql, { entity, parts, k, params: s.params });
   // The rows the new values point at, share-locked in key order before anything else (as the careful path does):
   // left to the foreign-key triggers, they would be locked at the end of the statement in the order of the rows.
   // A translation row's own record is not among them: it was written (so locked) just before, or is stored as
@@ -208,6 +209,27 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   outcome.inserted = missed.size ? meant.filter((p) => !missed.has(p)) : meant;
   outcome.missed = [...missed].sort((a, b) => a - b);
   return outcome;
+}
+
+/**
+ * The statement of an entity whose rows are their key and nothing else (a mapping such as product_category): a row
+ * is inserted, or it is stored already and stays as it is. No probe before the insert, and nothing to lock or update:
+ * a key another transaction inserted meanwhile is a row stored as sent once that transaction committed (the insert
+ * waited for it). So no row is ever missed, and the inserted rows are the ones the insert returns.
+ */
+async function insertKeysOnly(
+  sql: Sql,
+  { entity, parts, k, params }: { entity: EntityDef; parts: readonly string[]; k: readonly { col: string; alias: string }[]; params: readonly unknown[] },
+): Promise<SetUpsertOutcome> {
+  const byKey = k.map((x) => `u.${x.alias}`).join(', ');
+  const text =
+    `${LOCK_NOWAIT}WITH ${parts.join(',\n')},\n` +
+    `i AS (INSERT INTO ${ident(entity.table)} (${k.map((x) => x.col).join(', ')}, created_at) SELECT ${byKey}, now() FROM u ORDER BY ${byKey} ` +
+    `ON CONFLICT DO NOTHING RETURNING ${keyColumns(entity)})\n` +
+    `SELECT (SELECT string_agg(u.n::text, ',') FROM u JOIN i ON ${k.map((x) => `i.${x.col} = u.${x.alias}`).join(' AND ')}) AS n`;
+  const result = await sql.query<{ n: string | null }>(text, params);
+  const inserted = positions(result.rows[0]!.n);
+  return { inserted: inserted.sort((a, b) => a - b), updated: [], missed: [] };
 }
 
 /** Positions in the rows (from 0) of a list of ordinals (from 1) as the statement returns them. */
