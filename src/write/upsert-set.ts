@@ -70,22 +70,23 @@ function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[]
  * Inserts the new rows and updates the stored rows that differ from what they would become, in one statement that
  * leaves PostgreSQL's constraints to check the rows (WRITE-PATH: no lookup before the write):
  *
- * 1. `l`: the stored rows whose columns differ from what the update would set (the customFields merge included),
- *    locked FOR NO KEY UPDATE in key order — the strength that leaves other requests' foreign-key checks free, and
+ * 1. `found`: for each staged row, whether its key is stored and whether the stored row differs from what the
+ *    update would set (the customFields merge included), read without a lock.
+ * 2. `l`: the stored rows that differ, locked FOR NO KEY UPDATE in key order and compared again under the lock — the strength that leaves other requests' foreign-key checks free, and
  *    the order every request shares, so that concurrent requests never deadlock on each other's rows. A row that
  *    equals what it would become is neither locked nor written: no row version, no change-feed entry.
- * 2. `nx` / `i`: the rows whose key is not stored, inserted in key order with ON CONFLICT DO NOTHING: a key (or a
+ * 3. `nx` / `i`: the rows whose key is not stored, inserted in key order with ON CONFLICT DO NOTHING: a key (or a
  *    unique value) another transaction inserted meanwhile skips the row instead of failing the statement, and the
  *    row comes back as missed.
- * 3. `w`: the update of the locked rows.
+ * 4. `w`: the update of the locked rows.
  *
  * A foreign key, unique value, NOT NULL or CHECK a row breaks fails the statement; the caller diagnoses. So does a row
  * a trigger would have to wait for (LOCK_NOWAIT).
  *
  * Every part reaches a stored table only through its primary key, one probe per staged row, whatever the planner
- * guesses: r and l are LATERAL subqueries (a nested loop by construction, the staged rows sorted first, so the locks
- * are still taken in key order), nx's NOT EXISTS carries OFFSET 0 (not turned into an anti-join, so a correlated
- * probe), and w joins with `= ANY(ARRAY[…])` on the key's first column and IS NOT DISTINCT FROM on the rest (no clause
+ * guesses: r, found and l are LATERAL subqueries (a nested loop by construction; for l the staged rows sorted first, so
+ * the locks are still taken in key order; found's carries OFFSET 0, so that it is never pulled up into a plain join),
+ * a NOT EXISTS carries OFFSET 0 (not turned into an anti-join, so a correlated probe), and w joins with `= ANY(ARRAY[…])` on the key's first column and IS NOT DISTINCT FROM on the rest (no clause
  * a hash or merge join can use; the probe needs an index led by the key's first column, as the key's own is). Plain
  * joins let the planner hash the whole table for every chunk: a table emptied and analyzed before a large request keeps
  * statistics of an empty table, the planner believed 20,000 rows at 98,000, and the 50th chunk of a 100,000-product
@@ -151,30 +152,43 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
   });
   if (referenced.length) parts.push(`r AS MATERIALIZED (${referenced.join(' UNION ALL ')})`);
   const afterReferences = referenced.length ? '(SELECT count(*) FROM r) >= 0 AND ' : '';
-  // The staged rows in key order, the order in which the LATERAL lock below takes its locks (a nested loop keeps
-  // the order of its outer rows; ORDER BY keeps this subquery from being merged into the query around it).
-  const ordered = `(SELECT * FROM u${referenced.length ? ' WHERE (SELECT count(*) FROM r) >= 0' : ''} ORDER BY ${byKey('u')}) o`;
   // The phases run in the order of the careful path, lock → insert → update, each held back by a one-time filter on
   // the one before (PostgreSQL promises no order between the parts of a statement). Updating before inserting can
   // deadlock: a key that one request finds stored and another (with an older snapshot) finds new makes the second's
   // insert wait for the first's uncommitted row version in a unique index, while the first waits to insert a key the
   // second has just updated. A lock alone writes no index entry, so no insert waits for it.
+  const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
+  let newRows: string;
   if (updating.length) {
-    const stored = updating.map((c) => `t.${ident(c.field.column)}`);
-    // l carries the row's values, so that the update reads them from it and never scans u again. FOR NO KEY UPDATE
-    // inside the LATERAL subquery locks each stored row as the nested loop reaches it: in key order.
+    const stored = `ROW(${updating.map((c) => `t.${ident(c.field.column)}`).join(', ')})`;
+    const becomes = (from: string) => `ROW(${updating.map((c) => setExpr(c, from)).join(', ')})`;
+    // found: one probe of the key per staged row (OFFSET 0 keeps it a probe, never a join the planner may hash over the
+    // whole table), unlocked, saying whether the row is stored (differs not null) and whether it differs from what it
+    // would become. The locks below probe only the rows that differ, the insert takes only the rows not stored: a
+    // chunk of new rows or of rows stored as sent costs one probe per row, not two (measured on 2,000 rows stored as
+    // sent: product 12 → 9 ms, product_translation 21 → 8 ms).
+    parts.push(
+      `found AS MATERIALIZED (SELECT u.*, x.differs FROM u LEFT JOIN LATERAL (SELECT ${stored} IS DISTINCT FROM ${becomes('u')} AS differs ` +
+        `FROM ${table} t WHERE ${sameKey('t', 'u')} OFFSET 0) x ON true)`,
+    );
+    // l: the rows that differ, in key order (a nested loop keeps the order of its outer rows; ORDER BY keeps the
+    // subquery from being merged into the query around it), each locked FOR NO KEY UPDATE as the loop reaches it and
+    // compared again under the lock (with the row's latest version). It carries the row's values, so that the update
+    // reads them from it and never scans u again.
+    const ordered = `(SELECT * FROM found f WHERE ${afterReferences}f.differs ORDER BY ${byKey('f')}) o`;
     parts.push(
       `l AS MATERIALIZED (SELECT o.* FROM ${ordered} ` +
         `CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'o')} ` +
-        `AND ROW(${stored.join(', ')}) IS DISTINCT FROM ROW(${updating.map((c) => setExpr(c, 'o')).join(', ')}) FOR NO KEY UPDATE OF t${input.nowait ? ' NOWAIT' : ''}) x)`,
+        `AND ${stored} IS DISTINCT FROM ${becomes('o')} FOR NO KEY UPDATE OF t${input.nowait ? ' NOWAIT' : ''}) x)`,
     );
+    newRows = `SELECT u.* FROM found u WHERE (SELECT count(*) FROM l) >= 0 AND u.differs IS NULL`;
+  } else {
+    // Nothing to update: only whether the key is stored. OFFSET 0 keeps the NOT EXISTS a probe of the key per
+    // staged row (PostgreSQL turns a plain one into an anti-join, which it may hash over the whole table).
+    newRows = `SELECT u.* FROM u WHERE ${afterReferences}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')} OFFSET 0)`;
   }
-  const insertColumns = [...keyFields.map((f) => ident(f.column)), ...data.map((c) => ident(c.field.column))];
-  const afterLocks = updating.length ? '(SELECT count(*) FROM l) >= 0 AND ' : afterReferences;
-  // OFFSET 0 keeps the NOT EXISTS a probe of the key per staged row (PostgreSQL turns a plain one into an anti-join,
-  // which it may hash over the whole table).
   parts.push(
-    `nx AS MATERIALIZED (SELECT u.* FROM u WHERE ${afterLocks}NOT EXISTS (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'u')} OFFSET 0))`,
+    `nx AS MATERIALIZED (${newRows})`,
     `i AS (INSERT INTO ${table} (${insertColumns.join(', ')}, created_at) ` +
       `SELECT ${[...k.map((x) => `u.${x.alias}`), ...data.map((c) => `u.v${c.i}`)].join(', ')}, now() FROM nx u ORDER BY ${k.map((x) => `u.${x.alias}`).join(', ')} ` +
       `ON CONFLICT DO NOTHING RETURNING ${keyColumns(entity)})`,
