@@ -56,6 +56,12 @@ describe('defaults, currencies and resolvers', () => {
       p: { entity: 'product', action: 'upsert', payload: [product(taxId, 4, { price: [{ currencyId: { resolver: 'currency.iso_code', value: 'CHF' }, gross: 1, net: 1 }] })] },
     });
     expect(missing.body.errors[0]).toMatchObject({ code: 'REFERENCE_UNRESOLVED', source: { pointer: '/p/0/price/0/currencyId' } });
+    // Any spelling of an id: dashed or upper-case finds the currency; an unknown one is named as the API spells ids.
+    const dashed = (id: string) => `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+    const spelled = product(taxId, 105, { price: [{ currencyId: dashed(usd).toUpperCase(), gross: 1, net: 1, linked: true }] });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [spelled] } }).expect(200);
+    const other = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [product(taxId, 106, { price: [{ currencyId: dashed(unknown), gross: 1, net: 1, linked: true }] })] } });
+    expect(other.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', detail: `price.0.currencyId: no currency with id ${unknown}` })]);
   });
 
   it('resolves tax.tax_rate when exactly one tax has the rate, and says how many matched otherwise', async () => {

@@ -49,21 +49,28 @@ function resolveOne(ctx: PlanContext, target: string, given: Record<string, unkn
   return hits[0]!;
 }
 
+/** A field's itemReferences as a list, made once (this runs for every price of every product). */
+const referenceLists = new WeakMap<FieldDef, readonly (readonly [string, string])[]>();
+
 /** Every id a json value's items name exists (FK_NOT_FOUND at the property otherwise). */
 export function itemReferencesExist(ctx: PlanContext, field: FieldDef, value: unknown, report: Report): boolean {
   if (!Array.isArray(value)) return true;
+  let references = referenceLists.get(field);
+  if (!references) referenceLists.set(field, (references = Object.entries(field.itemReferences!)));
   let ok = true;
-  value.forEach((item, i) => {
-    if (!isObject(item)) return;
-    for (const [prop, target] of Object.entries(field.itemReferences!)) {
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (!isObject(item)) continue;
+    for (const [prop, target] of references) {
       const id = item[prop];
+      // The stored ids are spelled as the API spells them (32 lowercase hex digits); an id sent that way is looked
+      // up as it is, any other spelling of an id after conversion.
       if (!isId(id)) continue;
       const table = ctx.lookups.get(target);
-      if (table && !table.ids.has(toApiId(id))) {
-        ok = false;
-        report('FK_NOT_FOUND', `${field.name}.${i}.${prop}: no ${target} with id ${toApiId(id)}`, field.name, i, prop);
-      }
+      if (!table || table.ids.has(id) || table.ids.has(toApiId(id))) continue;
+      ok = false;
+      report('FK_NOT_FOUND', `${field.name}.${i}.${prop}: no ${target} with id ${toApiId(id)}`, field.name, i, prop);
     }
-  });
+  }
   return ok;
 }
