@@ -8,5 +8,6 @@ exports.up = async function up(knex) {
 };
 
 exports.down = async function down(knex) {
-  await knex.raw(`UPDATE product SET category_tree = '{}' WHERE category_tree IS NULL`);
+  // Only products linked to nothing: a product with links and no tree was not indexed yet, and stays so.
+  await knex.raw(`UPDATE product p SET category_tree = '{}' WHERE p.category_tree IS NULL AND NOT EXISTS (SELECT 1 FROM product_category c WHERE c.product_id = p.id)`);
 };

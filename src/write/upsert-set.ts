@@ -183,6 +183,8 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
         `CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE ${sameKey('t', 'o')} ` +
         `AND ${stored} IS DISTINCT FROM ${becomes('o')} FOR NO KEY UPDATE OF t${input.nowait ? ' NOWAIT' : ''}) x)`,
     );
+    // A row another transaction deletes after this statement's snapshot is neither locked (gone under the lock) nor
+    // inserted (found saw it): it is reported as stored, as the statement before this one did.
     newRows = `SELECT u.* FROM found u WHERE (SELECT count(*) FROM l) >= 0 AND u.differs IS NULL`;
   } else {
     // Nothing to update: only whether the key is stored. OFFSET 0 keeps the NOT EXISTS a probe of the key per

@@ -92,6 +92,16 @@ describe('inline indexing (default)', () => {
     expect(await version()).toBeUndefined();
   });
 
+  it('a product whose words are not indexed yet matches no term, and inside not it counts as not holding the words', async () => {
+    const taxId = await createTax(t.app);
+    const p = product(taxId, 8, { name: 'Unsearched thing' });
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [p] } }, { 'indexing-behavior': 'disable-indexing' }).expect(200);
+    const found = async (filter: unknown[]) =>
+      (await request(t.app).post('/api/search/product').send({ filter: [{ type: 'equals', field: 'id', value: p.id }, ...filter] }).expect(200)).body.data.map((r: { id: string }) => r.id);
+    expect(await found([{ type: 'term', value: 'unsearched' }])).toEqual([]);
+    expect(await found([{ type: 'not', queries: [{ type: 'term', value: 'unsearched' }] }])).toEqual([p.id]);
+  });
+
   it('unlinking a category updates the product\'s category tree', async () => {
     const taxId = await createTax(t.app);
     const c = hexId();

@@ -18,7 +18,7 @@ function sql(criteria: unknown, alias = '') {
 describe('criteria for search', () => {
   it('matches a term against the entity\'s search vector, as a parameter', () => {
     expect(sql([{ type: 'term', value: "linen'; --" }], 't')).toEqual({
-      text: `(t."id" IN (SELECT s."product_id" FROM "product_search" s WHERE s."search_keywords" @@ plainto_tsquery('simple', $1)))`,
+      text: `(t."id" IN (SELECT side_row."product_id" FROM "product_search" side_row WHERE side_row."search_keywords" @@ plainto_tsquery('simple', $1)))`,
       params: ["linen'; --"],
     });
   });

@@ -8,5 +8,6 @@ import type { FieldDef, SideTable } from '../types';
  */
 export function whereSideTable(field: FieldDef, side: SideTable, alias: string, condition: (column: string) => string): string {
   const owner = (alias ? `${alias}.` : '') + ident(side.owner);
-  return `${owner} IN (SELECT s.${ident(side.key)} FROM ${ident(side.table)} s WHERE ${condition(`s.${ident(field.column)}`)})`;
+  // An alias no caller uses for its own rows (a caller's `s` must still be its own inside the condition it builds).
+  return `${owner} IN (SELECT side_row.${ident(side.key)} FROM ${ident(side.table)} side_row WHERE ${condition(`side_row.${ident(field.column)}`)})`;
 }
