@@ -38,63 +38,56 @@ describe('foundation', () => {
 });
 
 describe('startup schema check', () => {
-  it('refuses a definition whose column is missing and names entity, field and column', async () => {
+  /**
+   * The catalog's definitions with tax.json changed by `edit`, checked against a fresh database: `check()` opens it
+   * as startup does (migrating, then comparing).
+   */
+  async function withEditedTax(edit: (tax: { fields: Record<string, unknown> }) => void, fn: (ctx: { url: string; check: () => ReturnType<typeof openDatabase> }) => Promise<void>) {
     const db = await createTestDatabase();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-schemas-'));
     try {
       for (const f of fs.readdirSync(path.join(ROOT, 'schemas'))) fs.copyFileSync(path.join(ROOT, 'schemas', f), path.join(dir, f));
       const tax = JSON.parse(fs.readFileSync(path.join(dir, 'tax.json'), 'utf8'));
-      tax.fields.rounding = { kind: 'int' };
+      edit(tax);
       fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
       const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
       const registry = loadRegistry([dir]);
-      const attempt = openDatabase(config, schemaCheck(registry), createLogger('silent'));
-      await expect(attempt).rejects.toThrow(SchemaMismatchError);
-      await expect(openDatabase(config, schemaCheck(registry), createLogger('silent'))).rejects.toThrow(
-        /entity tax, field rounding: column "tax.rounding" does not exist/,
-      );
+      await fn({ url: db.url, check: () => openDatabase(config, schemaCheck(registry), createLogger('silent')) });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       await db.drop();
     }
+  }
+
+  it('refuses a definition whose column is missing and names entity, field and column', async () => {
+    await withEditedTax(
+      (tax) => void (tax.fields.rounding = { kind: 'int' }),
+      async ({ check }) => {
+        await expect(check()).rejects.toThrow(SchemaMismatchError);
+        await expect(check()).rejects.toThrow(/entity tax, field rounding: column "tax.rounding" does not exist/);
+      },
+    );
   });
 
   it('refuses a field kept in a table of its own when that table or its key column is missing', async () => {
-    const db = await createTestDatabase();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-schemas-'));
-    try {
-      for (const f of fs.readdirSync(path.join(ROOT, 'schemas'))) fs.copyFileSync(path.join(ROOT, 'schemas', f), path.join(dir, f));
-      const tax = JSON.parse(fs.readFileSync(path.join(dir, 'tax.json'), 'utf8'));
-      tax.fields.words = { kind: 'tsvector', writeProtected: 'indexer:x', read: false, table: 'tax_words' };
-      fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
-      const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
-      const check = () => openDatabase(config, schemaCheck(loadRegistry([dir])), createLogger('silent'));
-      await expect(check()).rejects.toThrow(/entity tax, field words: table "tax_words" does not exist/);
-      await admin((c) => c.query('CREATE TABLE tax_words (id uuid PRIMARY KEY, words tsvector NOT NULL)'), db.url);
-      await expect(check()).rejects.toThrow(/entity tax, field words: table "tax_words" needs a uuid column "tax_id"/);
-      await admin((c) => c.query('ALTER TABLE tax_words RENAME COLUMN id TO tax_id'), db.url);
-      await (await check()).close();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      await db.drop();
-    }
+    await withEditedTax(
+      (tax) => void (tax.fields.words = { kind: 'tsvector', writeProtected: 'indexer:x', read: false, table: 'tax_words' }),
+      async ({ url, check }) => {
+        await expect(check()).rejects.toThrow(/entity tax, field words: table "tax_words" does not exist/);
+        await admin((c) => c.query('CREATE TABLE tax_words (id uuid PRIMARY KEY, words tsvector NOT NULL)'), url);
+        await expect(check()).rejects.toThrow(/entity tax, field words: table "tax_words" needs a uuid column "tax_id"/);
+        await admin((c) => c.query('ALTER TABLE tax_words RENAME COLUMN id TO tax_id'), url);
+        await (await check()).close();
+      },
+    );
   });
 
   it('refuses a column of an incompatible type', async () => {
-    const db = await createTestDatabase();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-schemas-'));
-    try {
-      for (const f of fs.readdirSync(path.join(ROOT, 'schemas'))) fs.copyFileSync(path.join(ROOT, 'schemas', f), path.join(dir, f));
-      const tax = JSON.parse(fs.readFileSync(path.join(dir, 'tax.json'), 'utf8'));
-      tax.fields.name = { kind: 'int', required: true };
-      fs.writeFileSync(path.join(dir, 'tax.json'), JSON.stringify(tax));
-      const config = loadConfig({ DATABASE_URL: db.url, MIGRATIONS_DIR: path.join(ROOT, 'migrations'), LOG_LEVEL: 'silent' });
-      await expect(openDatabase(config, schemaCheck(loadRegistry([dir])), createLogger('silent'))).rejects.toThrow(
-        /entity tax, field name: column "tax.name" has type varchar/,
-      );
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      await db.drop();
-    }
+    await withEditedTax(
+      (tax) => void (tax.fields.name = { kind: 'int', required: true }),
+      async ({ check }) => {
+        await expect(check()).rejects.toThrow(/entity tax, field name: column "tax.name" has type varchar/);
+      },
+    );
   });
 });

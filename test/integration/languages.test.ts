@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
-import { createKnex } from '../../src/db/connection';
-import { migrateLatest } from '../../src/db/migrate';
-import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp } from '../support/app';
+import { migratedBefore } from '../support/older-schema';
 import { sync } from '../support/sync';
 import { DE_LANGUAGE, EN_LANGUAGE } from '../fixtures/catalog';
 
@@ -69,19 +65,10 @@ describe('LANGUAGES', () => {
 describe('an existing database', () => {
   let t: TestApp;
   /** Migrated up to (not including) the languages migration, and in use: a tax was written. */
-  async function inUse(url: string): Promise<void> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-languages-'));
-    for (const f of fs.readdirSync(path.join(ROOT, 'migrations'))) {
-      if (f < LANGUAGES_MIGRATION) fs.copyFileSync(path.join(ROOT, 'migrations', f), path.join(dir, f));
-    }
-    const knex = createKnex(url);
-    try {
-      await migrateLatest(knex, [dir]);
+  function inUse(url: string): Promise<void> {
+    return migratedBefore(url, LANGUAGES_MIGRATION, async (knex) => {
       await knex('tax').insert({ id: '0189bf2a627a7296adbc83527ba9ac29', name: 'Standard', tax_rate: 19 });
-    } finally {
-      await knex.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }
   beforeAll(async () => {
     t = await startTestApp({}, { prepare: inUse });

@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
-import { createKnex } from '../../src/db/connection';
-import { migrateLatest } from '../../src/db/migrate';
-import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp } from '../support/app';
+import { migratedBefore } from '../support/older-schema';
 import { sync } from '../support/sync';
 import { hexId } from '../fixtures/catalog';
 import { toDbId } from '../../src/definitions/ids';
@@ -16,24 +12,15 @@ const ids = { tax: hexId(), indexed: hexId(), unindexed: hexId() };
 let t: TestApp;
 
 /** A database on the schema before product_search: one product indexed (vector and empty tree), one never indexed. */
-async function olderWithData(url: string): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-before-search-'));
-  for (const f of fs.readdirSync(path.join(ROOT, 'migrations'))) {
-    if (f < PRODUCT_SEARCH_MIGRATION) fs.copyFileSync(path.join(ROOT, 'migrations', f), path.join(dir, f));
-  }
-  const knex = createKnex(url);
-  try {
-    await migrateLatest(knex, [dir]);
+function olderWithData(url: string): Promise<void> {
+  return migratedBefore(url, PRODUCT_SEARCH_MIGRATION, async (knex) => {
     await knex('tax').insert({ id: ids.tax, name: 'Standard', tax_rate: 19 });
     const price = JSON.stringify([{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: 1, net: 1, linked: true }]);
     await knex('product').insert([
       { id: ids.indexed, product_number: 'OLD-1', stock: 1, price, tax_id: ids.tax, category_tree: [], search_keywords: knex.raw(`to_tsvector('simple', 'old linen shirt')`) },
       { id: ids.unindexed, product_number: 'OLD-2', stock: 1, price, tax_id: ids.tax },
     ]);
-  } finally {
-    await knex.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 beforeAll(async () => {

@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
-import { createKnex } from '../../src/db/connection';
-import { migrateLatest } from '../../src/db/migrate';
-import { ROOT, startTestApp, type TestApp } from '../support/app';
+import { startTestApp, type TestApp } from '../support/app';
+import { migratedBefore } from '../support/older-schema';
 import { sync } from '../support/sync';
 import { hexId } from '../fixtures/catalog';
 
@@ -15,14 +11,8 @@ const ids = { tax: hexId(), category: hexId(), child: hexId(), product: hexId(),
 let t: TestApp;
 
 /** A database on the first wave's schema, holding names and a description the way that schema stored them. */
-async function waveOneWithData(url: string): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulksync-wave1-'));
-  for (const f of fs.readdirSync(path.join(ROOT, 'migrations'))) {
-    if (f < TRANSLATIONS_MIGRATION) fs.copyFileSync(path.join(ROOT, 'migrations', f), path.join(dir, f));
-  }
-  const knex = createKnex(url);
-  try {
-    await migrateLatest(knex, [dir]);
+function waveOneWithData(url: string): Promise<void> {
+  return migratedBefore(url, TRANSLATIONS_MIGRATION, async (knex) => {
     await knex('tax').insert({ id: ids.tax, name: 'Standard', tax_rate: 19 });
     await knex('category').insert([{ id: ids.category, name: 'Clothing' }, { id: ids.child, parent_id: ids.category, name: 'Shirts' }]);
     await knex('product_manufacturer').insert({ id: ids.maker, name: 'ACME' });
@@ -33,10 +23,7 @@ async function waveOneWithData(url: string): Promise<void> {
     await knex('country').insert({ id: ids.country, name: 'Germany', iso: 'DE' });
     await knex('property_group').insert({ id: ids.group, name: 'Colour' });
     await knex('property_group_option').insert({ id: ids.option, group_id: ids.group, name: 'red' });
-  } finally {
-    await knex.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 beforeAll(async () => {
