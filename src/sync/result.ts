@@ -51,6 +51,29 @@ export class SyncResult {
     this[map].set(entity.name, list);
   }
 
+  /**
+   * Lists written keys under `data` and those stored as sent (`unchanged(position)`) also under `unchanged`: each key
+   * turned into its API spelling once, the same value in both lists (a catalog sent again lists every key twice).
+   */
+  addWritten(entity: EntityDef, keys: readonly Key[], unchanged: (position: number) => boolean): void {
+    if (!keys.length) return;
+    const listed: ApiKey[] | undefined = this.minimal ? undefined : (this.data.get(entity.name) ?? []);
+    let same: ApiKey[] | undefined;
+    let sameCount = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const stored = unchanged(i);
+      if (stored) sameCount++;
+      if (!listed) continue;
+      const k = apiKey(entity, keys[i]!);
+      listed.push(k);
+      if (stored) (same ??= this.unchanged.get(entity.name) ?? []).push(k);
+    }
+    this.counts.data.set(entity.name, (this.counts.data.get(entity.name) ?? 0) + keys.length);
+    if (sameCount) this.counts.unchanged.set(entity.name, (this.counts.unchanged.get(entity.name) ?? 0) + sameCount);
+    if (listed) this.data.set(entity.name, listed);
+    if (same) this.unchanged.set(entity.name, same);
+  }
+
   /** Takes keys (ids in the API spelling) of `entity` out of a map again, and out of its count. */
   forget(map: KeyMapName, entity: EntityDef, ids: ReadonlySet<string>): void {
     const list = this[map].get(entity.name);

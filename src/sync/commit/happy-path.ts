@@ -78,6 +78,15 @@ interface Written {
   /** Positions in `rows` of the rows written (the others name records). */
   writing: number[];
   outcome: SetUpsertOutcome;
+  /** By position in `writing`: 1 where the statement inserted or updated the row (else it was stored as sent). */
+  changed: Uint8Array;
+}
+
+function changedMask(writing: number, outcome: SetUpsertOutcome): Uint8Array {
+  const mask = new Uint8Array(writing);
+  for (const p of outcome.inserted) mask[p] = 1;
+  for (const p of outcome.updated) mask[p] = 1;
+  return mask;
 }
 
 export interface HappyRun {
@@ -164,7 +173,7 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan): Promi
       if (!settled) return 'missed';
       outcome = settled;
     }
-    written.push({ cmd, rows, keys, writing, outcome });
+    written.push({ cmd, rows, keys, writing, outcome, changed: changedMask(writing.length, outcome) });
   }
   return written;
 }
@@ -202,7 +211,8 @@ async function writeMissed(sql: Sql, input: SetUpsert, first: SetUpsertOutcome):
  */
 async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRow[] | undefined> {
   // Planning merged rows of one key already (RowSet); only resolved keys can still meet.
-  if (!cmd.rows.some(pending)) return cmd.rows;
+  const refs = keyFields(cmd.entity);
+  if (!cmd.rows.some((r) => pending(refs, r))) return cmd.rows;
   const copies = cmd.rows.map((r) => ({ ...r, values: new Map(r.values) }));
   const problems: Problem[] = [];
   const resolved = await resolveReferences(sql, { ...cmd, rows: copies }, problems);
@@ -210,18 +220,24 @@ async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRo
   return mergeSameKey(cmd.entity, resolved);
 }
 
-function pending(row: UpsertRow): boolean {
-  for (const v of row.values.values()) if (v instanceof PendingRef) return true;
+/** Fields that may hold a reference still to be resolved: a record's own id and its foreign keys (plan-keys.ts). */
+const keyFieldCache = new WeakMap<EntityDef, readonly string[]>();
+function keyFields(entity: EntityDef): readonly string[] {
+  let names = keyFieldCache.get(entity);
+  if (!names) keyFieldCache.set(entity, (names = entity.fieldList.filter((f) => f.kind === 'id' || f.kind === 'fk').map((f) => f.name)));
+  return names;
+}
+
+function pending(fields: readonly string[], row: UpsertRow): boolean {
+  for (const f of fields) if (row.values.get(f) instanceof PendingRef) return true;
   return false;
 }
 
 /** What the chunk did: the records it lists, and those it found stored as sent. */
 function summary(written: readonly Written[]): SyncResult {
   const result = new SyncResult();
-  for (const { cmd, keys, writing, outcome } of written) {
-    const changed = new Set<number>([...outcome.inserted, ...outcome.updated]);
-    result.add('data', cmd.entity, writing.map((i) => keys[i]!));
-    if (changed.size < writing.length) result.add('unchanged', cmd.entity, writing.filter((_, p) => !changed.has(p)).map((i) => keys[i]!));
+  for (const { cmd, keys, writing, changed } of written) {
+    result.addWritten(cmd.entity, writing.length === keys.length ? keys : writing.map((i) => keys[i]!), (p) => !changed[p]);
   }
   return result;
 }
@@ -229,15 +245,15 @@ function summary(written: readonly Written[]): SyncResult {
 /** What the chunk did, into the request's state (keys, names for `missing`, indexing marks). */
 async function remember(run: HappyRun, written: readonly Written[], result: SyncResult): Promise<SyncResult> {
   const { sql, known, op } = run;
-  for (const { cmd, rows, keys, writing, outcome } of written) {
+  for (const { cmd, rows, keys, writing, outcome, changed } of written) {
     const { entity } = cmd;
     for (const k of keys) known.keys.add(entity, k);
     if (cmd.isRootEntity && cmd.keepsNames) for (let i = 0; i < rows.length; i++) if (rows[i]!.root) op.named.add(keyString(entity, keys[i]!));
     const keyOf = (p: number) => keys[writing[p]!]!;
-    const updated = outcome.updated.map(keyOf);
-    const changed = new Set<number>([...outcome.inserted, ...outcome.updated]);
-    await known.marks.before(sql, entity, updated);
-    await known.marks.after(sql, entity, [...changed].sort((a, b) => a - b).map(keyOf));
+    await known.marks.before(sql, entity, outcome.updated.map(keyOf));
+    const after: Key[] = [];
+    for (let p = 0; p < changed.length; p++) if (changed[p]) after.push(keyOf(p));
+    await known.marks.after(sql, entity, after);
   }
   return result;
 }

@@ -139,7 +139,6 @@ export async function runMissing(run: CommandRun, cmd: MissingCommand): Promise<
   // A record cleared by an earlier snapshot already holds `set`: it is listed, but not written again (no event).
   const changed = new Set(cleared);
   await state.marks.after(sql, entity, cleared.map((i) => unnamed[i]!));
-  result.add('data', entity, unnamed);
-  result.add('unchanged', entity, unnamed.filter((_, i) => !changed.has(i)));
+  result.addWritten(entity, unnamed, (i) => !changed.has(i));
   return 'ok';
 }

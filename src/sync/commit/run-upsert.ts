@@ -112,9 +112,8 @@ export async function runUpsert(run: CommandRun, cmd: UpsertCommand): Promise<Co
     const order = new Map(resolved.rows.map((r, i) => [r, i]));
     written.sort((a, b) => order.get(a)! - order.get(b)!);
     const listed = written.filter((r) => r.row.root || entity.isMapping || hasData(r));
-    result.add('data', entity, listed.map((r) => r.key));
     // Existing mapping rows (ON CONFLICT DO NOTHING) and rows the update left alone were stored as sent already.
-    result.add('unchanged', entity, listed.filter((r) => r.exists && !updated.has(r)).map((r) => r.key));
+    result.addWritten(entity, listed.map((r) => r.key), (i) => listed[i]!.exists && !updated.has(listed[i]!));
     return 'ok';
   }
 }
