@@ -61,10 +61,27 @@ function columnName(entity: EntityDef, c: { field: FieldDef; mask?: boolean }): 
   return `${c.mask ? 'm' : 'c'}${positions(entity).get(c.field.name)!}`;
 }
 
-export async function rowSource<R>(sql: Sql, entity: EntityDef, columns: readonly RowColumn<R>[], rows: readonly R[]): Promise<RowSource> {
+/** The rows a statement writes, the columns it reads of them, and whether their stage was made ready already. */
+export interface RowsToSend<R> {
+  entity: EntityDef;
+  columns: readonly RowColumn<R>[];
+  rows: readonly R[];
+  /**
+   * The caller sent stagePreparation(entity) in this transaction after its last savepoint rollback, and nothing has
+   * used the stage since (the happy path prepares a chunk's stages together with its savepoint, in one round trip).
+   */
+  prepared?: boolean;
+}
+
+/** Whether rows go through the entity's stage by COPY (else as array parameters). */
+export function usesStage(rows: number): boolean {
+  return rows >= COPY_MIN_ROWS;
+}
+
+export async function rowSource<R>(sql: Sql, { entity, columns, rows, prepared = false }: RowsToSend<R>): Promise<RowSource> {
   const keys = entity.primaryKey.map((k) => entity.fields[k]!);
   const name = (f: FieldDef, mask = false) => columnName(entity, { field: f, mask });
-  if (rows.length < COPY_MIN_ROWS) {
+  if (!usesStage(rows.length)) {
     const type = (c: RowColumn<R>) => (c.mask ? 'boolean' : kindOf(c.field).paramType);
     const params = columns.map((c) => arrayLiteral(rows.map((r) => c.value(r)), type(c)));
     const value = (f: FieldDef) => {
@@ -83,7 +100,7 @@ export async function rowSource<R>(sql: Sql, entity: EntityDef, columns: readonl
   // Outside a transaction every statement commits on its own, and the stage would lose the rows before the next one.
   if (!sql.inTransaction()) throw new Error(`a write of ${rows.length} rows goes through a staging table emptied at each commit: run it inside a transaction`);
   const stage = stageOf(entity);
-  await sql.query(stage.prepare);
+  if (!prepared) await sql.query(stage.prepare);
   const n = columns.length;
   const encode = columns.map((c) => (c.mask || PLAIN_KINDS.has(c.field.kind) ? copyPlainField : copyField));
   let ord = 0;
@@ -119,6 +136,14 @@ interface Stage {
 }
 
 const stages = new WeakMap<EntityDef, Stage>();
+
+/**
+ * What makes the entity's stage ready for a COPY (created if needed, emptied), to send in one round trip with other
+ * statements; the write that follows says `prepared`. A rollback to a savepoint taken before it undoes the emptying.
+ */
+export function stagePreparation(entity: EntityDef): string {
+  return stageOf(entity).prepare;
+}
 
 function stageOf(entity: EntityDef): Stage {
   let stage = stages.get(entity);

@@ -19,6 +19,8 @@ export interface SetUpsert {
    * after others of the chunk, out of key order, where waiting could deadlock.
    */
   nowait?: boolean;
+  /** The entity's stage was made ready for these rows (row-source.ts, stagePreparation). */
+  prepared?: boolean;
 }
 
 /** What the statement did, by position in `rows`. A row in none of the lists was stored as it would become. */
@@ -110,7 +112,7 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     columns.push({ field: c.field, value: (r) => { const v = r.values.get(name); return v !== undefined ? v : r.values.has(name) ? null : fallback; } });
     if (c.given === 'some') columns.push({ field: c.field, mask: true, value: (r) => r.values.has(name) });
   }
-  const s = await rowSource(sql, entity, columns, rows);
+  const s = await rowSource(sql, { entity, columns, rows, prepared: input.prepared });
   const table = ident(entity.table);
   const k = keyFields.map((f, j) => ({ col: ident(f.column), alias: `k${j}` }));
   const select = [

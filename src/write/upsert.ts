@@ -50,7 +50,7 @@ export async function insertRows(sql: Sql, entity: EntityDef, rows: readonly Wri
     ? `(${keyColumns(entity)}) DO UPDATE SET ${nonKey.map((f) => `${ident(f.column)} = EXCLUDED.${ident(f.column)}`).join(', ')}, updated_at = ${nextUpdatedAt(ident(entity.table))}`
     : 'DO NOTHING';
   const columns = fields.map((f) => fieldColumn(f, f.default === undefined ? null : kindOf(f).toDb(f.default)));
-  const s = await rowSource(sql, entity, columns, rows);
+  const s = await rowSource(sql, { entity, columns, rows });
   const text =
     `INSERT INTO ${ident(entity.table)} (${fields.map((f) => ident(f.column)).join(', ')}, created_at) ` +
     `SELECT ${fields.map(s.value).join(', ')}, now() FROM ${s.from} ORDER BY ${s.order} ON CONFLICT ${conflict}`;
@@ -91,7 +91,7 @@ export async function updateRows(sql: Sql, entity: EntityDef, rows: readonly Wri
     columns.push(fieldColumn(f, null));
     if (!uniform) columns.push({ field: f, mask: true, value: (r) => r.values.has(f.name) });
   }
-  const s = await rowSource(sql, entity, columns, changing);
+  const s = await rowSource(sql, { entity, columns, rows: changing });
   // The rows were locked in key order when they were looked up; ordered rows keep what the plan still decides (a
   // nested loop over a few rows) in that order too.
   const select = [
