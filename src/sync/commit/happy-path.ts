@@ -178,7 +178,7 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
     }
     let outcome: SetUpsertOutcome;
     try {
-      outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing, target, prepared: staged.has(entity) });
+      outcome = await upsertSet(sql, { entity, rows: writeRows, mergeKeys: !replacing, target, prepared: staged.delete(entity) });
     } catch (e) {
       // A check failed, or a trigger would have waited for a record another request holds (upsert-set's LOCK_NOWAIT).
       if (!isConstraintFault(e) && !isLockBusy(e)) throw e;
@@ -237,7 +237,10 @@ async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRo
   return mergeSameKey(cmd.entity, resolved);
 }
 
-/** Fields that may hold a reference still to be resolved: a record's own id and its foreign keys (plan-keys.ts). */
+/**
+ * Fields that may hold a reference still to be resolved: a record's own id and its foreign keys. Planning puts a
+ * PendingRef nowhere else (plan.ts, plan-keys.ts), and the loader holds keys, links and `via` fields to those kinds.
+ */
 const keyFieldCache = new WeakMap<EntityDef, readonly string[]>();
 function keyFields(entity: EntityDef): readonly string[] {
   let names = keyFieldCache.get(entity);
