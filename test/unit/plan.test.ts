@@ -26,6 +26,34 @@ describe('operation headers', () => {
 });
 
 describe('planning', () => {
+  it('merges rows of one composite key within a chunk (a link named twice, a translation given twice), keeps rows that share only a part', () => {
+    const P1 = '0189bf2a627a7296adbc83527ba9d001';
+    const P2 = '0189bf2a627a7296adbc83527ba9d002';
+    const C1 = '0189bf2a627a7296adbc83527ba9c001';
+    const C2 = '0189bf2a627a7296adbc83527ba9c002';
+    const EN = '2fbb5fe2e29a4d70aa5854ce7ce3e20b';
+    const record = (id: string, name: string) => ({ id, productNumber: id.slice(-4), name, stock: 1, price: [{ currencyId: 'b7d2554b0ce847cd82f3ac9bd1c0dfca', gross: 1, net: 1, linked: true }], taxId: TAX });
+    const out = plan({
+      w: {
+        entity: 'product',
+        action: 'upsert',
+        payload: [
+          { ...record(P1, 'first'), categories: [{ id: C1 }, { id: C2 }, { id: C1 }] },
+          { ...record(P2, 'other'), categories: [{ id: C1 }] },
+          { id: P1, translations: { [EN]: { name: 'second' } } },
+        ],
+      },
+    });
+    expect(out.problems).toBeUndefined();
+    const rows = (entity: string) => (out.plans![0]!.commands.find((c) => c.entity.name === entity) as { rows: { values: Map<string, unknown> }[] }).rows;
+    const short = (v: unknown) => String(v).replace(/-/g, '').slice(-4);
+    expect(rows('product_category').map((r) => `${short(r.values.get('productId'))}:${short(r.values.get('categoryId'))}`)).toEqual(['d001:c001', 'd001:c002', 'd002:c001']);
+    expect(rows('product_translation').map((r) => [short(r.values.get('productId')), r.values.get('name')])).toEqual([
+      ['d001', 'second'],
+      ['d002', 'other'],
+    ]);
+  });
+
   it('consumes the payload: each record is dropped once planned', () => {
     const payload: unknown[] = [{ name: 'a', taxRate: 1 }, { name: 'b', taxRate: 2 }];
     const out = plan({ w: { entity: 'tax', action: 'upsert', payload } });

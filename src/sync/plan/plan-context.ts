@@ -42,9 +42,16 @@ export function mergeRow(into: UpsertRow, row: UpsertRow): void {
   if (row.version !== undefined) into.version = row.version;
 }
 
+/**
+ * Rows of one key, found by the key's parts one after the other: a composite key (a translation row's, a link's) is
+ * never joined into one string, so each lookup hashes strings that cache their hash (the parts) instead of a new
+ * one per row (which took an eighth of the planning of nested records).
+ */
+type KeyIndex = Map<string, UpsertRow | KeyIndex>;
+
 /** Rows of one operation gathered per entity; rows with the same key are merged (later fields win). */
 export class RowSet {
-  private readonly byEntity = new Map<string, { entity: EntityDef; rows: UpsertRow[]; byKey: Map<string, UpsertRow> }>();
+  private readonly byEntity = new Map<string, { entity: EntityDef; rows: UpsertRow[]; byKey: KeyIndex }>();
 
   add(entity: EntityDef, row: UpsertRow): void {
     let set = this.byEntity.get(entity.name);
@@ -53,12 +60,17 @@ export class RowSet {
       this.byEntity.set(entity.name, set);
     }
     const pk = entity.primaryKey;
-    // Built without an array per row (this runs once per planned row).
-    let key = keyPart(row.values.get(pk[0]!));
-    for (let i = 1; i < pk.length; i++) key += '|' + keyPart(row.values.get(pk[i]!));
-    const prev = set.byKey.get(key);
+    let index = set.byKey;
+    for (let i = 0; i < pk.length - 1; i++) {
+      const part = keyPart(row.values.get(pk[i]!));
+      let next = index.get(part) as KeyIndex | undefined;
+      if (!next) index.set(part, (next = new Map()));
+      index = next;
+    }
+    const last = keyPart(row.values.get(pk[pk.length - 1]!));
+    const prev = index.get(last) as UpsertRow | undefined;
     if (prev) return mergeRow(prev, row);
-    set.byKey.set(key, row);
+    index.set(last, row);
     set.rows.push(row);
   }
 
