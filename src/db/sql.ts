@@ -12,7 +12,7 @@ export interface Sql {
    * backpressure; resolves with the number of rows copied. A failed COPY rejects (and aborts the transaction like any
    * failed statement).
    */
-  copyFrom(statement: string, source: Iterable<string>): Promise<number>;
+  copyFrom(statement: string, source: Iterable<Buffer>): Promise<number>;
   /** Whether the connection is inside a transaction block (as of the last statement's answer). */
   inTransaction(): boolean;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { codePoints, hasLoneSurrogate, jsonHasLoneSurrogate, LONE_SURROGATE_MESSAGE } from './code-points';
-import { isId, toApiId, toDbId } from './ids';
+import { isId, toApiId, toDbId, uuidToApi, uuidToDb } from './ids';
 import { outboundUrlProblem, STRICT_OUTBOUND } from './public-url';
 import type { FieldDef } from './types';
 
@@ -92,16 +92,16 @@ export const KINDS = {
     paramType: 'uuid',
     sqlType: 'uuid',
     udtNames: ['uuid'],
-    toDb: (v) => toDbId(v as string),
-    fromDb: (v) => toApiId(v as string),
+    toDb: (v) => uuidToDb(v as string),
+    fromDb: (v) => uuidToApi(v as string),
   },
   fk: {
     validator: () => idSchema,
     paramType: 'uuid',
     sqlType: 'uuid',
     udtNames: ['uuid'],
-    toDb: (v) => toDbId(v as string),
-    fromDb: (v) => toApiId(v as string),
+    toDb: (v) => uuidToDb(v as string),
+    fromDb: (v) => uuidToApi(v as string),
   },
   string: {
     validator: stringValidator,

@@ -16,6 +16,9 @@ import { withSpan } from '../observability/tracing';
 import { openOperation, type OpenOperation } from './open-operation';
 import type { Command, Operation, OperationPlan } from './types';
 
+/** The event of every payload item. */
+type RecordEvent = Extract<BodyEvent, { type: 'record' }>;
+
 export interface PipelineLimits {
   /** Payload records per request (nested records and links are not counted here). */
   maxRecords: number;
@@ -82,7 +85,9 @@ export class SyncPipeline {
     try {
       for await (const batch of events) {
         for (const ev of batch) {
-          await this.onEvent(ev);
+          // A record, the event of every payload item, is taken without an await: only a full chunk waits.
+          if (ev.type !== 'record') await this.onEvent(ev);
+          else if (this.take(ev)) await this.flush(this.current!, false);
           if (this.outcome.stopped || this.crash) break;
         }
         if (this.outcome.stopped || this.crash || this.full) break;
@@ -131,7 +136,20 @@ export class SyncPipeline {
     this.planned([p]);
   }
 
-  private async onEvent(ev: BodyEvent): Promise<void> {
+  /** A payload item into the open operation; true when its chunk is full (to flush). */
+  private take(ev: RecordEvent): boolean {
+    const op = this.current!;
+    if (++this.outcome.records > this.ctx.limits.maxRecords) {
+      this.stop({ code: 'PAYLOAD_TOO_MANY_RECORDS', detail: `the request holds more than ${this.ctx.limits.maxRecords} records; the limit is ${this.ctx.limits.maxRecords} per request (SYNC_MAX_RECORDS)`, pointer: '' });
+      return false;
+    }
+    op.records.push(ev.value);
+    if (ev.line !== undefined) op.lines.push(ev.line);
+    op.next++;
+    return op.records.length >= this.ctx.limits.chunkRecords;
+  }
+
+  private async onEvent(ev: Exclude<BodyEvent, RecordEvent>): Promise<void> {
     switch (ev.type) {
       case 'operation':
         if (this.current) await this.closeOperation();
@@ -147,18 +165,6 @@ export class SyncPipeline {
       case 'payload':
         this.current!.payloadSeen = true;
         return;
-      case 'record': {
-        const op = this.current!;
-        if (++this.outcome.records > this.ctx.limits.maxRecords) {
-          this.stop({ code: 'PAYLOAD_TOO_MANY_RECORDS', detail: `the request holds more than ${this.ctx.limits.maxRecords} records; the limit is ${this.ctx.limits.maxRecords} per request (SYNC_MAX_RECORDS)`, pointer: '' });
-          return;
-        }
-        op.records.push(ev.value);
-        if (ev.line !== undefined) op.lines.push(ev.line);
-        op.next++;
-        if (op.records.length >= this.ctx.limits.chunkRecords) await this.flush(op, false);
-        return;
-      }
       case 'end':
         await this.closeOperation();
         return;

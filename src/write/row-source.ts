@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { arrayLiteral } from '../db/array-literal';
-import { copyChunks, copyField, copyPlainField } from '../db/copy-text';
+import { copyChunks, type CopyWriter } from '../db/copy-text';
 import { ident, type Sql } from '../db/sql';
 import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
@@ -102,12 +102,15 @@ export async function rowSource<R>(sql: Sql, { entity, columns, rows, prepared =
   const stage = stageOf(entity);
   if (!prepared) await sql.query(stage.prepare);
   const n = columns.length;
-  const encode = columns.map((c) => (c.mask || PLAIN_KINDS.has(c.field.kind) ? copyPlainField : copyField));
+  const plain = columns.map((c) => c.mask || PLAIN_KINDS.has(c.field.kind));
   let ord = 0;
-  const line = (row: R): string => {
-    let out = String(++ord);
-    for (let i = 0; i < n; i++) out += '\t' + encode[i]!(columns[i]!.value(row));
-    return out;
+  const line = (row: R, out: CopyWriter): void => {
+    out.plainField(++ord);
+    for (let i = 0; i < n; i++) {
+      out.tab();
+      if (plain[i]) out.plainField(columns[i]!.value(row));
+      else out.field(columns[i]!.value(row));
+    }
   };
   await sql.copyFrom(`COPY ${stage.name} (ord, ${columns.map((c) => columnName(entity, c)).join(', ')}) FROM STDIN`, copyChunks(rows, line));
   return {

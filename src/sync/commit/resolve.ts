@@ -15,6 +15,9 @@ import type { UpsertCommand, UpsertRow } from '../types';
 export class RequestKeys {
   private readonly byEntity = new Map<string, Set<string>>();
   add(entity: EntityDef, key: Key): void {
+    // Only a record with an id of its own can be what a foreign key names (has() is asked with one id): the keys of
+    // translation rows and links (a string joined per row of every chunk) would never be asked for.
+    if (entity.primaryKey.length !== 1) return;
     const s = this.byEntity.get(entity.name) ?? new Set<string>();
     s.add(keyString(entity, key));
     this.byEntity.set(entity.name, s);
