@@ -57,7 +57,8 @@ interface DataColumn {
 function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[] {
   const pk = new Set(entity.primaryKey);
   const counts = new Map<string, number>();
-  for (const r of rows) for (const f of r.values.keys()) counts.set(f, (counts.get(f) ?? 0) + 1);
+  const count = (_: unknown, f: string) => counts.set(f, (counts.get(f) ?? 0) + 1);
+  for (const r of rows) r.values.forEach(count);
   const out: DataColumn[] = [];
   for (const field of entity.fieldList) {
     if (field.writeProtected || field.translated || pk.has(field.name)) continue;

@@ -41,8 +41,10 @@ function requiredFields(entity: EntityDef): readonly FieldDef[] {
 function isReference(cmd: UpsertCommand, row: UpsertRow): boolean {
   const { entity } = cmd;
   if (entity.isMapping || (row.root && cmd.mode === 'replace')) return false;
-  for (const k of row.values.keys()) if (!entity.primaryKey.includes(k)) return false;
-  return true;
+  // Every value is a key part: as many key parts set as values (no iterator per row).
+  let parts = 0;
+  for (const k of entity.primaryKey) if (row.values.has(k)) parts++;
+  return parts === row.values.size;
 }
 
 function commandQualifies(cmd: UpsertCommand, marks: IndexMarks): boolean {

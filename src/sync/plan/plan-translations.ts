@@ -5,6 +5,7 @@ import type { FieldDef, TranslationDef } from '../../definitions/types';
 import { showValue } from '../../errors';
 import type { FieldSite, KeyValue, Report } from './plan-context';
 import { planField } from './plan-field';
+import { FieldValues } from './field-values';
 
 /** What a record gave of its translated fields: plain values (the request's language) and `translations`. */
 export interface TranslationInput {
@@ -60,7 +61,7 @@ const KEY_SIZE = 2;
 export function planTranslations(site: FieldSite, record: RecordTranslations): void {
   const { tr, input, ownId } = record;
   // Each language's translation row, its key first: the row itself collects the fields (no map to copy it from).
-  const newRow = (language: string) => new Map<string, unknown>().set(tr.ownerKey, ownId).set(tr.languageKey, language);
+  const newRow = (language: string) => new FieldValues(tr.fields.length + 2).set(tr.ownerKey, ownId).set(tr.languageKey, language);
   if (input.translations !== undefined) return settleRows(site, record, rowsByLanguage(site, record, newRow).values());
   // Plain values alone, the usual import: one row in the request's language, without a map of languages.
   if (!input.plain.length) return;

@@ -15,6 +15,7 @@ import { newTranslationInput, planPlainTranslated, planTranslations } from './pl
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../../definitions/translations';
 import type { Command, Operation, RowRef, UpsertRow } from '../types';
 import { VERSION_FIELD } from '../../definitions/record-version';
+import { FieldValues } from './field-values';
 
 export { refPointer } from './plan-context';
 
@@ -51,7 +52,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   const site: FieldSite = { ctx, entity, ref, report };
   if (!isObject(record)) return void report('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`);
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
-  const values = new Map<string, unknown>();
+  const values = new FieldValues(entity.fieldList.length);
   let nested: [string, unknown][] | undefined;
   const translation = entity.translation;
   const translated = translation ? newTranslationInput() : undefined;
@@ -141,10 +142,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
       if (!targetKey) return;
       ctx.rows.add(registry.get(assoc.mapping), {
         ref: childRef,
-        values: new Map<string, unknown>([
-          [assoc.localKey, ownId],
-          [assoc.targetKey, Object.values(targetKey)[0]!],
-        ]),
+        values: new FieldValues(2).set(assoc.localKey, ownId).set(assoc.targetKey, Object.values(targetKey)[0]!),
         root: false,
       });
     });
