@@ -44,6 +44,8 @@ export class CopyWriter {
   plainField(v: unknown): void {
     if (v === null || v === undefined) this.ascii('\\N');
     else if (typeof v === 'boolean') this.byte(v ? 0x74 : 0x66);
+    // As UTF-8, as ever: a string here is a checked UUID, but a definition's default is not checked against its kind.
+    else if (typeof v === 'string') this.text(v);
     else this.ascii(String(v));
   }
 

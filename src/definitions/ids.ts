@@ -37,7 +37,7 @@ export function toDbId(v: string): string {
  * lowercases exactly. The last value is kept: a foreign key (the tax of every product, the language of every
  * translation row) repeats from record to record.
  */
-let lastDbIn = '';
+let lastDbIn: string | undefined;
 let lastDbOut = '';
 export function uuidToDb(v: string): string {
   if (v === lastDbIn) return lastDbOut;
@@ -52,7 +52,21 @@ export function uuidToDb(v: string): string {
   return out;
 }
 
-let lastApiIn = '';
+/**
+ * An id as payloads send it (32 hex characters, either case) in the database spelling, checked in the same pass; else
+ * undefined (the caller checks the value the general way, with its message). No regular expression per id.
+ */
+export function hexToDbId(v: string): string | undefined {
+  if (v.length !== 32) return undefined;
+  for (let i = 0; i < 32; i++) {
+    const c = v.charCodeAt(i);
+    const letter = c | 0x20;
+    if (!((c >= 0x30 && c <= 0x39) || (letter >= 0x61 && letter <= 0x66))) return undefined;
+  }
+  return uuidToDb(v);
+}
+
+let lastApiIn: string | undefined;
 let lastApiOut = '';
 export function uuidToApi(v: string): string {
   if (v === lastApiIn) return lastApiOut;

@@ -28,6 +28,8 @@ describe('COPY text', () => {
   it('writes numbers, booleans and ids without an escape test, as field() would', () => {
     const values = [null, undefined, true, false, 0, -2.5, 1e21, 42, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'];
     expect(line(values, true)).toBe(line(values));
+    // Any other string keeps its characters (UTF-8), not the low byte of each: ĉ (U+0109) is not a tab.
+    expect(line(['ĉĊč ü 🎉'], true)).toBe('ĉĊč ü 🎉\n');
   });
 
   it('sends one line per row in chunks of about COPY_CHUNK_BYTES, and nothing for no rows', () => {

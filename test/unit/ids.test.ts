@@ -1,4 +1,4 @@
-import { isId, toApiId, toDbId, uuidToApi, uuidToDb } from '../../src/definitions/ids';
+import { hexToDbId, isId, toApiId, toDbId, uuidToApi, uuidToDb } from '../../src/definitions/ids';
 
 describe('id spellings', () => {
   const db = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
@@ -38,5 +38,40 @@ describe('the spellings of a value known to be a UUID (uuidToDb, uuidToApi)', ()
     const b = 'b7d2554b0ce847cd82f3ac9bd1c0dfca';
     expect([uuidToDb(a), uuidToDb(a), uuidToDb(b), uuidToDb(a.toUpperCase())]).toEqual([toDbId(a), toDbId(a), toDbId(b), toDbId(a)]);
     expect([uuidToApi(toDbId(b)), uuidToApi(toDbId(b)), uuidToApi(toDbId(a))]).toEqual([b, b, a]);
+  });
+});
+
+describe('hexToDbId (an id as payloads send it, checked and spelled in one pass)', () => {
+  const id = '0190a1b2c3d47e5f8a9b0c1d2e3f4a5b';
+
+  it('spells 32 hex characters in either case as toDbId does', () => {
+    for (const v of [id, id.toUpperCase(), 'B7D2554B0ce847cd82f3ac9bd1c0dfca', '0'.repeat(32), 'f'.repeat(32), 'F'.repeat(32)]) {
+      expect(isId(v)).toBe(true);
+      expect(hexToDbId(v)).toBe(toDbId(v));
+    }
+  });
+
+  it('refuses what isId refuses in that spelling, also characters that become hex digits with bit 0x20 set', () => {
+    // 0x10-0x19 | 0x20 are the digits, 0x41-0x46 ('A'-'F') are fine, but '@' (0x40) | 0x20 is '`', 'G' | 0x20 is 'g'.
+    for (const bad of ['\u0010', '\u0019', '@', '`', 'G', 'g', '-', ' ', 'é', '\u0130', '\u0141']) {
+      const v = bad + id.slice(1);
+      expect(isId(v)).toBe(false);
+      expect(hexToDbId(v)).toBeUndefined();
+      expect(hexToDbId(id.slice(0, 31) + bad)).toBeUndefined();
+    }
+    for (const v of ['', id.slice(1), id + '0', toDbId(id)]) expect(hexToDbId(v)).toBeUndefined();
+  });
+
+  it('checks a value again after another was spelled (the last value kept is not taken for a check)', () => {
+    expect(hexToDbId(id)).toBe(toDbId(id));
+    expect(hexToDbId('x' + id.slice(1))).toBeUndefined();
+    expect(hexToDbId(id)).toBe(toDbId(id));
+  });
+});
+
+describe('the last value kept by uuidToDb and uuidToApi', () => {
+  it('is never taken for a value not spelled yet, not even the empty string', () => {
+    expect(uuidToDb('')).toBe(toDbId(''));
+    expect(uuidToApi('')).toBe(toApiId(''));
   });
 });

@@ -3,6 +3,10 @@
  * reads, held in one array of name, value, name, value… sized for the entity's fields. A Map of a product's nine
  * values grew its hash table three times (about 900 bytes, a sixth of what a synced record allocated, all of it
  * garbage soon after); a row has few fields, so a scan finds a name as fast as a hash does.
+ *
+ * Unlike a Map: a value deleted while its row is iterated makes the iteration skip the next one, `instanceof Map` is
+ * false, and JSON or structuredClone see the array. Nothing does either to a planned row; a stage that needs a Map of
+ * its own copies one (`new Map(row.values)`).
  */
 export class FieldValues implements Map<string, unknown> {
   private readonly slots: unknown[];

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { jsonAcceptance } from '../../definitions/fast-checks';
 import { kindOf } from '../../definitions/kinds';
+import { hexToDbId } from '../../definitions/ids';
 import type { FieldDef } from '../../definitions/types';
 import { showValue, type ErrorCode } from '../../errors';
 import { isObject } from '../../definitions/json';
@@ -23,7 +24,13 @@ export function planField(site: FieldSite, field: FieldDef, raw: unknown): unkno
     if (field.nullable) return null;
     return report(field.required ? 'FIELD_REQUIRED' : 'VALUE_INVALID', `${name} must not be null`, name);
   }
-  const code: ErrorCode = field.kind === 'id' || field.kind === 'fk' ? 'ID_INVALID' : 'VALUE_INVALID';
+  const isKey = field.kind === 'id' || field.kind === 'fk';
+  if (isKey && typeof raw === 'string') {
+    // The usual id: checked and spelled in one pass (the check below, a regular expression, is for the rest).
+    const id = hexToDbId(raw);
+    if (id !== undefined) return stored(ctx, field, id);
+  }
+  const code: ErrorCode = isKey ? 'ID_INVALID' : 'VALUE_INVALID';
   const check = entity.checks.get(name);
   if (check) {
     const wrong = check(raw);
