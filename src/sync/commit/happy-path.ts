@@ -10,6 +10,7 @@ import type { WriteRow } from '../../write/upsert';
 import { stagePreparation, usesStage } from '../../write/row-source';
 import { upsertSet, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
 import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
+import { FieldValues } from '../plan/field-values';
 import type { Problem } from '../../errors';
 import { mergeSameKey, rowKey } from './resolve';
 import { resolveReferences } from './resolve-references';
@@ -232,7 +233,7 @@ async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRo
   // Planning merged rows of one key already (RowSet); only resolved keys can still meet.
   const refs = keyFields(cmd.entity);
   if (!cmd.rows.some((r) => pending(refs, r))) return cmd.rows;
-  const copies = cmd.rows.map((r) => ({ ...r, values: new Map(r.values) }));
+  const copies = cmd.rows.map((r) => ({ ...r, values: FieldValues.copy(r.values) }));
   const problems: Problem[] = [];
   const resolved = await resolveReferences(sql, { ...cmd, rows: copies }, problems);
   if (problems.length || resolved.length !== copies.length) return undefined;

@@ -17,6 +17,13 @@ export class FieldValues implements Map<string, unknown> {
     this.slots = new Array<unknown>(2 * fields);
   }
 
+  /** A copy of a row's values (a stage that changes them while the plan keeps its own). */
+  static copy(values: ReadonlyMap<string, unknown>): FieldValues {
+    const out = new FieldValues(values.size + 2);
+    values.forEach((v, name) => out.set(name, v));
+    return out;
+  }
+
   get size(): number {
     return this.count;
   }
