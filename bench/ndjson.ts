@@ -9,7 +9,7 @@ import { resetTables, settle } from './db';
 import { watchRss, type RssSample } from './memory';
 import { rawCopyStreamed } from './raw';
 import type { Pass } from './report';
-import { PRODUCT_COLUMNS, productCells, streamedProduct, type Product } from './rows';
+import { PRODUCT_COLUMNS, PRODUCT_TRANSLATION_COLUMNS, productCells, productTranslationCells, streamedProduct, type Product } from './rows';
 import { startServer } from './server';
 
 /**
@@ -162,10 +162,18 @@ export async function runNdjson(ctx: NdjsonContext, sizes: readonly number[]): P
     for (const [round, pass] of (['insert', 'update'] as const).entries()) {
       await settle(ctx.client);
       const t0 = performance.now();
-      const rows = function* () {
-        for (const p of products(ctx.taxId, idPrefix, records, round)()) yield productCells(p);
+      // The same rows the endpoint writes: each product and its translation row (name, description), each table's
+      // rows made again from the same generator.
+      const rows = function* <T>(cells: (p: Product) => T) {
+        for (const p of products(ctx.taxId, idPrefix, records, round)()) yield cells(p);
       };
-      await rawCopyStreamed(ctx.client, { table: 'product', columns: PRODUCT_COLUMNS, key: ['id'], onConflict: 'update' }, rows());
+      await rawCopyStreamed(ctx.client, [
+        { write: { table: 'product', columns: PRODUCT_COLUMNS, key: ['id'], onConflict: 'update' }, rows: rows(productCells) },
+        {
+          write: { table: 'product_translation', columns: PRODUCT_TRANSLATION_COLUMNS, key: ['product_id', 'language_id'], onConflict: 'update' },
+          rows: rows(productTranslationCells),
+        },
+      ]);
       rawMs.set(pass, performance.now() - t0);
       ctx.log(`  ndjson ${records.toLocaleString('en-US')} · raw COPY (streamed) · ${pass}: ${(rawMs.get(pass)! / 1000).toFixed(2)} s`);
     }

@@ -105,11 +105,17 @@ async function writeCopy(client: pg.Client, w: Omit<TableWrite, 'rows'>, rows: I
   await client.query(`INSERT INTO ${quote(w.table)} (${cols}, created_at) SELECT ${cols}, now() FROM ${stage} ${conflictClause(w)}`);
 }
 
-/** raw COPY of rows made one at a time (a million never exist at once in the bench client), in one transaction. */
-export async function rawCopyStreamed(client: pg.Client, w: Omit<TableWrite, 'rows'>, rows: Iterable<Cell[]>): Promise<void> {
+/** A table's rows made one at a time (a million never exist at once in the bench client). */
+export interface StreamedWrite {
+  write: Omit<TableWrite, 'rows'>;
+  rows: Iterable<Cell[]>;
+}
+
+/** raw COPY of streamed rows, table after table (foreign keys first), in one transaction. */
+export async function rawCopyStreamed(client: pg.Client, writes: readonly StreamedWrite[]): Promise<void> {
   await client.query('BEGIN');
   try {
-    await writeCopy(client, w, rows);
+    for (const { write, rows } of writes) await writeCopy(client, write, rows);
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -208,7 +208,7 @@ async function main(): Promise<void> {
       'update pass: the same records sent again in full, 5 of their 10 fields changed',
       'by externalId / by matchBy productNumber: the records carry no id; the server finds them by that unique field (created on the insert pass, found and merged on the update pass); the raw methods upsert ON CONFLICT on the same column and never change the id',
       ...(ndjson?.measurements.length
-        ? ['NDJSON: the body is generated while it is sent (the bench client never holds the records); raw COPY streams the same rows from the same generator']
+        ? ['NDJSON: the body is generated while it is sent (the bench client never holds the records); raw COPY streams the same rows (each product and its translation row) from the same generator']
         : []),
       'raw methods: one transaction, no validation, no lookups; unnest in statements of 10,000 rows; COPY of all rows into a temporary table, then one INSERT … SELECT … ON CONFLICT',
       'endpoint: the server compiled as by `npm run build` and run as `node main.js` (NODE_ENV=production, LOG_LEVEL=warn) in a child process, requests sent one after another over loopback with keep-alive; the clock runs from the first request sent to the last answer read',
