@@ -5,8 +5,8 @@
  * garbage soon after); a row has few fields, so a scan finds a name as fast as a hash does.
  *
  * Unlike a Map: a value deleted while its row is iterated makes the iteration skip the next one, `instanceof Map` is
- * false, and JSON or structuredClone see the array. Nothing does either to a planned row; a stage that needs a Map of
- * its own copies one (`new Map(row.values)`).
+ * false, and JSON or structuredClone see the array. Nothing does either to a planned row; a stage that changes values
+ * the plan must keep works on a copy (`FieldValues.copy`, or `new Map(row.values)`).
  */
 export class FieldValues implements Map<string, unknown> {
   private readonly slots: unknown[];
