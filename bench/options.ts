@@ -31,7 +31,7 @@ export function indexingHeaders(mode: IndexingMode): Record<string, string> {
 
 export const USAGE = `usage: npm run bench -- [--records N] [--quick] [--rounds N] [--load-seconds N] [--profile] [--no-doc]
   --records N       size of the large flat case (default 100000; requests of N/10 and one of N)
-  --quick           skip the large flat case, 10 s load test (about 1-2 minutes)
+  --quick           skip the large flat case, 10 s load tests (2-3 minutes)
   --rounds N        rounds of each timed case, the median is reported (default 3, 1 with --quick)
   --load-seconds N  duration of the 8-client load test (default 30, 10 with --quick)
   --profile         only: one request of N products against a server under node --cpu-prof; prints the top costs
