@@ -16,14 +16,14 @@ import type { UpsertCommand, UpsertRow } from '../types';
 export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: Problem[]): Promise<UpsertRow[]> {
   const open: PendingRef[] = [];
   const seen = new Set<PendingRef>();
-  for (const row of cmd.rows) {
-    for (const v of row.values.values()) {
-      if (v instanceof PendingRef && !v.resolved && !v.failed && !seen.has(v)) {
-        seen.add(v);
-        open.push(v);
-      }
+  // forEach: no iterator per row (a command of records matched by externalId has a pending key in every row).
+  const gather = (v: unknown) => {
+    if (v instanceof PendingRef && !v.resolved && !v.failed && !seen.has(v)) {
+      seen.add(v);
+      open.push(v);
     }
-  }
+  };
+  for (const row of cmd.rows) row.values.forEach(gather);
   // Own keys first (records matched by a match key, found or created), so that references to records of this same
   // command can then find them.
   await settle(sql, cmd, open.filter((p) => p.isOwnKey), problems);
@@ -32,11 +32,12 @@ export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: 
   const out: UpsertRow[] = [];
   for (const row of cmd.rows) {
     let usable = true;
-    for (const [f, v] of row.values) {
-      if (!(v instanceof PendingRef)) continue;
+    // Only values of names already set are replaced, which a Map (and FieldValues) allows while iterating.
+    row.values.forEach((v, f, values) => {
+      if (!(v instanceof PendingRef)) return;
       if (v.failed) usable = false;
-      else row.values.set(f, v.id);
-    }
+      else values.set(f, v.id);
+    });
     if (usable) out.push(row);
   }
   return out;
@@ -84,7 +85,9 @@ async function settle(sql: Sql, cmd: UpsertCommand, open: readonly PendingRef[],
         meta: { operation: p.ref.op, entity: cmd.entity.name, index: p.ref.index, resolver: p.resolverName ?? `${p.target.name}.${keyName(c)}`, matches: p.matches },
       });
     } else if (p.nullOnMissing && p.isOwnKey) {
-      const k = `${p.target.name}.${keyName(c)}=${candidateKey(c) ?? p.token}`;
+      // A value and a still unresolved candidate's token never meet (a value may be any string).
+      const value = candidateKey(c);
+      const k = `${p.target.name}.${keyName(c)}${value === undefined ? `#${p.token}` : `=${value}`}`;
       p.id = created.get(k) ?? newDbId();
       p.created = true;
       created.set(k, p.id);

@@ -14,8 +14,17 @@ export interface MatchCandidate {
   ambiguous?: boolean;
 }
 
-/** The candidate's values as one comparable string, or undefined while a part is still unresolved. */
+/**
+ * The candidate's values as one comparable string, or undefined while a part is still unresolved. Keys are compared
+ * only with keys of the same fields, so a single value (an externalId, a productNumber: the usual match) is its own
+ * key, without an array and its JSON per record.
+ */
 export function candidateKey(c: MatchCandidate): string | undefined {
+  if (c.values.length === 1) {
+    const v = c.values[0];
+    if (!(v instanceof PendingRef)) return String(v);
+    return typeof v.id === 'string' ? v.id : undefined;
+  }
   const parts: string[] = [];
   for (const v of c.values) {
     if (v instanceof PendingRef) {

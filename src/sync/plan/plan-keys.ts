@@ -12,12 +12,24 @@ import { PendingRef, type MatchCandidate } from './pending';
  */
 export function matchCandidates(entity: EntityDef, values: Map<string, unknown>, matchBy: readonly string[]): MatchCandidate[] {
   const out: MatchCandidate[] = [];
-  const keys: (readonly string[])[] = [...entity.matchKeys, ...matchBy.filter((n) => !entity.matchKeys.some((k) => k.length === 1 && k[0] === n)).map((n) => [n])];
-  for (const key of keys) {
+  for (const key of matchKeysOf(entity, matchBy)) {
     const vals = key.map((n) => values.get(n));
     if (vals.every((v) => v != null)) out.push({ fields: key.map((n) => entity.fields[n]!), values: vals });
   }
   return out;
+}
+
+/** The keys matchCandidates tries, worked out once per operation's matchBy and entity (not per record). */
+const keyCache = new WeakMap<readonly string[], Map<EntityDef, readonly (readonly string[])[]>>();
+function matchKeysOf(entity: EntityDef, matchBy: readonly string[]): readonly (readonly string[])[] {
+  let byEntity = keyCache.get(matchBy);
+  if (!byEntity) keyCache.set(matchBy, (byEntity = new Map()));
+  let keys = byEntity.get(entity);
+  if (!keys) {
+    keys = [...entity.matchKeys, ...matchBy.filter((n) => !entity.matchKeys.some((k) => k.length === 1 && k[0] === n)).map((n) => [n])];
+    byEntity.set(entity, keys);
+  }
+  return keys;
 }
 
 /**

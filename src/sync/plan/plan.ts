@@ -19,6 +19,9 @@ import { FieldValues } from './field-values';
 
 export { refPointer } from './plan-context';
 
+/** Nested records are matched by their match keys only (one array for all: matchCandidates keeps its keys per array). */
+const NO_MATCH_BY: readonly string[] = Object.freeze([]);
+
 /** The path of every payload record (shared: 100,000 records need not carry 100,000 empty arrays). */
 const ROOT_PATH: readonly (string | number)[] = Object.freeze([]);
 
@@ -88,7 +91,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   // of its problems, instead of after the lookups that a failing request never gets to.
   let certainlyNew = false;
   if (single && single.kind === 'id' && values.get(single.name) == null) {
-    const candidates = matchCandidates(entity, values, root ? ctx.op.matchBy : []);
+    const candidates = matchCandidates(entity, values, root ? ctx.op.matchBy : NO_MATCH_BY);
     certainlyNew = !candidates.length && !(single.name in record);
     values.set(single.name, candidates.length ? new PendingRef({ target: entity, candidates, nullOnMissing: true, ref, at: single.name, isOwnKey: true }) : newDbId());
   }
