@@ -20,10 +20,11 @@ export function matchCandidates(entity: EntityDef, values: Map<string, unknown>,
 }
 
 /** The keys matchCandidates tries, worked out once per operation's matchBy and entity (not per record). */
-const keyCache = new WeakMap<readonly string[], Map<EntityDef, readonly (readonly string[])[]>>();
+const keyCache = new WeakMap<readonly string[], WeakMap<EntityDef, readonly (readonly string[])[]>>();
 function matchKeysOf(entity: EntityDef, matchBy: readonly string[]): readonly (readonly string[])[] {
   let byEntity = keyCache.get(matchBy);
-  if (!byEntity) keyCache.set(matchBy, (byEntity = new Map()));
+  // Weak on the entity too: the shared empty list lives as long as the process, a registry's definitions need not.
+  if (!byEntity) keyCache.set(matchBy, (byEntity = new WeakMap()));
   let keys = byEntity.get(entity);
   if (!keys) {
     keys = [...entity.matchKeys, ...matchBy.filter((n) => !entity.matchKeys.some((k) => k.length === 1 && k[0] === n)).map((n) => [n])];
