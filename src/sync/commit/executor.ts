@@ -3,25 +3,21 @@ import { isRetryable, openTransaction, retryBackoff, type Transaction } from '..
 import type { Registry } from '../../definitions/registry';
 import { MAX_REPORTED_ERRORS, type Problem } from '../../errors';
 import { RequestEvents } from '../../events/emit';
-import { applyIndexing, type IndexingRequest } from '../../indexing/behavior';
+import type { IndexingRequest } from '../../indexing/behavior';
 import { IndexMarks } from '../../indexing/marks';
 import type { IndexerSet } from '../../indexing/registry';
 import { lockNames, lockStatements, type NamedLock } from '../../write/locks';
 import { savepoints } from '../../write/savepoints';
 import { CHUNK_SAVEPOINT } from './happy-path';
 import { indexerLocks } from './indexer-locks';
-import { settleDeferredReferences } from './deferred-references';
-import { runOperation } from './operation';
-import { runEndPartially, runRecordsPartially, type PartialRun } from './partial';
 import { forgetResolutions, planRows } from '../plan/pending';
 import { RequestKeys } from './resolve';
 import { SyncResult } from '../result';
-import { settleUnchanged, touchOwners } from './unchanged';
 import { Preview, type PreviewSettings } from './preview';
 import type { EntityChanges } from '../preview-types';
 import { RequestState, type OperationState } from './state';
 import { withSpan } from '../../observability/tracing';
-import type { OperationPlan } from '../types';
+import { finishWork, runChunk, type Chunk } from './unit-of-work';
 
 /** What the request asked for, typed (the HTTP edge parses the headers). */
 export interface ExecutionOptions {
@@ -61,17 +57,7 @@ export interface ExecutionContext {
   preview?: PreviewSettings;
 }
 
-/** A planned chunk of one operation: records (`records`), or what runs after them (`end`: missing, criteria). */
-export interface Chunk {
-  plan: OperationPlan;
-  kind: 'records' | 'end';
-  /** Payload records of the chunk planning refused (partial success goes on without them). */
-  failedRecords: number;
-  /** Rows the chunk writes, for the retry window. */
-  rows: number;
-  /** The body line of a record (NDJSON), for `meta.line`. */
-  lineOf?: (index: number) => number | undefined;
-}
+export type { Chunk };
 
 export interface Execution {
   result: SyncResult;
@@ -188,11 +174,11 @@ export class SyncExecution {
     }
     const execution = await this.withRetries(async () => {
       const tx = await this.transaction();
-      const indexing = await withSpan('sync.indexing', { 'bulksync.indexing': this.ctx.options.indexing.mode }, () => applyIndexing(tx.sql, { marks: this.known.marks, request: this.ctx.options.indexing, indexers: this.ctx.indexers, maxAttempts: this.ctx.indexingMaxAttempts }));
-      await this.events.flush(tx.sql);
-      const done: Execution = { result: this.result, errors: this.problems, indexing, changes: this.preview?.changes() };
-      if (!this.ctx.options.dryRun) await this.ctx.beforeCommit?.(tx.sql, done);
-      return done;
+      const { options, indexers, indexingMaxAttempts, beforeCommit } = this.ctx;
+      const answer = (indexing: string): Execution => ({ result: this.result, errors: this.problems, indexing, changes: this.preview?.changes() });
+      // Phase 11 stores the answer with the writes (a dry run, which commits nothing, stores none).
+      const store = options.dryRun || !beforeCommit ? undefined : (sql: Transaction['sql'], indexing: string) => beforeCommit(sql, answer(indexing));
+      return answer(await finishWork({ sql: tx.sql, marks: this.known.marks, indexing: options.indexing, indexers, indexingMaxAttempts, events: this.events, store }));
     }, 'all');
     if (!execution || this.aborted) {
       await this.close(false);
@@ -286,64 +272,25 @@ export class SyncExecution {
     for (const c of replaying === 'all' ? chunks : chunks.slice(0, -1)) await this.execute(c);
   }
 
+  /** Runs the unit of work of one chunk (unit-of-work.ts) in the transaction, and keeps what it found and did. */
   private async execute(chunk: Chunk): Promise<void> {
     const tx = await this.transaction();
-    const { sql } = tx;
-    const { registry, options } = this.ctx;
-    const writable = !this.failing;
-    if (writable) await this.lock(sql, chunk);
+    const { registry, indexers, options } = this.ctx;
     const savepointTaken = this.savepointTaken;
     this.savepointTaken = false;
     const { operation } = chunk.plan;
     // Forward references between chunks wait for the operation's end; under partial success a record is written
     // whole or not at all, so there they are refused at once, as before.
     if (options.failOnError && operation.action === 'upsert') this.deferFor.set(operation.key, operation.entity.name);
-    const state = this.operationState(operation.key);
+    const op = this.operationState(operation.key);
     if (chunk.kind === 'records') this.known.keys.clear();
-    if (chunk.kind === 'end' && state.deferred.length) {
-      this.found(await settleDeferredReferences({ sql, registry, known: this.known, op: state, write: writable }));
-      if (this.failing) return;
-    }
-    const images = this.preview && writable ? await this.preview.before(sql, chunk.plan, state) : undefined;
-    const result = new SyncResult();
-    if (chunk.kind === 'records' && operation.mode === 'create-only') result.reportSkipped();
-    let problems: Problem[];
-    if (options.failOnError) {
-      const attempt = await runOperation({ sql, registry, known: this.known, op: state, savepointTaken }, chunk.plan, !writable);
-      problems = attempt.problems;
-      result.merge(attempt.result);
-      if (attempt.aborted) this.aborted = true;
-    } else {
-      const run: PartialRun = { sql, registry, known: this.known, op: state, result };
-      problems = chunk.kind === 'records' ? await runRecordsPartially(run, chunk.plan) : await runEndPartially(run, chunk.plan);
-    }
-    this.found(chunk.lineOf ? problems.map((p) => withLine(p, chunk.lineOf!)) : problems);
-    if (this.failing) return;
-    await touchOwners(sql, registry, result);
-    settleUnchanged(registry, result);
-    if (images) await this.preview!.after(sql, images, result);
-    // In the data transaction: a committed write never loses its event, a rolled-back one never has one. Per chunk,
-    // so that a request answered with counts only need not keep every id for its events.
-    await this.events.add(sql, result);
-    this.result.merge(result);
-  }
-
-  /** The indexer locks this chunk needs that the transaction does not hold yet (name order within the chunk). */
-  private async lock(sql: Transaction['sql'], chunk: Chunk): Promise<void> {
-    const wanted = indexerLocks(this.ctx.registry, [chunk.plan], this.ctx.indexers, this.ctx.options.indexing).filter((l) => {
-      const held = this.held.get(l.name);
-      return held === undefined || (held === 'shared' && l.mode === 'exclusive');
-    });
-    if (!wanted.length) return;
-    // A savepoint taken before these locks would release them when the chunk goes back to it.
-    this.savepointTaken = false;
-    await lockNames(sql, wanted);
-    for (const l of wanted) this.held.set(l.name, l.mode);
+    const done = await runChunk(
+      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, savepointTaken, preview: this.preview, events: this.events },
+      chunk,
+    );
+    if (done.aborted) this.aborted = true;
+    this.found(done.problems);
+    if (done.result) this.result.merge(done.result);
   }
 }
 
-function withLine(p: Problem, lineOf: (index: number) => number | undefined): Problem {
-  const index = p.meta?.index;
-  const line = typeof index === 'number' ? lineOf(index) : undefined;
-  return line === undefined ? p : { ...p, meta: { ...p.meta, line } };
-}

@@ -6,6 +6,7 @@ import type { IndexMarks } from '../../indexing/marks';
 import { isConstraintFault, isLockBusy } from '../../write/db-errors';
 import { keyString, type Key } from '../../write/keys';
 import { savepoints } from '../../write/savepoints';
+import { retryUnderSavepoint, type SavepointFate, type TryOutcome } from './savepoint-retry';
 import type { WriteRow } from '../../write/upsert';
 import { stagePreparation, usesStage } from '../../write/row-source';
 import { upsertSet, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
@@ -107,43 +108,47 @@ export interface HappyRun {
  * diagnoses). Nothing of the request's state changes before every statement of the chunk succeeded.
  */
 export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
-  // The savepoint goes with the first attempt's stage preparation, in one round trip.
-  let lead = run.savepointTaken ? [] : [savepoints.statement(CHUNK_SAVEPOINT)];
-  for (let attempt = 1; ; attempt++) {
-    if (attempt > 1) forgetResolutions(planRows(plan));
-    const written = await writeAll(run, plan, lead);
-    lead = [];
-    if (written === 'failed') {
-      // The careful path looks every reference up again and reports what cannot be found.
-      forgetResolutions(planRows(plan));
-      return undefined;
-    }
-    if (written !== 'missed') {
-      const result = summary(written);
+  const result = await retryUnderSavepoint(run.sql, {
+    name: CHUNK_SAVEPOINT,
+    guarded: () => true,
+    // The savepoint goes with the first try's stage preparation, in one round trip (or was taken with BEGIN).
+    takenByCaller: true,
+    leftOpen: true,
+    attempt: async (n): Promise<TryOutcome<SyncResult | undefined>> => {
+      if (n > 0) forgetResolutions(planRows(plan));
+      const written = await writeAll(run, plan, n === 0 && !run.savepointTaken ? [savepoints.statement(CHUNK_SAVEPOINT)] : []);
+      if (typeof written === 'string') return { savepoint: chunkFate({ written, attempt: n }), value: undefined };
+      const summed = summary(written);
       // Records whose translation rows changed while their own row did not get a new version here, or the chunk
       // goes to the careful path (see touchOwners): still before any of the request's state changes.
-      if (await touchOwners(run.sql, run.registry, result, false)) return remember(run, written, result);
-      await savepoints.undo(run.sql, CHUNK_SAVEPOINT);
-      forgetResolutions(planRows(plan));
-      return undefined;
-    }
-    // Another request inserted some of these keys meanwhile, and the insert waited for it to commit: from the
-    // savepoint once more, those rows are stored ones now, locked in order with the others. A row that still misses
-    // holds a unique value of another record: the careful path says which.
-    if (attempt >= MISSED_ATTEMPTS) {
-      await savepoints.undo(run.sql, CHUNK_SAVEPOINT);
-      forgetResolutions(planRows(plan));
-      return undefined;
-    }
-    await savepoints.undo(run.sql, CHUNK_SAVEPOINT);
-  }
+      const owners = await touchOwners(run.sql, run.registry, summed, false);
+      const fate = chunkFate({ written: 'ok', owners, attempt: n });
+      return { savepoint: fate, value: fate === 'keep' ? await remember(run, written, summed) : undefined };
+    },
+  });
+  // The careful path looks every reference up again and reports what cannot be found.
+  if (!result) forgetResolutions(planRows(plan));
+  return result;
 }
 
-/** Attempts of a chunk whose inserts met rows another request inserted meanwhile, before the careful path. */
+/** Tries of a chunk whose inserts met rows another request inserted meanwhile, before the careful path. */
 const MISSED_ATTEMPTS = 3;
 
 /**
- * The chunk's statements; 'failed' after a check failed (rolled back), 'missed' when a row was neither found nor
+ * What becomes of the chunk's savepoint after a try: kept when its statements succeeded and the owners of changed
+ * translation rows could be touched; undone (the careful path follows) after a failed check. A row neither found nor
+ * inserted was inserted by another request meanwhile (the insert waited for it to commit): from the savepoint once
+ * more, it is a stored row, locked in order with the others; one that still misses holds a unique value of another
+ * record, which the careful path names.
+ */
+export function chunkFate(t: { written: 'failed' | 'missed' | 'ok'; owners?: boolean; attempt: number }): SavepointFate {
+  if (t.written === 'ok') return t.owners ? 'keep' : 'undo';
+  if (t.written === 'missed' && t.attempt + 1 < MISSED_ATTEMPTS) return 'again';
+  return 'undo';
+}
+
+/**
+ * The chunk's statements; 'failed' after a check failed, 'missed' when a row was neither found nor
  * inserted. `lead` (the chunk's savepoint) and the emptying of every stage the chunk's COPYs fill go first, in one
  * round trip: a stage emptied right before each COPY cost a round trip per table, each of them waiting for a service
  * busy planning the next chunk (2-14 ms each, measured).
@@ -164,10 +169,7 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
     const cmd = c as UpsertCommand;
     const { entity } = cmd;
     const rows = await withKeys(sql, cmd);
-    if (!rows) {
-      await savepoints.undo(sql, CHUNK_SAVEPOINT);
-      return 'failed';
-    }
+    if (!rows) return 'failed';
     const keys = rows.map((r) => rowKey(entity, r));
     const writing: number[] = [];
     const writeRows: WriteRow[] = [];
@@ -185,7 +187,6 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
     } catch (e) {
       // A check failed, or a trigger would have waited for a record another request holds (upsert-set's LOCK_NOWAIT).
       if (!isConstraintFault(e) && !isLockBusy(e)) throw e;
-      await savepoints.undo(sql, CHUNK_SAVEPOINT);
       return 'failed';
     }
     if (outcome.missed.length) {
