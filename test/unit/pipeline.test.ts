@@ -129,4 +129,29 @@ describe('the sync pipeline', () => {
     const outcome = await pipeline(new Sink()).run((async function* (): AsyncIterable<BodyEvent[]> {})());
     expect(outcome).toMatchObject({ stopped: true, problems: [{ code: 'OPERATION_INVALID', detail: 'the request holds no operation' }] });
   });
+
+  it('lets the event loop run between batches of a body already received while a chunk is written', async () => {
+    // The first chunk is held (PostgreSQL writing it); 20 more records, all there at once (a body in the socket's
+    // buffer), are read meanwhile. Nothing awaits I/O while they are read, so only the pipeline's own pause lets an I/O
+    // callback (here a setImmediate counter, as PostgreSQL's answer would be) in between them.
+    let turns = 0;
+    let counting = true;
+    const tick = () => {
+      turns++;
+      if (counting) setImmediate(tick);
+    };
+    const sink = new Sink();
+    sink.hold();
+    const pulled = { records: 0 };
+    const running = pipeline(sink, { chunkRecords: 10 }).run(events({ t: { entity: 'tax', action: 'upsert', payload: taxes(30) } }, pulled));
+    while (sink.chunks.length < 1) await new Promise((r) => setImmediate(r));
+    const before = turns;
+    setImmediate(tick);
+    while (pulled.records < 30) await new Promise((r) => setImmediate(r));
+    counting = false;
+    expect(turns - before).toBeGreaterThanOrEqual(19);
+    sink.release();
+    await running;
+    expect(sink.calls).toEqual(['lock 1', 'run records 10', 'run records 10', 'run records 10', 'run end 0']);
+  });
 });
