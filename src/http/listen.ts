@@ -18,7 +18,8 @@ export interface ListenOptions {
  * and then read the answer. By default Node ends the connection as soon as that half-close arrives, which also aborts
  * the request: a sync still waiting for PostgreSQL was rolled back and answered nothing. With httpAllowHalfOpen (read
  * by Node's HTTP server since its first versions, though not in its documentation) the answer is sent in full first,
- * then the connection closes.
+ * then the connection closes. A FIN cannot be told from a client giving up: one that closes before its body's end is
+ * still rolled back (its body is cut), one that closes after it gets a request that runs to its end and commits.
  */
 export function listen(app: Express, opts: ListenOptions): Promise<Server> {
   return new Promise((resolve, reject) => {

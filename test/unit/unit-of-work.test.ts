@@ -11,14 +11,19 @@ import { phasesOf, stopsAfter, type ChunkFacts, type Phase } from '../../src/syn
 
 const facts = (over: Partial<ChunkFacts> = {}): ChunkFacts => ({ kind: 'records', writable: true, deferred: false, preview: false, ...over });
 
-/** The phases that run when a problem is found in `failing` (or in none): what runChunk's loop does with them. */
-function run(c: ChunkFacts, failOnError: boolean, failing: readonly Phase[] = []): Phase[] {
+/**
+ * The phases that run when a problem is found in the phases `finding` (or in none), and when planning fails the
+ * request during the phase `failedDuring`: what runChunk's loop does with them.
+ */
+function run(c: ChunkFacts, failOnError: boolean, finding: readonly Phase[] = [], failedDuring?: Phase): Phase[] {
   const ran: Phase[] = [];
   let problems = 0;
+  let failing = !c.writable;
   for (const phase of phasesOf(c)) {
     ran.push(phase);
-    if (failing.includes(phase)) problems++;
-    if (stopsAfter(phase, { failOnError, writable: c.writable, problems })) break;
+    if (finding.includes(phase)) problems++;
+    if (phase === failedDuring) failing = true;
+    if (stopsAfter(phase, { failOnError, failing, problems })) break;
   }
   return ran;
 }
@@ -50,6 +55,14 @@ describe('the phases of a chunk', () => {
 
   it('go on under partial success, where failed records were dropped and the rest was written', () => {
     expect(run(facts(), false, ['write'])).toEqual(['lock', 'write', 'owners', 'outbox', 'result']);
+  });
+
+  it('stop after the write when planning of a later chunk failed the request meanwhile (it will be rolled back)', () => {
+    expect(run(facts(), true, [], 'write')).toEqual(['lock', 'write']);
+    expect(run(facts(), false, [], 'write')).toEqual(['lock', 'write']);
+    expect(run(facts({ kind: 'end', deferred: true }), true, [], 'deferred')).toEqual(['lock', 'deferred']);
+    // Only the deferred references and the write end a chunk: later phases belong to a write that stays.
+    expect(stopsAfter('owners', { failOnError: true, failing: true, problems: 1 })).toBe(false);
   });
 });
 

@@ -285,7 +285,7 @@ export class SyncExecution {
     const op = this.operationState(operation.key);
     if (chunk.kind === 'records') this.known.keys.clear();
     const done = await runChunk(
-      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, savepointTaken, preview: this.preview, events: this.events },
+      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, failing: () => this.failing, savepointTaken, preview: this.preview, events: this.events },
       chunk,
     );
     if (done.aborted) this.aborted = true;

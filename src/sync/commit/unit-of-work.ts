@@ -77,10 +77,14 @@ export function phasesOf(c: ChunkFacts): Phase[] {
   return phases;
 }
 
-/** Whether what a phase found ends the chunk: any problem under fail on error, and any chunk of a failing request. */
-export function stopsAfter(phase: Phase, c: { failOnError: boolean; writable: boolean; problems: number }): boolean {
+/**
+ * Whether the chunk ends after a phase: after the deferred references or the write, when the request fails (it did
+ * before the chunk, or planning of a later chunk failed it meanwhile), or the phase found a problem under fail on
+ * error.
+ */
+export function stopsAfter(phase: Phase, c: { failOnError: boolean; failing: boolean; problems: number }): boolean {
   if (phase !== 'deferred' && phase !== 'write') return false;
-  return !c.writable || (c.failOnError && c.problems > 0);
+  return c.failing || (c.failOnError && c.problems > 0);
 }
 
 /** What a chunk runs against. */
@@ -95,6 +99,11 @@ export interface ChunkWork {
   /** Indexer locks the transaction holds (phase 1 adds to them). */
   held: Map<string, NamedLock['mode']>;
   writable: boolean;
+  /**
+   * Whether the request fails by now: planning runs beside the chunk's write and may fail the request while it runs
+   * (a chunk that would be rolled back stops, as it did when the executor checked between its phases).
+   */
+  failing: () => boolean;
   /** The chunk's savepoint was taken with BEGIN, nothing ran since. */
   savepointTaken: boolean;
   preview?: Preview;
@@ -156,9 +165,9 @@ export async function runChunk(w: ChunkWork, chunk: Chunk): Promise<ChunkDone> {
         await w.events.add(sql, result);
         break;
       case 'result':
-        return { problems, result };
+        return { problems, result, aborted };
     }
-    if (stopsAfter(phase, { failOnError, writable, problems: problems.length })) return { problems, aborted };
+    if (stopsAfter(phase, { failOnError, failing: !writable || w.failing(), problems: problems.length })) return { problems, aborted };
   }
   return { problems, aborted };
 }
