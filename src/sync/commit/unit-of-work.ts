@@ -98,6 +98,7 @@ export interface ChunkWork {
   op: OperationState;
   /** Indexer locks the transaction holds (phase 1 adds to them). */
   held: Map<string, NamedLock['mode']>;
+  /** Nothing failed the request when the chunk began: it writes (else only its lookups run, for their problems). */
   writable: boolean;
   /**
    * Whether the request fails by now: planning runs beside the chunk's write and may fail the request while it runs
