@@ -1,8 +1,8 @@
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { listen } from '../../src/http/listen';
 import { startTestApp, type TestApp } from '../support/app';
+import { sendHalfClosed } from '../support/raw-http';
 
 /**
  * A client may close its side of the connection once it has sent the request (a simple uploader, `nc`, some HTTP/1.0
@@ -21,21 +21,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Sends the request, closes the sending side, and returns all that comes back. */
-function halfClosed(head: string, body: Buffer): Promise<{ answer: string; error?: string }> {
-  const { port } = server.address() as AddressInfo;
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const parts: Buffer[] = [];
-    let error: string | undefined;
-    socket.on('data', (c: Buffer) => parts.push(c));
-    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-    socket.on('close', () => resolve({ error, answer: Buffer.concat(parts).toString() }));
-    socket.write(head);
-    socket.end(body);
-  });
-}
-
 describe('a client that closes its sending side after its request', () => {
   it('gets its whole answer, and the sync is written', async () => {
     const names = ['Half 1', 'Half 2', 'Half 3'];
@@ -43,7 +28,7 @@ describe('a client that closes its sending side after its request', () => {
     const head =
       'POST /api/_action/sync HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
       `Authorization: Bearer ${t.token}\r\nContent-Length: ${body.length}\r\n\r\n`;
-    const { answer, error } = await halfClosed(head, body);
+    const { answer, error } = await sendHalfClosed((server.address() as AddressInfo).port, head, body);
     expect(error).toBeUndefined();
     const [status, text] = answer.split('\r\n\r\n') as [string, string];
     expect(status).toMatch(/^HTTP\/1\.1 200/);

@@ -1,10 +1,10 @@
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { count, sync } from '../support/sync';
+import { sendHalfClosed, type RawAnswer } from '../support/raw-http';
 
 /**
  * Bodies the fuzzer found answered with a 500 or a cut answer: each is a 4xx with a stable code and pointer, whole,
@@ -132,24 +132,15 @@ describe('an answer given before the body is read', () => {
    * Sends `body` over a plain socket as a simple uploader does (everything written, then the answer read) and
    * returns what came back, or the socket's error.
    */
-  async function post(body: Buffer, extraHead = ''): Promise<{ error?: string; answer: string }> {
+  async function post(body: Buffer, extraHead = ''): Promise<RawAnswer> {
     const server = http.createServer(t.app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const { port } = server.address() as AddressInfo;
     try {
-      return await new Promise((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        const parts: Buffer[] = [];
-        let error: string | undefined;
-        socket.on('data', (c: Buffer) => parts.push(c));
-        socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-        socket.on('close', () => resolve({ error, answer: Buffer.concat(parts).toString() }));
-        const head =
-          'POST /api/_action/sync HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
-          `Authorization: Bearer ${t.token}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${extraHead}\r\n`;
-        socket.write(head);
-        socket.end(body);
-      });
+      const head =
+        'POST /api/_action/sync HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${t.token}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${extraHead}\r\n`;
+      return await sendHalfClosed(port, head, body);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
