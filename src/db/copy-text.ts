@@ -46,7 +46,20 @@ export class CopyWriter {
     else if (typeof v === 'boolean') this.byte(v ? 0x74 : 0x66);
     // As UTF-8, as ever: a string here is a checked UUID, but a definition's default is not checked against its kind.
     else if (typeof v === 'string') this.text(v);
+    else if (typeof v === 'number' && v >= 0 && v < 0x40000000 && Number.isInteger(v)) this.digits(v);
     else this.ascii(String(v));
+  }
+
+  /** A small non-negative integer (a row's ordinal, a stock) written digit by digit: no string per value. */
+  private digits(n: number): void {
+    let width = 1;
+    for (let p = 10; p <= n; p *= 10) width++;
+    this.room(width);
+    for (let i = this.at + width - 1; i >= this.at; i--) {
+      this.buf[i] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.at += width;
   }
 
   /** Between two fields of a line. */
@@ -112,10 +125,11 @@ export class CopyWriter {
  * COPY data in Buffers of about COPY_CHUNK_BYTES, one line per row written by `line` (fields separated by tab(),
  * without the line's end). A generator, so that a large batch never exists as one Buffer.
  */
-export function* copyChunks<T>(rows: Iterable<T>, line: (row: T, out: CopyWriter) => void): Generator<Buffer> {
+export function* copyChunks<T>(rows: readonly T[], line: (row: T, out: CopyWriter) => void): Generator<Buffer> {
   const out = new CopyWriter();
-  for (const row of rows) {
-    line(row, out);
+  // By index: for…of inside a generator made an iterator result per row.
+  for (let i = 0; i < rows.length; i++) {
+    line(rows[i]!, out);
     out.endLine();
     if (out.filled) yield* out.take();
   }

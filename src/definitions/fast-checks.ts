@@ -141,7 +141,9 @@ function compile(schema: unknown): ((v: unknown) => boolean) | undefined {
         if (!isPlainObject(v)) return false;
         const o = v as Record<string, unknown>;
         for (const r of required as string[]) if (!Object.prototype.hasOwnProperty.call(o, r)) return false;
-        for (const key of Object.keys(o)) {
+        // for…in, not Object.keys: no array per value (a price list per record). The prototype is Object.prototype
+        // (isPlainObject), whose properties are not enumerable, so only own keys come.
+        for (const key in o) {
           const c = checks.get(key);
           if (!c || !c(o[key])) return false;
         }

@@ -31,25 +31,53 @@ export function toDbId(v: string): string {
 }
 
 /**
+ * The last two ids spelled, the most recent first: a foreign key (the tax of every product, the language of every
+ * translation row) repeats from record to record, but between two of its records comes the record's own id, which a
+ * cache of one entry would have kept instead (and spelled the tax id anew for every product).
+ */
+class LastTwo {
+  private in0: string | undefined;
+  private out0 = '';
+  private in1: string | undefined;
+  private out1 = '';
+
+  get(v: string): string | undefined {
+    if (v === this.in0) return this.out0;
+    if (v !== this.in1) return undefined;
+    const out = this.out1;
+    this.in1 = this.in0;
+    this.out1 = this.out0;
+    this.in0 = v;
+    this.out0 = out;
+    return out;
+  }
+
+  set(v: string, out: string): string {
+    this.in1 = this.in0;
+    this.out1 = this.out0;
+    this.in0 = v;
+    this.out0 = out;
+    return out;
+  }
+}
+
+/**
  * toDbId and toApiId for a value known to be a UUID: validated (isId) or read from a uuid column. Every record of a
  * sync spells its ids both ways (a key into the database, a written key into the answer): 0.3-0.5 µs each with slices
  * and toLowerCase, half that built in one string. A UUID's characters are digits and a-f/A-F, which setting bit 0x20
- * lowercases exactly. The last value is kept: a foreign key (the tax of every product, the language of every
- * translation row) repeats from record to record.
+ * lowercases exactly.
  */
-let lastDbIn: string | undefined;
-let lastDbOut = '';
+const dbSpelled = new LastTwo();
 export function uuidToDb(v: string): string {
-  if (v === lastDbIn) return lastDbOut;
+  const known = dbSpelled.get(v);
+  if (known !== undefined) return known;
   if (v.length !== 32) return toDbId(v);
   const c = (i: number) => v.charCodeAt(i) | 0x20;
   const out = String.fromCharCode(
     c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), 0x2d, c(8), c(9), c(10), c(11), 0x2d, c(12), c(13), c(14), c(15), 0x2d,
     c(16), c(17), c(18), c(19), 0x2d, c(20), c(21), c(22), c(23), c(24), c(25), c(26), c(27), c(28), c(29), c(30), c(31),
   );
-  lastDbIn = v;
-  lastDbOut = out;
-  return out;
+  return dbSpelled.set(v, out);
 }
 
 /**
@@ -66,19 +94,17 @@ export function hexToDbId(v: string): string | undefined {
   return uuidToDb(v);
 }
 
-let lastApiIn: string | undefined;
-let lastApiOut = '';
+const apiSpelled = new LastTwo();
 export function uuidToApi(v: string): string {
-  if (v === lastApiIn) return lastApiOut;
+  const known = apiSpelled.get(v);
+  if (known !== undefined) return known;
   if (v.length !== 36 || v[8] !== '-' || v[13] !== '-' || v[18] !== '-' || v[23] !== '-') return toApiId(v);
   const c = (i: number) => v.charCodeAt(i) | 0x20;
   const out = String.fromCharCode(
     c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(9), c(10), c(11), c(12), c(14), c(15), c(16), c(17),
     c(19), c(20), c(21), c(22), c(24), c(25), c(26), c(27), c(28), c(29), c(30), c(31), c(32), c(33), c(34), c(35),
   );
-  lastApiIn = v;
-  lastApiOut = out;
-  return out;
+  return apiSpelled.set(v, out);
 }
 
 /** A new time-ordered id (UUIDv7), in database spelling. */

@@ -26,8 +26,10 @@ describe('COPY text', () => {
   });
 
   it('writes numbers, booleans and ids without an escape test, as field() would', () => {
-    const values = [null, undefined, true, false, 0, -2.5, 1e21, 42, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'];
+    const values = [null, undefined, true, false, 0, -2.5, 1e21, 42, 9, 10, 99, 100, 1_000_000, 0x3fffffff, 0x40000000, -7, 2 ** 53, 0.5, -0, '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'];
     expect(line(values, true)).toBe(line(values));
+    // Integers are written digit by digit (no string per value): the same digits String() gives.
+    expect(line([0, 7, 10, 99, 100, 1_073_741_823, 2000], true)).toBe('0\t7\t10\t99\t100\t1073741823\t2000\n');
     // Any other string keeps its characters (UTF-8), not the low byte of each: ĉ (U+0109) is not a tab.
     expect(line(['ĉĊč ü 🎉'], true)).toBe('ĉĊč ü 🎉\n');
   });

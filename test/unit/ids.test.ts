@@ -33,11 +33,23 @@ describe('the spellings of a value known to be a UUID (uuidToDb, uuidToApi)', ()
     }
   });
 
-  it('give a repeated value its own spelling, and the next value its own (the last value is kept)', () => {
+  it('give a repeated value its own spelling, and the next value its own (the last two values are kept)', () => {
     const a = '0190a1b2c3d47e5f8a9b0c1d2e3f4a5b';
     const b = 'b7d2554b0ce847cd82f3ac9bd1c0dfca';
     expect([uuidToDb(a), uuidToDb(a), uuidToDb(b), uuidToDb(a.toUpperCase())]).toEqual([toDbId(a), toDbId(a), toDbId(b), toDbId(a)]);
     expect([uuidToApi(toDbId(b)), uuidToApi(toDbId(b)), uuidToApi(toDbId(a))]).toEqual([b, b, a]);
+  });
+
+  it('spell a value that comes back every other time, between values of their own (a foreign key between record ids)', () => {
+    const tax = '0190a1b2c3d47e5f8a9b0c1d2e3f4a5b';
+    const ids = Array.from({ length: 6 }, (_, i) => `${i}`.repeat(32));
+    const sequence = ids.flatMap((id) => [id, tax, tax.toUpperCase()]);
+    expect(sequence.map(uuidToDb)).toEqual(sequence.map(toDbId));
+    const spelled = sequence.map(toDbId);
+    expect(spelled.map(uuidToApi)).toEqual(spelled.map(toApiId));
+    // Three values taking turns: each still spelled as itself, whichever two are kept.
+    const turns = [ids[0]!, ids[1]!, tax, ids[0]!, tax, ids[1]!, ids[1]!, ids[0]!];
+    expect(turns.map(uuidToDb)).toEqual(turns.map(toDbId));
   });
 });
 
@@ -69,7 +81,7 @@ describe('hexToDbId (an id as payloads send it, checked and spelled in one pass)
   });
 });
 
-describe('the last value kept by uuidToDb and uuidToApi', () => {
+describe('the values kept by uuidToDb and uuidToApi', () => {
   it('is never taken for a value not spelled yet, not even the empty string', () => {
     expect(uuidToDb('')).toBe(toDbId(''));
     expect(uuidToApi('')).toBe(toApiId(''));

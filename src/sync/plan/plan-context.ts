@@ -43,7 +43,7 @@ export function mergeRow(into: UpsertRow, row: UpsertRow): void {
 }
 
 /**
- * Rows of one key, found by the key's parts one after the other: a composite key (a translation row's, a link's) is
+ * Rows of one key, found by the key's parts one after the other (from the last): a composite key (a translation row's, a link's) is
  * never joined into one string, so each lookup hashes strings that cache their hash (the parts) instead of a new
  * one per row (which took an eighth of the planning of nested records).
  */
@@ -59,15 +59,17 @@ export class RowSet {
       set = { entity, rows: [], byKey: new Map() };
       this.byEntity.set(entity.name, set);
     }
+    // The key's parts from the last: a translation row's key is (record, language), and a map per language is a
+    // handful for the chunk where a map per record was one more Map per record for the garbage collector.
     const pk = entity.primaryKey;
     let index = set.byKey;
-    for (let i = 0; i < pk.length - 1; i++) {
+    for (let i = pk.length - 1; i > 0; i--) {
       const part = keyPart(row.values.get(pk[i]!));
       let next = index.get(part) as KeyIndex | undefined;
       if (!next) index.set(part, (next = new Map()));
       index = next;
     }
-    const last = keyPart(row.values.get(pk[pk.length - 1]!));
+    const last = keyPart(row.values.get(pk[0]!));
     const prev = index.get(last) as UpsertRow | undefined;
     if (prev) return mergeRow(prev, row);
     index.set(last, row);
