@@ -3,7 +3,7 @@ import { withConnection, withTransaction, type Sql } from '../../src/db/sql';
 import { registryFromTexts } from '../../src/definitions/registry';
 import type { EntityDef } from '../../src/definitions/types';
 import { classifyDbError } from '../../src/write/db-errors';
-import { COPY_MIN_ROWS } from '../../src/write/row-source';
+import { COPY_MIN_ROWS, stagePreparation } from '../../src/write/row-source';
 import { insertRows, updateRows, type WriteRow } from '../../src/write/upsert';
 import { startTestApp, type TestApp } from '../support/app';
 
@@ -231,6 +231,19 @@ describe('the staging table (many rows)', () => {
     });
     expect((await t.knex('write_probe').whereIn('id', [a, b, c]).pluck('label')).sort()).toEqual(['A', 'B', 'C']);
     expect(await t.knex('write_probe').count()).toEqual([{ count: 3 * (COPY_MIN_ROWS + 1) }]);
+  });
+
+  it('is emptied first only once this connection filled it: the first write of a transaction sends no TRUNCATE', async () => {
+    await withConnection(t.knex, async (sql) => {
+      await sql.query('BEGIN');
+      // Empty as the commit before left it (or new): creating it if needed is all it takes.
+      expect(stagePreparation(sql, probe)).not.toMatch(/TRUNCATE/);
+      expect(await insertRows(sql, probe, filler(COPY_MIN_ROWS, 'once'), 'nothing')).toBe(COPY_MIN_ROWS);
+      expect(stagePreparation(sql, probe)).toMatch(/TRUNCATE/);
+      await sql.query('ROLLBACK');
+    });
+    // Another connection (or the same one, taken again from the pool) starts with nothing filled.
+    await withConnection(t.knex, async (sql) => expect(stagePreparation(sql, probe)).not.toMatch(/TRUNCATE/));
   });
 
   it('refuses a write of many rows outside a transaction, where the stage would lose them at each statement', async () => {

@@ -162,7 +162,7 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
     for (const row of cmd.rows) if (!isReference(cmd, row)) writing++;
     if (usesStage(writing)) staged.add(cmd.entity);
   }
-  const first = [...lead, ...[...staged].map(stagePreparation)];
+  const first = [...lead, ...[...staged].map((e) => stagePreparation(sql, e))];
   if (first.length) await sql.query(first.join(';\n'));
   const written: Written[] = [];
   for (const c of plan.commands) {
