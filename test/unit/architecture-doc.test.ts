@@ -10,7 +10,8 @@ const doc = fs.readFileSync(path.join(ROOT, 'docs/ARCHITECTURE.md'), 'utf8');
 const section = doc.slice(doc.indexOf('## The path of one upsert'));
 
 const files = [...new Set([...doc.matchAll(/`(src\/[\w/.-]+\.ts)`/g)].map((m) => m[1]!))];
-const stops = [...section.matchAll(/`(src\/[\w/.-]+\.ts)` — ((?:`\w+`(?:, )?)+)/g)].flatMap((m) => [...m[2]!.matchAll(/`(\w+)`/g)].map((n) => [m[1]!, n[1]!] as const));
+// A stop may wrap between its file and its functions: a line break counts as the space it replaces.
+const stops = [...section.matchAll(/`(src\/[\w/.-]+\.ts)`\s+—\s+((?:`\w+`(?:,\s+)?)+)/g)].flatMap((m) => [...m[2]!.matchAll(/`(\w+)`/g)].map((n) => [m[1]!, n[1]!] as const));
 
 describe('docs/ARCHITECTURE.md', () => {
   it('names stops on the upsert path', () => {
