@@ -67,8 +67,8 @@ export interface RowsToSend<R> {
   columns: readonly RowColumn<R>[];
   rows: readonly R[];
   /**
-   * The caller sent stagePreparation(sql, entity) in this transaction after its last savepoint rollback, and nothing has
-   * used the stage since (the happy path prepares a chunk's stages together with its savepoint, in one round trip).
+   * The caller sent stagePreparation(sql, entity) in this transaction after its last savepoint rollback, and nothing
+   * has used the stage since (the happy path prepares a chunk's stages together with its savepoint, in one round trip).
    */
   prepared?: boolean;
 }

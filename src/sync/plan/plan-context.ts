@@ -43,7 +43,7 @@ export function mergeRow(into: UpsertRow, row: UpsertRow): void {
 }
 
 /**
- * Rows of one key, found by the key's parts one after the other (from the last): a composite key (a translation row's, a link's) is
+ * Rows of one key, found by the key's parts one after the other: a composite key (a translation row's, a link's) is
  * never joined into one string, so each lookup hashes strings that cache their hash (the parts) instead of a new
  * one per row (which took an eighth of the planning of nested records).
  */
