@@ -199,6 +199,8 @@ export interface LoadReport {
   indexing: 'disabled' | 'inline' | 'raw SQL';
   deadlocks: number;
   retries: Map<string, number>;
+  /** The endpoint's runs of chunks by write path during the load (from its /metrics). */
+  paths?: Map<string, number>;
 }
 
 const SCENARIO: Record<LoadResult['scenario'], string> = {
@@ -227,6 +229,7 @@ export function loadTable(reports: readonly LoadReport[]): string {
       'transport errors',
       'deadlocks (pg_stat_database)',
       'retried transactions (server log)',
+      'chunks checked / checked again / diagnosed / looked up (server /metrics)',
     ],
     reports.map((r) => {
       const { load, indexing, deadlocks, retries } = r;
@@ -246,6 +249,7 @@ export function loadTable(reports: readonly LoadReport[]): string {
         String(load.transportErrors),
         String(deadlocks),
         [...retries].map(([k, n]) => `${n} × ${k}`).join(', ') || '0',
+        r.paths ? ['checked', 'checked_again', 'diagnosed', 'looked_up'].map((p) => fmtInt(r.paths!.get(p) ?? 0)).join(' / ') : '–',
       ];
     }),
   );

@@ -10,7 +10,7 @@ import { categoryWrites, matchedProductWrites, nestedWrites, productWrites, rawW
 import { appendToDoc, environment, fmtInt, renderReport, type LoadReport, type Measurement } from './report';
 import { runNdjson, type NdjsonReport } from './ndjson';
 import { asMatched, changed, changedNested, hexId, makeNested, makeProducts, MATCH_LABEL, type MatchMode } from './rows';
-import { buildServer, startServer, type ServerProcess } from './server';
+import { buildServer, chunkPaths, startServer, type ServerProcess } from './server';
 import { runReads } from './reads';
 
 /**
@@ -127,6 +127,7 @@ async function runAll({ opts, client, server, tokens, taxId, indexingSeen, datab
     await settle(client);
     const deadlocksBefore = await deadlockCount(client);
     const retriesBefore = new Map(server.retries);
+    const pathsBefore = indexing === 'raw SQL' ? undefined : await chunkPaths(server.baseUrl);
     const load =
       indexing === 'raw SQL'
         ? await runRawLoad({ databaseUrl, scenario, keys, clients: 8, seconds: opts.loadSeconds, recordsPerRequest: 100 })
@@ -146,8 +147,13 @@ async function runAll({ opts, client, server, tokens, taxId, indexingSeen, datab
       const d = n - (retriesBefore.get(code) ?? 0);
       if (d) retries.set(code, d);
     }
+    let paths: Map<string, number> | undefined;
+    if (pathsBefore) {
+      paths = new Map();
+      for (const [path, n] of await chunkPaths(server.baseUrl)) paths.set(path, n - (pathsBefore.get(path) ?? 0));
+    }
     log(`  ${fmtInt(load.recordsPerSecond)} records/s, p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, ${deadlocks} deadlock(s)`);
-    loads.push({ load, indexing, deadlocks, retries });
+    loads.push({ load, indexing, deadlocks, retries, paths });
   }
   return { measurements, loads, badRecord };
 }

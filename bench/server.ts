@@ -84,6 +84,14 @@ function countRetries(line: string, retries: Map<string, number>): void {
   retries.set(code, (retries.get(code) ?? 0) + 1);
 }
 
+/** The server's runs of sync chunks by write path, from its /metrics (bulksync_sync_chunks_total). */
+export async function chunkPaths(baseUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^bulksync_sync_chunks_total\{path="([a-z_]+)"\} (\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
 /** Starts the service on a free loopback port; it migrates the database at startup. */
 export async function startServer(opts: ServerOptions): Promise<ServerProcess> {
   const port = await freePort();

@@ -78,6 +78,7 @@ export function createApp({ config, knex, replica, registry, indexers, logger, t
       metrics.retry(pgCode);
       logger.warn('sync transaction retried', { attempt, pgCode });
     },
+    onWritePath: (path) => metrics.writePath(path),
   });
   app.use(healthRoutes(knex, replica));
   app.use(metricsRoute(metrics));

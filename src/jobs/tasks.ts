@@ -30,6 +30,7 @@ export function importTasks(deps: JobTasksDeps): { taskList: TaskList; cron: Par
     onRetry: (attempt, error) => {
       logger.warn('sync job transaction retried', { component: 'sync-jobs', attempt, pgCode: (error as { code?: string }).code });
     },
+    onWritePath: (path) => deps.observer?.writePath?.(path),
   });
   return {
     taskList: {

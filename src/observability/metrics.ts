@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
-import type { FinishedRequest, IndexingJobRun, JobObserver, SyncJobOutcome } from './observers';
+import { WRITE_PATHS, type FinishedRequest, type IndexingJobRun, type JobObserver, type SyncJobOutcome, type WritePath } from './observers';
 
 interface PoolLike {
   numUsed(): number;
@@ -43,6 +43,7 @@ export class Metrics implements JobObserver {
   private readonly recordsPerRequest: Histogram<'entity' | 'action'>;
   private readonly syncDuration: Histogram<'outcome'>;
   private readonly retries: Counter<'reason'>;
+  private readonly chunks: Counter<'path'>;
   private readonly jobDuration: Histogram<'task' | 'indexer' | 'outcome'>;
   private readonly jobRecords: Counter<'indexer'>;
   private readonly syncJobDuration: Histogram<'outcome'>;
@@ -91,6 +92,13 @@ export class Metrics implements JobObserver {
     });
     // Present from the start at 0, so that a rate() over them is 0 rather than "no data" until the first retry.
     for (const reason of ['deadlock', 'serialization', 'other']) this.retries.inc({ reason }, 0);
+    this.chunks = new Counter({
+      name: 'bulksync_sync_chunks_total',
+      help: 'Runs of a sync chunk\'s commands by how they were written: checked (one statement per table), checked_again (the same after rows another request inserted meanwhile), diagnosed (a check failed, then the lookups), looked_up',
+      labelNames: ['path'],
+      registers,
+    });
+    for (const path of WRITE_PATHS) this.chunks.inc({ path }, 0);
     this.syncDuration = new Histogram({
       name: 'bulksync_sync_duration_seconds',
       help: 'Duration of sync requests',
@@ -241,6 +249,11 @@ export class Metrics implements JobObserver {
         this.set({ state: 'pending' }, pool.numPendingAcquires());
       },
     });
+  }
+
+  /** How a run of a sync chunk's commands was written. */
+  writePath(path: WritePath): void {
+    this.chunks.inc({ path });
   }
 
   /** A sync transaction is run again; `pgCode` 40P01 is a deadlock, 40001 a serialization failure. */

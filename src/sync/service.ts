@@ -10,6 +10,7 @@ import { languageContext } from '../definitions/translations';
 import { SyncExecution, type Execution, type ExecutionContext, type ExecutionOptions } from './commit/executor';
 import { SyncPipeline } from './pipeline';
 import { withSpan } from '../observability/tracing';
+import type { WritePath } from '../observability/observers';
 import type { SyncResult } from './result';
 import { allows } from '../auth/privileges';
 import { BoundedPreviewList, type PreviewOutcome, type PreviewSink } from './preview-types';
@@ -88,6 +89,8 @@ export interface SyncServiceDeps {
   limits: SyncLimits;
   /** Told of each retried transaction (serialization failure, deadlock): the process's log and metrics. */
   onRetry?: (attempt: number, error: unknown) => void;
+  /** Told how each run of a chunk's commands was written: the process's metrics. */
+  onWritePath?: (path: WritePath) => void;
 }
 
 export class SyncService {
@@ -98,9 +101,10 @@ export class SyncService {
   private readonly indexers: IndexerSet;
   private readonly limits: SyncLimits;
   private readonly onRetry?: (attempt: number, error: unknown) => void;
+  private readonly onWritePath?: (path: WritePath) => void;
 
   constructor(deps: SyncServiceDeps) {
-    ({ knex: this.knex, registry: this.registry, indexers: this.indexers, limits: this.limits, onRetry: this.onRetry } = deps);
+    ({ knex: this.knex, registry: this.registry, indexers: this.indexers, limits: this.limits, onRetry: this.onRetry, onWritePath: this.onWritePath } = deps);
     this.statics = new NearStatic(this.knex, this.registry);
   }
 
@@ -124,6 +128,7 @@ export class SyncService {
       requestId: call.requestId,
       eventNames: statics.eventNames,
       onRetry: this.onRetry,
+      onWritePath: this.onWritePath,
       onBegin: call.onBegin,
       beforeCommit: call.beforeCommit && ((sql, done) => call.beforeCommit!(sql, outcome(done))),
       preview: call.options.preview && previewSink ? { sink: previewSink, languageId: language.value.languageId, mayRead: (e) => allows(call.privileges, e, 'read') } : undefined,

@@ -42,6 +42,24 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/bulksync_db_pool_connections\{state="used"\} \d+/);
   });
 
+  it('chunks by the path that wrote them: one checked statement per table, diagnosed after a failed check, looked up from the start', async () => {
+    const paths = ['checked', 'checked_again', 'diagnosed', 'looked_up'];
+    const counts = (text: string) => Object.fromEntries(paths.map((p) => [p, sample(text, 'bulksync_sync_chunks_total', `path="${p}"`)]));
+    const taxId = await createTax(t.app);
+    const before = counts(await scrape());
+    // Every path is there from the start (at 0 on a fresh process), so that a rate() over it is never "no data".
+    for (const p of paths) expect(before[p]).toEqual(expect.any(Number));
+    const stored = products(taxId, 3, 2000);
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: stored } }).expect(200);
+    // A taxId that names no tax: the statement fails on the foreign key, the chunk is rolled back and looked up.
+    const bad = [...products(taxId, 2, 2100), { ...products(taxId, 1, 2200)[0], taxId: '0123456789abcdef0123456789abcdef' }];
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: bad } }).expect(400);
+    // Only a stock: not what a new record needs, so its existence is looked up before the write.
+    await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: stored[0]!.id, stock: 7 }] } }).expect(200);
+    const after = counts(await scrape());
+    expect(Object.fromEntries(paths.map((p) => [p, after[p]! - before[p]!]))).toEqual({ checked: 1, checked_again: 0, diagnosed: 1, looked_up: 1 });
+  });
+
   it('queue depth and oldest pending age per indexer, then job durations once a worker drained them', async () => {
     const taxId = await createTax(t.app);
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: products(taxId, 50, 1000) } }, { 'indexing-behavior': 'use-queue-indexing' }).expect(200);

@@ -1,5 +1,6 @@
 import type { Sql } from '../../src/db/sql';
 import { chunkFate } from '../../src/sync/commit/happy-path';
+import { writePath } from '../../src/sync/commit/operation';
 import { nextStep, type UpsertEvent } from '../../src/sync/commit/run-upsert';
 import { retryUnderSavepoint, type SavepointFate, type SavepointRetry } from '../../src/sync/commit/savepoint-retry';
 import { phasesOf, stopsAfter, type ChunkFacts, type Phase } from '../../src/sync/commit/unit-of-work';
@@ -109,6 +110,14 @@ describe('a try of a chunk on the happy path', () => {
 
   it('runs again from its savepoint when rows were inserted meanwhile, three tries in all', () => {
     expect([0, 1, 2].map((attempt) => chunkFate({ written: 'missed', attempt }))).toEqual(['again', 'again', 'undo']);
+  });
+
+  it('is counted by the path that wrote it: checked on the first try or again, diagnosed after a failed check, else looked up', () => {
+    expect(writePath({ written: true, tries: 1 })).toBe('checked');
+    expect(writePath({ written: true, tries: 2 })).toBe('checked_again');
+    expect(writePath({ written: true, tries: 3 })).toBe('checked_again');
+    expect(writePath({ written: false, tries: 3 })).toBe('diagnosed');
+    expect(writePath(undefined)).toBe('looked_up');
   });
 });
 

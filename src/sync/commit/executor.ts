@@ -15,7 +15,7 @@ import { RequestKeys } from './resolve';
 import { SyncResult } from '../result';
 import { Preview, type PreviewSettings } from './preview';
 import type { EntityChanges } from '../preview-types';
-import { RequestState, type OperationState } from './state';
+import { RequestState, type OperationState, type WritePath } from './state';
 import { withSpan } from '../../observability/tracing';
 import { finishWork, runChunk, type Chunk } from './unit-of-work';
 
@@ -49,6 +49,8 @@ export interface ExecutionContext {
   /** Event names active webhooks subscribe to, as read before the request (else read in its transaction). */
   eventNames?: readonly string[];
   onRetry?: (attempt: number, error: unknown) => void;
+  /** Told how each run of a chunk's commands was written (a transaction run again is told again). */
+  onWritePath?: (path: WritePath) => void;
   /** First in every transaction the request opens (a re-run's too); may throw to refuse the request. */
   onBegin?: (sql: Transaction['sql']) => Promise<void>;
   /** Last step inside the transaction of a request that succeeds (e.g. storing its answer with its writes). */
@@ -285,7 +287,7 @@ export class SyncExecution {
     const op = this.operationState(operation.key);
     if (chunk.kind === 'records') this.known.keys.clear();
     const done = await runChunk(
-      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, failing: () => this.failing, savepointTaken, preview: this.preview, events: this.events },
+      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, failing: () => this.failing, savepointTaken, preview: this.preview, events: this.events, onWritePath: this.ctx.onWritePath },
       chunk,
     );
     if (done.aborted) this.aborted = true;

@@ -104,10 +104,12 @@ export interface HappyRun {
 }
 
 /**
- * Writes the chunk; returns what it did, or undefined after rolling it back when a check failed (the caller then
- * diagnoses). Nothing of the request's state changes before every statement of the chunk succeeded.
+ * Writes the chunk; returns what it did, or no result after rolling it back when a check failed (the caller then
+ * diagnoses), and how many tries it took. Nothing of the request's state changes before every statement of the
+ * chunk succeeded.
  */
-export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<SyncResult | undefined> {
+export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<{ result?: SyncResult; tries: number }> {
+  let tries = 0;
   const result = await retryUnderSavepoint(run.sql, {
     name: CHUNK_SAVEPOINT,
     guarded: () => true,
@@ -115,6 +117,7 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
     takenByCaller: true,
     leftOpen: true,
     attempt: async (n): Promise<TryOutcome<SyncResult | undefined>> => {
+      tries = n + 1;
       if (n > 0) forgetResolutions(planRows(plan));
       const written = await writeAll(run, plan, n === 0 && !run.savepointTaken ? [savepoints.statement(CHUNK_SAVEPOINT)] : []);
       if (typeof written === 'string') return { savepoint: chunkFate({ written, attempt: n }), value: undefined };
@@ -128,7 +131,7 @@ export async function writeChecked(run: HappyRun, plan: OperationPlan): Promise<
   });
   // The careful path looks every reference up again and reports what cannot be found.
   if (!result) forgetResolutions(planRows(plan));
-  return result;
+  return { result, tries };
 }
 
 /** Tries of a chunk whose inserts met rows another request inserted meanwhile, before the careful path. */

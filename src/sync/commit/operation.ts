@@ -3,7 +3,7 @@ import { qualifies, writeChecked } from './happy-path';
 import { SyncResult } from '../result';
 import { runDelete, runMissing } from './run-delete';
 import { runUpsert, type CommandOutcome } from './run-upsert';
-import type { Attempt, ChunkRun, CommandRun } from './state';
+import type { Attempt, ChunkRun, CommandRun, WritePath } from './state';
 import type { OperationPlan } from '../types';
 
 /** What an operation (or a part of one) runs against. */
@@ -12,14 +12,31 @@ export interface OperationRun extends ChunkRun {
   savepointTaken?: boolean;
 }
 
+/**
+ * The path a run of an operation took: `checked` tells how the statements went (undefined: the run did not qualify
+ * for them), `tries` how many times the chunk ran from its savepoint.
+ */
+export function writePath(checked: { written: boolean; tries: number } | undefined): WritePath {
+  if (!checked) return 'looked_up';
+  if (!checked.written) return 'diagnosed';
+  return checked.tries > 1 ? 'checked_again' : 'checked';
+}
+
 /** One operation: its commands in order. After a problem, later commands are still resolved but not written. */
-export async function runOperation({ sql, registry, known, op, savepointTaken }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
+export async function runOperation({ sql, registry, known, op, savepointTaken, onWritePath }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
   // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
   // back and takes the path below, which finds and names what failed.
+  let checked: { written: boolean; tries: number } | undefined;
   if (!alreadyFailing && qualifies(plan, known.marks)) {
-    const written = await writeChecked({ sql, registry, known, op, savepointTaken }, plan);
-    if (written) return { result: written, problems: [] };
+    const { result: written, tries } = await writeChecked({ sql, registry, known, op, savepointTaken }, plan);
+    checked = { written: Boolean(written), tries };
+    if (written) {
+      onWritePath?.(writePath(checked));
+      return { result: written, problems: [] };
+    }
   }
+  // An upsert's own end chunk often holds no command: nothing was written, by any path.
+  if (!alreadyFailing && plan.commands.length) onWritePath?.(writePath(checked));
   const result = new SyncResult();
   const problems: Problem[] = [];
   for (const cmd of plan.commands) {

@@ -106,10 +106,10 @@ async function runOneByOne(run: PartialRun, plan: OperationPlan): Promise<Proble
  * request's state and result; with problems it is rolled back and they are returned.
  */
 async function underSavepoint(run: PartialRun, savepoint: string, plan: OperationPlan): Promise<Problem[]> {
-  const { sql, registry, known, op, result } = run;
+  const { sql, registry, known, op, result, onWritePath } = run;
   const keys = known.clone();
   await savepoints.begin(sql, savepoint);
-  const out = await runOperation({ sql, registry, known: keys, op }, plan, false);
+  const out = await runOperation({ sql, registry, known: keys, op, onWritePath }, plan, false);
   if (out.problems.length) {
     // Also after a failed statement: rolling back to the savepoint makes the transaction usable again.
     await savepoints.undo(sql, savepoint);

@@ -4,6 +4,9 @@ import type { IndexMarks } from '../../indexing/marks';
 import type { Problem } from '../../errors';
 import type { DeferredReference, RequestKeys } from './resolve';
 import type { SyncResult } from '../result';
+import type { WritePath } from '../../observability/observers';
+
+export type { WritePath };
 
 /** What the request has done so far that later operations build on; copied per attempt in partial mode. */
 export class RequestState {
@@ -42,6 +45,8 @@ export interface ChunkRun {
   known: RequestState;
   /** The state of the operation. */
   op: OperationState;
+  /** Told how each run of the operation's commands was written (not told of a run that only looks up). */
+  onWritePath?: (path: WritePath) => void;
 }
 
 /** What a command runs against, in one object. */

@@ -11,7 +11,7 @@ import { runOperation } from './operation';
 import { runEndPartially, runRecordsPartially } from './partial';
 import type { Preview } from './preview';
 import { SyncResult } from '../result';
-import type { OperationState, RequestState } from './state';
+import type { OperationState, RequestState, WritePath } from './state';
 import { settleUnchanged, touchOwners } from './unchanged';
 import type { OperationPlan } from '../types';
 import { withSpan } from '../../observability/tracing';
@@ -109,6 +109,8 @@ export interface ChunkWork {
   savepointTaken: boolean;
   preview?: Preview;
   events: RequestEvents;
+  /** Told how each run of the chunk's commands was written (the process's metrics). */
+  onWritePath?: (path: WritePath) => void;
 }
 
 export interface ChunkDone {
@@ -121,7 +123,7 @@ export interface ChunkDone {
 }
 
 export async function runChunk(w: ChunkWork, chunk: Chunk): Promise<ChunkDone> {
-  const { sql, registry, known, op, failOnError, writable } = w;
+  const { sql, registry, known, op, failOnError, writable, onWritePath } = w;
   const problems: Problem[] = [];
   const result = new SyncResult();
   let savepointTaken = w.savepointTaken;
@@ -143,12 +145,12 @@ export async function runChunk(w: ChunkWork, chunk: Chunk): Promise<ChunkDone> {
         if (chunk.kind === 'records' && chunk.plan.operation.mode === 'create-only') result.reportSkipped();
         let found: Problem[];
         if (failOnError) {
-          const attempt = await runOperation({ sql, registry, known, op, savepointTaken }, chunk.plan, !writable);
+          const attempt = await runOperation({ sql, registry, known, op, savepointTaken, onWritePath }, chunk.plan, !writable);
           found = attempt.problems;
           result.merge(attempt.result);
           aborted = Boolean(attempt.aborted);
         } else {
-          const run = { sql, registry, known, op, result };
+          const run = { sql, registry, known, op, result, onWritePath };
           found = chunk.kind === 'records' ? await runRecordsPartially(run, chunk.plan) : await runEndPartially(run, chunk.plan);
         }
         problems.push(...(chunk.lineOf ? found.map((p) => withLine(p, chunk.lineOf!)) : found));
