@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { cpuSpent, sampleCpu } from './cpu';
 import { resetTables, settle } from './db';
 import { sendSequential } from './endpoint';
+import { gcMs } from './server';
 import { watchRss } from './memory';
 import { RAW_METHODS, rawWrite, type RawMethod, type TableWrite } from './raw';
 import { fmtInt, type Measurement, type Pass } from './report';
@@ -89,6 +90,8 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
         const label = methodLabel(m, set.records);
         const out = results.get(`${label}/${pass}`)!;
         await settle(ctx.client);
+        // The server's GC time is read outside the CPU window (a scrape costs the server CPU of its own).
+        const gcBefore = m.kind === 'raw' ? undefined : await gcMs(ctx.baseUrl);
         const cpuBefore = await sampleCpu(ctx.client, m.kind === 'raw' ? undefined : ctx.serverPid);
         if (m.kind === 'raw') {
           const t0 = performance.now();
@@ -119,7 +122,7 @@ export async function runDataSet(ctx: CaseContext, set: DataSet): Promise<Measur
           }
         }
         const cpu = cpuSpent(cpuBefore, await sampleCpu(ctx.client, m.kind === 'raw' ? undefined : ctx.serverPid));
-        (out.cpu ??= []).push(cpu);
+        (out.cpu ??= []).push(gcBefore === undefined ? cpu : { ...cpu, gc: (await gcMs(ctx.baseUrl)) - gcBefore });
         const ms = out.rounds[out.rounds.length - 1]!;
         ctx.log(`  ${set.group} · ${label} · ${pass}: ${(ms / 1000).toFixed(2)} s, ${fmtInt((set.records / ms) * 1000)} records/s (round ${round + 1}/${ctx.rounds})`);
       }

@@ -26,14 +26,20 @@ export interface Measurement {
   match?: MatchMode;
   perRequest?: number;
   memory?: { bodyBytes: number; before: number; peak: number; source: string };
-  /** CPU ms per round: the service process's (endpoint only) and PostgreSQL's backends'. */
-  cpu?: { service?: number; postgres: number }[];
+  /** CPU ms per round: the service process's (endpoint only) and PostgreSQL's backends'; the service's GC pauses. */
+  cpu?: { service?: number; postgres: number; gc?: number }[];
 }
 
 /** Median CPU µs per record of the service and of PostgreSQL, or '–'. */
 function cpuPerRecord(m: Measurement, which: 'service' | 'postgres'): string {
   const xs = (m.cpu ?? []).map((c) => c[which]).filter((x): x is number => x !== undefined);
   return xs.length ? ((median(xs) * 1000) / m.records).toFixed(1) : '–';
+}
+
+/** Median share of the service's CPU spent in garbage collection pauses (endpoint only), or '–'. */
+function gcShare(m: Measurement): string {
+  const xs = (m.cpu ?? []).flatMap((c) => (c.gc !== undefined && c.service ? [c.gc / c.service] : []));
+  return xs.length ? `${(median(xs) * 100).toFixed(0)} %` : '–';
 }
 
 export interface Environment {
@@ -95,12 +101,13 @@ export function resultsTable(all: readonly Measurement[]): string {
       Number.isFinite(best) ? `${(rps / best).toFixed(2)}×` : '–',
       lat ? `${fmtMs(pct(lat, 50))} / ${fmtMs(pct(lat, 99))}` : '–',
       cpuPerRecord(m, 'service'),
+      gcShare(m),
       cpuPerRecord(m, 'postgres'),
       mem ? `${((mem.peak - mem.before) / mem.bodyBytes).toFixed(1)}× (+${mb(mem.peak - mem.before)} on ${mb(mem.bodyBytes)})` : '–',
     ];
   });
   return table(
-    ['data set', 'pass', 'method', 's (median)', 'records/s', 'µs / record', '÷ best raw', 'request p50 / p99 ms', 'service CPU µs / record', 'PostgreSQL CPU µs / record', 'RSS growth ÷ body'],
+    ['data set', 'pass', 'method', 's (median)', 'records/s', 'µs / record', '÷ best raw', 'request p50 / p99 ms', 'service CPU µs / record', 'GC ÷ service CPU', 'PostgreSQL CPU µs / record', 'RSS growth ÷ body'],
     rows,
   );
 }

@@ -84,12 +84,25 @@ function countRetries(line: string, retries: Map<string, number>): void {
   retries.set(code, (retries.get(code) ?? 0) + 1);
 }
 
-/** The server's runs of sync chunks by write path, from its /metrics (bulksync_sync_chunks_total). */
-export async function chunkPaths(baseUrl: string): Promise<Map<string, number>> {
+/** The samples of one metric family on the server's /metrics, by the value of one label. */
+async function samples(baseUrl: string, name: string, label: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const out = new Map<string, number>();
-  for (const m of text.matchAll(/^bulksync_sync_chunks_total\{path="([a-z_]+)"\} (\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  const line = new RegExp(`^${name}\\{${label}="([a-z_]+)"\\} (\\S+)`, 'gm');
+  for (const m of text.matchAll(line)) out.set(m[1]!, Number(m[2]));
   return out;
+}
+
+/** The server's runs of sync chunks by write path (bulksync_sync_chunks_total). */
+export function chunkPaths(baseUrl: string): Promise<Map<string, number>> {
+  return samples(baseUrl, 'bulksync_sync_chunks_total', 'path');
+}
+
+/** Milliseconds the server spent in garbage collection so far, all kinds (prom-client's default GC histogram). */
+export async function gcMs(baseUrl: string): Promise<number> {
+  let seconds = 0;
+  for (const s of (await samples(baseUrl, 'bulksync_nodejs_gc_duration_seconds_sum', 'kind')).values()) seconds += s;
+  return seconds * 1000;
 }
 
 /** Starts the service on a free loopback port; it migrates the database at startup. */
