@@ -27,16 +27,15 @@ export async function runOperation({ sql, registry, known, op, savepointTaken, o
   // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
   // back and takes the path below, which finds and names what failed.
   let checked: { written: boolean; tries: number } | undefined;
+  let written: SyncResult | undefined;
   if (!alreadyFailing && qualifies(plan, known.marks)) {
-    const { result: written, tries } = await writeChecked({ sql, registry, known, op, savepointTaken }, plan);
-    checked = { written: Boolean(written), tries };
-    if (written) {
-      onWritePath?.(writePath(checked));
-      return { result: written, problems: [] };
-    }
+    const tried = await writeChecked({ sql, registry, known, op, savepointTaken }, plan);
+    written = tried.result;
+    checked = { written: Boolean(written), tries: tried.tries };
   }
   // An upsert's own end chunk often holds no command: nothing was written, by any path.
   if (!alreadyFailing && plan.commands.length) onWritePath?.(writePath(checked));
+  if (written) return { result: written, problems: [] };
   const result = new SyncResult();
   const problems: Problem[] = [];
   for (const cmd of plan.commands) {
