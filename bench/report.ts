@@ -6,6 +6,7 @@ import { ROOT } from './db';
 import type { LoadResult } from './load';
 import type { NdjsonMeasurement, NdjsonReport } from './ndjson';
 import { MATCH_LABEL, type MatchMode } from './rows';
+import { WRITE_PATHS } from '../src/observability/observers';
 
 /** insert, update (5 of 10 fields changed), and unchanged: the update pass's records sent once more, as stored. */
 export type Pass = 'insert' | 'update' | 'unchanged';
@@ -256,7 +257,7 @@ export function loadTable(reports: readonly LoadReport[]): string {
         String(load.transportErrors),
         String(deadlocks),
         [...retries].map(([k, n]) => `${n} × ${k}`).join(', ') || '0',
-        r.paths ? ['checked', 'checked_again', 'diagnosed', 'looked_up'].map((p) => fmtInt(r.paths!.get(p) ?? 0)).join(' / ') : '–',
+        r.paths ? WRITE_PATHS.map((p) => fmtInt(r.paths!.get(p) ?? 0)).join(' / ') : '–',
       ];
     }),
   );
