@@ -36,7 +36,9 @@ export class Problems {
  * turned equal once references were looked up.
  */
 export function mergeRow(into: UpsertRow, row: UpsertRow): void {
-  for (const [f, v] of row.values) into.values.set(f, v);
+  // forEach, not for…of: no iterator and entry array per value (a category named by a thousand products merges a
+  // thousand times).
+  row.values.forEach((v, f) => into.values.set(f, v));
   into.root ||= row.root;
   into.reference = Boolean(into.reference && row.reference);
   if (row.version !== undefined) into.version = row.version;

@@ -61,11 +61,12 @@ const KEY_SIZE = 2;
 export function planTranslations(site: FieldSite, record: RecordTranslations): void {
   const { tr, input, ownId } = record;
   // Each language's translation row, its key first: the row itself collects the fields (no map to copy it from).
-  const newRow = (language: string) => new FieldValues(tr.fields.length + 2).set(tr.ownerKey, ownId).set(tr.languageKey, language);
+  // Sized for the fields at hand (plain values alone: exactly those), not every translated field of the entity.
+  const newRow = (language: string, fields = tr.fields.length) => new FieldValues(fields + KEY_SIZE).set(tr.ownerKey, ownId).set(tr.languageKey, language);
   if (input.translations !== undefined) return settleRows(site, record, rowsByLanguage(site, record, newRow).values());
   // Plain values alone, the usual import: one row in the request's language, without a map of languages.
   if (!input.plain.length) return;
-  const row = newRow(site.ctx.i18n.languageId);
+  const row = newRow(site.ctx.i18n.languageId, input.plain.length / 2);
   setPlain(row, input.plain);
   settleRows(site, record, [row]);
 }

@@ -11,7 +11,7 @@ import { planDeleteKeys, planMissing } from './plan-delete';
 import { planField, planVersion } from './plan-field';
 import type { Lookups } from '../../definitions/sql/reference-tables';
 import { matchCandidates } from './plan-keys';
-import { newTranslationInput, planPlainTranslated, planTranslations } from './plan-translations';
+import { newTranslationInput, planPlainTranslated, planTranslations, type TranslationInput } from './plan-translations';
 import { DEFAULT_LANGUAGE_CONTEXT, TRANSLATIONS_KEY, type LanguageContext } from '../../definitions/translations';
 import type { Command, Operation, RowRef, UpsertRow } from '../types';
 import { VERSION_FIELD } from '../../definitions/record-version';
@@ -35,6 +35,12 @@ function requireForReplace(entity: EntityDef, record: Record<string, unknown>, v
   }
 }
 
+/** Whether a record gives its key and nothing else (a reference to a record, not data to write). */
+function onlyKey(entity: EntityDef, record: Record<string, unknown>): boolean {
+  for (const k in record) if (!entity.primaryKey.includes(k)) return false;
+  return true;
+}
+
 /**
  * Validates one record and flattens its nested records into the row set. Returns the record's primary key for
  * the parent to link to, or undefined when the key itself is unusable.
@@ -55,10 +61,15 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   const site: FieldSite = { ctx, entity, ref, report };
   if (!isObject(record)) return void report('VALUE_INVALID', `a ${entity.name} record must be an object, got ${showValue(record)}`);
   if (depth > MAX_NESTING) return void report('VALUE_INVALID', `records nest at most ${MAX_NESTING} levels deep`);
-  const values = new FieldValues(entity.fieldList.length);
+  // Sized for what the record gives (its own properties, the parent's key values, a generated key): a product's
+  // values array sized for every field of the entity was a tenth of what planning allocated, most of it unused.
+  let given = fixed ? 1 + Object.keys(fixed).length : 1;
+  for (const _ in record) given++;
+  const values = new FieldValues(Math.min(given, entity.fieldList.length));
   let nested: [string, unknown][] | undefined;
   const translation = entity.translation;
-  const translated = translation ? newTranslationInput() : undefined;
+  // Made at the first translated value: most nested records (a category named by its id) give none.
+  let translated: TranslationInput | undefined;
   let version: string | undefined;
   // for…in rather than Object.entries: no array per field of every record. A parsed record's only prototype is
   // Object.prototype, whose properties are not enumerable; "__proto__" is read as the own property it is.
@@ -66,8 +77,9 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
     const raw = name === '__proto__' ? Object.getOwnPropertyDescriptor(record, name)?.value : record[name];
     const field = entity.fields[name];
     if (name === VERSION_FIELD) version = planVersion(raw, report);
-    else if (translated && field?.translated) planPlainTranslated(site, field, raw, translated);
-    else if (translated && name === TRANSLATIONS_KEY) {
+    else if (translation && field?.translated) planPlainTranslated(site, field, raw, (translated ??= newTranslationInput()));
+    else if (translation && name === TRANSLATIONS_KEY) {
+      translated ??= newTranslationInput();
       translated.translations = raw;
       translated.given = true;
     } else if (field) {
@@ -86,7 +98,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
 
   // The key: given, matched by externalId / matchBy (found or created by the resolve stage), or a new UUIDv7.
   const single = entity.primaryKey.length === 1 ? entity.fields[entity.primaryKey[0]!]! : undefined;
-  if (translation && translated!.given && !single) report('VALUE_INVALID', `${entity.name} has a composite key; its translations cannot be linked`);
+  if (translated?.given && !single) report('VALUE_INVALID', `${entity.name} has a composite key; its translations cannot be linked`);
   // A record with neither key nor match key is certainly new: its required fields are checked here, with the rest
   // of its problems, instead of after the lookups that a failing request never gets to.
   let certainlyNew = false;
@@ -107,7 +119,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
   const key: PlanKey = {};
   for (const k of entity.primaryKey) key[k] = values.get(k) as KeyValue;
   const ownId = single ? key[single.name]! : undefined;
-  if (translation && translated!.given && ownId) planTranslations(site, { tr: translation, input: translated!, ownId, values, root });
+  if (translation && translated?.given && ownId) planTranslations(site, { tr: translation, input: translated, ownId, values, root });
   // After the translations: a required translated field given in the default language's translation counts as given.
   if (replace) requireForReplace(entity, record, values, report);
 
@@ -121,7 +133,7 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
       }
       const childKey = planRecord(ctx, { entity: target, record: raw, ref: { ...ref, path: [...ref.path, name] }, depth: depth + 1, root: false });
       if (!childKey) continue;
-      const id = Object.values(childKey)[0]!;
+      const id = childKey[target.primaryKey[0]!]!;
       const prev = values.get(assoc.via);
       if (prev !== undefined && keyPart(prev) !== keyPart(id)) report('VALUE_INVALID', `${assoc.via} and ${name}.id name different records`, assoc.via);
       values.set(assoc.via, id);
@@ -145,12 +157,12 @@ function planRecord(ctx: PlanContext, { entity, record, ref, depth, root, fixed 
       if (!targetKey) return;
       ctx.rows.add(registry.get(assoc.mapping), {
         ref: childRef,
-        values: new FieldValues(2).set(assoc.localKey, ownId).set(assoc.targetKey, Object.values(targetKey)[0]!),
+        values: new FieldValues(2).set(assoc.localKey, ownId).set(assoc.targetKey, targetKey[target.primaryKey[0]!]!),
         root: false,
       });
     });
   }
-  const reference = !root && Object.keys(record).every((k) => entity.primaryKey.includes(k));
+  const reference = !root && onlyKey(entity, record);
   if (certainlyNew) {
     for (const f of entity.fieldList) {
       if (f.required && !f.writeProtected && !entity.primaryKey.includes(f.name) && !values.has(f.name) && record[f.name] === undefined) {
