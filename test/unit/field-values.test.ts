@@ -38,15 +38,6 @@ describe('FieldValues (a planned row\'s values)', () => {
     }
   });
 
-  it('copies a row\'s values into values of its own, in their order', () => {
-    const row = new FieldValues(2).set('id', 'a').set('name', null).set('stock', 3);
-    const copy = FieldValues.copy(row);
-    copy.set('id', 'b').set('weight', 1);
-    expect([...row]).toEqual([['id', 'a'], ['name', null], ['stock', 3]]);
-    expect([...copy]).toEqual([['id', 'b'], ['name', null], ['stock', 3], ['weight', 1]]);
-    expect([...FieldValues.copy(new Map([['x', 1]]))]).toEqual([['x', 1]]);
-  });
-
   it('tells a value set to undefined from a name never set, as a Map does', () => {
     const values = new FieldValues(1).set('a', undefined);
     expect(values.has('a')).toBe(true);

@@ -11,10 +11,10 @@ import type { WriteRow } from '../../write/upsert';
 import { stagePreparation, usesStage } from '../../write/row-source';
 import { upsertSet, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
 import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
-import { FieldValues } from '../plan/field-values';
 import type { Problem } from '../../errors';
 import { mergeSameKey, rowKey } from './resolve';
-import { resolveReferences } from './resolve-references';
+import { holdsFailed, settleReferences } from './resolve-references';
+import { ResolvedValues } from './resolved-values';
 import { SyncResult } from '../result';
 import { replaced } from './run-upsert';
 import type { OperationState, RequestState } from './state';
@@ -229,19 +229,18 @@ async function writeMissed(sql: Sql, input: SetUpsert, first: SetUpsertOutcome):
 
 /**
  * The command's rows with every key known. Records named by externalId or matchBy, and references by resolver, are
- * looked up first (one query per entity and key, as on the careful path) into copies of the rows: the plan keeps its
- * pending references for another attempt. Rows that turn out to name the same record are merged. Undefined when a
- * reference cannot be resolved: the careful path reports it.
+ * looked up first (one query per entity and key, as on the careful path); the rows are read through ResolvedValues,
+ * so that the plan keeps its pending references for another attempt without a copy of every row. Rows that turn out
+ * to name the same record are merged. Undefined when a reference cannot be resolved: the careful path reports it.
  */
 async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRow[] | undefined> {
   // Planning merged rows of one key already (RowSet); only resolved keys can still meet.
   const refs = keyFields(cmd.entity);
   if (!cmd.rows.some((r) => pending(refs, r))) return cmd.rows;
-  const copies = cmd.rows.map((r) => ({ ...r, values: FieldValues.copy(r.values) }));
   const problems: Problem[] = [];
-  const resolved = await resolveReferences(sql, { ...cmd, rows: copies }, problems);
-  if (problems.length || resolved.length !== copies.length) return undefined;
-  return mergeSameKey(cmd.entity, resolved);
+  await settleReferences(sql, cmd, problems);
+  if (problems.length || cmd.rows.some(holdsFailed)) return undefined;
+  return mergeSameKey(cmd.entity, cmd.rows.map((r) => ({ ...r, values: new ResolvedValues(r.values) })));
 }
 
 /**

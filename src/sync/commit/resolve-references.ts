@@ -14,6 +14,26 @@ import type { UpsertCommand, UpsertRow } from '../types';
  * dropped, with a problem.
  */
 export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: Problem[]): Promise<UpsertRow[]> {
+  await settleReferences(sql, cmd, problems);
+  const out: UpsertRow[] = [];
+  for (const row of cmd.rows) {
+    let usable = true;
+    // Only values of names already set are replaced, which a Map (and FieldValues) allows while iterating.
+    row.values.forEach((v, f, values) => {
+      if (!(v instanceof PendingRef)) return;
+      if (v.failed) usable = false;
+      else values.set(f, v.id);
+    });
+    if (usable) out.push(row);
+  }
+  return out;
+}
+
+/**
+ * The lookups of resolveReferences alone: each pending reference of the rows takes the id found (or made up, or
+ * null), or fails with a problem; the rows stay as they are (see ResolvedValues for reading them resolved).
+ */
+export async function settleReferences(sql: Sql, cmd: UpsertCommand, problems: Problem[]): Promise<void> {
   const open: PendingRef[] = [];
   const seen = new Set<PendingRef>();
   // forEach: no iterator per row (a command of records matched by externalId has a pending key in every row).
@@ -28,19 +48,15 @@ export async function resolveReferences(sql: Sql, cmd: UpsertCommand, problems: 
   // command can then find them.
   await settle(sql, cmd, open.filter((p) => p.isOwnKey), problems);
   await settle(sql, cmd, open.filter((p) => !p.isOwnKey), problems);
+}
 
-  const out: UpsertRow[] = [];
-  for (const row of cmd.rows) {
-    let usable = true;
-    // Only values of names already set are replaced, which a Map (and FieldValues) allows while iterating.
-    row.values.forEach((v, f, values) => {
-      if (!(v instanceof PendingRef)) return;
-      if (v.failed) usable = false;
-      else values.set(f, v.id);
-    });
-    if (usable) out.push(row);
-  }
-  return out;
+/** Whether a row holds a reference that failed (it is not written). */
+export function holdsFailed(row: UpsertRow): boolean {
+  let failed = false;
+  row.values.forEach((v) => {
+    if (v instanceof PendingRef && v.failed) failed = true;
+  });
+  return failed;
 }
 
 const keyName = (c: MatchCandidate) => c.fields.map((f) => f.name).join('+');

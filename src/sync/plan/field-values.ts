@@ -6,7 +6,7 @@
  *
  * Unlike a Map: a value deleted while its row is iterated makes the iteration skip the next one, `instanceof Map` is
  * false, and JSON or structuredClone see the array. Nothing does either to a planned row; a stage that changes values
- * the plan must keep works on a copy (`FieldValues.copy`, or `new Map(row.values)`).
+ * the plan must keep works on a copy (`new Map(row.values)`) or reads through a view of them (ResolvedValues).
  */
 export class FieldValues implements Map<string, unknown> {
   private readonly slots: unknown[];
@@ -15,13 +15,6 @@ export class FieldValues implements Map<string, unknown> {
   /** `fields`: how many values the row will likely hold (the entity's field count); more still fit. */
   constructor(fields = 4) {
     this.slots = new Array<unknown>(2 * fields);
-  }
-
-  /** A copy of a row's values (a stage that changes them while the plan keeps its own). */
-  static copy(values: ReadonlyMap<string, unknown>): FieldValues {
-    const out = new FieldValues(values.size + 2);
-    values.forEach((v, name) => out.set(name, v));
-    return out;
   }
 
   get size(): number {

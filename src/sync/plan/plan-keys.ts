@@ -12,22 +12,29 @@ import { PendingRef, type MatchCandidate } from './pending';
  */
 export function matchCandidates(entity: EntityDef, values: Map<string, unknown>, matchBy: readonly string[]): MatchCandidate[] {
   const out: MatchCandidate[] = [];
-  for (const key of matchKeysOf(entity, matchBy)) {
-    const vals = key.map((n) => values.get(n));
-    if (vals.every((v) => v != null)) out.push({ fields: key.map((n) => entity.fields[n]!), values: vals });
+  for (const fields of matchKeysOf(entity, matchBy)) {
+    // A loop that stops at the first missing value: every record named by externalId or matchBy comes through here.
+    const vals = new Array<unknown>(fields.length);
+    let complete = true;
+    for (let i = 0; i < fields.length && complete; i++) complete = (vals[i] = values.get(fields[i]!.name)) != null;
+    if (complete) out.push({ fields, values: vals });
   }
   return out;
 }
 
-/** The keys matchCandidates tries, worked out once per operation's matchBy and entity (not per record). */
-const keyCache = new WeakMap<readonly string[], WeakMap<EntityDef, readonly (readonly string[])[]>>();
-function matchKeysOf(entity: EntityDef, matchBy: readonly string[]): readonly (readonly string[])[] {
+/**
+ * The keys matchCandidates tries, as their fields, worked out once per operation's matchBy and entity (not per
+ * record): a candidate shares its key's list of fields.
+ */
+const keyCache = new WeakMap<readonly string[], WeakMap<EntityDef, readonly (readonly FieldDef[])[]>>();
+function matchKeysOf(entity: EntityDef, matchBy: readonly string[]): readonly (readonly FieldDef[])[] {
   let byEntity = keyCache.get(matchBy);
   // Weak on the entity too: the shared empty list lives as long as the process, a registry's definitions need not.
   if (!byEntity) keyCache.set(matchBy, (byEntity = new WeakMap()));
   let keys = byEntity.get(entity);
   if (!keys) {
-    keys = [...entity.matchKeys, ...matchBy.filter((n) => !entity.matchKeys.some((k) => k.length === 1 && k[0] === n)).map((n) => [n])];
+    const names = [...entity.matchKeys, ...matchBy.filter((n) => !entity.matchKeys.some((k) => k.length === 1 && k[0] === n)).map((n) => [n])];
+    keys = names.map((key) => key.map((n) => entity.fields[n]!));
     byEntity.set(entity, keys);
   }
   return keys;
