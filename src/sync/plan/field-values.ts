@@ -1,6 +1,6 @@
 /**
  * A planned row's values (API field name → database value, in the order they were set): the Map every later stage
- * reads, held in one array of name, value, name, value… sized for the entity's fields. A Map of a product's nine
+ * reads, held in one array of name, value, name, value… sized for the values its record gives. A Map of a product's nine
  * values grew its hash table three times (about 900 bytes, a sixth of what a synced record allocated, all of it
  * garbage soon after); a row has few fields, so a scan finds a name as fast as a hash does.
  *
@@ -12,7 +12,7 @@ export class FieldValues implements Map<string, unknown> {
   private readonly slots: unknown[];
   private count = 0;
 
-  /** `fields`: how many values the row will likely hold (the entity's field count); more still fit. */
+  /** `fields`: how many values the row will likely hold (what its record gives); more still fit. */
   constructor(fields = 4) {
     this.slots = new Array<unknown>(2 * fields);
   }
