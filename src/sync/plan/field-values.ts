@@ -1,7 +1,7 @@
 /**
  * A planned row's values (API field name → database value, in the order they were set): the Map every later stage
- * reads, held in one array of name, value, name, value… sized for the values its record gives. A Map of a product's nine
- * values grew its hash table three times (about 900 bytes, a sixth of what a synced record allocated, all of it
+ * reads, held in one array of name, value, name, value… sized for the values its record gives. A Map of a product's
+ * nine values grew its hash table three times (about 900 bytes, a sixth of what a synced record allocated, all of it
  * garbage soon after); a row has few fields, so a scan finds a name as fast as a hash does.
  *
  * Unlike a Map: a value deleted while its row is iterated makes the iteration skip the next one, `instanceof Map` is
