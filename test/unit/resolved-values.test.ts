@@ -3,6 +3,7 @@ import { loadRegistry } from '../../src/definitions/registry';
 import { ResolvedValues } from '../../src/sync/commit/resolved-values';
 import { FieldValues } from '../../src/sync/plan/field-values';
 import { PendingRef } from '../../src/sync/plan/pending';
+import { expectIteratesLike } from '../support/map-like';
 
 const product = loadRegistry([path.resolve(__dirname, '../../schemas')]).get('product');
 const pending = () => new PendingRef({ target: product, candidates: [], nullOnMissing: true, ref: { op: 'o', index: 0, path: [] }, at: 'id', isOwnKey: true });
@@ -24,17 +25,7 @@ describe('ResolvedValues (a planned row read as one attempt resolved it)', () =>
       expect(view.get(name)).toBe(map.get(name));
       expect(view.has(name)).toBe(map.has(name));
     }
-    expect([...view]).toEqual([...map]);
-    expect([...view.entries()]).toEqual([...map.entries()]);
-    expect([...view.keys()]).toEqual([...map.keys()]);
-    expect([...view.values()]).toEqual([...map.values()]);
-    expect(new Map(view)).toEqual(map);
-    const seen: [string, unknown][] = [];
-    view.forEach((v, k, m) => {
-      expect(m).toBe(view);
-      seen.push([k, v]);
-    });
-    expect(seen).toEqual([...map]);
+    expectIteratesLike(view, map);
     expect(planned.get('id')).toBe(own);
   });
 
