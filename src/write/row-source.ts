@@ -78,7 +78,23 @@ export function usesStage(rows: number): boolean {
   return rows >= COPY_MIN_ROWS;
 }
 
-export async function rowSource<R>(sql: Sql, { entity, columns, rows, prepared = false }: RowsToSend<R>): Promise<RowSource> {
+/**
+ * Rows encoded for their statement, not yet sent: the COPY data (or the array parameters) and how the statement reads
+ * them. `sendRows` sends them; a caller that encodes the next table's rows while PostgreSQL runs the statement before
+ * (the happy path) sends them the moment it may.
+ */
+export interface EncodedRows {
+  source: RowSource;
+  /** The COPY into the entity's stage, when the rows go that way. */
+  copy?: { statement: string; data: Iterable<Buffer>; stage: Stage; rows: number };
+  prepared: boolean;
+}
+
+/**
+ * Encodes the rows (`eager`: every COPY Buffer now, so that the COPY later streams at the socket's pace instead of
+ * waiting for the service between Buffers; else as the COPY pulls them). Nothing is sent.
+ */
+export function encodeRows<R>({ entity, columns, rows, prepared = false }: RowsToSend<R>, eager = false): EncodedRows {
   const keys = entity.primaryKey.map((k) => entity.fields[k]!);
   const name = (f: FieldDef, mask = false) => columnName(entity, { field: f, mask });
   if (!usesStage(rows.length)) {
@@ -89,21 +105,18 @@ export async function rowSource<R>(sql: Sql, { entity, columns, rows, prepared =
       return kind.paramType === kind.sqlType ? `s.${name(f)}` : `s.${name(f)}::${kind.sqlType}`;
     };
     return {
-      from: `unnest(${columns.map((c, i) => `$${i + 1}::${type(c)}[]`).join(', ')}) WITH ORDINALITY AS s(${columns.map((c) => columnName(entity, c)).join(', ')}, ord)`,
-      params,
-      value,
-      mask: (f) => `s.${name(f, true)}`,
-      ordinal: 's.ord',
-      order: [...keys.map(value), 's.ord'].join(', '),
+      source: {
+        from: `unnest(${columns.map((c, i) => `$${i + 1}::${type(c)}[]`).join(', ')}) WITH ORDINALITY AS s(${columns.map((c) => columnName(entity, c)).join(', ')}, ord)`,
+        params,
+        value,
+        mask: (f) => `s.${name(f, true)}`,
+        ordinal: 's.ord',
+        order: [...keys.map(value), 's.ord'].join(', '),
+      },
+      prepared,
     };
   }
-  // Outside a transaction every statement commits on its own, and the stage would lose the rows before the next one.
-  if (!sql.inTransaction()) throw new Error(`a write of ${rows.length} rows goes through a staging table emptied at each commit: run it inside a transaction`);
   const stage = stageOf(entity);
-  if (!prepared) await sql.query(stagePreparation(sql, entity));
-  // Before the COPY: rows it sends before failing are undone with its (sub)transaction, but a stage marked filled
-  // that is empty costs one TRUNCATE, never a wrong row.
-  filledStages(sql).add(stage.name);
   const n = columns.length;
   const plain = columns.map((c) => c.mask || PLAIN_KINDS.has(c.field.kind));
   let ord = 0;
@@ -115,15 +128,36 @@ export async function rowSource<R>(sql: Sql, { entity, columns, rows, prepared =
       else out.field(columns[i]!.value(row));
     }
   };
-  await sql.copyFrom(`COPY ${stage.name} (ord, ${columns.map((c) => columnName(entity, c)).join(', ')}) FROM STDIN`, copyChunks(rows, line));
+  const chunks = copyChunks(rows, line);
   return {
-    from: `${stage.name} AS s`,
-    params: [],
-    value: (f) => `s.${name(f)}`,
-    mask: (f) => `s.${name(f, true)}`,
-    ordinal: 's.ord',
-    order: [...keys.map((k) => `s.${name(k)}`), 's.ord'].join(', '),
+    source: {
+      from: `${stage.name} AS s`,
+      params: [],
+      value: (f) => `s.${name(f)}`,
+      mask: (f) => `s.${name(f, true)}`,
+      ordinal: 's.ord',
+      order: [...keys.map((k) => `s.${name(k)}`), 's.ord'].join(', '),
+    },
+    copy: { statement: `COPY ${stage.name} (ord, ${columns.map((c) => columnName(entity, c)).join(', ')}) FROM STDIN`, data: eager ? [...chunks] : chunks, stage, rows: rows.length },
+    prepared,
   };
+}
+
+/** Sends encoded rows: a COPY into the stage (made ready first unless the caller did), or nothing for parameters. */
+export async function sendRows(sql: Sql, { source, copy, prepared }: EncodedRows): Promise<RowSource> {
+  if (!copy) return source;
+  // Outside a transaction every statement commits on its own, and the stage would lose the rows before the next one.
+  if (!sql.inTransaction()) throw new Error(`a write of ${copy.rows} rows goes through a staging table emptied at each commit: run it inside a transaction`);
+  if (!prepared) await sql.query(stagePreparation(sql, copy.stage.entity));
+  // Before the COPY: rows it sends before failing are undone with its (sub)transaction, but a stage marked filled
+  // that is empty costs one TRUNCATE, never a wrong row.
+  filledStages(sql).add(copy.stage.name);
+  await sql.copyFrom(copy.statement, copy.data);
+  return source;
+}
+
+export async function rowSource<R>(sql: Sql, input: RowsToSend<R>): Promise<RowSource> {
+  return sendRows(sql, encodeRows(input));
 }
 
 /**
@@ -136,6 +170,7 @@ export async function rowSource<R>(sql: Sql, { entity, columns, rows, prepared =
  * Its rows vanish at each commit: writes through it must run inside a transaction (the sync's always do).
  */
 interface Stage {
+  entity: EntityDef;
   name: string;
   /** Creates the table on this connection if needed. */
   create: string;
@@ -177,7 +212,7 @@ function stageOf(entity: EntityDef): Stage {
     const columns = ['ord bigint', ...entity.fieldList.flatMap((f, i) => [`c${i} ${kindOf(f).sqlType}`, `m${i} boolean`])];
     const layout = createHash('sha1').update(`${entity.table}\n${columns.join(',')}`).digest('hex').slice(0, 12);
     const name = `pg_temp.${ident(`bulksync_stage_${entity.table.slice(0, 32)}_${layout}`)}`;
-    stage = { name, create: `CREATE TEMP TABLE IF NOT EXISTS ${name} (${columns.join(', ')}) ON COMMIT DELETE ROWS`, empty: `TRUNCATE ${name}` };
+    stage = { entity, name, create: `CREATE TEMP TABLE IF NOT EXISTS ${name} (${columns.join(', ')}) ON COMMIT DELETE ROWS`, empty: `TRUNCATE ${name}` };
     stages.set(entity, stage);
   }
   return stage;

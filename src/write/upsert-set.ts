@@ -3,7 +3,7 @@ import { kindOf } from '../definitions/kinds';
 import type { EntityDef, FieldDef } from '../definitions/types';
 import { keyColumns } from './keys';
 import { nextUpdatedAt } from './record-version';
-import { rowSource, type RowColumn } from './row-source';
+import { encodeRows, sendRows, type RowColumn } from './row-source';
 import type { WriteRow } from './upsert';
 
 /** Rows of one entity to insert or update in one statement; one row per key (same-key rows merged before). */
@@ -101,9 +101,32 @@ function dataColumns(entity: EntityDef, rows: readonly WriteRow[]): DataColumn[]
  * the stored table, not the stage.
  */
 export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOutcome> {
+  return (await prepareUpsertSet(input).send(sql)).outcome;
+}
+
+/** An upsertSet made ready to send: its rows encoded and its text written, nothing sent yet. */
+export interface PreparedUpsert {
+  /**
+   * Sends the rows, then the statement; resolves once the statement is on its way, with its answer to await (marked
+   * handled, so that a failure the caller awaits only later is never reported as unhandled meanwhile).
+   */
+  send(sql: Sql): Promise<{ outcome: Promise<SetUpsertOutcome> }>;
+}
+
+const EMPTY_OUTCOME: Readonly<SetUpsertOutcome> = Object.freeze({ inserted: [], updated: [], missed: [] });
+
+function sent(outcome: Promise<SetUpsertOutcome>): { outcome: Promise<SetUpsertOutcome> } {
+  outcome.catch(() => undefined);
+  return { outcome };
+}
+
+/**
+ * Prepares upsertSet's statement without sending anything: the happy path prepares a table's statement (`eager`:
+ * every COPY Buffer encoded) while PostgreSQL runs the table's before, and sends it the moment that one answered.
+ */
+export function prepareUpsertSet(input: SetUpsert, eager = false): PreparedUpsert {
   const { entity, rows } = input;
-  const outcome: SetUpsertOutcome = { inserted: [], updated: [], missed: [] };
-  if (!rows.length) return outcome;
+  if (!rows.length) return { send: async () => sent(Promise.resolve({ ...EMPTY_OUTCOME })) };
   const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
   const data = dataColumns(entity, rows);
   const columns: RowColumn<WriteRow>[] = keyFields.map((k) => ({ field: k, value: (r) => r.key[k.name] }));
@@ -113,7 +136,8 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     columns.push({ field: c.field, value: (r) => { const v = r.values.get(name); return v !== undefined ? v : r.values.has(name) ? null : fallback; } });
     if (c.given === 'some') columns.push({ field: c.field, mask: true, value: (r) => r.values.has(name) });
   }
-  const s = await rowSource(sql, { entity, columns, rows, prepared: input.prepared });
+  const encoded = encodeRows({ entity, columns, rows, prepared: input.prepared }, eager);
+  const s = encoded.source;
   const table = ident(entity.table);
   const k = keyFields.map((f, j) => ({ col: ident(f.column), alias: `k${j}` }));
   const select = [
@@ -140,7 +164,9 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     return c.given === 'some' ? `CASE WHEN ${from}.m${c.i} THEN ${v} ELSE ${stored} END` : v;
   };
   const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
-  if (!data.length) return await insertKeysOnly(sql, { entity, parts, k, params: s.params });
+  if (!data.length) {
+    return { send: async (sql) => sent(insertKeysOnly(sql, { entity, parts, k, params: (await sendRows(sql, encoded)).params })) };
+  }
   // The rows the new values point at, share-locked in key order before anything else (as the careful path does):
   // left to the foreign-key triggers, they would be locked at the end of the statement in the order of the rows.
   // A translation row's own record is not among them: it was written (so locked) just before, or is stored as
@@ -222,14 +248,23 @@ export async function upsertSet(sql: Sql, input: SetUpsert): Promise<SetUpsertOu
     `(SELECT string_agg(n::text, ',') FROM nx) AS n, ` +
     `(SELECT string_agg(x.n::text, ',') FROM nx x WHERE (SELECT count(*) FROM i) < (SELECT count(*) FROM nx) ` +
     `AND NOT EXISTS (SELECT 1 FROM i WHERE ${sameKey('i', 'x')})) AS m`;
-  const result = await sql.query<Record<'u' | 'n' | 'm', string | null>>(text, s.params);
-  const { u, n, m } = result.rows[0]!;
-  outcome.updated = positions(u);
-  const meant = positions(n);
-  const missed = new Set(positions(m));
-  outcome.inserted = missed.size ? meant.filter((p) => !missed.has(p)) : meant;
-  outcome.missed = [...missed].sort((a, b) => a - b);
-  return outcome;
+  const answer = async (sql: Sql): Promise<SetUpsertOutcome> => {
+    const result = await sql.query<Record<'u' | 'n' | 'm', string | null>>(text, s.params);
+    const { u, n, m } = result.rows[0]!;
+    const meant = positions(n);
+    const missed = new Set(positions(m));
+    return {
+      updated: positions(u),
+      inserted: missed.size ? meant.filter((p) => !missed.has(p)) : meant,
+      missed: [...missed].sort((a, b) => a - b),
+    };
+  };
+  return {
+    send: async (sql) => {
+      await sendRows(sql, encoded);
+      return sent(answer(sql));
+    },
+  };
 }
 
 /**

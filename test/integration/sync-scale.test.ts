@@ -141,3 +141,34 @@ describe('concurrent requests', () => {
     expect(await deadlocks()).toBe(before);
   });
 });
+
+describe('a chunk whose later table fails after the tables before it were written', () => {
+  // The happy path encodes a table's rows while PostgreSQL runs the statement of the table before it: a failure of a
+  // later table (here the products, after their manufacturers and the manufacturers' translations) still undoes the
+  // chunk, and the diagnosing path names the record.
+  // 1,200 products (every table of the chunk goes through its stage), each with a new manufacturer; `bad` names no tax.
+  const withMakers = (taxId: string, from: number, bad: number): Record<string, unknown>[] =>
+    products(taxId, 1_200, from).map((p, i) => ({ ...p, ...(i === bad ? { taxId: hexId() } : {}), manufacturer: { id: hexId(), name: `Maker ${i}` } }));
+  it('answers FK_NOT_FOUND for the record and writes none of the request', async () => {
+    const bad = 700;
+    const payload = withMakers(await createTax(t.app), 400_000, bad);
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: `/p/${bad}/taxId` } })]);
+    const makers = payload.map((p) => (p.manufacturer as { id: string }).id);
+    expect(await storedRows(t, 'product_manufacturer').whereIn('id', makers).count()).toEqual([{ count: 0 }]);
+    expect(await storedRows(t, 'product').whereIn('id', payload.map((p) => p.id as string)).count()).toEqual([{ count: 0 }]);
+  });
+
+  it('with fail-on-error false, writes every other record and its manufacturer', async () => {
+    const bad = 300;
+    const payload = withMakers(await createTax(t.app), 500_000, bad);
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } }, { 'fail-on-error': 'false' }).expect(200);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: `/p/${bad}/taxId` } })]);
+    expect(res.body.data.product).toHaveLength(1_199);
+    const ids = payload.map((p) => p.id as string);
+    expect(await storedRows(t, 'product').whereIn('id', ids).count()).toEqual([{ count: 1_199 }]);
+    const stored = await storedRows(t, 'product_manufacturer').whereIn('id', payload.filter((_, i) => i !== bad).map((p) => (p.manufacturer as { id: string }).id)).count();
+    expect(stored).toEqual([{ count: 1_199 }]);
+  });
+});
