@@ -113,8 +113,6 @@ export interface PreparedUpsert {
   send(sql: Sql): Promise<{ outcome: Promise<SetUpsertOutcome> }>;
 }
 
-const EMPTY_OUTCOME: Readonly<SetUpsertOutcome> = Object.freeze({ inserted: [], updated: [], missed: [] });
-
 function sent(outcome: Promise<SetUpsertOutcome>): { outcome: Promise<SetUpsertOutcome> } {
   outcome.catch(() => undefined);
   return { outcome };
@@ -126,7 +124,7 @@ function sent(outcome: Promise<SetUpsertOutcome>): { outcome: Promise<SetUpsertO
  */
 export function prepareUpsertSet(input: SetUpsert, eager = false): PreparedUpsert {
   const { entity, rows } = input;
-  if (!rows.length) return { send: async () => sent(Promise.resolve({ ...EMPTY_OUTCOME })) };
+  if (!rows.length) return { send: async () => sent(Promise.resolve({ inserted: [], updated: [], missed: [] })) };
   const keyFields = entity.primaryKey.map((k) => entity.fields[k]!);
   const data = dataColumns(entity, rows);
   const columns: RowColumn<WriteRow>[] = keyFields.map((k) => ({ field: k, value: (r) => r.key[k.name] }));
@@ -165,7 +163,12 @@ export function prepareUpsertSet(input: SetUpsert, eager = false): PreparedUpser
   };
   const parts = [`u AS MATERIALIZED (SELECT ${select.join(', ')} FROM ${s.from})`];
   if (!data.length) {
-    return { send: async (sql) => sent(insertKeysOnly(sql, { entity, parts, k, params: (await sendRows(sql, encoded)).params })) };
+    return {
+      send: async (sql) => {
+        const { params } = await sendRows(sql, encoded);
+        return sent(insertKeysOnly(sql, { entity, parts, k, params }));
+      },
+    };
   }
   // The rows the new values point at, share-locked in key order before anything else (as the careful path does):
   // left to the foreign-key triggers, they would be locked at the end of the statement in the order of the rows.

@@ -5,6 +5,7 @@ import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { createTax, sync } from '../support/sync';
 import { products } from '../fixtures/catalog';
+import { CHUNK_PATHS, chunkPaths, metricSample, pathsSince, scrapeMetrics } from '../support/metrics';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -13,13 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const scrape = async () => (await request(t.bare).get('/metrics').expect(200)).text;
-
-/** The value of one sample, by its name and exact label set (as prom-client writes it). */
-function sample(text: string, name: string, labels: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+const scrape = () => scrapeMetrics(t.bare);
+const sample = metricSample;
 
 describe('GET /metrics', () => {
   it('request duration by method, route pattern and status (401s included), records per request by entity and action', async () => {
@@ -43,12 +39,11 @@ describe('GET /metrics', () => {
   });
 
   it('chunks by the path that wrote them: one checked statement per table, diagnosed after a failed check, looked up from the start', async () => {
-    const paths = ['checked', 'checked_again', 'diagnosed', 'looked_up'];
-    const counts = (text: string) => Object.fromEntries(paths.map((p) => [p, sample(text, 'bulksync_sync_chunks_total', `path="${p}"`)]));
     const taxId = await createTax(t.app);
-    const before = counts(await scrape());
     // Every path is there from the start (at 0 on a fresh process), so that a rate() over it is never "no data".
-    for (const p of paths) expect(before[p]).toEqual(expect.any(Number));
+    const first = await scrape();
+    for (const p of CHUNK_PATHS) expect(sample(first, 'bulksync_sync_chunks_total', `path="${p}"`)).toEqual(expect.any(Number));
+    const before = await chunkPaths(t.bare);
     const stored = products(taxId, 3, 2000);
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: stored } }).expect(200);
     // A taxId that names no tax: the statement fails on the foreign key, the chunk is rolled back and looked up.
@@ -56,8 +51,8 @@ describe('GET /metrics', () => {
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: bad } }).expect(400);
     // Only a stock: not what a new record needs, so its existence is looked up before the write.
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: [{ id: stored[0]!.id, stock: 7 }] } }).expect(200);
-    const after = counts(await scrape());
-    expect(Object.fromEntries(paths.map((p) => [p, after[p]! - before[p]!]))).toEqual({ checked: 1, checked_again: 0, diagnosed: 1, looked_up: 1 });
+    const after = await chunkPaths(t.bare);
+    expect(pathsSince(before, after)).toEqual({ checked: 1, checked_again: 0, diagnosed: 1, looked_up: 1 });
   });
 
   it('queue depth and oldest pending age per indexer, then job durations once a worker drained them', async () => {

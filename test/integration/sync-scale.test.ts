@@ -1,6 +1,8 @@
 import { startTestApp, type TestApp } from '../support/app';
 import { count, createTax, sync, storedRows } from '../support/sync';
-import { hexId, products } from '../fixtures/catalog';
+import { EN_LANGUAGE, hexId, products } from '../fixtures/catalog';
+import { chunkPaths, pathsSince } from '../support/metrics';
+import { until } from '../support/poll';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -146,14 +148,21 @@ describe('a chunk whose later table fails after the tables before it were writte
   // The happy path encodes a table's rows while PostgreSQL runs the statement of the table before it: a failure of a
   // later table (here the products, after their manufacturers and the manufacturers' translations) still undoes the
   // chunk, and the diagnosing path names the record.
+  // Without indexing: the search keywords' indexer reads a manufacturer's rows before they change, and a chunk that
+  // writes manufacturers with it inline takes the path that looks every record up first.
+  const NO_INDEXING = { 'indexing-behavior': 'disable-indexing' };
   // 1,200 products (every table of the chunk goes through its stage), each with a new manufacturer; `bad` names no tax.
   const withMakers = (taxId: string, from: number, bad: number): Record<string, unknown>[] =>
     products(taxId, 1_200, from).map((p, i) => ({ ...p, ...(i === bad ? { taxId: hexId() } : {}), manufacturer: { id: hexId(), name: `Maker ${i}` } }));
   it('answers FK_NOT_FOUND for the record and writes none of the request', async () => {
     const bad = 700;
     const payload = withMakers(await createTax(t.app), 400_000, bad);
-    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } });
+    const before = await chunkPaths(t.bare);
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } }, NO_INDEXING);
     expect(res.status).toBe(400);
+    // The chunk went the happy path (a statement per table) and was diagnosed after the products' statement failed.
+    const after = await chunkPaths(t.bare);
+    expect(pathsSince(before, after)).toEqual({ checked: 0, checked_again: 0, diagnosed: 1, looked_up: 0 });
     expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: `/p/${bad}/taxId` } })]);
     const makers = payload.map((p) => (p.manufacturer as { id: string }).id);
     expect(await storedRows(t, 'product_manufacturer').whereIn('id', makers).count()).toEqual([{ count: 0 }]);
@@ -163,12 +172,51 @@ describe('a chunk whose later table fails after the tables before it were writte
   it('with fail-on-error false, writes every other record and its manufacturer', async () => {
     const bad = 300;
     const payload = withMakers(await createTax(t.app), 500_000, bad);
-    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } }, { 'fail-on-error': 'false' }).expect(200);
+    const before = await chunkPaths(t.bare);
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } }, { ...NO_INDEXING, 'fail-on-error': 'false' }).expect(200);
+    const after = await chunkPaths(t.bare);
+    // Diagnosed without the bad record, then the rest written by the happy path once more.
+    expect(pathsSince(before, after)).toEqual({ checked: 1, checked_again: 0, diagnosed: 1, looked_up: 0 });
     expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: `/p/${bad}/taxId` } })]);
     expect(res.body.data.product).toHaveLength(1_199);
     const ids = payload.map((p) => p.id as string);
     expect(await storedRows(t, 'product').whereIn('id', ids).count()).toEqual([{ count: 1_199 }]);
     const stored = await storedRows(t, 'product_manufacturer').whereIn('id', payload.filter((_, i) => i !== bad).map((p) => (p.manufacturer as { id: string }).id)).count();
     expect(stored).toEqual([{ count: 1_199 }]);
+  });
+});
+
+describe('rows another transaction inserted while the statement ran', () => {
+  // The products' insert waits for another transaction's rows of the same keys and skips them once it committed; the
+  // chunk writes them once more, as stored rows, through the products' stage emptied of the first statement's rows.
+  it('are written once more and counted as written, in a chunk large enough for COPY', async () => {
+    const taxId = await createTax(t.app);
+    const payload = products(taxId, 1_500, 700_000);
+    // 1,200 of them, spread over the chunk, inserted by another transaction with another stock and held uncommitted.
+    const held = payload.filter((_, i) => i % 5 !== 0);
+    const trx = await t.knex.transaction();
+    try {
+      await trx('product').insert(held.map((p) => ({ id: p.id, product_number: p.productNumber, stock: 999, price: JSON.stringify(p.price), tax_id: taxId })));
+      // Their names as sent: only the products' own rows differ, so each must come back as written by position.
+      await trx('product_translation').insert(held.map((p) => ({ product_id: p.id, language_id: EN_LANGUAGE, name: p.name })));
+      const before = await chunkPaths(t.bare);
+      const answer = sync(t.app, { p: { entity: 'product', action: 'upsert', payload } }, { prefer: 'return=minimal' }).then((r) => r);
+      // The request's insert waits for the held rows; then they are committed.
+      const waiting = async () => Number((await t.knex.raw(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n);
+      expect(await until(waiting, (n) => n > 0)).toBeGreaterThan(0);
+      await trx.commit();
+      const res = await answer;
+      expect(res.status).toBe(200);
+      expect(res.body.counts.data.product).toBe(1_500);
+      // Every product written (its stock differed), the held translation rows stored as sent.
+      expect(res.body.counts.unchanged).toEqual({ product_translation: 1_200 });
+      // Written once more inside the chunk: not run again from its savepoint, not diagnosed.
+      expect(pathsSince(before, await chunkPaths(t.bare))).toEqual({ checked: 1, checked_again: 0, diagnosed: 0, looked_up: 0 });
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
+    const stocks = await storedRows(t, 'product').whereIn('id', payload.map((p) => p.id as string)).select('stock');
+    expect(stocks.filter((r: { stock: number }) => r.stock === 999)).toEqual([]);
+    expect(stocks).toHaveLength(1_500);
   });
 });

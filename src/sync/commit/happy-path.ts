@@ -9,7 +9,7 @@ import { savepoints } from '../../write/savepoints';
 import { retryUnderSavepoint, type SavepointFate, type TryOutcome } from './savepoint-retry';
 import type { WriteRow } from '../../write/upsert';
 import { stagePreparation, usesStage } from '../../write/row-source';
-import { prepareUpsertSet, upsertSet, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
+import { prepareUpsertSet, upsertSet, type PreparedUpsert, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
 import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
 import type { Problem } from '../../errors';
 import { mergeSameKey, rowKey } from './resolve';
@@ -187,8 +187,9 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
       const fault = await settle();
       if (fault) return fault;
     }
+    // Undefined only after lookups, which ran once everything sent had settled.
     const rows = await withKeys(sql, cmd);
-    if (!rows) return (await settle()) ?? 'failed';
+    if (!rows) return 'failed';
     const keys = rows.map((r) => rowKey(entity, r));
     const writing: number[] = [];
     const writeRows: WriteRow[] = [];
@@ -204,7 +205,15 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
     // Behind a statement in flight, every COPY Buffer is encoded while PostgreSQL runs it, and the COPY then never
     // waits for the service (a request of 20,000 products: its COPYs 214-341 → 156-224 ms). The first table's are
     // encoded as its COPY pulls them, overlapping PostgreSQL's reading of the ones before.
-    const prepared = prepareUpsertSet(input, inFlight !== undefined);
+    let prepared: PreparedUpsert;
+    try {
+      prepared = prepareUpsertSet(input, inFlight !== undefined);
+    } catch (e) {
+      // The statement before may have failed first: its fault is the one to report.
+      const fault = await settle();
+      if (fault) return fault;
+      throw e;
+    }
     const fault = await settle();
     if (fault) return fault;
     try {
@@ -258,7 +267,8 @@ async function landed(sql: Sql, sent: InFlight, written: Written[]): Promise<'fa
 async function writeMissed(sql: Sql, input: SetUpsert, first: SetUpsertOutcome): Promise<SetUpsertOutcome | undefined> {
   let again: SetUpsertOutcome;
   try {
-    again = await upsertSet(sql, { ...input, rows: first.missed.map((p) => input.rows[p]!), nowait: true });
+    // The stage still holds the first statement's rows: it is emptied again before these (prepared: false).
+    again = await upsertSet(sql, { ...input, prepared: false, rows: first.missed.map((p) => input.rows[p]!), nowait: true });
   } catch (e) {
     if (isConstraintFault(e) || isLockBusy(e)) return undefined;
     throw e;
