@@ -182,14 +182,14 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
   for (const c of plan.commands) {
     const cmd = c as UpsertCommand;
     const { entity } = cmd;
-    // Lookups must not run after a statement that failed: what was sent is settled first.
+    let rows: readonly UpsertRow[] | undefined = cmd.rows;
     if (needsLookup(cmd)) {
+      // Lookups must not run after a statement that failed: what was sent is settled first.
       const fault = await settle();
       if (fault) return fault;
+      rows = await withKeys(sql, cmd);
+      if (!rows) return 'failed';
     }
-    // Undefined only after lookups, which ran once everything sent had settled.
-    const rows = await withKeys(sql, cmd);
-    if (!rows) return 'failed';
     const keys = rows.map((r) => rowKey(entity, r));
     const writing: number[] = [];
     const writeRows: WriteRow[] = [];
@@ -283,14 +283,13 @@ async function writeMissed(sql: Sql, input: SetUpsert, first: SetUpsertOutcome):
 }
 
 /**
- * The command's rows with every key known. Records named by externalId or matchBy, and references by resolver, are
- * looked up first (one query per entity and key, as on the careful path); the rows are read through ResolvedValues,
- * so that the plan keeps its pending references for another attempt without a copy of every row. Rows that turn out
- * to name the same record are merged. Undefined when a reference cannot be resolved: the careful path reports it.
+ * The rows of a command that needsLookup with every key known. Records named by externalId or matchBy, and references
+ * by resolver, are looked up first (one query per entity and key, as on the careful path); the rows are read through
+ * ResolvedValues, so that the plan keeps its pending references for another attempt without a copy of every row. Rows
+ * that turn out to name the same record are merged (planning merged rows of one key already; only resolved keys can
+ * still meet). Undefined when a reference cannot be resolved: the careful path reports it.
  */
 async function withKeys(sql: Sql, cmd: UpsertCommand): Promise<readonly UpsertRow[] | undefined> {
-  // Planning merged rows of one key already (RowSet); only resolved keys can still meet.
-  if (!needsLookup(cmd)) return cmd.rows;
   const problems: Problem[] = [];
   await settleReferences(sql, cmd, problems);
   if (problems.length || cmd.rows.some(holdsFailed)) return undefined;
@@ -308,7 +307,7 @@ function keyFields(entity: EntityDef): readonly string[] {
   return names;
 }
 
-/** Whether the command's rows name records or references to look up first (see withKeys). */
+/** Whether the command's rows name records or references to look up before the write (withKeys). */
 function needsLookup(cmd: UpsertCommand): boolean {
   const refs = keyFields(cmd.entity);
   return cmd.rows.some((r) => pending(refs, r));
