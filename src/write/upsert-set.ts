@@ -113,6 +113,7 @@ export interface PreparedUpsert {
   send(sql: Sql): Promise<{ outcome: Promise<SetUpsertOutcome> }>;
 }
 
+/** A statement's answer on its way, marked handled: the caller may await it only after other work. */
 function sent(outcome: Promise<SetUpsertOutcome>): { outcome: Promise<SetUpsertOutcome> } {
   outcome.catch(() => undefined);
   return { outcome };
