@@ -5,7 +5,8 @@ import { ROOT, startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/poll';
 import { createTax, sync } from '../support/sync';
 import { products } from '../fixtures/catalog';
-import { CHUNK_PATHS, chunkPaths, metricSample, pathsSince, scrapeMetrics } from '../support/metrics';
+import { chunkPaths, metricSample, pathsSince, scrapeMetrics } from '../support/metrics';
+import { WRITE_PATHS } from '../../src/observability/observers';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -42,7 +43,7 @@ describe('GET /metrics', () => {
     const taxId = await createTax(t.app);
     // Every path is there from the start (at 0 on a fresh process), so that a rate() over it is never "no data".
     const first = await scrape();
-    for (const p of CHUNK_PATHS) expect(sample(first, 'bulksync_sync_chunks_total', `path="${p}"`)).toEqual(expect.any(Number));
+    for (const p of WRITE_PATHS) expect(sample(first, 'bulksync_sync_chunks_total', `path="${p}"`)).toEqual(expect.any(Number));
     const before = await chunkPaths(t.bare);
     const stored = products(taxId, 3, 2000);
     await sync(t.app, { p: { entity: 'product', action: 'upsert', payload: stored } }).expect(200);
