@@ -1,8 +1,8 @@
-import PQueue from 'p-queue';
 import { missing as lackedPrivileges } from '../auth/privileges';
 import type { Registry } from '../definitions/registry';
 import { MAX_REPORTED_ERRORS, pointer, showValue, type Problem } from '../errors';
 import type { BodyEvent } from './body/events';
+import { ChunkQueue } from './chunk-queue';
 import type { Chunk, SyncExecution } from './commit/executor';
 
 /** What the pipeline hands its chunks to: the request's transaction (SyncExecution), or a test's stand-in. */
@@ -60,16 +60,13 @@ interface PlannedChunk {
 /** A turn of the event loop: I/O callbacks (PostgreSQL's answers) run before planning goes on. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Chunks that may wait for PostgreSQL while the next one is planned: the overlap, and the bound on memory. */
-const WAITING_CHUNKS = 1;
-
 /**
  * Events of a body → operations → planned chunks → the transaction. While PostgreSQL runs one chunk, the next is
- * read and planned; the queue holds at most WAITING_CHUNKS more, and reading stops while it is full (so the socket
+ * read and planned; the queue holds at most one more (chunk-queue.ts), and reading stops while it is full (so the socket
  * stops too). Every problem is collected (up to the cap); after the first, nothing more is written.
  */
 export class SyncPipeline {
-  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly queue = new ChunkQueue();
   private readonly planning = new Problems();
   private readonly outcome: PipelineOutcome = { records: 0, problems: [], stopped: false };
   private readonly keys = new Set<string>();
@@ -98,11 +95,11 @@ export class SyncPipeline {
     } catch (e) {
       // The body broke off (a client gone): the chunk PostgreSQL is writing must finish before the transaction
       // is rolled back and its connection returned, or the connection would go back to the pool mid-statement.
-      this.queue.clear();
+      this.queue.drop();
       await this.queue.onIdle();
       throw e;
     }
-    if (this.outcome.stopped) this.queue.clear();
+    if (this.outcome.stopped) this.queue.drop();
     if (!this.outcome.stopped && !this.crash && !this.full) {
       if (this.current) await this.closeOperation();
       if (!this.operations) this.stop({ code: 'OPERATION_INVALID', detail: 'the request holds no operation', pointer: '' });
@@ -324,27 +321,22 @@ export class SyncPipeline {
     if (!head) return;
     this.head = undefined;
     const { execution } = this.ctx;
-    this.queue.add(() => execution.lockAhead(head.map((h) => h.chunk))).catch((e: unknown) => {
-      this.crash ??= e;
-    });
+    this.queue.addTask(() => execution.lockAhead(head.map((h) => h.chunk)), (e) => (this.crash ??= e));
     for (const h of head) await this.enqueue(h.chunk, h.records);
   }
 
   private async enqueue(chunk: Chunk, records: number): Promise<void> {
     // Backpressure: wait while a chunk already waits for PostgreSQL; meanwhile nothing more is read.
-    await this.queue.onSizeLessThan(WAITING_CHUNKS);
+    await this.queue.room();
     if (this.crash) return;
     const { execution } = this.ctx;
     // Read and planned: a long request (a job) shows how far the reading got while PostgreSQL writes.
     this.ctx.onProgress?.({ records: this.outcome.records, done: this.done });
-    this.queue
-      .add(async () => {
-        await execution.run(chunk);
-        this.done += records;
-        this.ctx.onProgress?.({ records: this.outcome.records, done: this.done });
-      })
-      .catch((e: unknown) => {
-        this.crash ??= e;
-      });
+    const written = async (upcoming: () => Chunk | undefined) => {
+      await execution.run(chunk, upcoming);
+      this.done += records;
+      this.ctx.onProgress?.({ records: this.outcome.records, done: this.done });
+    };
+    this.queue.addChunk(chunk, written, (e) => (this.crash ??= e));
   }
 }

@@ -82,6 +82,24 @@ describe("the stages of a request's chunks", () => {
   });
 });
 
+describe("a later chunk whose first table fails", () => {
+  // While PostgreSQL runs a chunk's last statement, the service encodes the next chunk's first table (its products) when
+  // that chunk is planned by then (happy-path-early.test.ts makes sure of it): either way, when that table's statement
+  // fails, the chunk is diagnosed as any other, and nothing of the request is written.
+  it('answers FK_NOT_FOUND for the record of the later chunk and writes none of the request', async () => {
+    const size = t.config.SYNC_CHUNK_RECORDS;
+    const bad = 123;
+    const payload: Record<string, unknown>[] = products(await createTax(t.app), 2 * size, 800_000);
+    payload[size + bad] = { ...payload[size + bad], taxId: hexId() };
+    const before = await chunkPaths(t.bare);
+    const res = await sync(t.app, { p: { entity: 'product', action: 'upsert', payload } }, { 'indexing-behavior': 'disable-indexing' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'FK_NOT_FOUND', source: { pointer: `/p/${size + bad}/taxId` } })]);
+    expect(pathsSince(before, await chunkPaths(t.bare))).toEqual({ checked: 1, checked_again: 0, diagnosed: 1, looked_up: 0 });
+    expect(await storedRows(t, 'product').whereIn('id', payload.map((p) => p.id as string)).count()).toEqual([{ count: 0 }]);
+  });
+});
+
 describe('concurrent requests', () => {
   it('two requests touching the same keys in opposite order both succeed', async () => {
     const taxId = await createTax(t.app);

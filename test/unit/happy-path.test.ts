@@ -2,6 +2,9 @@ import path from 'node:path';
 import { loadRegistry } from '../../src/definitions/registry';
 import type { IndexMarks } from '../../src/indexing/marks';
 import { qualifies } from '../../src/sync/commit/happy-path';
+import { keepEarly, tableInput, takeEarly } from '../../src/sync/commit/table-input';
+import type { UpsertCommand } from '../../src/sync/types';
+import { prepareUpsertSet } from '../../src/write/upsert-set';
 import { planBody } from '../support/plan-body';
 
 /**
@@ -67,5 +70,40 @@ describe('a chunk PostgreSQL can check by itself', () => {
 
   it('is not a delete', () => {
     expect(qualifies(planOf({ entity: 'product', action: 'delete', payload: [{ id: product(1).id }] }), marks())).toBe(false);
+  });
+});
+
+describe("a chunk's first table encoded early (while the chunk before is written)", () => {
+  const noTarget = () => undefined;
+  const early = (cmd: UpsertCommand) => {
+    const table = tableInput(cmd, cmd.rows, { target: noTarget, prepared: false });
+    return { ...table, cmd, statement: prepareUpsertSet(table.input, true) };
+  };
+
+  it('is taken once, by the command it was encoded for: a second try of the chunk encodes its rows again', () => {
+    const plan = planOf({ entity: 'product', action: 'upsert', payload: [product(1), product(2)] });
+    const cmd = plan.commands[0] as UpsertCommand;
+    const table = early(cmd);
+    keepEarly(plan, table);
+    expect(takeEarly(plan, cmd)).toBe(table);
+    expect(takeEarly(plan, cmd)).toBeUndefined();
+  });
+
+  it('is not taken by another command of the plan, and is gone after that', () => {
+    const plan = planOf({ entity: 'product', action: 'upsert', payload: [product(1)] });
+    const [first, second] = plan.commands as UpsertCommand[];
+    expect(second).toBeDefined();
+    keepEarly(plan, early(first!));
+    expect(takeEarly(plan, second!)).toBeUndefined();
+    expect(takeEarly(plan, first!)).toBeUndefined();
+  });
+
+  it('holds the rows the statement writes, with their keys, references by id alone left out', () => {
+    const plan = planOf({ entity: 'product', action: 'upsert', payload: [product(1, { categories: [{ id: CAT }] })] });
+    const categories = (plan.commands as UpsertCommand[]).find((c) => c.entity.name === 'category')!;
+    const table = tableInput(categories, categories.rows, { target: noTarget, prepared: false });
+    expect(table.keys).toHaveLength(1);
+    expect(table.writing).toEqual([]);
+    expect(table.input.rows).toEqual([]);
   });
 });

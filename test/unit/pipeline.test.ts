@@ -16,6 +16,8 @@ class Sink implements ChunkSink {
   readonly problems: Problem[] = [];
   readonly chunks: Chunk[] = [];
   readonly calls: string[] = [];
+  /** What each run was told of the chunk after it. */
+  readonly upcoming: (() => Chunk | undefined)[] = [];
   stopped = false;
   private gate: Promise<void> = Promise.resolve();
   private open: () => void = () => undefined;
@@ -39,8 +41,9 @@ class Sink implements ChunkSink {
     this.calls.push(`lock ${chunks.length}`);
   }
 
-  async run(chunk: Chunk): Promise<void> {
+  async run(chunk: Chunk, upcoming?: () => Chunk | undefined): Promise<void> {
     this.calls.push(`run ${chunk.kind} ${chunk.rows}`);
+    if (upcoming) this.upcoming.push(upcoming);
     this.chunks.push(chunk);
     await this.gate;
   }
@@ -96,6 +99,23 @@ describe('the sync pipeline', () => {
     const outcome = await running;
     expect(outcome.records).toBe(20);
     expect(pulled.records).toBe(20);
+  });
+
+  it('tells the chunk being written which chunk comes next once that one is planned (its rows are encoded early)', async () => {
+    const sink = new Sink();
+    sink.hold();
+    const running = pipeline(sink, { chunkRecords: 2 }).run(events({ t: { entity: 'tax', action: 'upsert', payload: taxes(4) } }));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    // The first chunk is held; the second is planned and waits.
+    expect(sink.chunks).toHaveLength(1);
+    const next = sink.upcoming[0]!();
+    expect(next).toMatchObject({ kind: 'records', rows: 2 });
+    expect(next).not.toBe(sink.chunks[0]);
+    sink.release();
+    await running;
+    // It is the chunk written next; the operation's end follows the last chunk of records.
+    expect(sink.chunks[1]).toBe(next);
+    expect(sink.upcoming.at(-1)!()).toBeUndefined();
   });
 
   it('stops at a fatal body problem without writing anything', async () => {

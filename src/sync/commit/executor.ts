@@ -157,7 +157,8 @@ export class SyncExecution {
     }, 'before-last');
   }
 
-  async run(chunk: Chunk): Promise<void> {
+  /** Runs a chunk; `upcoming` gives the chunk after it once that one is planned (see happy-path.ts, prepareEarly). */
+  async run(chunk: Chunk, upcoming?: () => Chunk | undefined): Promise<void> {
     if (this.aborted || this.executed.length >= MAX_REPORTED_ERRORS) return;
     if (this.retained) {
       this.retained.push(chunk);
@@ -165,7 +166,7 @@ export class SyncExecution {
       if (this.retainedRows > this.ctx.retryWindowRows) this.retained = undefined;
     }
     const attrs = { 'bulksync.entity': chunk.plan.operation.entity.name, 'bulksync.action': chunk.plan.operation.action, 'bulksync.rows': chunk.rows };
-    await withSpan('sync.write', attrs, () => this.withRetries(() => this.execute(chunk), 'before-last'));
+    await withSpan('sync.write', attrs, () => this.withRetries(() => this.execute(chunk, upcoming), 'before-last'));
   }
 
   /** After the last chunk: indexing and events in the transaction, then commit; or roll back if the request failed. */
@@ -275,7 +276,7 @@ export class SyncExecution {
   }
 
   /** Runs the unit of work of one chunk (unit-of-work.ts) in the transaction, and keeps what it found and did. */
-  private async execute(chunk: Chunk): Promise<void> {
+  private async execute(chunk: Chunk, upcoming?: () => Chunk | undefined): Promise<void> {
     const tx = await this.transaction();
     const { registry, indexers, options } = this.ctx;
     const savepointTaken = this.savepointTaken;
@@ -287,7 +288,7 @@ export class SyncExecution {
     const op = this.operationState(operation.key);
     if (chunk.kind === 'records') this.known.keys.clear();
     const done = await runChunk(
-      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, failing: () => this.failing, savepointTaken, preview: this.preview, events: this.events, onWritePath: this.ctx.onWritePath },
+      { sql: tx.sql, registry, indexers, failOnError: options.failOnError, indexing: options.indexing, known: this.known, op, held: this.held, writable: !this.failing, failing: () => this.failing, savepointTaken, preview: this.preview, events: this.events, onWritePath: this.ctx.onWritePath, upcoming: upcoming && (() => upcoming()?.plan) },
       chunk,
     );
     if (done.aborted) this.aborted = true;

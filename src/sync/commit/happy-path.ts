@@ -7,16 +7,15 @@ import { isConstraintFault, isLockBusy } from '../../write/db-errors';
 import { keyString, type Key } from '../../write/keys';
 import { savepoints } from '../../write/savepoints';
 import { retryUnderSavepoint, type SavepointFate, type TryOutcome } from './savepoint-retry';
-import type { WriteRow } from '../../write/upsert';
 import { stagePreparation, usesStage } from '../../write/row-source';
 import { prepareUpsertSet, upsertSet, type PreparedUpsert, type SetUpsert, type SetUpsertOutcome } from '../../write/upsert-set';
 import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
 import type { Problem } from '../../errors';
-import { mergeSameKey, rowKey } from './resolve';
+import { mergeSameKey } from './resolve';
+import { isReference, keepEarly, tableInput, takeEarly, targetIn, writtenCount, type TableInput } from './table-input';
 import { holdsFailed, settleReferences } from './resolve-references';
 import { ResolvedValues } from './resolved-values';
 import { SyncResult } from '../result';
-import { replaced } from './run-upsert';
 import type { OperationState, RequestState } from './state';
 import type { OperationPlan, UpsertCommand, UpsertRow } from '../types';
 
@@ -37,16 +36,6 @@ function requiredFields(entity: EntityDef): readonly FieldDef[] {
   let r = requiredCache.get(entity);
   if (!r) requiredCache.set(entity, (r = entity.fieldList.filter((f) => f.required && !f.writeProtected && !entity.primaryKey.includes(f.name))));
   return r;
-}
-
-/** A nested record that gives nothing but its key: it names a record, which the referencing row's foreign key checks. */
-function isReference(cmd: UpsertCommand, row: UpsertRow): boolean {
-  const { entity } = cmd;
-  if (entity.isMapping || (row.root && cmd.mode === 'replace')) return false;
-  // Every value is a key part: as many key parts set as values (no iterator per row).
-  let parts = 0;
-  for (const k of entity.primaryKey) if (row.values.has(k)) parts++;
-  return parts === row.values.size;
 }
 
 function commandQualifies(cmd: UpsertCommand, marks: IndexMarks): boolean {
@@ -101,6 +90,8 @@ export interface HappyRun {
   op: OperationState;
   /** CHUNK_SAVEPOINT was taken right before, nothing written since. */
   savepointTaken?: boolean;
+  /** The plan of the chunk after this one, when it is planned already (its first table is encoded early). */
+  upcoming?: () => OperationPlan | undefined;
 }
 
 /**
@@ -156,15 +147,11 @@ export function chunkFate(t: { written: 'failed' | 'missed' | 'ok'; owners?: boo
  * round trip: a stage emptied right before each COPY cost a round trip per table, each of them waiting for a service
  * busy planning the next chunk (2-14 ms each, measured).
  */
-async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: readonly string[]): Promise<Written[] | 'failed' | 'missed'> {
-  const target = (f: FieldDef) => (f.references ? registry.find(f.references) : undefined);
+async function writeAll(run: HappyRun, plan: OperationPlan, lead: readonly string[]): Promise<Written[] | 'failed' | 'missed'> {
+  const { sql, registry } = run;
+  const target = targetIn(registry);
   const staged = new Set<EntityDef>();
-  for (const c of plan.commands) {
-    const cmd = c as UpsertCommand;
-    let writing = 0;
-    for (const row of cmd.rows) if (!isReference(cmd, row)) writing++;
-    if (usesStage(writing)) staged.add(cmd.entity);
-  }
+  for (const c of plan.commands) if (usesStage(writtenCount(c as UpsertCommand))) staged.add(c.entity);
   const first = [...lead, ...[...staged].map((e) => stagePreparation(sql, e))];
   // Sent now and awaited before the first COPY: the first table's rows are encoded meanwhile.
   let leading = first.length ? sql.query(first.join(';\n')) : undefined;
@@ -190,42 +177,59 @@ async function writeAll({ sql, registry }: HappyRun, plan: OperationPlan, lead: 
       rows = await withKeys(sql, cmd);
       if (!rows) return 'failed';
     }
-    const keys = rows.map((r) => rowKey(entity, r));
-    const writing: number[] = [];
-    const writeRows: WriteRow[] = [];
-    const replacing = cmd.mode === 'replace' && cmd.isRootEntity;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      if (isReference(cmd, row)) continue;
-      writing.push(i);
-      const w: WriteRow = { key: keys[i]!, values: row.values };
-      writeRows.push(replacing && row.root ? replaced(cmd, w) : w);
+    const prepared = staged.delete(entity);
+    const ready = takeEarly(plan, cmd);
+    let table: TableInput;
+    let statement: PreparedUpsert;
+    if (ready && rows === cmd.rows && ready.input.prepared === prepared) ({ statement, ...table } = ready);
+    else {
+      table = tableInput(cmd, rows, { target, prepared });
+      // Behind a statement in flight, every COPY Buffer is encoded while PostgreSQL runs it, and the COPY then never
+      // waits for the service (a request of 20,000 products: its COPYs 214-341 → 156-224 ms). The first table's are
+      // encoded as its COPY pulls them (unless encoded early, see prepareEarly).
+      try {
+        statement = prepareUpsertSet(table.input, inFlight !== undefined);
+      } catch (e) {
+        // The statement before may have failed first: its fault is the one to report.
+        const fault = await settle();
+        if (fault) return fault;
+        throw e;
+      }
     }
-    const input: SetUpsert = { entity, rows: writeRows, mergeKeys: !replacing, target, prepared: staged.delete(entity) };
-    // Behind a statement in flight, every COPY Buffer is encoded while PostgreSQL runs it, and the COPY then never
-    // waits for the service (a request of 20,000 products: its COPYs 214-341 → 156-224 ms). The first table's are
-    // encoded as its COPY pulls them, overlapping PostgreSQL's reading of the ones before.
-    let prepared: PreparedUpsert;
-    try {
-      prepared = prepareUpsertSet(input, inFlight !== undefined);
-    } catch (e) {
-      // The statement before may have failed first: its fault is the one to report.
-      const fault = await settle();
-      if (fault) return fault;
-      throw e;
-    }
+    const { input, keys, writing } = table;
     const fault = await settle();
     if (fault) return fault;
     try {
-      inFlight = { input, cmd, rows, keys, writing, outcome: (await prepared.send(sql)).outcome };
+      inFlight = { input, cmd, rows, keys, writing, outcome: (await statement.send(sql)).outcome };
     } catch (e) {
       // A COPY failed (a value its column's type refuses): the chunk takes the diagnosing path, as after a statement.
       if (!isConstraintFault(e) && !isLockBusy(e)) throw e;
       return 'failed';
     }
   }
+  // While PostgreSQL runs the chunk's last statement, the next chunk's first table is encoded.
+  if (inFlight) prepareEarly(run);
   return (await settle()) ?? written;
 }
+
+/**
+ * Encodes the next chunk's first table (table-input.ts, EarlyTable), when that chunk is planned already and its first
+ * command needs no lookup: whatever that chunk then does, it only saves work. An encoding error is left for that
+ * chunk's own write to meet and report.
+ */
+function prepareEarly({ registry, known, upcoming }: HappyRun): void {
+  const next = upcoming?.();
+  if (!next || !qualifies(next, known.marks)) return;
+  const cmd = next.commands[0] as UpsertCommand;
+  if (needsLookup(cmd)) return;
+  const table = tableInput(cmd, cmd.rows, { target: targetIn(registry), prepared: usesStage(writtenCount(cmd)) });
+  try {
+    keepEarly(next, { ...table, cmd, statement: prepareUpsertSet(table.input, true) });
+  } catch {
+    // Reported by the chunk's own write.
+  }
+}
+
 
 /** A table's statement sent, its answer not yet read. */
 interface InFlight extends Omit<Written, 'outcome' | 'changed'> {

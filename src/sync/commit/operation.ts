@@ -10,6 +10,8 @@ import type { OperationPlan } from '../types';
 export interface OperationRun extends ChunkRun {
   /** The chunk's savepoint was taken with BEGIN (see happy-path.ts). */
   savepointTaken?: boolean;
+  /** The plan of the chunk after this one, when it is planned already. */
+  upcoming?: () => OperationPlan | undefined;
 }
 
 /**
@@ -23,13 +25,13 @@ export function writePath(checked: { written: boolean; tries: number } | undefin
 }
 
 /** One operation: its commands in order. After a problem, later commands are still resolved but not written. */
-export async function runOperation({ sql, registry, known, op, savepointTaken, onWritePath }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
+export async function runOperation({ sql, registry, known, op, savepointTaken, onWritePath, upcoming }: OperationRun, plan: OperationPlan, alreadyFailing: boolean): Promise<Attempt> {
   // Records PostgreSQL can check by itself are written without a lookup; when a check fails, the chunk is rolled
   // back and takes the path below, which finds and names what failed.
   let checked: { written: boolean; tries: number } | undefined;
   let written: SyncResult | undefined;
   if (!alreadyFailing && qualifies(plan, known.marks)) {
-    const tried = await writeChecked({ sql, registry, known, op, savepointTaken }, plan);
+    const tried = await writeChecked({ sql, registry, known, op, savepointTaken, upcoming }, plan);
     written = tried.result;
     checked = { written: Boolean(written), tries: tried.tries };
   }

@@ -111,6 +111,8 @@ export interface ChunkWork {
   events: RequestEvents;
   /** Told how each run of the chunk's commands was written (the process's metrics). */
   onWritePath?: (path: WritePath) => void;
+  /** The plan of the chunk after this one, when it is planned already (its first table may be encoded early). */
+  upcoming?: () => OperationPlan | undefined;
 }
 
 export interface ChunkDone {
@@ -123,7 +125,7 @@ export interface ChunkDone {
 }
 
 export async function runChunk(w: ChunkWork, chunk: Chunk): Promise<ChunkDone> {
-  const { sql, registry, known, op, failOnError, writable, onWritePath } = w;
+  const { sql, registry, known, op, failOnError, writable, onWritePath, upcoming } = w;
   const problems: Problem[] = [];
   const result = new SyncResult();
   let savepointTaken = w.savepointTaken;
@@ -145,7 +147,7 @@ export async function runChunk(w: ChunkWork, chunk: Chunk): Promise<ChunkDone> {
         if (chunk.kind === 'records' && chunk.plan.operation.mode === 'create-only') result.reportSkipped();
         let found: Problem[];
         if (failOnError) {
-          const attempt = await runOperation({ sql, registry, known, op, savepointTaken, onWritePath }, chunk.plan, !writable);
+          const attempt = await runOperation({ sql, registry, known, op, savepointTaken, onWritePath, upcoming }, chunk.plan, !writable);
           found = attempt.problems;
           result.merge(attempt.result);
           aborted = Boolean(attempt.aborted);
