@@ -40,6 +40,23 @@ function runOf(sql: Sql, upcoming?: () => OperationPlan | undefined) {
 
 const tx = <T>(fn: (sql: Sql) => Promise<T>) => withTransaction(t.knex, fn, { retries: 0 });
 
+/** Takes the plan's early table (it must be there) and puts it back counting how often its statement is sent. */
+function watchEarly(plan: OperationPlan): { sent: number; rows: number } {
+  const table = takeEarly(plan, plan.commands[0] as UpsertCommand);
+  if (!table) throw new Error('the first table of the next chunk was not encoded');
+  const seen = { sent: 0, rows: table.input.rows.length };
+  keepEarly(plan, {
+    ...table,
+    statement: {
+      send: (sql) => {
+        seen.sent++;
+        return table.statement.send(sql);
+      },
+    },
+  });
+  return seen;
+}
+
 describe("a chunk's first table encoded while the chunk before is written", () => {
   it('is encoded during the last statement of the chunk before, and writes the rows as sent', async () => {
     const first = products(taxId, 1_200, 900_000);
@@ -49,11 +66,11 @@ describe("a chunk's first table encoded while the chunk before is written", () =
     const answer = await tx(async (sql) => {
       const one = await writeChecked(runOf(sql, () => plan2), plan1);
       expect(one.result).toBeDefined();
-      // The product rows of the next chunk, encoded: put back for its own write, which takes them.
-      const early = takeEarly(plan2, lead);
-      expect(early?.input.rows).toHaveLength(1_200);
-      keepEarly(plan2, early!);
+      // The product rows of the next chunk, encoded; its own write sends that statement, once, and takes it.
+      const early = watchEarly(plan2);
+      expect(early.rows).toBe(1_200);
       const two = await writeChecked(runOf(sql), plan2);
+      expect(early.sent).toBe(1);
       expect(takeEarly(plan2, lead)).toBeUndefined();
       return two;
     });
@@ -70,7 +87,9 @@ describe("a chunk's first table encoded while the chunk before is written", () =
     const [plan1, plan2] = [planOf(first), planOf(second)];
     await tx(async (sql) => {
       expect((await writeChecked(runOf(sql, () => plan2), plan1)).result).toBeDefined();
+      const early = watchEarly(plan2);
       const two = await writeChecked(runOf(sql), plan2);
+      expect(early.sent).toBe(1);
       // No result: the caller diagnoses the chunk (and names the record), from what the savepoint left.
       expect(two.result).toBeUndefined();
     });

@@ -84,8 +84,9 @@ describe("the stages of a request's chunks", () => {
 
 describe("a later chunk whose first table fails", () => {
   // While PostgreSQL runs a chunk's last statement, the service encodes the next chunk's first table (its products) when
-  // that chunk is planned by then (happy-path-early.test.ts makes sure of it): either way, when that table's statement
-  // fails, the chunk is diagnosed as any other, and nothing of the request is written.
+  // that chunk is planned by then, which depends on the request's timing (happy-path-early.test.ts covers the early
+  // table itself): either way, when that table's statement fails, the chunk is diagnosed as any other, and nothing
+  // of the request is written.
   it('answers FK_NOT_FOUND for the record of the later chunk and writes none of the request', async () => {
     const size = t.config.SYNC_CHUNK_RECORDS;
     const bad = 123;

@@ -18,6 +18,8 @@ class Sink implements ChunkSink {
   readonly calls: string[] = [];
   /** What each run was told of the chunk after it. */
   readonly upcoming: (() => Chunk | undefined)[] = [];
+  /** The chunk after each one, as its run saw it when it began. */
+  readonly nextAtStart: (Chunk | undefined)[] = [];
   stopped = false;
   private gate: Promise<void> = Promise.resolve();
   private open: () => void = () => undefined;
@@ -44,6 +46,7 @@ class Sink implements ChunkSink {
   async run(chunk: Chunk, upcoming?: () => Chunk | undefined): Promise<void> {
     this.calls.push(`run ${chunk.kind} ${chunk.rows}`);
     if (upcoming) this.upcoming.push(upcoming);
+    this.nextAtStart.push(upcoming?.());
     this.chunks.push(chunk);
     await this.gate;
   }
@@ -113,9 +116,11 @@ describe('the sync pipeline', () => {
     expect(next).not.toBe(sink.chunks[0]);
     sink.release();
     await running;
-    // It is the chunk written next; the operation's end follows the last chunk of records.
+    // It is the chunk written next. The operation's end, planned when the body ended, was the last: nothing waited
+    // behind it while it ran.
     expect(sink.chunks[1]).toBe(next);
-    expect(sink.upcoming.at(-1)!()).toBeUndefined();
+    expect(sink.chunks.at(-1)!.kind).toBe('end');
+    expect(sink.nextAtStart.at(-1)).toBeUndefined();
   });
 
   it('stops at a fatal body problem without writing anything', async () => {

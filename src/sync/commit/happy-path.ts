@@ -12,7 +12,7 @@ import { prepareUpsertSet, upsertSet, type PreparedUpsert, type SetUpsert, type 
 import { forgetResolutions, PendingRef, planRows } from '../plan/pending';
 import type { Problem } from '../../errors';
 import { mergeSameKey } from './resolve';
-import { isReference, keepEarly, tableInput, takeEarly, targetIn, writtenCount, type TableInput } from './table-input';
+import { hasEarly, isReference, keepEarly, tableInput, takeEarly, targetIn, writtenCount, type TableInput } from './table-input';
 import { holdsFailed, settleReferences } from './resolve-references';
 import { ResolvedValues } from './resolved-values';
 import { SyncResult } from '../result';
@@ -213,20 +213,20 @@ async function writeAll(run: HappyRun, plan: OperationPlan, lead: readonly strin
 }
 
 /**
- * Encodes the next chunk's first table (table-input.ts, EarlyTable), when that chunk is planned already and its first
- * command needs no lookup: whatever that chunk then does, it only saves work. An encoding error is left for that
- * chunk's own write to meet and report.
+ * Encodes the next chunk's first table (table-input.ts, EarlyTable), when that chunk is planned already, its first
+ * command needs no lookup and no try of this chunk encoded it before: whatever that chunk then does, it only saves
+ * work. Any error here is left for that chunk's own write to meet and report, not this chunk's.
  */
 function prepareEarly({ registry, known, upcoming }: HappyRun): void {
-  const next = upcoming?.();
-  if (!next || !qualifies(next, known.marks)) return;
-  const cmd = next.commands[0] as UpsertCommand;
-  if (needsLookup(cmd)) return;
-  const table = tableInput(cmd, cmd.rows, { target: targetIn(registry), prepared: usesStage(writtenCount(cmd)) });
   try {
+    const next = upcoming?.();
+    if (!next || hasEarly(next) || !qualifies(next, known.marks)) return;
+    const cmd = next.commands[0] as UpsertCommand;
+    if (needsLookup(cmd)) return;
+    const table = tableInput(cmd, cmd.rows, { target: targetIn(registry), prepared: usesStage(writtenCount(cmd)) });
     keepEarly(next, { ...table, cmd, statement: prepareUpsertSet(table.input, true) });
   } catch {
-    // Reported by the chunk's own write.
+    // Met again by the next chunk's own write.
   }
 }
 

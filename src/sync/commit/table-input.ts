@@ -74,6 +74,11 @@ export interface EarlyTable extends TableInput {
 // Beside the plan, not in it (a plan does not change once made); dropped with the plan.
 const early = new WeakMap<OperationPlan, EarlyTable>();
 
+/** Whether the plan's first table is encoded already (a later try of the chunk before need not do it again). */
+export function hasEarly(plan: OperationPlan): boolean {
+  return early.has(plan);
+}
+
 export function keepEarly(plan: OperationPlan, table: EarlyTable): void {
   early.set(plan, table);
 }
