@@ -230,7 +230,6 @@ function prepareEarly({ registry, known, upcoming }: HappyRun): void {
   }
 }
 
-
 /** A table's statement sent, its answer not yet read. */
 interface InFlight extends Omit<Written, 'outcome' | 'changed'> {
   input: SetUpsert;
